@@ -1,0 +1,48 @@
+"""The tables the segmentation reads: the canonical shape every source is loaded into.
+
+Connectors (CSV files, the CRM mirror) fill these; the rules read nothing else.
+Money is ``DECIMAL(38, 12)``: exact, with room for any real-world amount.
+Extra properties live in long tables so any property can be named by an
+interest rule without changing the schema.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+AMOUNT_SCALE = 12
+AMOUNT_TYPE = f"DECIMAL(38, {AMOUNT_SCALE})"
+
+INPUT_TABLES_DDL = f"""
+CREATE TABLE IF NOT EXISTS contacts (
+    id VARCHAR NOT NULL,
+    email VARCHAR, first_name VARCHAR, last_name VARCHAR,
+    salutation VARCHAR, country VARCHAR, company_id VARCHAR
+);
+CREATE TABLE IF NOT EXISTS companies (id VARCHAR NOT NULL, name VARCHAR);
+CREATE TABLE IF NOT EXISTS deals (
+    id VARCHAR NOT NULL, amount {AMOUNT_TYPE}, close_date DATE, won BOOLEAN NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deal_contacts (deal_id VARCHAR NOT NULL, contact_id VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS deal_companies (deal_id VARCHAR NOT NULL, company_id VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS contact_properties (
+    contact_id VARCHAR NOT NULL, name VARCHAR NOT NULL, value VARCHAR
+);
+CREATE TABLE IF NOT EXISTS deal_properties (
+    deal_id VARCHAR NOT NULL, name VARCHAR NOT NULL, value VARCHAR
+);
+"""
+
+INPUT_TABLES = (
+    "contacts",
+    "companies",
+    "deals",
+    "deal_contacts",
+    "deal_companies",
+    "contact_properties",
+    "deal_properties",
+)
+
+
+def create_input_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(INPUT_TABLES_DDL)

@@ -1,0 +1,135 @@
+"""Purchases, who they are credited to, and the per-entity sums (SEGMENTS.md
+"Inputs", "Who is segmented", "Window").
+
+Money is carried as exact integers ("units"): an amount in units of
+``10**-AMOUNT_SCALE``, multiplied by ``split_denominator / k`` where ``k`` is the
+number of entities sharing the purchase. With ``split_denominator`` the least
+common multiple of every ``k`` in the data, every split share is an exact
+integer, so sums and ties are exact (0.10 + 0.20 equals 0.30, and 100/3 + 200/3
+equals 100). Only when that multiple would be absurdly large do shares round,
+still at 21 decimal places of the currency, beyond what SEGMENTS.md requires.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, timedelta
+
+import duckdb
+
+from segmentation.inputs import AMOUNT_SCALE
+
+#: Largest exact split denominator; past it shares are rounded (see module doc).
+MAX_EXACT_SPLIT_DENOMINATOR = 10**9
+
+#: A purchase is a won deal with a close date on or before as_of.
+PURCHASES = """
+CREATE OR REPLACE TEMP TABLE seg_purchases AS
+SELECT id AS deal_id,
+       close_date,
+       COALESCE(amount, 0) AS amount
+FROM deals
+WHERE won AND close_date IS NOT NULL AND close_date <= $as_of
+"""
+
+#: Entities of the level, and the links from deals to them (dangling ids dropped).
+ENTITIES = {
+    "contact": """
+CREATE OR REPLACE TEMP TABLE seg_entities AS SELECT DISTINCT id AS entity_id FROM contacts;
+CREATE OR REPLACE TEMP TABLE seg_links AS
+SELECT DISTINCT l.deal_id, l.contact_id AS entity_id
+FROM deal_contacts l JOIN seg_entities e ON e.entity_id = l.contact_id;
+""",
+    "company": """
+CREATE OR REPLACE TEMP TABLE seg_entities AS SELECT DISTINCT id AS entity_id FROM companies;
+CREATE OR REPLACE TEMP TABLE seg_links AS
+SELECT DISTINCT l.deal_id, l.company_id AS entity_id
+FROM deal_companies l JOIN seg_entities e ON e.entity_id = l.company_id;
+""",
+}
+
+#: How many entities share each purchase (k), to pick the split denominator.
+SHARE_COUNTS = """
+SELECT DISTINCT k FROM (
+    SELECT count(*) AS k FROM seg_purchases p JOIN seg_links l USING (deal_id) GROUP BY p.deal_id
+)
+"""
+
+#: Each purchase credited to each associated entity, amount split equally.
+CREDITS = """
+CREATE OR REPLACE TEMP TABLE seg_credits AS
+WITH shared AS (
+    SELECT p.deal_id, l.entity_id, p.close_date,
+           CAST(p.amount * CAST(1000000000000 AS HUGEINT) AS HUGEINT) AS amount_units,
+           count(*) OVER (PARTITION BY p.deal_id) AS k
+    FROM seg_purchases p JOIN seg_links l USING (deal_id)
+)
+SELECT deal_id, entity_id, close_date,
+       amount_units * CAST($denominator AS HUGEINT) // k AS share
+FROM shared
+"""
+
+#: Per entity: purchases ever, window frequency and revenue, first / last
+#: purchase, the two latest purchase dates, and the previous window's figures
+#: (for the ABC trend).
+METRICS = """
+CREATE OR REPLACE TEMP TABLE seg_metrics AS
+SELECT e.entity_id,
+       count(c.deal_id) AS purchases_ever,
+       count(c.deal_id) FILTER (WHERE c.close_date > $window_start) AS frequency,
+       COALESCE(sum(c.share) FILTER (WHERE c.close_date > $window_start), 0) AS revenue,
+       min(c.close_date) AS first_purchase,
+       max(c.close_date) AS last_purchase,
+       CAST($as_of AS DATE) - max(c.close_date) AS recency_days,
+       max(c.close_date, 2) AS latest_two,
+       count(c.deal_id) FILTER (WHERE c.close_date <= $prev_as_of) AS prev_purchases_ever,
+       COALESCE(sum(c.share) FILTER (
+           WHERE c.close_date > $prev_window_start AND c.close_date <= $prev_as_of), 0
+       ) AS prev_revenue
+FROM seg_entities e LEFT JOIN seg_credits c USING (entity_id)
+GROUP BY e.entity_id
+"""
+
+ORPHAN_DEALS = """
+SELECT count(*) FROM deals d WHERE NOT EXISTS (SELECT 1 FROM seg_links l WHERE l.deal_id = d.id)
+"""
+
+
+def split_denominator(share_counts: list[int]) -> int:
+    """The least common multiple of the share counts, capped (see module doc)."""
+    denominator = 1
+    for k in share_counts:
+        denominator = math.lcm(denominator, k)
+        if denominator > MAX_EXACT_SPLIT_DENOMINATOR:
+            return MAX_EXACT_SPLIT_DENOMINATOR
+    return denominator
+
+
+def units_per_currency_unit(denominator: int) -> int:
+    """How many revenue units make one unit of currency (for display and edges)."""
+    return denominator * 10**AMOUNT_SCALE
+
+
+def build(
+    con: duckdb.DuckDBPyConnection, level: str, as_of: date, window_days: int
+) -> tuple[int, int]:
+    """Fill seg_purchases, seg_entities, seg_links, seg_credits and seg_metrics.
+
+    Returns (split denominator, orphan deal count).
+    """
+    con.execute(PURCHASES, {"as_of": as_of})
+    con.execute(ENTITIES[level])
+    denominator = split_denominator([row[0] for row in con.execute(SHARE_COUNTS).fetchall()])
+    con.execute(CREDITS, {"denominator": denominator})
+    window = timedelta(days=window_days)
+    con.execute(
+        METRICS,
+        {
+            "as_of": as_of,
+            "window_start": as_of - window,
+            "prev_as_of": as_of - window,
+            "prev_window_start": as_of - 2 * window,
+        },
+    )
+    orphans = con.execute(ORPHAN_DEALS).fetchone()
+    return denominator, int(orphans[0]) if orphans else 0

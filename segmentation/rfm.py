@@ -1,0 +1,99 @@
+"""RFM scores and segment (SEGMENTS.md "RFM").
+
+Quantile method: ``worse`` (customers with a strictly worse value) is
+``rank() - 1`` over the values ordered from worst to best, which gives equal
+values equal scores by construction. Thresholds method: ``k`` counts the edges a
+value is strictly greater than.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+
+import duckdb
+
+from segmentation.config import SegmentationConfig
+
+#: R from recency_days (larger is worse), F from frequency, M from revenue
+#: (smaller is worse): score = 1 + floor(5 * worse / n), at most 5.
+QUANTILE_SCORES = """
+CREATE OR REPLACE TEMP TABLE seg_rfm_scores AS
+WITH worse AS (
+    SELECT entity_id,
+           rank() OVER (ORDER BY recency_days DESC) - 1 AS r_worse,
+           rank() OVER (ORDER BY frequency ASC) - 1 AS f_worse,
+           rank() OVER (ORDER BY revenue ASC) - 1 AS m_worse,
+           count(*) OVER () AS n
+    FROM seg_metrics WHERE purchases_ever > 0
+)
+SELECT entity_id,
+       CAST(least(5, 1 + (5 * r_worse) // n) AS INTEGER) AS rfm_r,
+       CAST(least(5, 1 + (5 * f_worse) // n) AS INTEGER) AS rfm_f,
+       CAST(least(5, 1 + (5 * m_worse) // n) AS INTEGER) AS rfm_m
+FROM worse
+"""
+
+#: k = number of edges the value is strictly greater than; F, M = 1 + k; R = 5 - k.
+#: M edges arrive as revenue units, floored: for an integer x, x > e <=> x > floor(e).
+THRESHOLD_SCORES = """
+CREATE OR REPLACE TEMP TABLE seg_rfm_scores AS
+SELECT entity_id,
+       CAST(5 - ((recency_days > $r1)::INT + (recency_days > $r2)::INT
+               + (recency_days > $r3)::INT + (recency_days > $r4)::INT) AS INTEGER) AS rfm_r,
+       CAST(1 + ((frequency > $f1)::INT + (frequency > $f2)::INT
+               + (frequency > $f3)::INT + (frequency > $f4)::INT) AS INTEGER) AS rfm_f,
+       CAST(1 + ((revenue > CAST($m1 AS HUGEINT))::INT + (revenue > CAST($m2 AS HUGEINT))::INT
+               + (revenue > CAST($m3 AS HUGEINT))::INT + (revenue > CAST($m4 AS HUGEINT))::INT)
+            AS INTEGER) AS rfm_m
+FROM seg_metrics WHERE purchases_ever > 0
+"""
+
+#: The segment grid of SEGMENTS.md, rows R = 5..1, columns F = 1..5.
+SEGMENT_GRID: dict[int, tuple[str, str, str, str, str]] = {
+    5: ("new_customer", "potential_loyalist", "potential_loyalist", "champion", "champion"),
+    4: ("promising", "potential_loyalist", "potential_loyalist", "loyal", "loyal"),
+    3: ("about_to_sleep", "about_to_sleep", "need_attention", "loyal", "loyal"),
+    2: ("hibernating", "hibernating", "at_risk", "at_risk", "cannot_lose"),
+    1: ("hibernating", "hibernating", "at_risk", "at_risk", "cannot_lose"),
+}
+
+GRID_TABLE = """
+CREATE OR REPLACE TEMP TABLE seg_rfm_grid (r INTEGER, f INTEGER, segment VARCHAR)
+"""
+
+RFM = """
+CREATE OR REPLACE TEMP TABLE seg_rfm AS
+SELECT s.entity_id, s.rfm_r, s.rfm_f, s.rfm_m,
+       CAST(s.rfm_r AS VARCHAR) || CAST(s.rfm_f AS VARCHAR) || CAST(s.rfm_m AS VARCHAR)
+           AS rfm_score,
+       g.segment AS rfm_segment
+FROM seg_rfm_scores s JOIN seg_rfm_grid g ON g.r = s.rfm_r AND g.f = s.rfm_f
+"""
+
+
+def _edge_params(letter: str, edges: list[Decimal]) -> dict[str, object]:
+    return {f"{letter}{i}": edge for i, edge in enumerate(edges, start=1)}
+
+
+def build(con: duckdb.DuckDBPyConnection, config: SegmentationConfig, units_per_unit: int) -> None:
+    """Fill seg_rfm with the three scores, the score string and the segment."""
+    if config.rfm_method == "quantile":
+        con.execute(QUANTILE_SCORES)
+    else:
+        assert config.rfm_r_edges and config.rfm_f_edges and config.rfm_m_edges
+        m_units = [math.floor(edge * units_per_unit) for edge in config.rfm_m_edges]
+        con.execute(
+            THRESHOLD_SCORES,
+            {
+                **_edge_params("r", config.rfm_r_edges),
+                **_edge_params("f", config.rfm_f_edges),
+                **{f"m{i}": str(u) for i, u in enumerate(m_units, start=1)},
+            },
+        )
+    con.execute(GRID_TABLE)
+    con.executemany(
+        "INSERT INTO seg_rfm_grid VALUES (?, ?, ?)",
+        [(r, f, seg) for r, row in SEGMENT_GRID.items() for f, seg in enumerate(row, start=1)],
+    )
+    con.execute(RFM)

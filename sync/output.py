@@ -1,0 +1,27 @@
+"""One printer for every command: rich tables on stderr for people, JSON on stdout
+for machines. stdout is data, stderr is talk."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+stderr = Console(stderr=True, soft_wrap=True)
+stdout = Console(highlight=False, soft_wrap=True)
+
+
+def print_json(payload: dict[str, Any]) -> None:
+    stdout.print(json.dumps(payload, indent=2, default=str, sort_keys=False), markup=False)
+
+
+def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    table = Table(title=title, title_justify="left")
+    for i, column in enumerate(columns):
+        table.add_column(column, justify="left" if i == 0 else "right")
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    stdout.print(table)
