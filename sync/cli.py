@@ -21,6 +21,7 @@ import typer
 
 from connectors.errors import ConfigError, CrmsegError, InputError
 from connectors.files import CsvLoader, write_tags
+from connectors.sandbox.cli import sandbox_app
 from segmentation import InterestRule, SegmentationConfig, segment
 from sync.config import Config, load_config
 from sync.output import print_json, print_table, stderr
@@ -42,6 +43,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.add_typer(sandbox_app, name="sandbox")
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -1,0 +1,39 @@
+"""The shared state one sandbox instance hands to every handler module.
+
+Why a plain dataclass: handler modules stay free functions over explicit
+state (no globals), and the public Python API mutates the same objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from connectors.sandbox.hubspot.schema import Schema
+from connectors.sandbox.hubspot.store import Store
+
+if TYPE_CHECKING:
+    from connectors.sandbox.hubspot.lists import ListRegistry
+    from connectors.sandbox.hubspot.search import SearchIndex
+
+
+@dataclass
+class PartialFailures:
+    """On-demand 207s: the next ``batches`` batch writes fail ``ids`` and/or every
+    ``every``-th input with ``category`` (set via ``HubSpotSandbox.fail_batch_inputs``)."""
+
+    batches: int = 0
+    ids: frozenset[str] = frozenset()
+    every: int = 0
+    category: str = "VALIDATION_ERROR"
+    message: str = "Injected partial failure"
+
+
+@dataclass
+class State:
+    store: Store = field(default_factory=Store)
+    schema: Schema = field(default_factory=Schema)
+    partial: PartialFailures = field(default_factory=PartialFailures)
+    search: SearchIndex | None = None
+    lists: ListRegistry | None = None
+    portal_id: int = 12345678
