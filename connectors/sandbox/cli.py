@@ -61,7 +61,42 @@ def _hubspot(opts: ServeOptions) -> RunningSandbox:
     return hs
 
 
-SANDBOXES: dict[str, SandboxFactory] = {"hubspot": _hubspot}
+class _SalesforceRunning:
+    """Adapts the Salesforce stand-in to ``serve``: its token is a fresh session id."""
+
+    def __init__(self, opts: ServeOptions) -> None:
+        from connectors.sandbox.salesforce import SalesforceStandIn
+
+        self._org = SalesforceStandIn(port=opts.port, seed=opts.seed, contacts=opts.contacts)
+        self.faults = self._org.faults
+        self.token = ""
+
+    @property
+    def base_url(self) -> str:
+        return self._org.instance_url
+
+    @property
+    def ca_path(self) -> str:
+        return str(self._org.ca_path)
+
+    def start(self) -> _SalesforceRunning:
+        self._org.start()
+        self.token = self._org.new_session_id()
+        return self
+
+    def stop(self) -> None:
+        self._org.stop()
+
+
+def _salesforce(opts: ServeOptions) -> RunningSandbox:
+    sf = _SalesforceRunning(opts)
+    sf.faults.set_latency(opts.latency, opts.jitter)
+    if opts.error_burst:
+        sf.faults.error_burst(opts.error_burst, opts.error_status, opts.retry_after)
+    return sf
+
+
+SANDBOXES: dict[str, SandboxFactory] = {"hubspot": _hubspot, "salesforce": _salesforce}
 
 
 def register_sandbox(name: str, factory: SandboxFactory) -> None:

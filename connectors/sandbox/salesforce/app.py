@@ -1,0 +1,319 @@
+"""``SalesforceStandIn``: the Salesforce REST / Bulk 2.0 / Tooling stand-in on the shared server.
+
+Usage (see ``tests/sandbox_salesforce/conftest.py``)::
+
+    with SalesforceStandIn(seed=7, contacts=300) as sf_server:
+        sf = sf_server.client()                      # simple_salesforce.Salesforce, direct session
+        sf_server.expire_sessions()                  # next call: 401 INVALID_SESSION_ID
+        sf_server.lock_next_writes(1)                # next record write: UNABLE_TO_LOCK_ROW
+        sf_server.faults.error_burst(2, status=503)  # shared fault injection
+        sf_server.log.count("GET", r"/query/")       # shared request log
+
+Handlers raise ``SfError``; one wrapper here renders every error as Salesforce's
+JSON array, tracks the request for the concurrent long-request limit, and
+applies ``hold_requests`` delays *inside* the request (so they count as running).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from .._server import Faults, Request, RequestLog, Response, Route, Router, SandboxServer
+from ..generator import generate
+from . import bulk2, collections, rest, tooling
+from .auth import Auth, Credentials
+from .common import State, json_response
+from .errors import RecordError, SfError
+from .limits import Limits
+from .schema import FieldDef
+from .seed import load_dataset
+from .store import Org
+from .tooling import field_from_metadata
+from .writes import delete, insert, update
+
+if TYPE_CHECKING:
+    import requests
+    from simple_salesforce import Salesforce
+
+API_VERSION = "59.0"
+MAX_URI_AND_HEADERS = 16_384
+_CODES = {
+    404: "NOT_FOUND",
+    500: "UNKNOWN_EXCEPTION",
+    503: "SERVER_UNAVAILABLE",
+    429: "REQUEST_LIMIT_EXCEEDED",
+    502: "UNKNOWN_EXCEPTION",
+    504: "UNKNOWN_EXCEPTION",
+}
+
+
+def error_body(status: int, message: str) -> Response:
+    """Injected faults and unrouted paths, in Salesforce's error envelope."""
+    code = _CODES.get(status, "UNKNOWN_EXCEPTION")
+    return json_response([{"message": message, "errorCode": code}], status)
+
+
+class SalesforceStandIn:
+    """A Salesforce org on ``https://127.0.0.1:<port>`` with seeded data and injectable faults."""
+
+    def __init__(
+        self,
+        *,
+        port: int = 0,
+        seed: int = 0,
+        contacts: int = 0,
+        daily_api_max: int = 15_000,
+        max_long_requests: int = 5,
+        long_request_seconds: float = 20.0,
+        credentials: Credentials | None = None,
+        as_of: date | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.org = Org(clock=clock) if clock is not None else Org()
+        self.auth = Auth(credentials)
+        self.limits = Limits(
+            daily_max=daily_api_max, long_seconds=long_request_seconds, max_long=max_long_requests
+        )
+        self.state = State(self.org, self.auth, self.limits)
+        self._holds: list[list[Any]] = []
+        self._holds_lock = threading.Lock()
+        router = Router()
+        router.add("POST", r"/services/oauth2/token", self._token, "oauth token")
+        router.add("GET", r"/services/data/?", self._versions, "versions")
+        rest.register(router, self.state)
+        collections.register(router, self.state)
+        bulk2.register(router, self.state)
+        tooling.register(router, self.state)
+        router.routes = [
+            Route(r.method, r.pattern, self._wrap(r.handler), r.name) for r in router.routes
+        ]
+        self.server = SandboxServer(
+            router,
+            port=port,
+            error_body=error_body,
+            before=self._before,
+            after=self._after,
+            fault_seed=seed,
+        )
+        self.ids: dict[str, dict[int, str]] = {}
+        if contacts:
+            self.ids = load_dataset(self.org, generate(seed=seed, contacts=contacts, as_of=as_of))
+
+    # ----- lifecycle ------------------------------------------------------------------------
+    def start(self) -> SalesforceStandIn:
+        self.server.start()
+        self.state.instance_url = self.server.base_url
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def __enter__(self) -> SalesforceStandIn:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ----- what a client needs --------------------------------------------------------------
+    @property
+    def instance_url(self) -> str:
+        return self.server.base_url
+
+    @property
+    def ca_path(self) -> str:
+        return self.server.ca_path
+
+    @property
+    def credentials(self) -> Credentials:
+        return self.auth.creds
+
+    @property
+    def log(self) -> RequestLog:
+        return self.server.log
+
+    @property
+    def faults(self) -> Faults:
+        return self.server.faults
+
+    def new_session_id(self) -> str:
+        return self.auth.issue()
+
+    def requests_session(self) -> requests.Session:
+        """A session that trusts only the stand-in's CA and sends ``*.salesforce.com`` here.
+
+        ``trust_env`` is off because ``REQUESTS_CA_BUNDLE`` would otherwise replace
+        ``verify`` (notes §1); any other non-loopback host is refused outright.
+        """
+        import requests
+
+        from ._loopback import LoopbackAdapter
+
+        session = requests.Session()
+        session.trust_env = False
+        session.verify = self.ca_path
+        session.mount("https://", LoopbackAdapter(self.server.port))
+        session.mount("http://", LoopbackAdapter(self.server.port))
+        return session
+
+    def client(self, **kwargs: Any) -> Salesforce:
+        """simple-salesforce on a fresh session id (the ``direct`` branch: no re-login)."""
+        from simple_salesforce import Salesforce
+
+        return Salesforce(
+            instance_url=self.instance_url,
+            session_id=self.auth.issue(),
+            session=self.requests_session(),
+            **kwargs,
+        )
+
+    # ----- Salesforce-specific faults -------------------------------------------------------
+    def expire_sessions(self) -> None:
+        """Every issued session id now gets 401 INVALID_SESSION_ID."""
+        self.auth.expire_all()
+
+    def expire_query_cursors(self) -> None:
+        """Open query locators vanish (as after their 2-day life): INVALID_QUERY_LOCATOR."""
+        with self.state.lock:
+            self.state.cursors.clear()
+
+    def lock_rows(self, *ids: str) -> None:
+        """Writes to these records fail with UNABLE_TO_LOCK_ROW until ``unlock_rows``."""
+        with self.org.lock:
+            self.org.locked_ids.update(ids)
+
+    def unlock_rows(self) -> None:
+        with self.org.lock:
+            self.org.locked_ids.clear()
+            self.org.lock_next_writes = 0
+
+    def lock_next_writes(self, n: int) -> None:
+        """The next ``n`` record writes (any path) fail with UNABLE_TO_LOCK_ROW."""
+        with self.org.lock:
+            self.org.lock_next_writes = n
+
+    def reset_faults(self) -> None:
+        """Clear shared faults, row locks and held requests (sessions stay as they are)."""
+        self.faults.reset()
+        self.unlock_rows()
+        with self._holds_lock:
+            self._holds.clear()
+
+    def hold_requests(self, n: int, seconds: float, path: str | None = None) -> None:
+        """The next ``n`` matching requests run ``seconds`` longer *inside* the server."""
+        with self._holds_lock:
+            self._holds.append([n, seconds, re.compile(path) if path else None])
+
+    # ----- direct data changes for tests (bypass FLS; stamp SystemModstamp) -----------------
+    def insert(self, sobject: str, **fields: Any) -> str:
+        return insert(self.org, sobject, fields, as_api_user=False)
+
+    def update(self, record_id: str, **fields: Any) -> None:
+        update(self.org, None, record_id, fields, as_api_user=False)
+
+    def delete(self, record_id: str) -> None:
+        delete(self.org, record_id)
+
+    def add_won_opportunity(
+        self,
+        contact_id: str,
+        amount: Decimal | str,
+        close_date: date,
+        *,
+        name: str = "Sandbox deal",
+        account_id: str | None = None,
+    ) -> str:
+        """A Closed Won opportunity whose primary contact role is ``contact_id``."""
+        if account_id is None:
+            found = self.org.find(contact_id)
+            account_id = found[1].get("AccountId") if found else None
+        return self.insert(
+            "Opportunity",
+            Name=name,
+            StageName="Closed Won",
+            Amount=Decimal(str(amount)),
+            CloseDate=close_date,
+            ContactId=contact_id,
+            AccountId=account_id,
+        )
+
+    def add_custom_field(
+        self, sobject: str, name: str, metadata: dict[str, Any], *, open_to_api_user: bool = True
+    ) -> str:
+        """Add a field as the Tooling API would; ``open_to_api_user`` skips the FLS step."""
+        fd: FieldDef = field_from_metadata(name, metadata)
+        return self.org.add_custom_field(sobject, fd, open_to_api_user=open_to_api_user)
+
+    # ----- request plumbing -----------------------------------------------------------------
+    def _token(self, req: Request) -> Response:
+        status, body = self.auth.token(req.body, req.headers, self.instance_url)
+        return json_response(body, status)
+
+    def _versions(self, req: Request) -> Response:
+        return json_response(
+            [
+                {
+                    "label": "Winter '24",
+                    "url": f"/services/data/v{API_VERSION}",
+                    "version": API_VERSION,
+                }
+            ]
+        )
+
+    def _take_hold(self, path: str) -> float:
+        with self._holds_lock:
+            for i, hold in enumerate(self._holds):
+                if hold[2] is None or hold[2].search(path):
+                    hold[0] -= 1
+                    if hold[0] <= 0:
+                        self._holds.pop(i)
+                    return float(hold[1])
+        return 0.0
+
+    def _wrap(self, handler: Any) -> Any:
+        def run(req: Request) -> Response:
+            try:
+                with self.limits.in_flight():
+                    wait = self._take_hold(req.path)
+                    if wait:
+                        time.sleep(wait)
+                    return handler(req)
+            except SfError as err:
+                return json_response(err.body(), err.status)
+            except RecordError as err:
+                return json_response(
+                    [{"message": err.message, "errorCode": err.status_code, "fields": err.fields}],
+                    400,
+                )
+
+        return run
+
+    def _before(self, req: Request) -> Response | None:
+        if not req.path.startswith("/services/data/v"):
+            return None
+        try:
+            uri = len(req.path) + 1 + len(urlencode(req.query, doseq=True))
+            if uri > MAX_URI_AND_HEADERS:
+                raise SfError(414, "URI_TOO_LONG", "URI Too Long")
+            header_bytes = sum(len(k) + len(v) + 4 for k, v in req.headers.items())
+            if uri + header_bytes > MAX_URI_AND_HEADERS:
+                raise SfError(
+                    431, "REQUEST_HEADER_FIELDS_TOO_LARGE", "Request Header Fields Too Large"
+                )
+            self.auth.check(req.headers)
+            self.limits.count_call()
+        except SfError as err:
+            resp = json_response(err.body(), err.status)
+            self._after(req, resp)
+            return resp
+        return None
+
+    def _after(self, req: Request, resp: Response) -> None:
+        if req.path.startswith("/services/data/v"):
+            resp.headers["Sforce-Limit-Info"] = self.limits.header()

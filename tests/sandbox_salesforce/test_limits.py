@@ -1,0 +1,61 @@
+"""Daily API allocation, the limits resource, and the concurrent long-request cap."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from simple_salesforce.exceptions import SalesforceRefusedRequest
+
+from connectors.sandbox.salesforce.app import SalesforceStandIn
+
+
+def test_every_call_reports_api_usage_which_the_client_parses() -> None:
+    with SalesforceStandIn(contacts=5, daily_api_max=100) as server:
+        sf = server.client()
+        sf.query("SELECT Id FROM Contact")
+        assert sf.api_usage["api-usage"].used == 1
+        assert sf.api_usage["api-usage"].total == 100
+        sf.describe()
+        assert sf.api_usage["api-usage"].used == 2
+        contact = sf.Contact
+        contact.describe()  # SFType keeps its own copy of the parsed header
+        assert contact.api_usage["api-usage"].used == 3
+
+
+def test_limits_resource_reports_daily_api_requests(sf_server: SalesforceStandIn) -> None:
+    sf = sf_server.client()
+    limits = sf.limits()
+    assert limits["DailyApiRequests"]["Max"] == 15_000
+    assert limits["DailyApiRequests"]["Remaining"] == 15_000 - 1
+    assert "DailyBulkV2QueryJobs" in limits
+
+
+def test_calls_past_the_daily_allocation_are_refused_with_403() -> None:
+    with SalesforceStandIn(contacts=5, daily_api_max=3) as server:
+        sf = server.client()
+        for _ in range(3):
+            sf.query("SELECT Id FROM Contact")
+        with pytest.raises(SalesforceRefusedRequest) as exc:
+            sf.query("SELECT Id FROM Contact")
+        assert exc.value.status == 403
+        assert exc.value.content == [{"message": "TotalRequests Limit exceeded.",
+                                      "errorCode": "REQUEST_LIMIT_EXCEEDED"}]
+
+
+def test_request_beyond_the_concurrent_long_running_cap_is_refused() -> None:
+    with SalesforceStandIn(contacts=5, max_long_requests=1, long_request_seconds=0.05) as server:
+        server.hold_requests(1, 0.6, path=r"/limits/")
+        slow_client = server.client()
+        worker = threading.Thread(target=slow_client.limits)
+        worker.start()
+        try:
+            deadline = threading.Event()
+            deadline.wait(0.25)  # the held request is now long-running
+            with pytest.raises(SalesforceRefusedRequest) as exc:
+                server.client().query("SELECT Id FROM Contact")
+            assert exc.value.content[0]["errorCode"] == "REQUEST_LIMIT_EXCEEDED"
+            assert "ConcurrentPerOrgLongTxn" in exc.value.content[0]["message"]
+        finally:
+            worker.join()
+        assert server.client().query("SELECT Id FROM Contact")["totalSize"] == 5
