@@ -371,7 +371,21 @@ class FilesConnector(Connector):
                 "FROM contacts ORDER BY id"
             ).fetchall()
             props = self._properties("contact_properties", "contact_id")
-            yield Page([Contact(*row, properties=props.get(row[0], {})) for row in rows])
+            yield Page(
+                [
+                    Contact(
+                        id=cid,
+                        email=email,
+                        first_name=first,
+                        last_name=last,
+                        salutation=salutation,
+                        country=country,
+                        company_id=company,
+                        properties=props.get(cid, {}),
+                    )
+                    for cid, email, first, last, salutation, country, company in rows
+                ]
+            )
         elif object_type == "company":
             rows = self.con.execute("SELECT id, name FROM companies ORDER BY id").fetchall()
             yield Page([Company(*row) for row in rows])
