@@ -487,9 +487,6 @@ def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
             if server.faults.take_drop(request.path):
                 if wait:
                     time.sleep(wait)
-                self.close_connection = True
-                with _suppress_socket_errors():
-                    self.connection.shutdown(socket.SHUT_RDWR)
                 server.log.append(
                     LogEntry(
                         request.method,
@@ -501,6 +498,9 @@ def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
                         at,
                     )
                 )
+                self.close_connection = True
+                with _suppress_socket_errors():
+                    self.connection.shutdown(socket.SHUT_RDWR)
                 return
             wait += server.faults.take_slow(request.path)
             try:
@@ -510,28 +510,28 @@ def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
             if wait:
                 time.sleep(wait)
             payload = response.encoded()
-            try:
-                self.send_response(response.status)
-                if payload or response.status not in (204, 304):
-                    self.send_header("Content-Type", response.content_type)
-                for k, v in response.headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                if payload and self.command != "HEAD":
-                    self.wfile.write(payload)
-            finally:
-                server.log.append(
-                    LogEntry(
-                        request.method,
-                        request.path,
-                        request.query,
-                        response.status,
-                        time.perf_counter() - started,
-                        request.endpoint,
-                        at,
-                    )
+            # Logged before the first byte leaves, so a client that has its answer
+            # always finds its request in the log (tests count calls right after).
+            server.log.append(
+                LogEntry(
+                    request.method,
+                    request.path,
+                    request.query,
+                    response.status,
+                    time.perf_counter() - started,
+                    request.endpoint,
+                    at,
                 )
+            )
+            self.send_response(response.status)
+            if payload or response.status not in (204, 304):
+                self.send_header("Content-Type", response.content_type)
+            for k, v in response.headers.items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            if payload and self.command != "HEAD":
+                self.wfile.write(payload)
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
 
