@@ -1,0 +1,92 @@
+"""SEGMENTS.md "Data quality"."""
+
+import pytest
+from conftest import contact
+
+
+def _quality(seg, *contacts):
+    tags = seg(list(contacts))
+    return {c["id"]: tags[c["id"]]["data_quality"] for c in contacts}
+
+
+def test_clean_contact_has_no_issue(seg):
+    assert _quality(seg, contact("1")) == {"1": None}
+
+
+@pytest.mark.parametrize("email", ["", "   "])
+def test_empty_email_after_trimming_is_missing_email(seg, email):
+    assert _quality(seg, contact("1", email=email)) == {"1": "missing_email"}
+
+
+def test_two_missing_emails_are_not_duplicates(seg):
+    assert _quality(seg, contact("1", email=""), contact("2", email=" ")) == {
+        "1": "missing_email", "2": "missing_email"}
+
+
+@pytest.mark.parametrize(
+    "email", ["foo", "a@b", "@b.com", "a@", "a@@b.com", "a@b@c.com", "a.b.com", "a.b@com"]
+)
+def test_email_without_one_at_text_on_both_sides_and_dot_after_is_invalid(seg, email):
+    assert _quality(seg, contact("1", email=email)) == {"1": "invalid_email"}
+
+
+@pytest.mark.parametrize("email", ["a@b.co", "  first.last@example.org  ", "A+b@x.y.z"])
+def test_valid_email_after_trimming_is_not_invalid(seg, email):
+    assert _quality(seg, contact("1", email=email)) == {"1": None}
+
+
+def test_duplicate_email_compares_trimmed_and_case_insensitive(seg):
+    result = _quality(seg, contact("1", email="Ann@Example.com"),
+                      contact("2", email="  ann@example.COM "), contact("3", email="b@example.com"))
+    assert result == {"1": "duplicate_email", "2": "duplicate_email", "3": None}
+
+
+def test_invalid_duplicate_email_gets_both_flags_sorted(seg):
+    result = _quality(seg, contact("1", email="foo"), contact("2", email="FOO"))
+    assert result == {"1": "duplicate_email;invalid_email", "2": "duplicate_email;invalid_email"}
+
+
+def test_missing_name_needs_both_names_empty(seg):
+    result = _quality(seg, contact("1", first_name="", last_name=""),
+                      contact("2", first_name="Ann", last_name=""),
+                      contact("3", first_name="", last_name="Lee"))
+    assert result == {"1": "missing_name", "2": None, "3": None}
+
+
+def test_missing_country(seg):
+    assert _quality(seg, contact("1", country="")) == {"1": "missing_country"}
+
+
+def test_all_issues_are_sorted_and_semicolon_joined(seg):
+    result = _quality(
+        seg,
+        contact("1", email="", first_name="", last_name="", country=""),
+        contact("2", email="x@y", first_name="", last_name="", country=""),
+        contact("3", email="X@Y", first_name="A", last_name="", country="DE"),
+    )
+    assert result == {
+        "1": "missing_country;missing_email;missing_name",
+        "2": "duplicate_email;invalid_email;missing_country;missing_name",
+        "3": "duplicate_email;invalid_email",
+    }
+
+
+def test_salutation_is_not_checked(seg):
+    assert _quality(seg, contact("1", salutation="")) == {"1": None}
+
+
+@pytest.mark.parametrize("email", ["a@.com", "a@b.", "a b@c.d"])
+def test_email_check_is_only_the_three_stated_conditions(seg, email):
+    # exactly one "@", text on both sides, a dot after it: nothing else is required
+    assert _quality(seg, contact("1", email=email)) == {"1": None}
+
+
+def test_duplicate_email_is_case_insensitive_for_non_ascii_letters(seg):
+    result = _quality(seg, contact("1", email="JÖRG@example.de"),
+                      contact("2", email="jörg@example.de"))
+    assert result == {"1": "duplicate_email", "2": "duplicate_email"}
+
+
+def test_duplicate_email_needs_another_contact_not_the_same_one(seg):
+    result = _quality(seg, contact("1", email="a@b.co"), contact("2", email="a@b.com"))
+    assert result == {"1": None, "2": None}
