@@ -559,3 +559,39 @@ def iter_json_lines(entries: list[LogEntry]) -> Iterator[str]:
                 "endpoint": e.endpoint,
             }
         )
+
+
+class StandIn:
+    """What every CRM stand-in shares: a ``SandboxServer`` it starts and stops, used as
+    a context manager, and the CA, request log and faults of that server."""
+
+    server: SandboxServer
+
+    def start(self) -> Any:
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def __enter__(self) -> Any:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        return self.server.base_url
+
+    @property
+    def ca_path(self) -> str:
+        return self.server.ca_path
+
+    @property
+    def log(self) -> RequestLog:
+        return self.server.log
+
+    @property
+    def faults(self) -> Faults:
+        return self.server.faults

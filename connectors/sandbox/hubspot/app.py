@@ -17,7 +17,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from connectors.sandbox._server import FaultHook, Faults, RequestLog, SandboxServer
+from connectors.sandbox._server import FaultHook, SandboxServer, StandIn
 from connectors.sandbox.generator import Dataset, generate
 from connectors.sandbox.hubspot import associations, lists, objects, properties, search
 from connectors.sandbox.hubspot.errors import fault_body
@@ -31,7 +31,7 @@ from connectors.sandbox.hubspot.store import canonical
 DEFAULT_TOKEN = "pat-na1-sandbox-0000"
 
 
-class HubSpotSandbox:
+class HubSpotSandbox(StandIn):
     """A running (after ``start()`` / ``with``) HubSpot stand-in on 127.0.0.1."""
 
     def __init__(
@@ -73,35 +73,13 @@ class HubSpotSandbox:
         if seed is not None or contacts:
             self.seed(seed or 0, contacts=contacts, companies=companies, deals=deals, as_of=as_of)
 
-    # -- lifecycle ---------------------------------------------------------------
+    # -- lifecycle (start, stop, with, base_url, ca_path, log, faults): StandIn ----
     def start(self) -> HubSpotSandbox:
         self.server.start()
         return self
 
-    def stop(self) -> None:
-        self.server.stop()
-
     def __enter__(self) -> HubSpotSandbox:
         return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        return self.server.base_url
-
-    @property
-    def ca_path(self) -> str:
-        return self.server.ca_path
-
-    @property
-    def log(self) -> RequestLog:
-        return self.server.log
-
-    @property
-    def faults(self) -> Faults:
-        return self.server.faults
 
     # -- data -------------------------------------------------------------------
     def seed(

@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from .._server import Faults, Request, RequestLog, Response, Route, Router, SandboxServer
+from .._server import Request, Response, Route, Router, SandboxServer, StandIn
 from ..generator import generate
 from . import bulk2, collections, rest, tooling
 from .auth import Auth, Credentials
@@ -60,7 +60,7 @@ def error_body(status: int, message: str) -> Response:
     return json_response([{"message": message, "errorCode": code}], status)
 
 
-class SalesforceStandIn:
+class SalesforceStandIn(StandIn):
     """A Salesforce org on ``https://127.0.0.1:<port>`` with seeded data and injectable faults."""
 
     def __init__(
@@ -112,35 +112,17 @@ class SalesforceStandIn:
         self.state.instance_url = self.server.base_url
         return self
 
-    def stop(self) -> None:
-        self.server.stop()
-
     def __enter__(self) -> SalesforceStandIn:
         return self.start()
 
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    # ----- what a client needs --------------------------------------------------------------
+    # ----- what a client needs (ca_path, log, faults: StandIn) --------------------------------
     @property
     def instance_url(self) -> str:
         return self.server.base_url
 
     @property
-    def ca_path(self) -> str:
-        return self.server.ca_path
-
-    @property
     def credentials(self) -> Credentials:
         return self.auth.creds
-
-    @property
-    def log(self) -> RequestLog:
-        return self.server.log
-
-    @property
-    def faults(self) -> Faults:
-        return self.server.faults
 
     def new_session_id(self) -> str:
         return self.auth.issue()
