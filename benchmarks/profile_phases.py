@@ -1,0 +1,67 @@
+"""Which SQL statements of ``CsvLoader.load`` + ``segment`` + ``write_tags`` take the time.
+
+Usage (after ``segment_bench.py`` generated the data)::
+
+    .venv/bin/python benchmarks/profile_phases.py benchmarks/data/1000000 [--as-of 2026-06-30]
+
+Wraps the DuckDB connection in a proxy that times every ``execute`` and prints the
+slowest statements (first line of the SQL, shortened) with the Python caller.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from connectors.files import CsvLoader, write_tags
+from segmentation import SegmentationConfig, segment
+
+
+class TimedConnection:
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._con = con
+        self.log: list[tuple[float, str, str]] = []
+
+    def execute(self, sql: str, *args, **kwargs):  # type: ignore[no-untyped-def]
+        frame = sys._getframe(1)
+        where = f"{Path(frame.f_code.co_filename).stem}.{frame.f_code.co_name}:{frame.f_lineno}"
+        t0 = time.perf_counter()
+        result = self._con.execute(sql, *args, **kwargs)
+        self.log.append((time.perf_counter() - t0, where, " ".join(sql.split())[:110]))
+        return result
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self._con, name)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("directory", type=Path)
+    ap.add_argument("--as-of", default="2026-06-30")
+    ap.add_argument("--top", type=int, default=15)
+    a = ap.parse_args()
+    con = TimedConnection(duckdb.connect())
+    phases = {}
+    t0 = time.perf_counter()
+    CsvLoader(con, a.directory).load([], [])  # type: ignore[arg-type]
+    t1 = time.perf_counter()
+    segment(con, SegmentationConfig(), date.fromisoformat(a.as_of))  # type: ignore[arg-type]
+    t2 = time.perf_counter()
+    write_tags(con, Path("/tmp/crmseg-profile-tags.csv"))  # type: ignore[arg-type]
+    t3 = time.perf_counter()
+    phases = {"load": t1 - t0, "segment": t2 - t1, "write_tags": t3 - t2}
+    print("phases: " + ", ".join(f"{k} {v:.2f} s" for k, v in phases.items()))
+    total = sum(t for t, _, _ in con.log)
+    print(f"{len(con.log)} statements, {total:.2f} s in execute\n")
+    print("| s | share | caller | statement |\n|---:|---:|---|---|")
+    for t, where, sql in sorted(con.log, reverse=True)[: a.top]:
+        print(f"| {t:.2f} | {t / total:.0%} | {where} | `{sql}` |")
+
+
+if __name__ == "__main__":
+    main()
