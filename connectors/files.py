@@ -36,7 +36,7 @@ from connectors.base import (
     WriteResult,
 )
 from connectors.errors import CrmsegError, InputError
-from segmentation.inputs import AMOUNT_TYPE, create_input_tables
+from segmentation.inputs import AMOUNT_TYPE, connect, create_input_tables
 
 CONTACT_COLUMNS = ("id", "email", "first_name", "last_name", "salutation", "country", "company_id")
 DEAL_COLUMNS = ("id", "amount", "close_date", "won", "contact_ids", "company_ids")
@@ -47,6 +47,41 @@ COMPANY_COLUMNS = ("id", "name")
 AMOUNT_PATTERN = r"^[+-]?([0-9]{1,14}(\.[0-9]{0,12})?|\.[0-9]{1,12})$"
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 WHITESPACE = " \t\n\r"
+_WS = f"'{WHITESPACE}'"
+
+
+@dataclass(frozen=True)
+class Check:
+    """A record is bad where ``condition`` (SQL over the raw text columns) holds."""
+
+    column: str
+    condition: str
+    message: str
+
+
+EMPTY_ID = Check("id", f"trim(COALESCE(id, ''), {_WS}) = ''", "empty id")
+DEAL_CHECKS = [
+    EMPTY_ID,
+    Check(
+        "amount",
+        f"trim(COALESCE(amount, ''), {_WS}) <> '' AND NOT regexp_full_match("
+        f"trim(amount, {_WS}), '{AMOUNT_PATTERN}')",
+        "amount {value!r} is not a number like 1234.56 (a dot for decimals, at most 12 "
+        "decimal places, below 100 trillion)",
+    ),
+    Check(
+        "close_date",
+        f"trim(COALESCE(close_date, ''), {_WS}) <> '' AND (NOT regexp_full_match("
+        f"trim(close_date, {_WS}), '{DATE_PATTERN}') OR "
+        f"try_cast(trim(close_date, {_WS}) AS DATE) IS NULL)",
+        "close_date {value!r} is not a date as YYYY-MM-DD",
+    ),
+    Check(
+        "won",
+        f"lower(trim(COALESCE(won, ''), {_WS})) NOT IN ('true', 'false')",
+        "won {value!r} must be true or false",
+    ),
+]
 
 
 def quote_identifier(name: str) -> str:
@@ -146,16 +181,16 @@ class CsvLoader:
     # -- raw tables -------------------------------------------------------------------------
 
     def _read_raw(self, csv_file: CsvFile, table: str) -> None:
+        """Read a whole file as text columns named by its header, in one parallel pass."""
         try:
             self.con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {table} AS "
-                "SELECT row_number() OVER () - 1 AS _row, * FROM read_csv($path, header = true, "
-                "all_varchar = true, delim = $delim, quote = '\"', escape = '\"', "
+                f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM read_csv($path, "
+                "header = true, all_varchar = true, delim = $delim, quote = '\"', escape = '\"', "
                 "auto_detect = false, columns = $columns, encoding = 'utf-8')",
                 {
                     "path": str(csv_file.path),
                     "delim": csv_file.delimiter,
-                    "columns": {f"c{i}": "VARCHAR" for i in range(len(csv_file.header))},
+                    "columns": {name: "VARCHAR" for name in csv_file.header},
                 },
             )
         except duckdb.Error as exc:
@@ -163,42 +198,48 @@ class CsvLoader:
             if problem is not None:
                 raise problem from None
             raise InputError(f"could not read CSV: {exc}", file=csv_file.name) from None
-        renames = ", ".join(
-            f"c{i} AS {quote_identifier(name)}" for i, name in enumerate(csv_file.header)
-        )
-        self.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT _row, {renames} FROM {table}"
-        )
 
-    def _first_bad(
-        self, csv_file: CsvFile, table: str, column: str, condition: str, message: str
-    ) -> None:
-        """Raise an InputError naming the first record of ``table`` where ``condition`` holds."""
+    def _validate(self, csv_file: CsvFile, table: str, checks: Sequence[Check]) -> None:
+        """Run every check in one scan; only when one fails, number the records (file
+        order) to name the first offending one."""
+        hits = self.con.execute(
+            "SELECT "
+            + ", ".join(f"count(*) FILTER (WHERE {c.condition})" for c in checks)
+            + f", count(DISTINCT trim(id, {_WS})) < count(*) FROM {table}"
+        ).fetchone()
+        assert hits is not None
+        if not any(hits):
+            return
+        numbered = f"{table}_numbered"
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {numbered} AS "
+            f"SELECT row_number() OVER () - 1 AS _row, * FROM {table}"
+        )
+        duplicate = Check(
+            "id",
+            f"_row IN (SELECT _row FROM (SELECT _row, row_number() OVER "
+            f"(PARTITION BY trim(id, {_WS}) ORDER BY _row) AS n FROM {numbered}) "
+            "WHERE n > 1)",
+            "duplicate id {value!r}",
+        )
+        # Ids first (empty, then duplicate), then the value checks in their order.
+        for check in (checks[0], duplicate, *checks[1:]):
+            self._first_bad(csv_file, numbered, check)
+
+    def _first_bad(self, csv_file: CsvFile, table: str, check: Check) -> None:
+        """Raise an InputError naming the first record of ``table`` failing ``check``."""
         row = self.con.execute(
-            f"SELECT _row, {quote_identifier(column)} FROM {table} WHERE {condition} "
-            "ORDER BY _row LIMIT 1"
+            f"SELECT _row, {quote_identifier(check.column)} FROM {table} "
+            f"WHERE {check.condition} ORDER BY _row LIMIT 1"
         ).fetchone()
         if row is not None:
             value = "" if row[1] is None else str(row[1])
             raise InputError(
-                message.format(value=value[:80]),
+                check.message.format(value=value[:80]),
                 file=csv_file.name,
                 line=record_line(csv_file, int(row[0])),
-                column=column,
+                column=check.column,
             )
-
-    def _check_ids(self, csv_file: CsvFile, table: str) -> None:
-        self._first_bad(
-            csv_file, table, "id", f"trim(COALESCE(id, ''), '{WHITESPACE}') = ''", "empty id"
-        )
-        self._first_bad(
-            csv_file,
-            table,
-            "id",
-            f"_row IN (SELECT _row FROM (SELECT _row, row_number() OVER "
-            f"(PARTITION BY trim(id, '{WHITESPACE}') ORDER BY _row) AS n FROM {table}) WHERE n > 1)",
-            "duplicate id {value!r}",
-        )
 
     # -- public -----------------------------------------------------------------------------
 
@@ -234,36 +275,11 @@ class CsvLoader:
         if self.con.execute("SELECT count(*) FROM raw_contacts").fetchone() == (0,):
             raise InputError("no contacts (the file has only a header)", file=contacts.name)
 
-        self._check_ids(contacts, "raw_contacts")
-        self._check_ids(deals, "raw_deals")
+        self._validate(contacts, "raw_contacts", [EMPTY_ID])
+        self._validate(deals, "raw_deals", DEAL_CHECKS)
         if companies is not None:
-            self._check_ids(companies, "raw_companies")
-        ws = f"'{WHITESPACE}'"
-        self._first_bad(
-            deals,
-            "raw_deals",
-            "amount",
-            f"trim(COALESCE(amount, ''), {ws}) <> '' AND NOT regexp_full_match(trim(amount, {ws}), "
-            f"'{AMOUNT_PATTERN}')",
-            "amount {value!r} is not a number like 1234.56 (a dot for decimals, at most 12 "
-            "decimal places, below 100 trillion)",
-        )
-        self._first_bad(
-            deals,
-            "raw_deals",
-            "close_date",
-            f"trim(COALESCE(close_date, ''), {ws}) <> '' AND (NOT regexp_full_match("
-            f"trim(close_date, {ws}), '{DATE_PATTERN}') OR try_cast(trim(close_date, {ws}) AS DATE) "
-            "IS NULL)",
-            "close_date {value!r} is not a date as YYYY-MM-DD",
-        )
-        self._first_bad(
-            deals,
-            "raw_deals",
-            "won",
-            f"lower(trim(COALESCE(won, ''), {ws})) NOT IN ('true', 'false')",
-            "won {value!r} must be true or false",
-        )
+            self._validate(companies, "raw_companies", [EMPTY_ID])
+        ws = _WS
 
         create_input_tables(self.con)
         con = self.con
@@ -283,7 +299,7 @@ class CsvLoader:
         ):
             con.execute(
                 f"INSERT INTO {table} (deal_id, {target}) "
-                f"SELECT DISTINCT deal_id, ref FROM (SELECT trim(id, {ws}) AS deal_id, "
+                f"SELECT deal_id, ref FROM (SELECT trim(id, {ws}) AS deal_id, "
                 f"trim(unnest(string_split({column}, ';')), {ws}) AS ref FROM raw_deals "
                 f"WHERE {column} IS NOT NULL) WHERE ref <> ''"
             )
@@ -313,7 +329,14 @@ class CsvLoader:
             "(SELECT id FROM companies))"
         ).fetchone()
         assert dangling is not None
-        for table in ("raw_contacts", "raw_deals", "raw_companies"):
+        for table in (
+            "raw_contacts",
+            "raw_deals",
+            "raw_companies",
+            "raw_contacts_numbered",
+            "raw_deals_numbered",
+            "raw_companies_numbered",
+        ):
             con.execute(f"DROP TABLE IF EXISTS {table}")
         return {
             "dangling_deal_contacts": int(dangling[0]),
@@ -359,7 +382,7 @@ class FilesConnector(Connector):
         contact_properties: Sequence[str] = (),
         deal_properties: Sequence[str] = (),
     ) -> None:
-        self.con = duckdb.connect()
+        self.con = connect()
         self.report = CsvLoader(self.con, directory).load(contact_properties, deal_properties)
 
     def pull(

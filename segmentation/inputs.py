@@ -44,5 +44,13 @@ INPUT_TABLES = (
 )
 
 
+def connect() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB for segmenting; DuckDB's own progress bar stays off (crmseg
+    shows its own, on stderr, and only when asked)."""
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
 def create_input_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(INPUT_TABLES_DDL)

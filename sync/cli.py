@@ -23,6 +23,7 @@ from connectors.errors import ConfigError, CrmsegError, InputError
 from connectors.files import CsvLoader, write_tags
 from connectors.sandbox.cli import sandbox_app
 from segmentation import InterestRule, SegmentationConfig, segment
+from segmentation.inputs import connect
 from sync.config import Config, load_config
 from sync.output import print_json, print_table, stderr
 from sync.summary import summarize
@@ -108,7 +109,7 @@ def run_segmentation(
     """Load a CSV export and segment it; returns the connection holding the results."""
     if not input_dir.is_dir():
         raise InputError("not a directory", file=str(input_dir))
-    con = duckdb.connect()
+    con = connect()
     rules: list[InterestRule] = config.interests
     loaded = CsvLoader(con, input_dir).load(
         [r.property for r in rules if r.source == "contact"],
