@@ -61,7 +61,6 @@ class Check:
 
 EMPTY_ID = Check("id", f"trim(COALESCE(id, ''), {_WS}) = ''", "empty id")
 DEAL_CHECKS = [
-    EMPTY_ID,
     Check(
         "amount",
         f"trim(COALESCE(amount, ''), {_WS}) <> '' AND NOT regexp_full_match("
@@ -199,9 +198,10 @@ class CsvLoader:
                 raise problem from None
             raise InputError(f"could not read CSV: {exc}", file=csv_file.name) from None
 
-    def _validate(self, csv_file: CsvFile, table: str, checks: Sequence[Check]) -> None:
-        """Run every check in one scan; only when one fails, number the records (file
-        order) to name the first offending one."""
+    def _validate(self, csv_file: CsvFile, table: str, checks: Sequence[Check] = ()) -> None:
+        """Check ids (none empty, none repeated) and ``checks`` in one scan; only when one
+        fails, number the records (file order) to name the first offending one."""
+        checks = [EMPTY_ID, *checks]
         hits = self.con.execute(
             "SELECT "
             + ", ".join(f"count(*) FILTER (WHERE {c.condition})" for c in checks)
@@ -222,8 +222,8 @@ class CsvLoader:
             "WHERE n > 1)",
             "duplicate id {value!r}",
         )
-        # Ids first (empty, then duplicate), then the value checks in their order.
-        for check in (checks[0], duplicate, *checks[1:]):
+        # Ids first (empty, then repeated), then the value checks in their order.
+        for check in (EMPTY_ID, duplicate, *checks[1:]):
             self._first_bad(csv_file, numbered, check)
 
     def _first_bad(self, csv_file: CsvFile, table: str, check: Check) -> None:
@@ -275,23 +275,22 @@ class CsvLoader:
         if self.con.execute("SELECT count(*) FROM raw_contacts").fetchone() == (0,):
             raise InputError("no contacts (the file has only a header)", file=contacts.name)
 
-        self._validate(contacts, "raw_contacts", [EMPTY_ID])
+        self._validate(contacts, "raw_contacts")
         self._validate(deals, "raw_deals", DEAL_CHECKS)
         if companies is not None:
-            self._validate(companies, "raw_companies", [EMPTY_ID])
-        ws = _WS
+            self._validate(companies, "raw_companies")
 
         create_input_tables(self.con)
         con = self.con
         con.execute(
-            f"INSERT INTO contacts SELECT trim(id, {ws}), email, first_name, last_name, salutation, "
-            f"country, nullif(trim(company_id, {ws}), '') FROM raw_contacts"
+            f"INSERT INTO contacts SELECT trim(id, {_WS}), email, first_name, last_name, salutation, "
+            f"country, nullif(trim(company_id, {_WS}), '') FROM raw_contacts"
         )
         con.execute(
-            f"INSERT INTO deals SELECT trim(id, {ws}), "
-            f"CAST(nullif(trim(amount, {ws}), '') AS {AMOUNT_TYPE}), "
-            f"CAST(nullif(trim(close_date, {ws}), '') AS DATE), "
-            f"lower(trim(won, {ws})) = 'true' FROM raw_deals"
+            f"INSERT INTO deals SELECT trim(id, {_WS}), "
+            f"CAST(nullif(trim(amount, {_WS}), '') AS {AMOUNT_TYPE}), "
+            f"CAST(nullif(trim(close_date, {_WS}), '') AS DATE), "
+            f"lower(trim(won, {_WS})) = 'true' FROM raw_deals"
         )
         for column, table, target in (
             ("contact_ids", "deal_contacts", "contact_id"),
@@ -299,12 +298,12 @@ class CsvLoader:
         ):
             con.execute(
                 f"INSERT INTO {table} (deal_id, {target}) "
-                f"SELECT deal_id, ref FROM (SELECT trim(id, {ws}) AS deal_id, "
-                f"trim(unnest(string_split({column}, ';')), {ws}) AS ref FROM raw_deals "
+                f"SELECT deal_id, ref FROM (SELECT trim(id, {_WS}) AS deal_id, "
+                f"trim(unnest(string_split({column}, ';')), {_WS}) AS ref FROM raw_deals "
                 f"WHERE {column} IS NOT NULL) WHERE ref <> ''"
             )
         if companies is not None:
-            con.execute(f"INSERT INTO companies SELECT trim(id, {ws}), name FROM raw_companies")
+            con.execute(f"INSERT INTO companies SELECT trim(id, {_WS}), name FROM raw_companies")
         else:
             con.execute(
                 "INSERT INTO companies SELECT id, NULL FROM (SELECT company_id AS id FROM contacts "
@@ -312,13 +311,13 @@ class CsvLoader:
             )
         for prop in dict.fromkeys(contact_properties):
             con.execute(
-                f"INSERT INTO contact_properties SELECT trim(id, {ws}), $name, "
+                f"INSERT INTO contact_properties SELECT trim(id, {_WS}), $name, "
                 f"{quote_identifier(prop)} FROM raw_contacts WHERE {quote_identifier(prop)} IS NOT NULL",
                 {"name": prop},
             )
         for prop in dict.fromkeys(deal_properties):
             con.execute(
-                f"INSERT INTO deal_properties SELECT trim(id, {ws}), $name, "
+                f"INSERT INTO deal_properties SELECT trim(id, {_WS}), $name, "
                 f"{quote_identifier(prop)} FROM raw_deals WHERE {quote_identifier(prop)} IS NOT NULL",
                 {"name": prop},
             )

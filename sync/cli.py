@@ -6,6 +6,7 @@ Exit codes: 0 ok, 2 bad usage / config / input (nothing written),
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
 import time
@@ -141,7 +142,7 @@ def segment_command(
         seg = seg.model_copy(update={"level": level.value})
     day = parse_as_of(as_of, config)
     started = time.perf_counter()
-    with stderr.status("Segmenting…", spinner="dots") if not quiet else _nullcontext():
+    with stderr.status("Segmenting…", spinner="dots") if not quiet else contextlib.nullcontext():
         con, summary = run_segmentation(input_dir, seg, day)
         written = write_tags(con, out)
     summary.update(
@@ -205,14 +206,6 @@ def demo_command(
         ["rfm_segment", "contacts"],
         list(summary["rfm_segment"].items()),
     )
-
-
-class _nullcontext:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def main() -> None:
