@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 
 from connectors.sandbox.generator import Dataset
@@ -24,66 +25,71 @@ def write_csv_export(data: Dataset, directory: Path) -> None:
     for deal, company in data.deal_company:
         deal_companies[deal].append(str(company))
 
-    with (directory / "companies.csv").open("w", encoding="utf-8", newline="") as fh:
-        out = csv.writer(fh)
-        out.writerow(["id", "name", "industry", "size", "country"])
-        for co in data.companies:
-            out.writerow([co.id, co.name, co.industry, co.size, co.country])
-    with (directory / "contacts.csv").open("w", encoding="utf-8", newline="") as fh:
-        out = csv.writer(fh)
-        out.writerow(
+    _write_csv(
+        directory / "companies.csv",
+        ["id", "name", "industry", "size", "country"],
+        ([co.id, co.name, co.industry, co.size, co.country] for co in data.companies),
+    )
+    _write_csv(
+        directory / "contacts.csv",
+        [
+            "id",
+            "email",
+            "first_name",
+            "last_name",
+            "salutation",
+            "country",
+            "company_id",
+            "channel",
+            "topics",
+        ],
+        (
             [
-                "id",
-                "email",
-                "first_name",
-                "last_name",
-                "salutation",
-                "country",
-                "company_id",
-                "channel",
-                "topics",
+                c.id,
+                c.email or "",
+                c.first_name,
+                c.last_name,
+                c.salutation,
+                c.country,
+                company_of.get(c.id, ""),
+                c.channel,
+                ";".join(c.topics),
             ]
-        )
-        for c in data.contacts:
-            out.writerow(
-                [
-                    c.id,
-                    c.email or "",
-                    c.first_name,
-                    c.last_name,
-                    c.salutation,
-                    c.country,
-                    company_of.get(c.id, ""),
-                    c.channel,
-                    ";".join(c.topics),
-                ]
-            )
-    with (directory / "deals.csv").open("w", encoding="utf-8", newline="") as fh:
-        out = csv.writer(fh)
-        out.writerow(
+            for c in data.contacts
+        ),
+    )
+    _write_csv(
+        directory / "deals.csv",
+        [
+            "id",
+            "amount",
+            "close_date",
+            "won",
+            "contact_ids",
+            "company_ids",
+            "stage",
+            "currency",
+            "product_line",
+        ],
+        (
             [
-                "id",
-                "amount",
-                "close_date",
-                "won",
-                "contact_ids",
-                "company_ids",
-                "stage",
-                "currency",
-                "product_line",
+                d.id,
+                d.amount,
+                d.close_date.isoformat(),
+                "true" if d.stage == "won" else "false",
+                ";".join(deal_contacts[d.id]),
+                ";".join(deal_companies[d.id]),
+                d.stage,
+                d.currency,
+                d.product_line,
             ]
-        )
-        for d in data.deals:
-            out.writerow(
-                [
-                    d.id,
-                    d.amount,
-                    d.close_date.isoformat(),
-                    "true" if d.stage == "won" else "false",
-                    ";".join(deal_contacts[d.id]),
-                    ";".join(deal_companies[d.id]),
-                    d.stage,
-                    d.currency,
-                    d.product_line,
-                ]
-            )
+            for d in data.deals
+        ),
+    )
+
+
+def _write_csv(path: Path, header: list[str], rows: Iterable[list[object]]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(header)
+        out.writerows(rows)
