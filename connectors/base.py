@@ -21,7 +21,7 @@ from decimal import Decimal
 from itertools import islice
 from typing import ClassVar, Generic, Literal, TypeVar, final
 
-from connectors.errors import CrmError
+from connectors.errors import CrmError, CrmsegError
 
 ObjectType = Literal["contact", "company", "deal"]
 OBJECT_TYPES: tuple[ObjectType, ...] = ("contact", "company", "deal")
@@ -177,6 +177,12 @@ class Connector(abc.ABC):
     @abc.abstractmethod
     def ensure_lists(self, specs: Sequence[ListSpec]) -> list[ListState]:
         """Create or correct one list per spec, idempotently."""
+
+    def snapshot_list(self, name: str, object_type: ObjectType, record_ids: Sequence[str]) -> str:
+        """Create a static list holding exactly ``record_ids``; returns its id.
+
+        Optional: CRMs without static lists keep the default, which refuses."""
+        raise CrmsegError(f"{self.name} cannot keep snapshot lists")
 
     @final
     def write(self, updates: Iterable[TagUpdate]) -> Iterator[WriteResult]:

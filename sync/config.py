@@ -9,18 +9,146 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from connectors.errors import ConfigError
 from segmentation.config import SegmentationConfig
+
+#: Requests per 10 seconds per private app, by HubSpot subscription (CRM notes 6).
+HUBSPOT_TIERS = {"free": 100, "starter": 100, "professional": 190, "enterprise": 190}
+
+#: The tag families a list can be kept for, and the values each may take.
+LISTABLE_FAMILIES = ("abc", "abc_trend", "rfm_segment", "lifecycle", "interests", "data_quality")
+
+
+class CrmConfig(BaseModel):
+    """``[crm]``: which CRM, and how hard crmseg may use its API."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["hubspot"] = "hubspot"
+    #: HubSpot subscription tier: sets the 10-second request budget.
+    tier: Literal["free", "starter", "professional", "enterprise"] = "professional"
+    #: Overrides the tier's budget (e.g. 250 with the API limit increase pack).
+    requests_per_10s: int | None = Field(default=None, ge=1, le=1000)
+    #: Requests in flight at once while writing (all within the budget).
+    concurrency: int = Field(default=4, ge=1, le=16)
+    #: Share of the daily API allowance left untouched for the portal's other apps.
+    daily_reserve: float = Field(default=0.05, ge=0, lt=1)
+    #: Deal stages (internal ids) that mean "won".
+    won_stages: list[str] = Field(default_factory=lambda: ["closedwon"], min_length=1)
+    #: The deal property holding the amount (e.g. ``amount_in_home_currency``).
+    amount_property: str = Field(default="amount", min_length=1)
+    #: Incremental pulls start this long before the stored cursor (clock skew,
+    #: search indexing lag).
+    overlap_minutes: int = Field(default=10, ge=0, le=24 * 60)
+    #: Seconds before one HTTP request is abandoned (and retried).
+    timeout_seconds: float = Field(default=30, gt=0)
+    #: API base URL and CA bundle; only for proxies and the local sandbox.
+    base_url: str | None = None
+    ca_bundle: Path | None = None
+
+    @property
+    def ten_secondly_limit(self) -> int:
+        return self.requests_per_10s or HUBSPOT_TIERS[self.tier]
+
+
+class StateConfig(BaseModel):
+    """``[state]``: where the DuckDB file with the mirror and run history lives."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: Path = Field(
+        default_factory=lambda: Path(platformdirs.user_data_dir("crmseg")) / "state.duckdb"
+    )
+
+    @field_validator("path")
+    @classmethod
+    def _expand_home(cls, path: Path) -> Path:
+        return path.expanduser()
+
+
+class SyncConfig(BaseModel):
+    """``[sync]``: safety switches of a sync run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: A run that would overwrite the tags of more than this share of contacts stops
+    #: before writing (``--allow-mass-change`` lets it through).
+    mass_change_share: float = Field(default=0.30, gt=0, le=1)
+    #: A full pull that finds fewer than this share of the contacts the mirror holds stops.
+    min_pull_share: float = Field(default=0.50, ge=0, le=1)
+    #: An incremental sync does a full pull instead when the last one is older than
+    #: this: it catches association changes that leave no modification stamp.
+    full_pull_every_days: int = Field(default=7, ge=1)
+
+
+class ListsConfig(BaseModel):
+    """``[lists]``: one CRM list per (tag family, value), e.g. ``lifecycle = ["at_risk"]``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    abc: list[Literal["A", "B", "C"]] = Field(default_factory=list)
+    abc_trend: list[Literal["new", "up", "down", "same"]] = Field(default_factory=list)
+    rfm_segment: list[
+        Literal[
+            "champion",
+            "loyal",
+            "potential_loyalist",
+            "new_customer",
+            "promising",
+            "need_attention",
+            "about_to_sleep",
+            "at_risk",
+            "cannot_lose",
+            "hibernating",
+        ]
+    ] = Field(default_factory=list)
+    lifecycle: list[
+        Literal[
+            "prospect", "new", "active", "repeat", "loyal", "at_risk", "inactive", "reactivated"
+        ]
+    ] = Field(default_factory=list)
+    interests: list[str] = Field(default_factory=list)
+    data_quality: list[
+        Literal[
+            "missing_email", "invalid_email", "duplicate_email", "missing_name", "missing_country"
+        ]
+    ] = Field(default_factory=list)
+
+    @field_validator("*")
+    @classmethod
+    def _unique(cls, values: list[str]) -> list[str]:
+        if len(set(values)) != len(values):
+            raise ValueError("values must not repeat")
+        return values
+
+    def entries(self) -> list[tuple[str, str]]:
+        return [(family, v) for family in LISTABLE_FAMILIES for v in getattr(self, family)]
 
 
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     segmentation: SegmentationConfig = Field(default_factory=SegmentationConfig)
+    crm: CrmConfig = Field(default_factory=CrmConfig)
+    state: StateConfig = Field(default_factory=StateConfig)
+    sync: SyncConfig = Field(default_factory=SyncConfig)
+    lists: ListsConfig = Field(default_factory=ListsConfig)
+
+    @model_validator(mode="after")
+    def _listed_interests_exist(self) -> Config:
+        tags = {rule.tag for rule in self.segmentation.interests}
+        unknown = [t for t in self.lists.interests if t not in tags]
+        if unknown:
+            raise ValueError(
+                f"lists.interests names tags no [[segmentation.interests]] rule gives: "
+                f"{', '.join(unknown)}"
+            )
+        return self
 
 
 def _key(loc: tuple[int | str, ...]) -> str:
@@ -52,7 +180,11 @@ def load_config(path: Path | None) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     try:
-        return Config.model_validate(data)
+        config = Config.model_validate(data)
     except ValidationError as exc:
         problems = [f"{path}: {_key(tuple(e['loc']))}: {_describe(dict(e))}" for e in exc.errors()]
         raise ConfigError(problems[0], problems) from None
+    if not config.state.path.is_absolute():
+        # A relative state path is taken relative to the config file, not the cwd of cron.
+        config.state.path = (path.parent / config.state.path).resolve()
+    return config

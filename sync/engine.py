@@ -1,0 +1,353 @@
+"""One sync run, in the order of ARCHITECTURE.md: pull, compute, plan, provision,
+write, lists, record.
+
+The engine is the only code that decides what to write. It talks to the CRM
+only through a :class:`connectors.base.Connector` and keeps everything else in
+the state file, so the same engine serves every CRM.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
+
+from connectors.base import (
+    Connector,
+    Cursor,
+    ListSpec,
+    ObjectType,
+    TagUpdate,
+    WriteResult,
+    chunks,
+)
+from connectors.errors import CrmsegError
+from segmentation import segment
+from segmentation.engine import SegmentationReport
+from sync.config import Config
+from sync.fields import families, field_specs, list_name
+from sync.plan import Change, Plan, build_plan
+from sync.state import State, now
+
+
+class MassChange(CrmsegError):
+    """The run would change too much at once; nothing was written."""
+
+
+class Reporter(Protocol):
+    def phase(
+        self, description: str, total: int | None = None
+    ) -> AbstractContextManager[Callable[[int], None]]:
+        """A unit of work; the callable advances it by n."""
+
+
+class Silent:
+    @contextmanager
+    def phase(self, description: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
+        yield lambda n: None
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    command: str
+    as_of: date
+    full: bool = False
+    dry_run: bool = False
+    allow_mass_change: bool = False
+    #: Restrict the plan (and the writes) to these contacts.
+    record_ids: tuple[str, ...] | None = None
+    #: Skip the pull and plan from the mirror as it is (``crmseg plan --offline``).
+    pull: bool = True
+
+
+@dataclass
+class RunResult:
+    run_id: int
+    status: str
+    plan: Plan
+    summary: dict[str, Any] = field(default_factory=dict)
+    failures: list[tuple[Change, str]] = field(default_factory=list)
+
+
+class Engine:
+    def __init__(
+        self, connector: Connector, state: State, config: Config, reporter: Reporter | None = None
+    ) -> None:
+        self.connector = connector
+        self.state = state
+        self.config = config
+        self.reporter = reporter or Silent()
+        self.families = families(config.segmentation)
+        #: The segmentation report of the last compute (for summaries).
+        self.last_report: SegmentationReport | None = None
+
+    # -- what to pull ----------------------------------------------------------
+    def object_types(self) -> list[ObjectType]:
+        if self.config.segmentation.level == "company":
+            return ["company", "contact", "deal"]
+        return ["contact", "deal"]
+
+    def properties(self, object_type: ObjectType) -> list[str]:
+        rules = self.config.segmentation.interests
+        if object_type == "contact":
+            extra = [r.property for r in rules if r.source == "contact"]
+            return sorted(
+                {*extra, *(s.name for s in field_specs(self.config.segmentation, "contact"))}
+            )
+        if object_type == "company":
+            return sorted(s.name for s in field_specs(self.config.segmentation, "company"))
+        return sorted({r.property for r in rules if r.source == "deal"})
+
+    # -- the run ---------------------------------------------------------------
+    def run(self, options: RunOptions) -> RunResult:
+        started = time.perf_counter()
+        run_id = self.state.start_run(options.command, options.as_of, dry_run=options.dry_run)
+        summary: dict[str, Any] = {
+            "run_id": run_id,
+            "command": options.command,
+            "as_of": options.as_of.isoformat(),
+            "level": self.config.segmentation.level,
+            "dry_run": options.dry_run,
+        }
+        result = RunResult(run_id, "running", Plan(), summary)
+        try:
+            if options.pull:
+                summary["pulled"] = self.pull(options)
+            report = self.compute(options.as_of)
+            summary.update(
+                contacts=report.contacts,
+                customers=report.customers,
+                orphan_deals=report.orphan_deals,
+            )
+            result.plan = plan = build_plan(
+                self.state.con,
+                self.families,
+                self.config.segmentation.level,
+                record_ids=options.record_ids,
+            )
+            summary["plan"] = plan.summary()
+            if options.dry_run:
+                result.status = "planned"
+            else:
+                self.guard(plan, options)
+                summary["provisioned"] = self.provision()
+                written, result.failures = self.write(run_id, plan)
+                summary["written"] = written
+                summary["failed"] = len(result.failures)
+                summary["failures"] = [
+                    {"record": c.record_id, "field": c.field, "value": c.new, "error": e}
+                    for c, e in result.failures[:20]
+                ]
+                summary["lists"] = self.lists()
+                self.state.record_sizes(run_id, options.as_of, [f.column for f in self.families])
+                result.status = "partial" if result.failures else "ok"
+        except BaseException as exc:
+            result.status = "stopped" if isinstance(exc, MassChange) else "failed"
+            self._finish(result, started, error=str(exc))
+            raise
+        self._finish(result, started)
+        return result
+
+    def _finish(self, result: RunResult, started: float, error: str | None = None) -> None:
+        calls = getattr(self.connector, "api_calls", None)
+        result.summary["api_calls"] = calls() if callable(calls) else {}
+        result.summary["status"] = result.status
+        result.summary["seconds"] = round(time.perf_counter() - started, 3)
+        if error:
+            result.summary["error"] = error
+        self.state.finish_run(result.run_id, result.status, result.summary, error)
+
+    # -- 2. pull -----------------------------------------------------------------
+    def pull(self, options: RunOptions) -> dict[str, Any]:
+        pulled: dict[str, Any] = {}
+        for object_type in self.object_types():
+            pulled[object_type] = self.pull_one(object_type, options)
+        return pulled
+
+    def _needs_full(
+        self, object_type: ObjectType, properties: Sequence[str], options: RunOptions
+    ) -> bool:
+        previous = self.state.pull_state(object_type)
+        if options.full or previous is None or previous.cursor is None:
+            return True
+        if set(properties) - set(previous.properties):
+            return True  # a new interest rule needs a property the mirror lacks
+        every = timedelta(days=self.config.sync.full_pull_every_days)
+        return previous.last_full_at is None or previous.last_full_at + every <= now_utc()
+
+    def pull_one(self, object_type: ObjectType, options: RunOptions) -> dict[str, Any]:
+        properties = self.properties(object_type)
+        full = self._needs_full(object_type, properties, options)
+        previous = self.state.pull_state(object_type)
+        since: Cursor | None = None
+        if not full and previous is not None and previous.cursor is not None:
+            overlap = timedelta(minutes=self.config.crm.overlap_minutes)
+            since = Cursor(previous.cursor.modified_at - overlap, None)
+        before = self.state.mirror_count(object_type)
+        started_at = now_utc()
+        records = deleted = 0
+        cursor: Cursor | None = None
+        self.state.begin_pull(full=full)
+        try:
+            with self.reporter.phase(f"Pulling {object_type}s", None) as advance:
+                for page in self.connector.pull(object_type, since, properties):
+                    self.state.apply(object_type, page, full=full)
+                    records += len(page.records)
+                    deleted += len(page.deleted_ids)
+                    if page.cursor is not None and (cursor is None or _later(page.cursor, cursor)):
+                        cursor = page.cursor
+                    advance(len(page.records))
+            swept = 0
+            if full:
+                seen = self.state.seen_count()
+                floor = self.config.sync.min_pull_share * before
+                if object_type == "contact" and seen < floor and not options.allow_mass_change:
+                    raise MassChange(
+                        f"the full pull found {seen} contacts but the mirror holds {before}: "
+                        f"fewer than {self.config.sync.min_pull_share:.0%} of them. If contacts "
+                        "really were deleted, run again with --allow-mass-change; nothing was "
+                        "written"
+                    )
+                swept = self.state.sweep(object_type)
+            self.state.commit_pull(
+                object_type, properties, cursor, full=full, started_at=started_at
+            )
+        except BaseException:
+            self.state.rollback()
+            raise
+        return {"full": full, "records": records, "deleted": deleted + swept}
+
+    # -- 3. compute --------------------------------------------------------------
+    def compute(self, as_of: date) -> SegmentationReport:
+        with self.reporter.phase("Computing segments", None):
+            self.last_report = segment(self.state.con, self.config.segmentation, as_of)
+        return self.last_report
+
+    # -- 4. guard ----------------------------------------------------------------
+    def guard(self, plan: Plan, options: RunOptions) -> None:
+        if options.allow_mass_change or plan.contacts == 0 or options.record_ids is not None:
+            return
+        overwritten = plan.overwritten_contacts()
+        share = overwritten / plan.contacts
+        if share > self.config.sync.mass_change_share:
+            raise MassChange(
+                f"this run would change the existing tags of {overwritten} of {plan.contacts} "
+                f"contacts ({share:.0%}, more than the {self.config.sync.mass_change_share:.0%} "
+                "allowed by [sync] mass_change_share). Check the plan with `crmseg plan "
+                "--details`; if it is right, run again with --allow-mass-change. Nothing was "
+                "written"
+            )
+
+    # -- 5. provision ------------------------------------------------------------
+    def provision(self) -> list[str]:
+        changes: list[str] = []
+        with self.reporter.phase("Provisioning fields", None):
+            for object_type in ("contact", "company"):
+                if object_type == "company" and self.config.segmentation.level != "company":
+                    continue
+                changes += self.connector.ensure_fields(
+                    object_type, field_specs(self.config.segmentation, object_type)
+                )
+        return changes
+
+    # -- 6. write ----------------------------------------------------------------
+    def write(self, run_id: int, plan: Plan) -> tuple[int, list[tuple[Change, str]]]:
+        """Write the plan in the CRM's largest batches, ``concurrency`` at a time; each
+        batch's outcome is stored as soon as it is known."""
+        updates = list(plan.updates())
+        by_record: dict[tuple[str, str], list[Change]] = {}
+        for c in plan.changes:
+            by_record.setdefault((c.object_type, c.record_id), []).append(c)
+        batches: list[list[TagUpdate]] = []
+        for object_type in ("company", "contact"):
+            same = [u for u in updates if u.object_type == object_type]
+            batches += chunks(same, self.connector.max_batch_size)
+        written = 0
+        failures: list[tuple[Change, str]] = []
+        workers = max(1, int(getattr(self.connector, "concurrency", 1)))
+        with (
+            self.reporter.phase("Writing tags", len(updates)) as advance,
+            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="crmseg-write") as pool,
+        ):
+            pending: dict[Future[list[WriteResult]], list[TagUpdate]] = {}
+            queue = iter(batches)
+            error: BaseException | None = None
+
+            def submit() -> None:
+                batch = next(queue, None)
+                if batch is not None:
+                    pending[pool.submit(self.connector.write_batch, batch)] = batch
+
+            for _ in range(workers):
+                submit()
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    batch = pending.pop(future)
+                    try:
+                        results = future.result()
+                    except BaseException as exc:  # a fatal error: stop sending more
+                        error = error or exc
+                        continue
+                    if error is None:
+                        submit()
+                    object_type = batch[0].object_type
+                    ok = [r.record_id for r in results if r.ok]
+                    self.state.record_written(
+                        run_id,
+                        object_type,
+                        (
+                            (c.record_id, c.field, c.old, c.new)
+                            for rid in ok
+                            for c in by_record.get((object_type, rid), [])
+                        ),
+                        ok=True,
+                    )
+                    written += len(ok)
+                    for r in results:
+                        if r.ok:
+                            continue
+                        message = str(r.error) if r.error else "rejected"
+                        changes = by_record.get((object_type, r.record_id), [])
+                        self.state.record_written(
+                            run_id,
+                            object_type,
+                            ((c.record_id, c.field, c.old, c.new) for c in changes),
+                            ok=False,
+                            error=message,
+                        )
+                        failures += [(c, message) for c in changes]
+                    advance(len(batch))
+            if error is not None:
+                raise error
+        return written, failures
+
+    # -- 7. lists ----------------------------------------------------------------
+    def lists(self) -> list[dict[str, Any]]:
+        entries = self.config.lists.entries()
+        if not entries:
+            return []
+        specs = [
+            ListSpec(list_name(family, value), "contact", f"crmseg_{family}", value)
+            for family, value in entries
+        ]
+        with self.reporter.phase("Keeping lists", None):
+            states = self.connector.ensure_lists(specs)
+        return [
+            {"name": s.spec.name, "id": s.list_id, "created": s.created, "updated": s.updated}
+            for s in states
+        ]
+
+
+def now_utc() -> datetime:
+    from datetime import UTC
+
+    return now().replace(tzinfo=UTC)
+
+
+def _later(a: Cursor, b: Cursor) -> bool:
+    return (a.modified_at, a.last_id or "") > (b.modified_at, b.last_id or "")

@@ -1,0 +1,470 @@
+"""The state file: one DuckDB database holding the CRM mirror, the pull cursors,
+the values crmseg last saw in (or wrote to) the CRM, the run log, the audit of
+every change written and the segment sizes per run.
+
+Why one file: the segmentation runs as SQL right over the mirror, and a run's
+bookkeeping commits in the same transactions as the data it describes. The
+mirror is a cache: if the file is lost, the next run pulls everything again
+and, because the plan diffs against values pulled from the CRM, writes only
+what is really different.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from connectors.base import Company, Contact, Cursor, Deal, ObjectType, Page
+from connectors.errors import CrmsegError
+from segmentation.inputs import AMOUNT_TYPE
+from sync.fields import owned
+
+SCHEMA_VERSION = "1"
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE TABLE IF NOT EXISTS mirror_contacts (
+    id VARCHAR PRIMARY KEY, email VARCHAR, first_name VARCHAR, last_name VARCHAR,
+    salutation VARCHAR, country VARCHAR, company_id VARCHAR, updated_at TIMESTAMP
+);
+CREATE TABLE IF NOT EXISTS mirror_companies (
+    id VARCHAR PRIMARY KEY, name VARCHAR, updated_at TIMESTAMP
+);
+CREATE TABLE IF NOT EXISTS mirror_deals (
+    id VARCHAR PRIMARY KEY, amount {AMOUNT_TYPE}, close_date DATE, won BOOLEAN NOT NULL,
+    updated_at TIMESTAMP
+);
+CREATE TABLE IF NOT EXISTS mirror_deal_contacts (deal_id VARCHAR NOT NULL, contact_id VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS mirror_deal_companies (deal_id VARCHAR NOT NULL, company_id VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS mirror_properties (
+    object_type VARCHAR NOT NULL, record_id VARCHAR NOT NULL, name VARCHAR NOT NULL, value VARCHAR
+);
+-- The crmseg_* values the CRM holds, as pulled or as last written by crmseg.
+CREATE TABLE IF NOT EXISTS crm_values (
+    object_type VARCHAR NOT NULL, record_id VARCHAR NOT NULL, field VARCHAR NOT NULL,
+    value VARCHAR NOT NULL, PRIMARY KEY (object_type, record_id, field)
+);
+CREATE TABLE IF NOT EXISTS pulls (
+    object_type VARCHAR PRIMARY KEY, properties VARCHAR NOT NULL,
+    cursor_modified_at TIMESTAMP, cursor_last_id VARCHAR,
+    last_full_at TIMESTAMP, last_pull_at TIMESTAMP
+);
+CREATE SEQUENCE IF NOT EXISTS run_ids START 1;
+CREATE TABLE IF NOT EXISTS runs (
+    id BIGINT PRIMARY KEY, command VARCHAR NOT NULL, started_at TIMESTAMP NOT NULL,
+    finished_at TIMESTAMP, status VARCHAR NOT NULL, as_of DATE, dry_run BOOLEAN,
+    summary VARCHAR, error VARCHAR
+);
+CREATE TABLE IF NOT EXISTS audit (
+    run_id BIGINT NOT NULL, written_at TIMESTAMP NOT NULL, object_type VARCHAR NOT NULL,
+    record_id VARCHAR NOT NULL, field VARCHAR NOT NULL, old_value VARCHAR, new_value VARCHAR,
+    status VARCHAR NOT NULL, error VARCHAR
+);
+CREATE TABLE IF NOT EXISTS segment_sizes (
+    run_id BIGINT NOT NULL, as_of DATE NOT NULL, family VARCHAR NOT NULL,
+    value VARCHAR NOT NULL, contacts BIGINT NOT NULL
+);
+"""
+
+#: What the segmentation reads (``segmentation.inputs``), as views over the mirror.
+INPUT_VIEWS = """
+CREATE OR REPLACE TEMP VIEW contacts AS
+    SELECT id, email, first_name, last_name, salutation, country, company_id FROM mirror_contacts;
+CREATE OR REPLACE TEMP VIEW companies AS SELECT id, name FROM mirror_companies;
+CREATE OR REPLACE TEMP VIEW deals AS SELECT id, amount, close_date, won FROM mirror_deals;
+CREATE OR REPLACE TEMP VIEW deal_contacts AS SELECT deal_id, contact_id FROM mirror_deal_contacts;
+CREATE OR REPLACE TEMP VIEW deal_companies AS SELECT deal_id, company_id FROM mirror_deal_companies;
+CREATE OR REPLACE TEMP VIEW contact_properties AS
+    SELECT record_id AS contact_id, name, value FROM mirror_properties WHERE object_type = 'contact';
+CREATE OR REPLACE TEMP VIEW deal_properties AS
+    SELECT record_id AS deal_id, name, value FROM mirror_properties WHERE object_type = 'deal';
+"""
+
+#: Multi-values compare as sets: ``b;a`` in the CRM equals the ``a;b`` crmseg wants.
+NORMALISE = "NULLIF(array_to_string(list_sort(list_distinct(list_filter(string_split({v}, ';'), lambda x: trim(x) <> ''))), ';'), '')"
+
+TABLE = {"contact": "mirror_contacts", "company": "mirror_companies", "deal": "mirror_deals"}
+
+
+@dataclass(frozen=True)
+class PullState:
+    properties: tuple[str, ...]
+    cursor: Cursor | None
+    last_full_at: datetime | None
+    last_pull_at: datetime | None
+
+
+class StateError(CrmsegError):
+    pass
+
+
+def now() -> datetime:
+    """UTC now, naive: the state file stores UTC timestamps without a zone."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _naive(value: datetime | None) -> datetime | None:
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+class State:
+    """An open state file. One process at a time (``sync.lock`` guards it)."""
+
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        self.path = path
+        if not read_only:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        elif not path.exists():
+            raise StateError(f"{path}: no state file yet; run `crmseg sync` first")
+        try:
+            self.con = duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            raise StateError(
+                f"{path}: cannot open the state file ({exc}); is another crmseg run using it?"
+            ) from None
+        except duckdb.Error as exc:
+            raise StateError(
+                f"{path}: not a crmseg state file ({exc}); move it away to start afresh "
+                "(crmseg then pulls everything again)"
+            ) from None
+        self.con.execute("SET enable_progress_bar = false")
+        if not read_only:
+            self.con.execute(SCHEMA)
+            self._check_version()
+        self.con.execute(INPUT_VIEWS)
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> State:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- meta ------------------------------------------------------------------
+    def _check_version(self) -> None:
+        found = self.meta("schema_version")
+        if found is None:
+            self.set_meta("schema_version", SCHEMA_VERSION)
+        elif found != SCHEMA_VERSION:
+            raise StateError(
+                f"{self.path}: state file of schema {found}, this crmseg uses "
+                f"{SCHEMA_VERSION}; move it away (crmseg then pulls everything again)"
+            )
+
+    def meta(self, key: str) -> str | None:
+        row = self.con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+
+    def bind_source(self, source: str) -> bool:
+        """Tie the mirror to one CRM account; a different one empties it. True if emptied."""
+        known = self.meta("source")
+        if known == source:
+            return False
+        self.con.execute("BEGIN")
+        emptied = known is not None
+        if emptied:
+            self.forget_mirror()
+        self.set_meta("source", source)
+        self.con.execute("COMMIT")
+        return emptied
+
+    def forget_mirror(self) -> None:
+        for table in (
+            "mirror_contacts",
+            "mirror_companies",
+            "mirror_deals",
+            "mirror_deal_contacts",
+            "mirror_deal_companies",
+            "mirror_properties",
+            "crm_values",
+            "pulls",
+        ):
+            self.con.execute(f"DELETE FROM {table}")
+
+    # -- pulls -----------------------------------------------------------------
+    def pull_state(self, object_type: ObjectType) -> PullState | None:
+        row = self.con.execute(
+            "SELECT properties, cursor_modified_at, cursor_last_id, last_full_at, last_pull_at "
+            "FROM pulls WHERE object_type = ?",
+            [object_type],
+        ).fetchone()
+        if row is None:
+            return None
+        cursor = Cursor(_utc(row[1]), row[2]) if row[1] is not None else None
+        return PullState(tuple(json.loads(row[0])), cursor, _utc(row[3]), _utc(row[4]))
+
+    def mirror_count(self, object_type: ObjectType) -> int:
+        row = self.con.execute(f"SELECT count(*) FROM {TABLE[object_type]}").fetchone()
+        return int(row[0]) if row else 0
+
+    def apply(self, object_type: ObjectType, page: Page[Any], *, full: bool) -> None:
+        """Upsert one page into the mirror (inside the caller's transaction).
+
+        In a full pull, ids are also noted in ``seen_ids`` so that ``sweep`` can
+        drop what the CRM no longer has.
+        """
+        records = list(page.records)
+        ids = [r.id for r in records]
+        if ids:
+            self._delete(object_type, ids, keep_record=False)
+            if object_type == "contact":
+                self._insert_contacts(records)
+            elif object_type == "company":
+                self._insert_companies(records)
+            else:
+                self._insert_deals(records)
+            self._insert_properties(object_type, records)
+            if full:
+                self.con.execute("INSERT INTO seen_ids SELECT unnest($1::VARCHAR[])", [ids])
+        deleted = [i for i in page.deleted_ids if i not in set(ids)]
+        if deleted:
+            self._delete(object_type, deleted, keep_record=False)
+
+    def begin_pull(self, *, full: bool) -> None:
+        self.con.execute("BEGIN")
+        if full:
+            self.con.execute("CREATE OR REPLACE TEMP TABLE seen_ids (id VARCHAR)")
+
+    def seen_count(self) -> int:
+        row = self.con.execute("SELECT count(DISTINCT id) FROM seen_ids").fetchone()
+        return int(row[0]) if row else 0
+
+    def sweep(self, object_type: ObjectType) -> int:
+        """After a full pull: drop records the CRM no longer returned. Returns how many."""
+        gone = [
+            str(r[0])
+            for r in self.con.execute(
+                f"SELECT id FROM {TABLE[object_type]} WHERE id NOT IN (SELECT id FROM seen_ids)"
+            ).fetchall()
+        ]
+        if gone:
+            self._delete(object_type, gone, keep_record=False)
+        return len(gone)
+
+    def commit_pull(
+        self,
+        object_type: ObjectType,
+        properties: Sequence[str],
+        cursor: Cursor | None,
+        *,
+        full: bool,
+        started_at: datetime,
+    ) -> None:
+        previous = self.pull_state(object_type)
+        if cursor is None and previous is not None:
+            cursor = previous.cursor
+        last_full = started_at if full else (previous.last_full_at if previous else None)
+        self.con.execute(
+            "INSERT OR REPLACE INTO pulls VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                object_type,
+                json.dumps(sorted(properties)),
+                _naive(cursor.modified_at) if cursor else None,
+                cursor.last_id if cursor else None,
+                _naive(last_full),
+                _naive(started_at),
+            ],
+        )
+        self.con.execute("COMMIT")
+
+    def rollback(self) -> None:
+        self.con.execute("ROLLBACK")
+
+    def _delete(self, object_type: ObjectType, ids: list[str], *, keep_record: bool) -> None:
+        params = [ids]
+        if not keep_record:
+            self.con.execute(
+                f"DELETE FROM {TABLE[object_type]} WHERE id IN (SELECT unnest($1::VARCHAR[]))",
+                params,
+            )
+        self.con.execute(
+            "DELETE FROM mirror_properties WHERE object_type = $2 AND record_id IN "
+            "(SELECT unnest($1::VARCHAR[]))",
+            [ids, object_type],
+        )
+        self.con.execute(
+            "DELETE FROM crm_values WHERE object_type = $2 AND record_id IN "
+            "(SELECT unnest($1::VARCHAR[]))",
+            [ids, object_type],
+        )
+        if object_type == "deal":
+            for table in ("mirror_deal_contacts", "mirror_deal_companies"):
+                self.con.execute(
+                    f"DELETE FROM {table} WHERE deal_id IN (SELECT unnest($1::VARCHAR[]))", params
+                )
+
+    def _insert_contacts(self, records: list[Contact]) -> None:
+        self.con.execute(
+            "INSERT INTO mirror_contacts SELECT unnest($1::VARCHAR[]), unnest($2::VARCHAR[]), "
+            "unnest($3::VARCHAR[]), unnest($4::VARCHAR[]), unnest($5::VARCHAR[]), "
+            "unnest($6::VARCHAR[]), unnest($7::VARCHAR[]), unnest($8::TIMESTAMP[])",
+            [
+                [r.id for r in records],
+                [r.email for r in records],
+                [r.first_name for r in records],
+                [r.last_name for r in records],
+                [r.salutation for r in records],
+                [r.country for r in records],
+                [r.company_id for r in records],
+                [_naive(r.updated_at) for r in records],
+            ],
+        )
+
+    def _insert_companies(self, records: list[Company]) -> None:
+        self.con.execute(
+            "INSERT INTO mirror_companies SELECT unnest($1::VARCHAR[]), unnest($2::VARCHAR[]), "
+            "unnest($3::TIMESTAMP[])",
+            [
+                [r.id for r in records],
+                [r.name for r in records],
+                [_naive(r.updated_at) for r in records],
+            ],
+        )
+
+    def _insert_deals(self, records: list[Deal]) -> None:
+        self.con.execute(
+            f"INSERT INTO mirror_deals SELECT unnest($1::VARCHAR[]), "
+            f"unnest($2::VARCHAR[])::{AMOUNT_TYPE}, unnest($3::DATE[]), unnest($4::BOOLEAN[]), "
+            "unnest($5::TIMESTAMP[])",
+            [
+                [r.id for r in records],
+                [None if r.amount is None else str(r.amount) for r in records],
+                [r.close_date for r in records],
+                [r.won for r in records],
+                [_naive(r.updated_at) for r in records],
+            ],
+        )
+        for table, attr in (
+            ("mirror_deal_contacts", "contact_ids"),
+            ("mirror_deal_companies", "company_ids"),
+        ):
+            pairs = [(r.id, other) for r in records for other in getattr(r, attr)]
+            if pairs:
+                self.con.execute(
+                    f"INSERT INTO {table} SELECT unnest($1::VARCHAR[]), unnest($2::VARCHAR[])",
+                    [[p[0] for p in pairs], [p[1] for p in pairs]],
+                )
+
+    def _insert_properties(
+        self, object_type: ObjectType, records: Sequence[Contact | Company | Deal]
+    ) -> None:
+        plain: list[tuple[str, str, str | None]] = []
+        held: list[tuple[str, str, str]] = []
+        for r in records:
+            for name, value in r.properties.items():
+                if owned(name):
+                    if value not in (None, ""):
+                        held.append((r.id, name, value))
+                elif value is not None:
+                    plain.append((r.id, name, value))
+        if plain:
+            self.con.execute(
+                "INSERT INTO mirror_properties SELECT $4, unnest($1::VARCHAR[]), "
+                "unnest($2::VARCHAR[]), unnest($3::VARCHAR[])",
+                [[p[0] for p in plain], [p[1] for p in plain], [p[2] for p in plain], object_type],
+            )
+        if held:
+            self.con.execute(
+                f"INSERT OR REPLACE INTO crm_values SELECT * FROM (SELECT $4 AS t, "
+                f"unnest($1::VARCHAR[]) AS id, unnest($2::VARCHAR[]) AS f, "
+                f"{NORMALISE.format(v='unnest($3::VARCHAR[])')} AS v) WHERE v IS NOT NULL",
+                [[p[0] for p in held], [p[1] for p in held], [p[2] for p in held], object_type],
+            )
+
+    # -- written values ----------------------------------------------------------
+    def record_written(
+        self,
+        run_id: int,
+        object_type: ObjectType,
+        changes: Iterable[tuple[str, str, str | None, str | None]],
+        *,
+        ok: bool,
+        error: str | None = None,
+    ) -> None:
+        """Store (record, field, old, new) changes as written (or failed) at once, so a
+        crash mid-write costs at most a few repeated, harmless writes."""
+        rows = list(changes)
+        if not rows:
+            return
+        at = now()
+        self.con.execute("BEGIN")
+        self.con.execute(
+            "INSERT INTO audit SELECT $1, $2, $3, unnest($4::VARCHAR[]), unnest($5::VARCHAR[]), "
+            "unnest($6::VARCHAR[]), unnest($7::VARCHAR[]), $8, $9",
+            [
+                run_id,
+                at,
+                object_type,
+                [r[0] for r in rows],
+                [r[1] for r in rows],
+                [r[2] for r in rows],
+                [r[3] for r in rows],
+                "written" if ok else "failed",
+                error,
+            ],
+        )
+        if ok:
+            self.con.execute(
+                "DELETE FROM crm_values WHERE object_type = $1 AND (record_id, field) IN "
+                "(SELECT unnest($2::VARCHAR[]), unnest($3::VARCHAR[]))",
+                [object_type, [r[0] for r in rows], [r[1] for r in rows]],
+            )
+            kept = [r for r in rows if r[3] not in (None, "")]
+            if kept:
+                self.con.execute(
+                    "INSERT INTO crm_values SELECT $1, unnest($2::VARCHAR[]), "
+                    "unnest($3::VARCHAR[]), unnest($4::VARCHAR[])",
+                    [object_type, [r[0] for r in kept], [r[1] for r in kept], [r[3] for r in kept]],
+                )
+        self.con.execute("COMMIT")
+
+    # -- runs ------------------------------------------------------------------
+    def start_run(self, command: str, as_of: date | None, *, dry_run: bool) -> int:
+        row = self.con.execute("SELECT nextval('run_ids')").fetchone()
+        assert row is not None
+        run_id = int(row[0])
+        self.con.execute(
+            "INSERT INTO runs (id, command, started_at, status, as_of, dry_run) "
+            "VALUES (?, ?, ?, 'running', ?, ?)",
+            [run_id, command, now(), as_of, dry_run],
+        )
+        return run_id
+
+    def finish_run(
+        self, run_id: int, status: str, summary: dict[str, Any], error: str | None = None
+    ) -> None:
+        self.con.execute(
+            "UPDATE runs SET finished_at = ?, status = ?, summary = ?, error = ? WHERE id = ?",
+            [now(), status, json.dumps(summary, default=str), error, run_id],
+        )
+
+    def record_sizes(self, run_id: int, as_of: date, families: Sequence[str]) -> None:
+        """Contacts per value of each tag family (multi-values count once per value)."""
+        for family in families:
+            # ``family`` is one of the fixed tag column names, never user input.
+            self.con.execute(
+                f"""INSERT INTO segment_sizes
+                SELECT ?, ?, '{family}', v, count(*) FROM (
+                    SELECT unnest(string_split(COALESCE({family}, ''), ';')) AS v FROM seg_tags
+                ) WHERE v <> '' GROUP BY v""",
+                [run_id, as_of],
+            )
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
