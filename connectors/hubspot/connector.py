@@ -1,0 +1,111 @@
+"""``HubSpotConnector``: crmseg's :class:`~connectors.base.Connector` for HubSpot.
+
+Pulls go through :mod:`connectors.hubspot.pull`; tag fields, batch writes and
+segment lists are delegated to :mod:`connectors.hubspot.fields`,
+:mod:`connectors.hubspot.writes` and :mod:`connectors.hubspot.lists` (imported
+when first used). All HTTP passes the connector's one :class:`Transport`, which
+is thread-safe, so the engine may call :meth:`write_batch` from
+``concurrency`` threads at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from connectors.base import (
+    Connector,
+    Cursor,
+    FieldSpec,
+    ListSpec,
+    ListState,
+    ObjectType,
+    Page,
+    TagUpdate,
+    WriteResult,
+)
+from connectors.hubspot.pull import Puller
+from connectors.hubspot.records import PLURAL, RecordMapper
+from connectors.hubspot.transport import HubSpotSettings, Transport
+
+__all__ = ["HubSpotConnector", "plural", "singular"]
+
+_SINGULAR: dict[str, ObjectType] = {v: k for k, v in PLURAL.items()}
+
+
+def plural(object_type: ObjectType) -> str:
+    """crmseg object type -> HubSpot's plural name (``contact`` -> ``contacts``)."""
+    return PLURAL[object_type]
+
+
+def singular(hubspot_type: str) -> ObjectType:
+    """HubSpot's plural name -> crmseg object type (``companies`` -> ``company``)."""
+    try:
+        return _SINGULAR[hubspot_type.lower()]
+    except KeyError:
+        raise ValueError(f"unknown HubSpot object type {hubspot_type!r}") from None
+
+
+class HubSpotConnector(Connector):
+    name = "hubspot"
+    max_batch_size = 100
+    rate_limit = 190
+    rate_window_seconds = 10.0
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        won_stages: Iterable[str] = frozenset({"closedwon"}),
+        amount_property: str = "amount",
+    ) -> None:
+        self.transport = transport
+        settings = transport.settings
+        # per instance: the portal's tier decides the real numbers
+        self.rate_limit = settings.ten_secondly_limit  # type: ignore[misc]
+        self.rate_window_seconds = settings.window_seconds  # type: ignore[misc]
+        self.concurrency: int = settings.concurrency
+        self.mapper = RecordMapper(won_stages=won_stages, amount_property=amount_property)
+        self.puller = Puller(transport, self.mapper)
+
+    @classmethod
+    def from_env(cls, settings: HubSpotSettings | None = None, **kw: Any) -> HubSpotConnector:
+        """Connector with the token from ``HUBSPOT_ACCESS_TOKEN`` (ConfigError if unset)."""
+        return cls(Transport.from_env(settings), **kw)
+
+    def __repr__(self) -> str:
+        return f"HubSpotConnector({self.transport!r})"
+
+    # -- Connector hooks --------------------------------------------------------------
+    def pull(
+        self,
+        object_type: ObjectType,
+        since: Cursor | None,
+        properties: Sequence[str] = (),
+    ) -> Iterator[Page[Any]]:
+        return self.puller.pull(object_type, since, properties)
+
+    def ensure_fields(self, object_type: ObjectType, fields: Sequence[FieldSpec]) -> list[str]:
+        from connectors.hubspot.fields import ensure_fields  # type: ignore[import-not-found,unused-ignore]
+
+        return ensure_fields(self.transport, object_type, fields)  # type: ignore[no-any-return,unused-ignore]
+
+    def write_batch(self, updates: Sequence[TagUpdate]) -> list[WriteResult]:
+        from connectors.hubspot.writes import write_batch  # type: ignore[import-not-found,unused-ignore]
+
+        return write_batch(self.transport, updates)  # type: ignore[no-any-return,unused-ignore]
+
+    def ensure_lists(self, specs: Sequence[ListSpec]) -> list[ListState]:
+        from connectors.hubspot.lists import ensure_lists  # type: ignore[import-not-found,unused-ignore]
+
+        return ensure_lists(self.transport, specs)  # type: ignore[no-any-return,unused-ignore]
+
+    def snapshot_list(self, name: str, object_type: ObjectType, record_ids: Sequence[str]) -> str:
+        from connectors.hubspot.lists import snapshot_list
+
+        return snapshot_list(self.transport, name, object_type, record_ids)
+
+    # -- observability ----------------------------------------------------------------
+    def api_calls(self) -> dict[str, int]:
+        """HTTP attempts per endpoint name so far (retries included)."""
+        return self.transport.calls_snapshot()

@@ -1,0 +1,218 @@
+"""Make crmseg's tag properties exist in HubSpot, with the options the engine needs.
+
+Each :class:`~connectors.base.FieldSpec` becomes an ``enumeration`` property in
+the ``crmseg`` property group: ``select`` when single-valued, ``checkbox`` when
+``multi`` (values ``;``-joined). We read every property of the object type once,
+then create what is missing and PATCH options only where they differ, so a
+second call with the same specs writes nothing.
+
+HubSpot treats a PATCHed ``options`` array as a full replacement: an option left
+out disappears while records may still hold it. So we always send the union --
+the wanted options first, in order, then any option that exists only in HubSpot.
+
+Also home of :func:`cached_api`, shared by ``writes`` and ``lists``: every access
+to an SDK discovery attribute (``client.crm.properties.core_api``) builds a new
+ApiClient and connection pool, so each api object is built once per transport.
+The code needs only ``transport.client`` and ``transport.call`` (see
+:class:`HubSpotTransport`).
+"""
+
+from __future__ import annotations
+
+import operator
+import threading
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from hubspot.crm.properties import OptionInput, PropertyCreate, PropertyGroupCreate, PropertyUpdate
+
+from connectors.base import FieldSpec, ObjectType
+from connectors.errors import CrmError, SchemaMismatch
+
+PREFIX = "crmseg_"
+GROUP_NAME = "crmseg"
+GROUP_LABEL = "crmseg segments"
+
+#: crmseg object type -> HubSpot's plural name used in URLs.
+HUBSPOT_OBJECT = {"contact": "contacts", "company": "companies", "deal": "deals"}
+
+
+class HubSpotTransport(Protocol):
+    """What this package needs from ``connectors.hubspot.transport.Transport``."""
+
+    @property
+    def client(self) -> Any: ...
+
+    def call(self, endpoint: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``fn(*args, **kwargs)`` paced, retried, with SDK errors mapped to CrmError."""
+        ...
+
+
+_api_lock = threading.Lock()
+_apis: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
+def cached_api(transport: HubSpotTransport, path: str) -> Any:
+    """``transport.client.<path>`` (e.g. ``"crm.lists.lists_api"``), built once per transport.
+
+    Uses the transport's own cache (``Transport.api``) when it has one, so the
+    connector holds one pool per api object; any other transport gets ours.
+    """
+    own = getattr(transport, "api", None)
+    if callable(own):
+        return own(path)
+    with _api_lock:
+        apis = _apis.setdefault(transport, {})
+        if path not in apis:
+            apis[path] = operator.attrgetter(path)(transport.client)
+        return apis[path]
+
+
+def hubspot_object(object_type: str) -> str:
+    try:
+        return HUBSPOT_OBJECT[object_type]
+    except KeyError:
+        raise ValueError(
+            f"unknown object type {object_type!r}; expected one of {sorted(HUBSPOT_OBJECT)}"
+        ) from None
+
+
+def ensure_fields(
+    transport: HubSpotTransport, object_type: ObjectType, fields: Sequence[FieldSpec]
+) -> list[str]:
+    """Create or extend the crmseg tag properties; one line per change made (``[]``: none).
+
+    Raises ``ValueError`` (before any call) for a name outside ``crmseg_``, a
+    name or an option given twice, and :class:`SchemaMismatch` (before any write) when a
+    property of that name exists with another type.
+    """
+    hs_type = hubspot_object(object_type)
+    _check_specs(fields)
+    if not fields:
+        return []
+    core = cached_api(transport, "crm.properties.core_api")
+    existing = {
+        p.name: p
+        for p in transport.call("properties.list", core.get_all, hs_type, archived=False).results
+    }
+    for spec in fields:  # checked before anything is written
+        if spec.name in existing:
+            _check_kind(object_type, spec, existing[spec.name])
+
+    changes: list[str] = []
+    if any(spec.name not in existing for spec in fields):
+        changes += _ensure_group(transport, hs_type, object_type)
+    for spec in fields:
+        prop = existing.get(spec.name)
+        if prop is None:
+            body = PropertyCreate(
+                name=spec.name,
+                label=spec.label,
+                type="enumeration",
+                field_type=_field_type(spec),
+                group_name=GROUP_NAME,
+                description=spec.description,
+                options=_option_inputs(spec.options, []),
+                form_field=False,
+                hidden=False,
+            )
+            transport.call("properties.create", core.create, hs_type, body)
+            changes.append(
+                f"created {object_type} property {spec.name} "
+                f"({_field_type(spec)}, {len(spec.options)} options)"
+            )
+            continue
+        have = [_option_key(o) for o in prop.options or []]
+        want = _option_inputs(spec.options, prop.options or [])
+        if have == [_option_key(o) for o in want]:
+            continue
+        transport.call(
+            "properties.update",
+            core.update,
+            hs_type,
+            spec.name,
+            PropertyUpdate(options=want),
+        )
+        have_values = {v for v, *_ in have}
+        added = [v for v in spec.options if v not in have_values]
+        changes.append(
+            f"updated options of {object_type} property {spec.name}: "
+            + (f"added {', '.join(added)}" if added else "reordered / relabelled")
+        )
+    return changes
+
+
+def _check_specs(fields: Sequence[FieldSpec]) -> None:
+    seen: set[str] = set()
+    for spec in fields:
+        if not spec.name.startswith(PREFIX):
+            raise ValueError(
+                f"refusing to manage property {spec.name!r}: crmseg only writes properties "
+                f"whose name starts with {PREFIX!r}"
+            )
+        if spec.name in seen:
+            raise ValueError(f"property {spec.name!r} is specified twice")
+        if len(set(spec.options)) != len(spec.options):
+            raise ValueError(f"property {spec.name!r} lists an option twice: {spec.options}")
+        seen.add(spec.name)
+
+
+def _field_type(spec: FieldSpec) -> str:
+    return "checkbox" if spec.multi else "select"
+
+
+def _check_kind(object_type: str, spec: FieldSpec, prop: Any) -> None:
+    need = _field_type(spec)
+    if prop.type == "enumeration" and prop.field_type == need:
+        return
+    kind = "multi-select checkbox" if spec.multi else "single-select dropdown"
+    raise SchemaMismatch(
+        f"{object_type} property {spec.name} exists as type {prop.type!r} / fieldType "
+        f"{prop.field_type!r}, but crmseg needs an enumeration with fieldType {need!r} "
+        f"({kind}). Rename or delete the existing property in HubSpot, then run again.",
+        crm="hubspot",
+        object_type=object_type,
+    )
+
+
+def _option_inputs(wanted: Sequence[str], existing: Sequence[Any]) -> list[OptionInput]:
+    """Wanted options first (label = value), then every option only HubSpot has."""
+    out = [
+        OptionInput(label=v, value=v, display_order=i, hidden=False) for i, v in enumerate(wanted)
+    ]
+    keep = set(wanted)
+    for o in existing:
+        if o.value not in keep:
+            keep.add(o.value)
+            out.append(
+                OptionInput(
+                    label=o.label,
+                    value=o.value,
+                    display_order=len(out),
+                    hidden=bool(o.hidden),
+                    description=o.description,
+                )
+            )
+    return out
+
+
+def _option_key(o: Any) -> tuple[str, str, int, bool]:
+    return (o.value, o.label, o.display_order, bool(o.hidden))
+
+
+def _ensure_group(transport: HubSpotTransport, hs_type: str, object_type: str) -> list[str]:
+    groups = cached_api(transport, "crm.properties.groups_api")
+    names = {
+        g.name for g in transport.call("properties.groups.list", groups.get_all, hs_type).results
+    }
+    if GROUP_NAME in names:
+        return []
+    body = PropertyGroupCreate(name=GROUP_NAME, label=GROUP_LABEL, display_order=-1)
+    try:
+        transport.call("properties.groups.create", groups.create, hs_type, body)
+    except CrmError as err:
+        if err.status != 409:  # 409: created meanwhile by a concurrent run; that is fine
+            raise
+        return []
+    return [f"created property group {GROUP_NAME} on {object_type}"]

@@ -1,0 +1,390 @@
+"""The one door to HubSpot: one official client, pacing, retries and error mapping.
+
+Every HubSpot call in crmseg goes through :meth:`Transport.call`, which
+
+1. checks the daily budget (standard bucket) and waits for the bucket's
+   rolling-window limiter (``standard``: ``ten_secondly_limit`` per
+   ``window_seconds``; ``search``: ``search_per_second`` per second;
+   ``exempt``: association batch reads, no limiter);
+2. sends the request with ``_request_timeout`` (the client has none by default)
+   when ``fn`` is a generated api method; other callables are called as given;
+3. translates whatever the client raised into :mod:`connectors.errors` with the
+   table below, and retries :class:`~connectors.errors.Retriable` errors via
+   :func:`connectors.ratelimit.retrying`;
+4. counts every HTTP attempt per endpoint name in ``calls`` (retries included),
+   429s in ``throttled`` and retries in ``retries``.
+
+Error mapping (the only place vendor exceptions become ours; ``crm="hubspot"``)::
+
+    raised by the client                         -> crmseg error
+    -------------------------------------------------------------------------
+    *ApiException status 401                      -> AuthError
+    *ApiException status 403                      -> PermissionDenied (names the
+                                                     missing scopes from
+                                                     errors[].context.requiredScopes)
+    *ApiException status 429, policyName DAILY    -> BudgetExhausted
+    *ApiException status 429, other policies      -> RateLimited (retry_after from
+                                                     the Retry-After header, if any)
+    *ApiException status 5xx                      -> ServerError
+    *ApiException status 0 (SSL, bad response)    -> ServerError
+    *ApiException other 4xx                       -> CrmError(code=body.category)
+    urllib3 ReadTimeoutError / ConnectTimeoutError-> Timeout
+    urllib3 ProtocolError / NewConnectionError /
+      MaxRetryError / ConnectionError (reset)     -> Timeout
+
+``*ApiException`` means the ``ApiException`` of *any* ``hubspot`` sub-package
+(contacts, lists, properties, associations... each has its own class) and its
+subclasses (``UnauthorizedException``, ``ServiceException``, ...). Every mapped
+error carries the HTTP status and HubSpot's ``correlationId`` as ``request_id``.
+Messages never contain the access token: it is not in any message we build,
+and every message passes :meth:`Transport._redact` as a second line of defence.
+
+urllib3's own retries are switched off (``Retry(total=False)``): hidden retries
+would be uncounted, would sleep on ``Retry-After`` behind our back and would
+not cover POSTs anyway.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+import urllib3
+from hubspot import HubSpot
+from urllib3.util.retry import Retry
+
+from connectors.errors import (
+    AuthError,
+    BudgetExhausted,
+    ConfigError,
+    CrmError,
+    PermissionDenied,
+    RateLimited,
+    ServerError,
+    Timeout,
+)
+from connectors.ratelimit import DailyBudget, RollingWindowLimiter, retrying
+
+__all__ = ["Bucket", "HubSpotSettings", "Transport", "map_exception"]
+
+T = TypeVar("T")
+Bucket = Literal["standard", "search", "exempt"]
+CRM = "hubspot"
+TOKEN_ENV = "HUBSPOT_ACCESS_TOKEN"
+
+
+@dataclass
+class HubSpotSettings:
+    """Knobs for one HubSpot portal. Defaults fit a Professional/Enterprise private app."""
+
+    ten_secondly_limit: int = 190
+    search_per_second: int = 5
+    daily_reserve: float = 0.05
+    timeout_seconds: float = 30
+    attempts: int = 6
+    max_wait: float = 60
+    host: str | None = None
+    ssl_ca_cert: str | None = None
+    window_seconds: float = 10.0
+    search_window_seconds: float = 1.0
+    margin_seconds: float = 0.25
+    concurrency: int = 4
+
+
+def _is_api_exception(exc: BaseException) -> bool:
+    """True for the ApiException of any hubspot sub-package (or its subclasses)."""
+    return any(
+        cls.__name__ == "ApiException" and cls.__module__.startswith("hubspot")
+        for cls in type(exc).__mro__
+    )
+
+
+def _body(exc: BaseException) -> dict[str, Any]:
+    raw = getattr(exc, "body", None)
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8", "replace")
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _header(headers: Any, name: str) -> str | None:
+    if not headers:
+        return None
+    try:
+        value = headers.get(name)
+        if value is None:
+            lowered = {str(k).lower(): v for k, v in dict(headers).items()}
+            value = lowered.get(name.lower())
+    except (AttributeError, TypeError):
+        return None
+    return None if value is None else str(value)
+
+
+def _float(value: str | None) -> float | None:
+    try:
+        return None if value is None else float(value)
+    except ValueError:
+        return None
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return None if value is None else int(value)
+    except ValueError:
+        return None
+
+
+def _missing_scopes(body: dict[str, Any]) -> list[str]:
+    scopes: list[str] = []
+    for err in body.get("errors") or []:
+        if isinstance(err, dict):
+            for s in (err.get("context") or {}).get("requiredScopes") or []:
+                if s not in scopes:
+                    scopes.append(str(s))
+    return scopes
+
+
+def map_exception(exc: BaseException, endpoint: str) -> CrmError | None:
+    """Translate a client exception into crmseg's tree (``None``: not ours to map)."""
+    if isinstance(exc, CrmError):
+        return exc
+    if _is_api_exception(exc):
+        status = int(getattr(exc, "status", 0) or 0)
+        body = _body(exc)
+        headers = getattr(exc, "headers", None)
+        rid = body.get("correlationId") or _header(headers, "X-HubSpot-Correlation-Id")
+        message = str(body.get("message") or getattr(exc, "reason", "") or "no message")
+        kw: dict[str, Any] = {"crm": CRM, "status": status or None, "request_id": rid}
+        category = body.get("category")
+        if status == 401:
+            return AuthError(
+                f"{endpoint}: the access token was refused ({message}); check "
+                f"{TOKEN_ENV} holds a valid private-app token",
+                code=category or "INVALID_AUTHENTICATION",
+                **kw,
+            )
+        if status == 403:
+            scopes = _missing_scopes(body)
+            need = (
+                f"the private app lacks the scope(s) {', '.join(scopes)}; add them in "
+                "HubSpot (Settings > Integrations > Private apps) and use the new token"
+                if scopes
+                else f"permission denied: {message}"
+            )
+            return PermissionDenied(f"{endpoint}: {need}", code=category or "MISSING_SCOPES", **kw)
+        if status == 429:
+            policy = str(body.get("policyName") or "")
+            if policy.upper() == "DAILY":
+                return BudgetExhausted(
+                    f"{endpoint}: HubSpot's daily API limit is reached; it resets at "
+                    "midnight in the portal's time zone",
+                    code="DAILY",
+                    **kw,
+                )
+            return RateLimited(
+                f"{endpoint}: rate limited ({policy or 'unknown policy'}): {message}",
+                retry_after=_float(_header(headers, "Retry-After")),
+                code=policy or "RATE_LIMIT",
+                **kw,
+            )
+        if status >= 500:
+            return ServerError(f"{endpoint}: HubSpot server error: {message}", code=category, **kw)
+        if status == 0:
+            reason = str(getattr(exc, "reason", "") or "").splitlines()[0:1]
+            return ServerError(
+                f"{endpoint}: no usable response ({reason[0] if reason else 'unknown'})",
+                **kw,
+            )
+        return CrmError(f"{endpoint}: {message}", code=category, **kw)
+    if isinstance(
+        exc, urllib3.exceptions.ReadTimeoutError | urllib3.exceptions.ConnectTimeoutError
+    ):
+        return Timeout(f"{endpoint}: no answer in time ({type(exc).__name__})", crm=CRM)
+    if isinstance(
+        exc,
+        urllib3.exceptions.ProtocolError
+        | urllib3.exceptions.MaxRetryError
+        | urllib3.exceptions.NewConnectionError
+        | urllib3.exceptions.TimeoutError
+        | urllib3.exceptions.HTTPError
+        | ConnectionError,
+    ):
+        return Timeout(f"{endpoint}: connection failed ({type(exc).__name__})", crm=CRM)
+    return None
+
+
+class Transport:
+    """One HubSpot client plus pacing, retries, error mapping and call counters.
+
+    Thread-safe: limiters, counters and the api-object cache are locked; the
+    generated api objects share nothing but their own urllib3 pool.
+    """
+
+    def __init__(
+        self,
+        token: str,
+        settings: HubSpotSettings | None = None,
+        *,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        if not token:
+            raise ConfigError(f"{TOKEN_ENV} is empty")
+        self.settings = s = settings or HubSpotSettings()
+        self.__token = token
+        kw: dict[str, Any] = {
+            "access_token": token,
+            "retry": Retry(total=False),
+            "connection_pool_maxsize": max(4, s.concurrency * 2),
+        }
+        if s.host:
+            kw["host"] = s.host.rstrip("/")
+        if s.ssl_ca_cert:
+            kw["ssl_ca_cert"] = s.ssl_ca_cert
+        self.client = HubSpot(**kw)
+        self._sleep = sleep
+        self.limiters: dict[str, RollingWindowLimiter] = {
+            "standard": RollingWindowLimiter(
+                s.ten_secondly_limit, s.window_seconds, margin_seconds=s.margin_seconds
+            ),
+            "search": RollingWindowLimiter(
+                s.search_per_second, s.search_window_seconds, margin_seconds=s.margin_seconds
+            ),
+        }
+        self.budget = DailyBudget(s.daily_reserve, crm=CRM)
+        self.calls: Counter[str] = Counter()
+        self.throttled = 0
+        self.retries = 0
+        self._lock = threading.Lock()
+        self._apis: dict[str, Any] = {}
+
+    @classmethod
+    def from_env(cls, settings: HubSpotSettings | None = None) -> Transport:
+        token = os.environ.get(TOKEN_ENV, "").strip()
+        if not token:
+            raise ConfigError(
+                f"{TOKEN_ENV} is not set: create a private app in HubSpot (Settings > "
+                "Integrations > Private apps) with the crm.objects.*, crm.schemas.* and "
+                "crm.lists scopes, and export its token"
+            )
+        return cls(token, settings)
+
+    def __repr__(self) -> str:
+        return f"Transport(host={self.settings.host or 'https://api.hubapi.com'!r}, token=***)"
+
+    # -- api objects -------------------------------------------------------------
+    def api(self, path: str) -> Any:
+        """A cached api object by dotted path under the client, e.g.
+        ``"crm.contacts.basic_api"`` or ``"crm.associations.v4.batch_api"``
+        (each uncached access would build a new connection pool)."""
+        with self._lock:
+            obj = self._apis.get(path)
+            if obj is None:
+                obj = self.client
+                for part in path.split("."):
+                    obj = getattr(obj, part)
+                self._apis[path] = obj
+            return obj
+
+    def calls_snapshot(self) -> dict[str, int]:
+        """A copy of ``calls`` taken under the lock."""
+        with self._lock:
+            return dict(self.calls)
+
+    # -- calling -----------------------------------------------------------------
+    def call(
+        self,
+        endpoint: str,
+        fn: Callable[..., T],
+        *args: Any,
+        bucket: Bucket = "standard",
+        **kwargs: Any,
+    ) -> T:
+        """Call ``fn(*args, **kwargs)`` paced, timed out, mapped and retried.
+
+        ``endpoint`` names the call in ``calls`` and in error messages.
+        """
+        s = self.settings
+        limiter = self.limiters.get(bucket)
+        window = s.search_window_seconds if bucket == "search" else s.window_seconds
+
+        def default_wait(_exc: RateLimited) -> float:
+            return window + s.margin_seconds
+
+        def on_retry(exc: CrmError, wait: float) -> None:
+            with self._lock:
+                self.retries += 1
+            if isinstance(exc, RateLimited) and limiter is not None:
+                limiter.hold(wait)
+
+        def attempt() -> T:
+            if bucket == "standard":
+                self.budget.check()
+            if limiter is not None:
+                limiter.acquire()
+            with self._lock:
+                self.calls[endpoint] += 1
+            try:
+                return self._send(fn, args, kwargs)
+            except Exception as exc:
+                mapped = map_exception(exc, endpoint)
+                if mapped is None:
+                    raise
+                if mapped.status == 429:
+                    with self._lock:
+                        self.throttled += 1
+                mapped.message = self._redact(mapped.message)
+                if mapped is exc:
+                    raise
+                raise mapped from exc
+
+        return retrying(
+            attempt,
+            attempts=s.attempts,
+            max_wait=s.max_wait,
+            default_wait=default_wait,
+            on_retry=on_retry,
+            sleep=self._sleep or time.sleep,
+        )
+
+    def _send(self, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
+        """Call ``fn``; for generated api methods add the timeout and prefer the
+        ``*_with_http_info`` twin to read the rate-limit headers. Other callables
+        (a lambda wrapping several calls) are called as they are."""
+        owner = getattr(fn, "__self__", None)
+        name = getattr(fn, "__name__", "")
+        if owner is None or not hasattr(owner, "api_client"):
+            return fn(*args, **kwargs)
+        kwargs = {"_request_timeout": self.settings.timeout_seconds, **kwargs}
+        info = (
+            getattr(owner, f"{name}_with_http_info", None)
+            if name and not name.endswith("_with_http_info")
+            else None
+        )
+        if info is None:
+            return fn(*args, **kwargs)
+        out = info(*args, **kwargs)
+        if isinstance(out, tuple) and len(out) == 3:
+            data, _status, headers = out
+            self._observe(headers)
+            return data  # type: ignore[no-any-return]
+        return out  # type: ignore[no-any-return]
+
+    def _observe(self, headers: Any) -> None:
+        daily = _int(_header(headers, "X-HubSpot-RateLimit-Daily"))
+        remaining = _int(_header(headers, "X-HubSpot-RateLimit-Daily-Remaining"))
+        if daily is not None or remaining is not None:
+            self.budget.observe(daily, remaining)
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self.__token, "***") if self.__token else text

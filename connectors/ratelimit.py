@@ -1,0 +1,212 @@
+"""CRM-neutral request pacing and retrying: a rolling-window limiter, a daily
+budget guard and a tenacity-based retry loop over :mod:`connectors.errors`.
+
+Why proactive pacing: HubSpot (and Salesforce) count requests in rolling
+windows; a client that waits for 429s wastes calls (errors count against the
+daily allowance too) and stalls every thread. :class:`RollingWindowLimiter`
+remembers its own send times and sends the next request only when it still
+fits, with a small safety margin added to the window for network latency
+(a request counted by the server at arrival was sent a little earlier).
+
+The retry decision and the wait are two small pure functions,
+:func:`is_retriable` and :func:`wait_seconds`, wired into tenacity by
+:func:`retrying`; tests call them with jitter switched off.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import TypeVar
+
+import tenacity
+
+from connectors.errors import BudgetExhausted, CrmError, RateLimited, Retriable
+
+__all__ = [
+    "DailyBudget",
+    "RollingWindowLimiter",
+    "is_retriable",
+    "retrying",
+    "wait_seconds",
+]
+
+T = TypeVar("T")
+
+
+class RollingWindowLimiter:
+    """At most ``limit`` sends in any ``window_seconds + margin_seconds`` span.
+
+    ``acquire()`` blocks until one more send fits (and any :meth:`hold` has
+    passed), records the send and returns the seconds it waited. Thread-safe:
+    the lock is never held while sleeping, so :meth:`hold` takes effect at once.
+    """
+
+    def __init__(
+        self,
+        limit: int,
+        window_seconds: float,
+        *,
+        margin_seconds: float = 0.25,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        if window_seconds <= 0:
+            raise ValueError("window_seconds must be positive")
+        self.limit = limit
+        self.window_seconds = window_seconds
+        self.span = window_seconds + max(0.0, margin_seconds)
+        self._clock, self._sleep = clock, sleep
+        self._lock = threading.Lock()
+        self._sent: deque[float] = deque()
+        self._hold_until = float("-inf")
+        self._waited_total = 0.0
+
+    def _wait_needed(self, now: float) -> float:
+        """Seconds until one more send fits (0: it fits now). Caller holds the lock."""
+        while self._sent and self._sent[0] <= now - self.span:
+            self._sent.popleft()
+        wait = self._hold_until - now
+        if len(self._sent) >= self.limit:
+            # the oldest send that must leave the span for one more to fit
+            oldest = self._sent[len(self._sent) - self.limit]
+            wait = max(wait, oldest + self.span - now)
+        return max(0.0, wait)
+
+    def acquire(self) -> float:
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = self._clock()
+                wait = self._wait_needed(now)
+                if wait <= 1e-9:  # float noise must not cause a busy loop
+                    self._sent.append(now)
+                    self._waited_total += waited
+                    return waited
+            self._sleep(wait)
+            waited += wait
+
+    def hold(self, seconds: float) -> None:
+        """Make every caller wait until ``seconds`` from now (after a 429)."""
+        with self._lock:
+            self._hold_until = max(self._hold_until, self._clock() + max(0.0, seconds))
+
+    @property
+    def waited_total(self) -> float:
+        """Seconds all callers together spent waiting in :meth:`acquire`."""
+        with self._lock:
+            return self._waited_total
+
+
+class DailyBudget:
+    """Stops a run before it eats the last ``reserve_fraction`` of the daily allowance.
+
+    Fed from response headers via :meth:`observe`; :meth:`check` is a no-op until
+    something was observed (e.g. OAuth responses carry no daily headers).
+    """
+
+    def __init__(self, reserve_fraction: float, *, crm: str | None = None) -> None:
+        if not 0 <= reserve_fraction < 1:
+            raise ValueError("reserve_fraction must be in [0, 1)")
+        self.reserve_fraction = reserve_fraction
+        self.crm = crm
+        self._lock = threading.Lock()
+        self.limit: int | None = None
+        self.remaining: int | None = None
+
+    def observe(self, limit: int | None, remaining: int | None) -> None:
+        with self._lock:
+            if limit is not None:
+                self.limit = limit
+            if remaining is not None:
+                self.remaining = remaining
+
+    def check(self) -> None:
+        with self._lock:
+            limit, remaining = self.limit, self.remaining
+        if limit is None or remaining is None:
+            return
+        reserve = self.reserve_fraction * limit
+        if remaining <= reserve:
+            raise BudgetExhausted(
+                f"only {remaining} of {limit} daily API calls remain, at or below the "
+                f"reserve of {int(reserve)} ({self.reserve_fraction:.0%}) kept for other "
+                "integrations; the allowance resets at midnight in the portal's time zone "
+                "(exact time unknown) -- run again after that or lower the reserve",
+                crm=self.crm,
+                code="DAILY_BUDGET",
+            )
+
+
+def is_retriable(exc: BaseException) -> bool:
+    """Only :class:`connectors.errors.Retriable` errors are worth another attempt."""
+    return isinstance(exc, Retriable)
+
+
+def wait_seconds(
+    attempt: int,
+    exc: BaseException | None,
+    *,
+    max_wait: float,
+    default_wait: Callable[[RateLimited], float],
+    jitter: bool = True,
+    rng: Callable[[], float] = random.random,
+) -> float:
+    """Seconds to wait before attempt ``attempt + 1`` (``attempt`` counts from 1).
+
+    * RateLimited with ``retry_after``: exactly that.
+    * RateLimited without: ``default_wait(exc)`` (e.g. until the window passes).
+    * anything else retriable: exponential 1, 2, 4, ... capped at ``max_wait``,
+      with "equal jitter" (half fixed, half random) when ``jitter``.
+    """
+    if isinstance(exc, RateLimited):
+        if exc.retry_after is not None:
+            return max(0.0, float(exc.retry_after))
+        return max(0.0, default_wait(exc))
+    base = min(max_wait, 2.0 ** max(0, attempt - 1))
+    if not jitter:
+        return base
+    return base / 2 + base / 2 * rng()
+
+
+def retrying(
+    fn: Callable[[], T],
+    *,
+    attempts: int,
+    max_wait: float,
+    default_wait: Callable[[RateLimited], float],
+    on_retry: Callable[[CrmError, float], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    jitter: bool = True,
+) -> T:
+    """Call ``fn`` up to ``attempts`` times, retrying only retriable CRM errors.
+
+    ``on_retry(error, wait)`` runs before each sleep. The last error is re-raised
+    as itself (never ``tenacity.RetryError``); non-retriable errors pass at once.
+    """
+
+    def wait(state: tenacity.RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        return wait_seconds(
+            state.attempt_number, exc, max_wait=max_wait, default_wait=default_wait, jitter=jitter
+        )
+
+    def before_sleep(state: tenacity.RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        if on_retry is not None and isinstance(exc, CrmError):
+            on_retry(exc, state.upcoming_sleep)
+
+    retryer = tenacity.Retrying(
+        stop=tenacity.stop_after_attempt(max(1, attempts)),
+        retry=tenacity.retry_if_exception(is_retriable),
+        wait=wait,
+        sleep=sleep,
+        before_sleep=before_sleep,
+        reraise=True,
+    )
+    return retryer(fn)

@@ -1,0 +1,1 @@
+"""Tests for connectors.hubspot: transport, rate limiting, pulls."""
