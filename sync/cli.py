@@ -1,107 +1,40 @@
 """The ``crmseg`` command line: parse, call the library, print.
 
-Exit codes: 0 ok, 2 bad usage / config / input (nothing written),
-1 unexpected failure. Tracebacks only with ``--debug``.
+Exit codes are listed in :mod:`sync.cli_common`; the sync commands live in
+:mod:`sync.cli_sync`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import sys
 import time
-from collections.abc import Callable
-from datetime import UTC, date, datetime
-from enum import StrEnum
-from importlib import metadata, resources
+from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import duckdb
 import typer
 
-from connectors.errors import ConfigError, CrmsegError, InputError
+from connectors.errors import InputError
 from connectors.files import CsvLoader, write_tags
-from connectors.sandbox.cli import sandbox_app
 from segmentation import InterestRule, SegmentationConfig, segment
 from segmentation.inputs import connect
-from sync.config import Config, load_config
+from sync import cli_sync
+from sync.cli_common import (
+    EXIT_FAILURE,
+    Level,
+    app,
+    handles_errors,
+    parse_as_of,
+)
+from sync.config import load_config
+from sync.demo import DEMO_INTERESTS, SAMPLE_AS_OF, run_demo
 from sync.output import print_json, print_table, stderr
+from sync.progress import reporter
 from sync.summary import summarize
 
-EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
-
-#: The date the shipped sample data was generated for; the demo segments as of it
-#: so its figures are the same on every machine and every day.
-SAMPLE_AS_OF = date(2026, 6, 30)
-
-app = typer.Typer(
-    name="crmseg",
-    help="Segment CRM contacts (ABC, RFM, lifecycle, interests, data quality) and write the "
-    "tags back.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-app.add_typer(sandbox_app, name="sandbox")
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-class Level(StrEnum):
-    contact = "contact"
-    company = "company"
-
-
-def handles_errors(command: F) -> F:
-    """Turn crmseg's own errors into ``Error: ...`` on stderr and a documented exit code."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except ConfigError as exc:
-            for problem in exc.problems:
-                stderr.print(f"Error: {problem}", markup=False, highlight=False)
-            raise typer.Exit(EXIT_USAGE) from None
-        except InputError as exc:
-            stderr.print(f"Error: {exc}", markup=False, highlight=False)
-            raise typer.Exit(EXIT_USAGE) from None
-        except CrmsegError as exc:
-            stderr.print(f"Error: {exc}", markup=False, highlight=False)
-            raise typer.Exit(EXIT_FAILURE) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"crmseg {metadata.version('crmseg')}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(
-    version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
-    ),
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks of unexpected failures."),
-) -> None:
-    """crmseg: segments for the CRM you already use."""
-
-
-def parse_as_of(value: str | None, config: Config) -> date:
-    """``--as-of`` beats ``[segmentation] as_of`` beats today (UTC)."""
-    if value is not None:
-        try:
-            if len(value) != 10:
-                raise ValueError
-            return date.fromisoformat(value)
-        except ValueError:
-            raise ConfigError(f"--as-of: {value!r} is not a date as YYYY-MM-DD") from None
-    return config.segmentation.as_of or datetime.now(UTC).date()
+__all__ = ["DEMO_INTERESTS", "SAMPLE_AS_OF", "app", "cli_sync", "main"]
 
 
 def run_segmentation(
@@ -160,31 +93,22 @@ def segment_command(
         )
 
 
-DEMO_INTERESTS = [
-    InterestRule(tag="security", contact_property="topics", any_of=["security"]),
-    InterestRule(tag="cloud", contact_property="topics", any_of=["cloud"]),
-    InterestRule(tag="learning", contact_property="topics", any_of=["training"]),
-    InterestRule(tag="learning", deal_property="product_line", any_of=["training"]),
-    InterestRule(tag="enterprise", deal_property="product_line", any_of=["enterprise"]),
-]
-
-
 @app.command("demo")
 @handles_errors
 def demo_command(
     json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
-    """Segment the built-in sample CRM export (300 contacts) and show the segments."""
-    sample = resources.files("sync") / "sample"
-    with resources.as_file(sample) as sample_dir:
-        config = SegmentationConfig(interests=DEMO_INTERESTS)
-        _, summary = run_segmentation(Path(sample_dir), config, SAMPLE_AS_OF)
+    """Sync a local HubSpot sandbox (300 generated contacts) twice: tags written, then
+    nothing left to write. Shows the segments and the API calls used."""
+    with reporter(not json_output) as progress:
+        demo = run_demo(progress)
     if json_output:
-        print_json(summary)
+        print_json(demo)
         return
+    first, second, segments = demo["first_sync"], demo["second_sync"], demo["segments"]
     stderr.print(
-        f"Sample CRM export: {summary['contacts']} contacts, {summary['customers']} customers, "
-        f"segmented as of {summary['as_of']}.",
+        f"HubSpot sandbox on 127.0.0.1: {segments['contacts']} contacts, "
+        f"{segments['customers']} customers, segmented as of {segments['as_of']}.",
         markup=False,
         highlight=False,
     )
@@ -193,18 +117,30 @@ def demo_command(
         ["abc", "contacts", "revenue", "revenue share %"],
         [
             (r["abc"], r["contacts"], r["revenue"], r["revenue_share_percent"])
-            for r in summary["abc"]
+            for r in segments["abc"]
         ],
     )
     print_table(
         "Contacts per lifecycle stage",
         ["lifecycle", "contacts"],
-        list(summary["lifecycle"].items()),
+        list(segments["lifecycle"].items()),
     )
     print_table(
         "Contacts per RFM segment",
         ["rfm_segment", "contacts"],
-        list(summary["rfm_segment"].items()),
+        list(segments["rfm_segment"].items()),
+    )
+    endpoints = sorted(set(first["api_calls"]) | set(second["api_calls"]))
+    print_table(
+        "API calls",
+        ["endpoint", "first sync", "second sync"],
+        [(e, first["api_calls"].get(e, 0), second["api_calls"].get(e, 0)) for e in endpoints],
+    )
+    stderr.print(
+        f"First sync wrote {first['written']} contacts in {first['seconds']} s; the second "
+        f"found {second['plan']['records']} to change and wrote {second['written']}.",
+        markup=False,
+        highlight=False,
     )
 
 

@@ -84,6 +84,8 @@ class Engine:
         self.families = families(config.segmentation)
         #: The segmentation report of the last compute (for summaries).
         self.last_report: SegmentationReport | None = None
+        #: Object types whose links may point at merged-away records: pulled in full.
+        self.relink: set[ObjectType] = set()
 
     # -- what to pull ----------------------------------------------------------
     def object_types(self) -> list[ObjectType]:
@@ -164,6 +166,7 @@ class Engine:
     # -- 2. pull -----------------------------------------------------------------
     def pull(self, options: RunOptions) -> dict[str, Any]:
         pulled: dict[str, Any] = {}
+        self.relink.clear()
         for object_type in self.object_types():
             pulled[object_type] = self.pull_one(object_type, options)
         return pulled
@@ -173,6 +176,8 @@ class Engine:
     ) -> bool:
         previous = self.state.pull_state(object_type)
         if options.full or previous is None or previous.cursor is None:
+            return True
+        if object_type in self.relink:
             return True
         if set(properties) - set(previous.properties):
             return True  # a new interest rule needs a property the mirror lacks
@@ -195,7 +200,8 @@ class Engine:
         try:
             with self.reporter.phase(f"Pulling {object_type}s", None) as advance:
                 for page in self.connector.pull(object_type, since, properties):
-                    self.state.apply(object_type, page, full=full)
+                    if self.state.apply(object_type, page, full=full):
+                        self._links_moved(object_type)
                     records += len(page.records)
                     deleted += len(page.deleted_ids)
                     if page.cursor is not None and (cursor is None or _later(page.cursor, cursor)):
@@ -212,7 +218,9 @@ class Engine:
                         "really were deleted, run again with --allow-mass-change; nothing was "
                         "written"
                     )
-                swept = self.state.sweep(object_type)
+                swept, relink = self.state.sweep(object_type)
+                if relink:
+                    self._links_moved(object_type)
             self.state.commit_pull(
                 object_type, properties, cursor, full=full, started_at=started_at
             )
@@ -220,6 +228,11 @@ class Engine:
             self.state.rollback()
             raise
         return {"full": full, "records": records, "deleted": deleted + swept}
+
+    def _links_moved(self, object_type: ObjectType) -> None:
+        self.relink.add("deal")
+        if object_type == "company":
+            self.relink.add("contact")
 
     # -- 3. compute --------------------------------------------------------------
     def compute(self, as_of: date) -> SegmentationReport:

@@ -203,18 +203,38 @@ class State:
         ).fetchone()
         if row is None:
             return None
-        cursor = Cursor(_utc(row[1]), row[2]) if row[1] is not None else None
+        modified_at = _utc(row[1])
+        cursor = Cursor(modified_at, row[2]) if modified_at is not None else None
         return PullState(tuple(json.loads(row[0])), cursor, _utc(row[3]), _utc(row[4]))
 
     def mirror_count(self, object_type: ObjectType) -> int:
         row = self.con.execute(f"SELECT count(*) FROM {TABLE[object_type]}").fetchone()
         return int(row[0]) if row else 0
 
-    def apply(self, object_type: ObjectType, page: Page[Any], *, full: bool) -> None:
+    def linked(self, object_type: ObjectType, ids: Sequence[str]) -> bool:
+        """Whether deals (or, for companies, contacts) point at any of ``ids``.
+
+        When such a record is merged away the CRM moves its links to the survivor
+        without touching the linked records' modification stamps, so only a full
+        pull of the linking objects sees the new links.
+        """
+        if not ids or object_type == "deal":
+            return False
+        sql = (
+            "SELECT 1 FROM mirror_deal_contacts WHERE contact_id IN (SELECT unnest($1::VARCHAR[]))"
+            if object_type == "contact"
+            else "SELECT 1 FROM mirror_deal_companies WHERE company_id IN "
+            "(SELECT unnest($1::VARCHAR[])) UNION ALL SELECT 1 FROM mirror_contacts "
+            "WHERE company_id IN (SELECT unnest($1::VARCHAR[]))"
+        )
+        return self.con.execute(sql + " LIMIT 1", [list(ids)]).fetchone() is not None
+
+    def apply(self, object_type: ObjectType, page: Page[Any], *, full: bool) -> bool:
         """Upsert one page into the mirror (inside the caller's transaction).
 
         In a full pull, ids are also noted in ``seen_ids`` so that ``sweep`` can
-        drop what the CRM no longer has.
+        drop what the CRM no longer has. Returns whether a deleted record was
+        linked from other records (see ``linked``).
         """
         records = list(page.records)
         ids = [r.id for r in records]
@@ -230,8 +250,10 @@ class State:
             if full:
                 self.con.execute("INSERT INTO seen_ids SELECT unnest($1::VARCHAR[])", [ids])
         deleted = [i for i in page.deleted_ids if i not in set(ids)]
+        relink = self.linked(object_type, deleted)
         if deleted:
             self._delete(object_type, deleted, keep_record=False)
+        return relink
 
     def begin_pull(self, *, full: bool) -> None:
         self.con.execute("BEGIN")
@@ -242,17 +264,19 @@ class State:
         row = self.con.execute("SELECT count(DISTINCT id) FROM seen_ids").fetchone()
         return int(row[0]) if row else 0
 
-    def sweep(self, object_type: ObjectType) -> int:
-        """After a full pull: drop records the CRM no longer returned. Returns how many."""
+    def sweep(self, object_type: ObjectType) -> tuple[int, bool]:
+        """After a full pull: drop records the CRM no longer returned. Returns how many,
+        and whether any was linked from other records."""
         gone = [
             str(r[0])
             for r in self.con.execute(
                 f"SELECT id FROM {TABLE[object_type]} WHERE id NOT IN (SELECT id FROM seen_ids)"
             ).fetchall()
         ]
+        relink = self.linked(object_type, gone)
         if gone:
             self._delete(object_type, gone, keep_record=False)
-        return len(gone)
+        return len(gone), relink
 
     def commit_pull(
         self,

@@ -20,8 +20,34 @@ def test_demo_prints_the_three_summary_tables(runner: CliRunner):
         assert title in result.stdout
 
 
-def test_demo_json_is_consistent(runner: CliRunner):
-    summary = json.loads(runner.invoke(app, ["demo", "--json"]).stdout)
+def test_demo_syncs_the_sandbox_then_has_nothing_left_to_write(runner: CliRunner):
+    demo = json.loads(runner.invoke(app, ["demo", "--json"]).stdout)
+    first, second = demo["first_sync"], demo["second_sync"]
+    assert first["status"] == second["status"] == "ok"
+    assert first["written"] == 300 and first["api_calls"]["objects.batch.update"] == 3
+    assert second["plan"]["records"] == 0 and second["written"] == 0
+    assert "objects.batch.update" not in second["api_calls"]
+    assert "properties.create" not in second["api_calls"]
+
+
+def test_demo_segments_equal_crmseg_segment_on_the_shipped_sample(runner: CliRunner, tmp_path):
+    """The sandbox holds the same generated data as the sample export."""
+    from importlib import resources
+
+    from segmentation import SegmentationConfig
+    from sync.cli import DEMO_INTERESTS, SAMPLE_AS_OF, run_segmentation
+
+    demo = json.loads(runner.invoke(app, ["demo", "--json"]).stdout)["segments"]
+    with resources.as_file(resources.files("sync") / "sample") as sample:
+        _, offline = run_segmentation(
+            sample, SegmentationConfig(interests=DEMO_INTERESTS), SAMPLE_AS_OF
+        )
+    for key in ("contacts", "customers", "abc", "lifecycle", "rfm_segment"):
+        assert demo[key] == offline[key], key
+
+
+def test_demo_segments_are_consistent(runner: CliRunner):
+    summary = json.loads(runner.invoke(app, ["demo", "--json"]).stdout)["segments"]
     assert summary["contacts"] == 300 and summary["as_of"] == "2026-06-30"
     assert sum(r["contacts"] for r in summary["abc"]) == 300
     assert sum(summary["lifecycle"].values()) == 300
@@ -35,7 +61,7 @@ def test_unexpected_failure_exits_1_without_traceback(tmp_path):
     code = (
         "import sys; import sync.cli as c\n"
         "def boom(*a, **k): raise RuntimeError('disk on fire')\n"
-        "c.run_segmentation = boom\n"
+        "c.run_demo = boom\n"
         "sys.argv = ['crmseg', 'demo']\n"
         "c.main()\n"
     )

@@ -22,7 +22,7 @@ from sync.config import Config, CrmConfig, ListsConfig, SyncConfig
 from sync.engine import Engine, MassChange, RunOptions
 from sync.lock import AlreadyRunning, run_lock
 from sync.state import State
-from tests.sync.fake_crm import FakeCrm
+from tests.sync_engine.fake_crm import FakeCrm
 
 AS_OF = date(2026, 6, 30)
 
@@ -259,3 +259,21 @@ def test_a_mirror_of_another_account_is_emptied(crm: FakeCrm, state: State) -> N
     assert state.bind_source("hubspot:https://b.example") is True
     assert state.mirror_count("contact") == 0
     assert state.pull_state("contact") is None
+
+
+def test_a_merge_moves_purchases_to_the_survivor_in_the_same_run(
+    crm: FakeCrm, state: State
+) -> None:
+    """A merge moves the loser's deals to the survivor without touching the deals'
+    modification stamps: the engine must pull deals in full to see the new links."""
+    from dataclasses import replace
+
+    run(crm, state)
+    crm.delete("contact", "3")  # merged into 2
+    crm.deals["d2"] = replace(crm.deals["d2"], contact_ids=("2",))  # same updated_at
+    result = run(crm, state)
+    assert result.summary["pulled"]["deal"]["full"] is True  # type: ignore[attr-defined]
+    links = state.con.execute("SELECT contact_id FROM mirror_deal_contacts WHERE deal_id = 'd2'")
+    assert links.fetchall() == [("2",)]
+    # 2 now holds the whole 50 of 2025-05-01: still C / inactive, but the mirror is right.
+    assert crm.value("2", "crmseg_lifecycle") == "inactive"

@@ -1,0 +1,274 @@
+"""``crmseg sync`` / ``resync`` / ``plan`` against the HubSpot sandbox."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from connectors.sandbox.hubspot import HubSpotSandbox
+from sync.config import load_config
+from sync.lock import run_lock
+from tests.e2e_hubspot.conftest import AS_OF, crm_tags, expected_tags, token_never_printed
+
+WRITES = r"/batch/update$"
+
+
+def sync(crmseg: Callable[..., Any], config: Path, *args: str) -> tuple[int, dict[str, Any]]:
+    result = crmseg("sync", "--config", str(config), "--as-of", str(AS_OF), "--json", *args)
+    payload = json.loads(result.stdout) if result.stdout.strip().startswith("{") else {}
+    return result.exit_code, payload
+
+
+def test_sync_writes_exactly_what_crmseg_segment_computes(
+    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any, tmp_path: Path
+) -> None:
+    config = config_file()
+    code, summary = sync(crmseg, config)
+    assert code == 0, summary
+    expected = expected_tags(hub, tmp_path, load_config(config).segmentation)
+    assert len(expected) == 60
+    mismatches = {
+        cid: (crm_tags(hub, cid), tags)
+        for cid, tags in expected.items()
+        if crm_tags(hub, cid) != tags
+    }
+    assert mismatches == {}
+    assert summary["written"] == 60
+    # 60 contacts -> one batch call; fields and group provisioned first.
+    assert hub.log.count("POST", r"/contacts/batch/update$") == 1
+
+
+def test_second_sync_sends_no_write_at_all(
+    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any
+) -> None:
+    config = config_file('[lists]\nlifecycle = ["at_risk", "prospect"]\n')
+    assert sync(crmseg, config)[0] == 0
+    before = hub.log.count()
+    writes_before = sum(hub.log.count(m) for m in ("POST", "PATCH", "PUT", "DELETE"))
+    code, summary = sync(crmseg, config)
+    assert code == 0
+    assert summary["plan"]["records"] == 0 and summary["written"] == 0
+    new = hub.log.entries[before:]
+    writes = [
+        e
+        for e in new
+        if e.method in ("PATCH", "PUT", "DELETE")
+        or (e.method == "POST" and not e.path.endswith(("/search", "/batch/read")))
+    ]
+    assert writes == [], [(e.method, e.path) for e in writes]
+    assert writes_before > 0
+
+
+def test_a_new_won_deal_is_picked_up_and_only_its_contact_rewritten(
+    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any
+) -> None:
+    # Fixed RFM thresholds: one contact's purchase cannot move anyone else's scores.
+    config = config_file(
+        '[segmentation]\nrfm_method = "thresholds"\nrfm_r_edges = [30, 90, 180, 365]\n'
+        "rfm_f_edges = [1, 2, 4, 8]\nrfm_m_edges = [100, 500, 2000, 10000]\n"
+    )
+    assert sync(crmseg, config)[0] == 0
+    prospect = next(
+        cid
+        for cid in range(1, 61)
+        if (hub.get("contacts", cid) or {}).get("crmseg_lifecycle") == "prospect"
+    )
+    hub.add_won_deal(prospect, Decimal("99999"), date(2026, 6, 20))
+    code, summary = sync(crmseg, config)
+    assert code == 0
+    assert summary["pulled"]["deal"]["full"] is False
+    assert summary["plan"]["records"] == 1
+    tags = hub.get("contacts", prospect) or {}
+    assert tags["crmseg_lifecycle"] == "new"
+    assert tags["crmseg_abc"] == "A"  # 99,999 dwarfs the generated revenue
+
+
+def test_archived_and_merged_contacts_leave_the_mirror(
+    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any, tmp_path: Path
+) -> None:
+    config = config_file()
+    assert sync(crmseg, config)[0] == 0
+    hub.archive("contacts", 5)
+    hub.merge("contacts", 6, 7)
+    code, summary = sync(crmseg, config)
+    assert code == 0
+    assert summary["contacts"] == 58
+    assert summary["pulled"]["contact"]["deleted"] >= 2
+    status = json.loads(crmseg("status", "--config", str(config), "--json").stdout)
+    assert status["mirror"]["contact"] == 58
+
+
+def test_plan_and_dry_run_write_nothing(
+    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any
+) -> None:
+    config = config_file('[lists]\nabc = ["A"]\n')
+    plan = crmseg("plan", "--config", str(config), "--as-of", str(AS_OF), "--json", "--details")
+    assert plan.exit_code == 0
+    payload = json.loads(plan.stdout)
+    assert payload["plan"]["records"] == 60
+    assert {c["field"] for c in payload["changes"]} >= {"crmseg_lifecycle", "crmseg_abc"}
+    code, summary = sync(crmseg, config, "--dry-run")
+    assert code == 0 and summary["status"] == "planned"
+    for method in ("PATCH", "PUT", "DELETE"):
+        assert hub.log.count(method) == 0
+    assert hub.log.count("POST", r"/batch/update$|/properties/|/lists/?$") == 0
+
+
+def test_a_second_run_while_one_holds_the_lock_exits_3(
+    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any
+) -> None:
+    config = config_file()
+    with run_lock(load_config(config).state.path, "sync"):
+        result = crmseg("sync", "--config", str(config))
+    assert result.exit_code == 3
+    assert "has been running since" in result.stderr
+    assert hub.log.count() == 0
+
+
+def test_mass_change_guard_exits_4_and_writes_nothing(
+    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any
+) -> None:
+    config = config_file("[sync]\nmass_change_share = 0.1\n")
+    assert sync(crmseg, config)[0] == 0
+    writes = hub.log.count("POST", WRITES)
+    # Two and a half years on, most customers' tags change.
+    plan = crmseg("plan", "--config", str(config), "--as-of", "2028-12-31", "--json")
+    overwritten = json.loads(plan.stdout)["plan"]["overwritten_contacts"]
+    assert overwritten > 6  # more than 10 % of 60
+    later = crmseg("sync", "--config", str(config), "--as-of", "2028-12-31")
+    assert later.exit_code == 4
+    assert f"existing tags of {overwritten} of 60 contacts" in later.stderr
+    assert "--allow-mass-change" in later.stderr
+    assert hub.log.count("POST", WRITES) == writes
+    allowed = crmseg(
+        "sync", "--config", str(config), "--as-of", "2028-12-31", "--allow-mass-change", "-q"
+    )
+    assert allowed.exit_code == 0
+    assert hub.log.count("POST", WRITES) > writes
+
+
+def test_throttling_server_errors_and_dropped_connections_are_survived(
+    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any, tmp_path: Path
+) -> None:
+    config = config_file()
+    hub.faults.error_burst(3, 429, retry_after=0.1, path=r"/contacts$")
+    hub.faults.error_burst(2, 503, path=WRITES)
+    hub.faults.drop_connections(2, path=r"/deals")
+    code, summary = sync(crmseg, config)
+    assert code == 0, summary
+    expected = expected_tags(hub, tmp_path, load_config(config).segmentation)
+    assert all(crm_tags(hub, cid) == tags for cid, tags in expected.items())
+    assert hub.log.count(status=429) == 3
+
+
+def test_a_rejected_record_exits_6_and_is_written_by_the_next_run(
+    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any
+) -> None:
+    config = config_file()
+    hub.fail_batch_inputs(ids={"9"}, batches=1)
+    code, summary = sync(crmseg, config)
+    assert code == 6
+    assert summary["failed"] > 0 and {f["record"] for f in summary["failures"]} == {"9"}
+    assert (hub.get("contacts", 9) or {}).get("crmseg_lifecycle") is None
+    code, summary = sync(crmseg, config)
+    assert code == 0
+    assert summary["plan"]["records"] == 1
+    assert (hub.get("contacts", 9) or {}).get("crmseg_lifecycle") is not None
+
+
+def test_lists_are_created_once_and_hold_the_tagged_contacts(
+    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any
+) -> None:
+    config = config_file('[lists]\nlifecycle = ["prospect"]\ninterests = ["security"]\n')
+    code, summary = sync(crmseg, config)
+    assert code == 0
+    assert [entry["name"] for entry in summary["lists"]] == [
+        "crmseg · lifecycle = prospect",
+        "crmseg · interests = security",
+    ]
+    assert all(entry["created"] for entry in summary["lists"])
+    _, again = sync(crmseg, config)
+    assert not any(entry["created"] or entry["updated"] for entry in again["lists"])
+    from hubspot import HubSpot
+
+    lists_api = HubSpot(**hub.client_settings()).crm.lists
+    for entry in summary["lists"]:
+        members = {
+            r.record_id for r in lists_api.memberships_api.get_page(entry["id"], limit=250).results
+        }
+        field, value = (
+            ("crmseg_lifecycle", "prospect")
+            if "lifecycle" in entry["name"]
+            else ("crmseg_interests", "security")
+        )
+        tagged = {
+            str(cid)
+            for cid in range(1, 61)
+            if value in ((hub.get("contacts", cid) or {}).get(field) or "").split(";")
+        }
+        assert members == tagged and tagged
+
+
+def test_resync_one_contact_by_email_rewrites_its_tags(
+    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any
+) -> None:
+    config = config_file()
+    assert sync(crmseg, config)[0] == 0
+    email = (hub.get("contacts", 12) or {})["email"]
+    hub.set_property("contacts", 12, "crmseg_abc", "")  # someone cleared it by hand
+    result = crmseg(
+        "resync", "--config", str(config), "--as-of", str(AS_OF), "--email", str(email), "--json"
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert {c["record"] for c in payload["changes"]} == {"12"}
+    assert payload["written"] == 1
+
+
+def test_explain_and_history_read_the_state(
+    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any
+) -> None:
+    config = config_file()
+    assert sync(crmseg, config)[0] == 0
+    customer = next(
+        cid for cid in range(1, 61) if (hub.get("contacts", cid) or {}).get("crmseg_abc")
+    )
+    out = crmseg("explain", str(customer), "--config", str(config), "--as-of", str(AS_OF), "--json")
+    assert out.exit_code == 0, out.output
+    explained = json.loads(out.stdout)
+    assert explained["tags"]["abc"] == (hub.get("contacts", customer) or {})["crmseg_abc"]
+    assert explained["purchases"] and explained["reasons"]["lifecycle"].startswith(
+        explained["tags"]["lifecycle"]
+    )
+    history = json.loads(crmseg("history", "--config", str(config), "--json").stdout)
+    sizes = history["runs"][0]["sizes"]
+    assert sum(sizes.values()) == 60
+
+
+def test_the_token_never_reaches_output_or_logs(
+    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any
+) -> None:
+    config = config_file()
+    hub.faults.error_burst(1, 401)
+    result = crmseg("sync", "--config", str(config), "--log-format", "json")
+    assert result.exit_code == 5
+    token_never_printed(hub, result.output + result.stderr)
+    state = load_config(config).state.path.read_bytes()
+    assert hub.token.encode() not in state
+
+
+def test_a_run_stops_before_the_daily_allowance_runs_low(
+    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any
+) -> None:
+    # 20 calls a day, half kept in reserve: a first sync needs more than 10.
+    hub.limits.daily = 20
+    config = config_file(crm="daily_reserve = 0.5")
+    result = crmseg("sync", "--config", str(config), "--as-of", str(AS_OF))
+    assert result.exit_code == 5, result.output
+    assert "daily" in result.stderr.lower()
+    assert hub.log.count(status=429) == 0  # crmseg stopped itself, HubSpot did not have to
+    assert hub.gateway.daily_used <= 11
