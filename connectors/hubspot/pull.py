@@ -15,25 +15,26 @@ Full pull (``since is None``)
 Incremental pull (``since`` given)
     Search on the last-modified property (contacts ``lastmodifieddate``,
     companies/deals ``hs_lastmodifieddate``) ``GTE since`` (epoch ms), sorted
-    ascending, 200 per page, search bucket, following ``paging.next.after`` even
-    through short or empty pages. Search never serves offsets >= 10,000, so:
+    ascending, 200 per page, search bucket. Every page is a new query that starts
+    from the last timestamp seen (key-set paging), never an offset into an old
+    one: a record modified *during* the pull moves to the end of the result set,
+    and with offsets that would shift the not-yet-read records by one and skip
+    one of them for good. So:
 
-    * when a query reaches the cap it restarts with ``GTE <last timestamp seen>``;
-    * when every record of a capped query shares ONE timestamp ``T`` (month-end
-      bulk updates), restarting cannot progress: it switches to key-set paging
+    * the next page is ``GTE <last timestamp seen>``, ``after`` 0;
+    * when a whole page shares ONE timestamp ``T`` (month-end bulk updates),
+      restarting cannot progress: it switches to key-set paging on the id
       (``lastmod EQ T AND hs_object_id GT <last id>``, sorted by
-      ``hs_object_id``) and afterwards continues with ``lastmod GT T``.
+      ``hs_object_id``) and afterwards continues with ``lastmod GT T``;
+    * an empty page that still carries ``paging.next`` is followed by its offset
+      (HubSpot returns such pages); the query is restarted at the next
+      non-empty one. The 10,000-result cap is never reached.
 
     Every restart strictly advances (timestamp, or id within one timestamp), so
     the pull always ends. Records at the newest timestamp already yielded are
     skipped on a restart; otherwise a record may arrive twice (the engine
     upserts). Search results carry no associations: they are fetched with the
     v4 batch read for each page's ids.
-
-    Offset paging caveat: a record modified *during* the pull moves to the end
-    of the result set and shifts later offsets by one, so one not-yet-read
-    record can be skipped in this run; the engine's cursor overlap (cursor
-    capped at run start minus an overlap) is what re-reads it next time.
 
 Deletions (incremental only)
     ``Page.deleted_ids`` holds ids the engine must remove from its mirror:
@@ -44,8 +45,10 @@ Deletions (incremental only)
 
 Cursors
     ``Page.cursor`` is the largest (updatedAt, id) seen so far in this pull
-    (never behind ``since``). Moving it only after the page is committed, and
-    capping it at the run start, is the engine's job.
+    (never behind ``since``). Moving it only after the page is committed is the
+    engine's job, and so is starting the next pull an overlap earlier: search
+    indexes writes with a delay, so a record changed just before a later one
+    may only become visible after the cursor has passed it.
 """
 
 from __future__ import annotations
@@ -382,7 +385,8 @@ class Puller:
         tracker: _CursorTracker,
         window: _Window,
     ) -> Iterator[Page[Any]]:
-        """One query, paged by offset until it ends (``window.complete``) or hits the cap."""
+        """One non-empty page of one query (offsets followed only past empty pages);
+        ``window.complete`` when the query has nothing after it."""
         plural = PLURAL[object_type]
         api = self.transport.api(f"crm.{plural}.search_api")
         assoc_types = ASSOCIATED_TYPES[object_type]
@@ -421,6 +425,8 @@ class Puller:
             if after is None:
                 window.complete = True
                 return
+            if window.first_ts is not None:
+                return  # restart from the last timestamp / id seen (module doc)
             try:
                 offset = int(after)
             except ValueError:

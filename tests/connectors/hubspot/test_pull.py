@@ -335,8 +335,9 @@ def test_more_than_10k_changes_all_arrive_once() -> None:
         ids = [r.id for r in records(connector.pull("contact", LONG_AGO))]
         assert len(ids) == len(set(ids)) == 10_500
         calls = connector.api_calls()
-        # 50 pages to the 10k cap, then a restart from the last timestamp seen
-        assert 52 <= calls["objects.search"] <= 56
+        # every page restarts from the last timestamp seen, re-reading the one record
+        # at it: 10,500 / 199 -> 53 pages, never an offset near the 10k cap
+        assert 53 <= calls["objects.search"] <= 56
 
 
 def test_more_than_10k_sharing_one_timestamp_terminates_with_all() -> None:
@@ -357,5 +358,28 @@ def test_more_than_10k_sharing_one_timestamp_terminates_with_all() -> None:
         assert set(ids) == {str(i) for i in range(1, 10_501)} | {str(later)}
         assert max(ids.values()) == 1
         assert pages[-1].cursor is not None and pages[-1].cursor.last_id == str(later)
-        # window to the cap (50), key-set pass (53), then GT the stamp (1)
-        assert connector.api_calls()["objects.search"] <= 110
+        # one page showing a single stamp, the key-set pass by id (53), then GT it (1)
+        assert connector.api_calls()["objects.search"] <= 56
+
+
+def test_a_record_modified_during_the_pull_skips_no_other_record() -> None:
+    """With offset paging, a record read on page 1 and modified before page 2 moves to
+    the end and shifts every later offset by one: one unread record would be lost."""
+    with HubSpotSandbox(
+        seed=2, contacts=600, companies=3, deals=0, limits=LimitConfig(enabled=False)
+    ) as hs:
+        searches = 0
+        oldest = min(hs.state.store.records("contacts").values(), key=lambda r: (r.updated, r.id))
+
+        def edit_after_first_page(request: Any) -> None:
+            nonlocal searches
+            if request.path.endswith("/search"):
+                searches += 1
+                if searches == 2:  # before the second page is served
+                    hs.set_property("contacts", oldest.id, "firstname", "Edited")
+            return None
+
+        hs.add_fault_hook("edit", edit_after_first_page)
+        connector = HubSpotConnector(transport_for(hs))
+        ids = {r.id for r in records(connector.pull("contact", LONG_AGO))}
+        assert ids == {str(i) for i in range(1, 601)}
