@@ -309,6 +309,10 @@ def status_command(
     )
 
 
+def _when(moment: datetime | None) -> str | None:
+    return moment.isoformat(sep=" ", timespec="seconds") if moment else None
+
+
 @app.command("history")
 @handles_errors
 def history_command(

@@ -62,7 +62,7 @@ def explain(
         {
             "deal": r[0],
             "close_date": r[1].isoformat(),
-            "amount": str(r[2]),
+            "amount": format(r[2].normalize(), "f"),
             "credited": str(money(int(r[3]))),
             "in_window": r[1] > window_start,
         }

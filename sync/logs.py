@@ -46,7 +46,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        payload.update(getattr(record, "fields", {}))
+        for key, value in getattr(record, "fields", {}).items():
+            # An event field never overwrites the line's own time, level or message.
+            payload[f"event_{key}" if key in payload else key] = value
         return json.dumps(payload, default=str)
 
 

@@ -272,3 +272,70 @@ def test_a_run_stops_before_the_daily_allowance_runs_low(
     assert "daily" in result.stderr.lower()
     assert hub.log.count(status=429) == 0  # crmseg stopped itself, HubSpot did not have to
     assert hub.gateway.daily_used <= 11
+
+
+def test_company_level_tags_companies_and_their_contacts_inherit(
+    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any, tmp_path: Path
+) -> None:
+    config = config_file('[segmentation]\nlevel = "company"\n')
+    code, summary = sync(crmseg, config)
+    assert code == 0, summary
+    expected = expected_tags(hub, tmp_path, load_config(config).segmentation)
+    assert all(crm_tags(hub, cid) == tags for cid, tags in expected.items())
+    assert hub.dataset is not None
+    for contact, company in hub.dataset.contact_company[:10]:
+        held = hub.get("companies", company) or {}
+        assert held.get("crmseg_lifecycle") == crm_tags(hub, str(contact))["crmseg_lifecycle"]
+    # Interests and data quality stay per contact: no such company property.
+    from hubspot import HubSpot
+
+    properties = HubSpot(**hub.client_settings()).crm.properties.core_api
+    company_fields = {p.name for p in properties.get_all("companies").results}
+    assert "crmseg_abc" in company_fields and "crmseg_interests" not in company_fields
+
+
+def test_snapshot_freezes_todays_members_into_a_static_list(
+    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any
+) -> None:
+    config = config_file()
+    assert sync(crmseg, config)[0] == 0
+    dry = crmseg(
+        "snapshot", "lifecycle", "prospect", "--config", str(config), "--dry-run", "--json"
+    )
+    assert dry.exit_code == 0 and json.loads(dry.stdout)["list_id"] is None
+    made = crmseg(
+        "snapshot", "lifecycle", "prospect", "--config", str(config), "--name", "Q3", "--json"
+    )
+    assert made.exit_code == 0, made.output
+    payload = json.loads(made.stdout)
+    prospects = {
+        str(cid)
+        for cid in range(1, 61)
+        if (hub.get("contacts", cid) or {}).get("crmseg_lifecycle") == "prospect"
+    }
+    assert payload["contacts"] == len(prospects) > 0
+    from hubspot import HubSpot
+
+    api = HubSpot(**hub.client_settings()).crm.lists
+    assert api.lists_api.get_by_id(payload["list_id"]).list.processing_type == "MANUAL"
+    members = {
+        r.record_id for r in api.memberships_api.get_page(payload["list_id"], limit=250).results
+    }
+    assert members == prospects
+    again = crmseg("snapshot", "lifecycle", "prospect", "--config", str(config), "--name", "Q3")
+    assert again.exit_code == 5 and "never overwritten" in again.stderr
+
+
+def test_json_logs_are_one_object_per_line(
+    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any
+) -> None:
+    config = config_file()
+    result = crmseg(
+        "sync", "--config", str(config), "--as-of", str(AS_OF), "-q", "--log-format", "json"
+    )
+    assert result.exit_code == 0
+    lines = [json.loads(line) for line in result.stderr.splitlines() if line.strip()]
+    assert [line["message"] for line in lines] == ["run started", "run finished"]
+    finished = lines[-1]
+    assert finished["level"] == "info" and finished["event_level"] == "contact"
+    assert finished["written"] == 60 and finished["status"] == "ok"
