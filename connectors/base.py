@@ -124,6 +124,10 @@ class ListSpec:
     object_type: ObjectType
     field: str
     value: str
+    #: The records that should be members, for CRMs whose lists crmseg keeps in
+    #: step itself (``Connector.lists_need_members``); ``None`` where the CRM
+    #: evaluates the filter (HubSpot's active lists).
+    members: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +136,9 @@ class ListState:
     list_id: str
     created: bool = False
     updated: bool = False
+    #: Members added and removed by crmseg (lists it keeps in step itself).
+    added: int = 0
+    removed: int = 0
 
 
 def chunks(items: Iterable[R] | Iterable[TagUpdate], size: int) -> Iterator[list]:  # type: ignore[type-arg]
@@ -154,6 +161,8 @@ class Connector(abc.ABC):
     #: Requests allowed per ``rate_window_seconds`` (``None``: no limit to respect).
     rate_limit: ClassVar[int | None] = None
     rate_window_seconds: ClassVar[float] = 10.0
+    #: Whether ``ensure_lists`` needs ``ListSpec.members`` filled in.
+    lists_need_members: ClassVar[bool] = False
 
     @abc.abstractmethod
     def pull(
@@ -177,6 +186,12 @@ class Connector(abc.ABC):
     @abc.abstractmethod
     def ensure_lists(self, specs: Sequence[ListSpec]) -> list[ListState]:
         """Create or correct one list per spec, idempotently."""
+
+    def write_bulk(self, updates: Sequence[TagUpdate]) -> list[WriteResult] | None:
+        """Write many updates in one asynchronous bulk job, or return ``None`` to have
+        the engine send them in batches (the default, and the answer below the
+        connector's own threshold). One result per update when not ``None``."""
+        return None
 
     def snapshot_list(self, name: str, object_type: ObjectType, record_ids: Sequence[str]) -> str:
         """Create a static list holding exactly ``record_ids``; returns its id.

@@ -276,11 +276,21 @@ class Engine:
         for c in plan.changes:
             by_record.setdefault((c.object_type, c.record_id), []).append(c)
         batches: list[list[TagUpdate]] = []
-        for object_type in ("company", "contact"):
-            same = [u for u in updates if u.object_type == object_type]
-            batches += chunks(same, self.connector.max_batch_size)
         written = 0
         failures: list[tuple[Change, str]] = []
+        for object_type in ("company", "contact"):
+            same = [u for u in updates if u.object_type == object_type]
+            bulk = self.connector.write_bulk(same) if same else None
+            if bulk is None:
+                batches += chunks(same, self.connector.max_batch_size)
+                continue
+            with self.reporter.phase(
+                f"Writing {object_type}s in one bulk job", len(same)
+            ) as advance_bulk:
+                ok, failed = self._record_results(run_id, object_type, bulk, by_record)
+                written += ok
+                failures += failed
+                advance_bulk(len(same))
         workers = max(1, int(getattr(self.connector, "concurrency", 1)))
         with (
             self.reporter.phase("Writing tags", len(updates)) as advance,
@@ -308,36 +318,50 @@ class Engine:
                         continue
                     if error is None:
                         submit()
-                    object_type = batch[0].object_type
-                    ok = [r.record_id for r in results if r.ok]
-                    self.state.record_written(
-                        run_id,
-                        object_type,
-                        (
-                            (c.record_id, c.field, c.old, c.new)
-                            for rid in ok
-                            for c in by_record.get((object_type, rid), [])
-                        ),
-                        ok=True,
+                    ok, failed = self._record_results(
+                        run_id, batch[0].object_type, results, by_record
                     )
-                    written += len(ok)
-                    for r in results:
-                        if r.ok:
-                            continue
-                        message = str(r.error) if r.error else "rejected"
-                        changes = by_record.get((object_type, r.record_id), [])
-                        self.state.record_written(
-                            run_id,
-                            object_type,
-                            ((c.record_id, c.field, c.old, c.new) for c in changes),
-                            ok=False,
-                            error=message,
-                        )
-                        failures += [(c, message) for c in changes]
+                    written += ok
+                    failures += failed
                     advance(len(batch))
             if error is not None:
                 raise error
         return written, failures
+
+    def _record_results(
+        self,
+        run_id: int,
+        object_type: ObjectType,
+        results: Sequence[WriteResult],
+        by_record: dict[tuple[str, str], list[Change]],
+    ) -> tuple[int, list[tuple[Change, str]]]:
+        """Store one batch's (or bulk job's) outcome; returns (records written, failures)."""
+        ok = [r.record_id for r in results if r.ok]
+        self.state.record_written(
+            run_id,
+            object_type,
+            (
+                (c.record_id, c.field, c.old, c.new)
+                for rid in ok
+                for c in by_record.get((object_type, rid), [])
+            ),
+            ok=True,
+        )
+        failures: list[tuple[Change, str]] = []
+        for r in results:
+            if r.ok:
+                continue
+            message = str(r.error) if r.error else "rejected"
+            changes = by_record.get((object_type, r.record_id), [])
+            self.state.record_written(
+                run_id,
+                object_type,
+                ((c.record_id, c.field, c.old, c.new) for c in changes),
+                ok=False,
+                error=message,
+            )
+            failures += [(c, message) for c in changes]
+        return len(ok), failures
 
     # -- 7. lists ----------------------------------------------------------------
     def lists(self) -> list[dict[str, Any]]:
@@ -345,15 +369,39 @@ class Engine:
         if not entries:
             return []
         specs = [
-            ListSpec(list_name(family, value), "contact", f"crmseg_{family}", value)
+            ListSpec(
+                list_name(family, value),
+                "contact",
+                f"crmseg_{family}",
+                value,
+                self._members(f"crmseg_{family}", value)
+                if self.connector.lists_need_members
+                else None,
+            )
             for family, value in entries
         ]
         with self.reporter.phase("Keeping lists", None):
             states = self.connector.ensure_lists(specs)
         return [
-            {"name": s.spec.name, "id": s.list_id, "created": s.created, "updated": s.updated}
+            {
+                "name": s.spec.name,
+                "id": s.list_id,
+                "created": s.created,
+                "updated": s.updated,
+                "added": s.added,
+                "removed": s.removed,
+            }
             for s in states
         ]
+
+    def _members(self, field: str, value: str) -> frozenset[str]:
+        """Contacts whose desired tag holds ``value`` (multi-values count per value)."""
+        rows = self.state.con.execute(
+            "SELECT record_id FROM plan_desired WHERE object_type = 'contact' AND field = ? "
+            "AND list_contains(string_split(value, ';'), ?)",
+            [field, value],
+        ).fetchall()
+        return frozenset(str(r[0]) for r in rows)
 
 
 def now_utc() -> datetime:

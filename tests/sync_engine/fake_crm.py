@@ -147,3 +147,40 @@ class FakeCrm(Connector):
                 self.lists[s.name] = s
             out.append(ListState(s, s.name, created=created))
         return out
+
+
+@dataclass
+class BulkFakeCrm(FakeCrm):
+    """Writes above ``bulk_threshold`` updates in one job; keeps list members itself."""
+
+    lists_need_members = True
+    bulk_threshold: int = 5
+    members: dict[str, set[str]] = field(default_factory=dict)
+
+    def write_bulk(self, updates: Sequence[TagUpdate]) -> list[WriteResult] | None:
+        if len(updates) < self.bulk_threshold:
+            return None
+        self.calls["bulk"] += 1
+        saved, self.max_batch_size = self.max_batch_size, len(updates)
+        try:
+            return FakeCrm.write_batch(self, updates)
+        finally:
+            self.max_batch_size = saved
+
+    def ensure_lists(self, specs: Sequence[ListSpec]) -> list[ListState]:
+        out = []
+        for s in specs:
+            assert s.members is not None
+            have = self.members.setdefault(s.name, set())
+            added, removed = s.members - have, have - s.members
+            self.members[s.name] = set(s.members)
+            out.append(
+                ListState(
+                    s,
+                    s.name,
+                    created=not have and not removed,
+                    added=len(added),
+                    removed=len(removed),
+                )
+            )
+        return out

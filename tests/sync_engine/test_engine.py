@@ -277,3 +277,29 @@ def test_a_merge_moves_purchases_to_the_survivor_in_the_same_run(
     assert links.fetchall() == [("2",)]
     # 2 now holds the whole 50 of 2025-05-01: still C / inactive, but the mirror is right.
     assert crm.value("2", "crmseg_lifecycle") == "inactive"
+
+
+def test_large_plans_go_through_the_bulk_path_and_lists_get_their_members(
+    state: State,
+) -> None:
+    from tests.sync_engine.fake_crm import BulkFakeCrm
+
+    crm = BulkFakeCrm()
+    for i in range(1, 8):
+        crm.add_contact(str(i), email=f"u{i}@example.com", first_name="A", country="DE")
+    crm.add_deal("d1", "100", date(2026, 5, 1), ["1"])
+    crm.add_deal("d2", "50", date(2025, 5, 1), ["2", "3"])
+    config = Config(lists=ListsConfig(lifecycle=["inactive", "prospect"]))
+    result = run(crm, state, config)
+    # 7 contacts to write >= threshold 5: one bulk job, no batch call.
+    assert crm.calls["bulk"] == 1 and crm.calls["write"] == 1  # the job's own write
+    assert result.summary["written"] == 7  # type: ignore[attr-defined]
+    assert crm.members["crmseg · lifecycle = inactive"] == {"2", "3"}
+    assert crm.members["crmseg · lifecycle = prospect"] == {"4", "5", "6", "7"}
+    # A new purchase moves 4 out of the prospects: 1 change, below the bulk threshold.
+    crm.add_deal("d3", "10", date(2026, 6, 1), ["4"])
+    again = run(crm, state, config)
+    assert crm.calls["bulk"] == 1
+    assert crm.members["crmseg · lifecycle = prospect"] == {"5", "6", "7"}
+    prospects = next(e for e in again.summary["lists"] if e["name"].endswith("prospect"))  # type: ignore[attr-defined]
+    assert (prospects["added"], prospects["removed"]) == (0, 1)
