@@ -10,6 +10,7 @@ import contextlib
 import sys
 import time
 from datetime import date
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -93,21 +94,27 @@ def segment_command(
         )
 
 
+class DemoCrm(StrEnum):
+    hubspot = "hubspot"
+    salesforce = "salesforce"
+
+
 @app.command("demo")
 @handles_errors
 def demo_command(
+    crm: DemoCrm = typer.Option(DemoCrm.hubspot, "--crm", help="Which CRM sandbox to sync."),
     json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
-    """Sync a local HubSpot sandbox (300 generated contacts) twice: tags written, then
+    """Sync a local CRM sandbox (300 generated contacts) twice: tags written, then
     nothing left to write. Shows the segments and the API calls used."""
     with reporter(not json_output) as progress:
-        demo = run_demo(progress)
+        demo = run_demo(progress, crm.value)
     if json_output:
         print_json(demo)
         return
     first, second, segments = demo["first_sync"], demo["second_sync"], demo["segments"]
     stderr.print(
-        f"HubSpot sandbox on 127.0.0.1: {segments['contacts']} contacts, "
+        f"{crm.value.capitalize()} sandbox on 127.0.0.1: {segments['contacts']} contacts, "
         f"{segments['customers']} customers, segmented as of {segments['as_of']}.",
         markup=False,
         highlight=False,

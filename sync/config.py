@@ -29,19 +29,35 @@ class CrmConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    type: Literal["hubspot"] = "hubspot"
+    type: Literal["hubspot", "salesforce"] = "hubspot"
     #: HubSpot subscription tier: sets the 10-second request budget.
     tier: Literal["free", "starter", "professional", "enterprise"] = "professional"
     #: Overrides the tier's budget (e.g. 250 with the API limit increase pack).
     requests_per_10s: int | None = Field(default=None, ge=1, le=1000)
     #: Requests in flight at once while writing (all within the budget).
     concurrency: int = Field(default=4, ge=1, le=16)
-    #: Share of the daily API allowance left untouched for the portal's other apps.
-    daily_reserve: float = Field(default=0.05, ge=0, lt=1)
-    #: Deal stages (internal ids) that mean "won".
+    #: Share of the daily API allowance left untouched for the account's other
+    #: integrations (default: 5 % on HubSpot, 20 % on Salesforce).
+    daily_reserve: float | None = Field(default=None, ge=0, lt=1)
+    #: HubSpot: deal stages (internal ids) that mean "won" (Salesforce uses IsWon).
     won_stages: list[str] = Field(default_factory=lambda: ["closedwon"], min_length=1)
-    #: The deal property holding the amount (e.g. ``amount_in_home_currency``).
-    amount_property: str = Field(default="amount", min_length=1)
+    #: The deal field holding the amount (default: HubSpot ``amount``; Salesforce
+    #: ``Amount``, converted to the corporate currency in multi-currency orgs).
+    amount_property: str | None = Field(default=None, min_length=1)
+    #: Salesforce: the org's My Domain URL, e.g. https://acme.my.salesforce.com.
+    instance_url: str | None = Field(default=None, pattern=r"^https://[^\s/]+/?$")
+    #: Salesforce: OAuth flow of the connected app ("client_credentials" or "jwt").
+    auth: Literal["client_credentials", "jwt"] = "client_credentials"
+    #: Salesforce: the connected app's consumer key (or SALESFORCE_CLIENT_ID).
+    client_id: str | None = None
+    #: Salesforce, JWT bearer flow: the integration user's username.
+    username: str | None = None
+    #: Salesforce REST API version.
+    api_version: str = Field(default="62.0", pattern=r"^[0-9]{2,3}\.0$")
+    #: Salesforce: above this many changes a run writes through one Bulk API 2.0 job.
+    bulk_ingest_threshold: int = Field(default=10_000, ge=1)
+    #: Salesforce: a full pull of more rows than this reads through Bulk API 2.0 query.
+    bulk_query_threshold: int = Field(default=50_000, ge=1)
     #: Incremental pulls start this long before the stored cursor (clock skew,
     #: search indexing lag).
     overlap_minutes: int = Field(default=10, ge=0, le=24 * 60)
@@ -54,6 +70,17 @@ class CrmConfig(BaseModel):
     @property
     def ten_secondly_limit(self) -> int:
         return self.requests_per_10s or HUBSPOT_TIERS[self.tier]
+
+    @model_validator(mode="after")
+    def _complete_for_its_type(self) -> CrmConfig:
+        if self.type == "salesforce":
+            if self.instance_url is None:
+                raise ValueError(
+                    'type = "salesforce" needs instance_url (the org\'s My Domain URL)'
+                )
+            if self.auth == "jwt" and not self.username:
+                raise ValueError('auth = "jwt" needs username (the integration user)')
+        return self
 
 
 class StateConfig(BaseModel):

@@ -1,9 +1,13 @@
-"""``crmseg demo``: a whole sync against the local HubSpot sandbox.
+"""``crmseg demo``: a whole sync against a local CRM sandbox (HubSpot by default,
+Salesforce with ``--crm salesforce``).
 
-Starts the sandbox with the same generated data as the shipped sample export
-(seed 7, 300 contacts, as of 2026-06-30), provisions the crmseg fields, syncs,
-syncs again (which must write nothing) and reports segments and API calls.
-Nothing leaves the machine: the sandbox listens on 127.0.0.1 with its own CA.
+The HubSpot sandbox holds the same generated data as the shipped sample export
+(seed 7, 300 contacts, 900 deals, as of 2026-06-30), so its segments equal
+``crmseg segment`` on that export; the Salesforce stand-in seeds its own org
+from the same generator with its default number of opportunities. The demo
+provisions the crmseg fields, syncs, syncs again (which must write nothing) and
+reports segments and API calls. Nothing leaves the machine: the sandboxes
+listen on 127.0.0.1 with their own CA.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.sandbox.hubspot import HubSpotSandbox
+from connectors.sandbox.salesforce import SalesforceStandIn
 from segmentation import InterestRule, SegmentationConfig
 from sync.config import Config, CrmConfig, ListsConfig, StateConfig
 from sync.connect import open_connector
@@ -35,35 +40,58 @@ DEMO_INTERESTS = [
     InterestRule(tag="learning", deal_property="product_line", any_of=["training"]),
     InterestRule(tag="enterprise", deal_property="product_line", any_of=["enterprise"]),
 ]
+#: The Salesforce sandbox has no topics or product lines; its contacts carry a LeadSource.
+SALESFORCE_DEMO_INTERESTS = [
+    InterestRule(tag="partner", contact_property="LeadSource", any_of=["Partner"]),
+    InterestRule(tag="web", contact_property="LeadSource", any_of=["Web"]),
+]
+DEMO_LISTS = ListsConfig(lifecycle=["at_risk"], rfm_segment=["champion", "cannot_lose"])
 
 
-def demo_config(sandbox: HubSpotSandbox, state_path: Path) -> Config:
-    return Config(
-        segmentation=SegmentationConfig(interests=DEMO_INTERESTS),
-        crm=CrmConfig(base_url=sandbox.base_url, ca_bundle=Path(sandbox.ca_path)),
-        state=StateConfig(path=state_path),
-        lists=ListsConfig(lifecycle=["at_risk"], rfm_segment=["champion", "cannot_lose"]),
-    )
+def run_demo(reporter: Reporter | None = None, crm: str = "hubspot") -> dict[str, Any]:
+    """Two syncs against a fresh sandbox of ``crm``; returns both run summaries and the
+    segments."""
+    with tempfile.TemporaryDirectory(prefix="crmseg-demo-") as tmp:
+        state_path = Path(tmp) / "state.duckdb"
+        if crm == "salesforce":
+            with SalesforceStandIn(
+                seed=SAMPLE_SEED, contacts=SAMPLE_CONTACTS, as_of=SAMPLE_AS_OF
+            ) as org:
+                config = Config(
+                    segmentation=SegmentationConfig(interests=SALESFORCE_DEMO_INTERESTS),
+                    crm=CrmConfig(
+                        type="salesforce",
+                        instance_url=org.instance_url,
+                        client_id=org.credentials.consumer_key,
+                        ca_bundle=Path(org.ca_path),
+                    ),
+                    state=StateConfig(path=state_path),
+                    lists=DEMO_LISTS,
+                )
+                return _two_syncs(config, org.credentials.consumer_secret, reporter)
+        with HubSpotSandbox(
+            seed=SAMPLE_SEED, contacts=SAMPLE_CONTACTS, deals=SAMPLE_DEALS, as_of=SAMPLE_AS_OF
+        ) as hub:
+            config = Config(
+                segmentation=SegmentationConfig(interests=DEMO_INTERESTS),
+                crm=CrmConfig(base_url=hub.base_url, ca_bundle=Path(hub.ca_path)),
+                state=StateConfig(path=state_path),
+                lists=DEMO_LISTS,
+            )
+            return _two_syncs(config, hub.token, reporter)
 
 
-def run_demo(reporter: Reporter | None = None) -> dict[str, Any]:
-    """Two syncs against a fresh sandbox; returns both run summaries and the segments."""
-    with (
-        tempfile.TemporaryDirectory(prefix="crmseg-demo-") as tmp,
-        HubSpotSandbox(
-            seed=SAMPLE_SEED,
-            contacts=SAMPLE_CONTACTS,
-            deals=SAMPLE_DEALS,
-            as_of=SAMPLE_AS_OF,
-        ) as sandbox,
-    ):
-        config = demo_config(sandbox, Path(tmp) / "state.duckdb")
-        runs = []
-        with State(config.state.path) as state:
-            for _ in range(2):
-                connector = open_connector(config, token=sandbox.token)
-                engine = Engine(connector, state, config, reporter)
-                result = engine.run(RunOptions("sync", SAMPLE_AS_OF))
-                runs.append(result.summary)
-            segments = summarize(state.con, engine.last_report)  # type: ignore[arg-type]
-        return {"first_sync": runs[0], "second_sync": runs[1], "segments": segments}
+def _two_syncs(config: Config, secret: str, reporter: Reporter | None) -> dict[str, Any]:
+    runs = []
+    with State(config.state.path) as state:
+        for _ in range(2):
+            engine = Engine(open_connector(config, token=secret), state, config, reporter)
+            runs.append(engine.run(RunOptions("sync", SAMPLE_AS_OF)).summary)
+        assert engine.last_report is not None
+        segments = summarize(state.con, engine.last_report)
+    return {
+        "crm": config.crm.type,
+        "first_sync": runs[0],
+        "second_sync": runs[1],
+        "segments": segments,
+    }

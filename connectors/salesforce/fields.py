@@ -1,0 +1,433 @@
+"""Make crmseg's tag fields exist on Contact / Account, and make them readable and writable.
+
+Each :class:`~connectors.base.FieldSpec` becomes a custom field created through
+the Tooling API (notes §6.1): a restricted ``Picklist`` when single-valued, a
+restricted ``MultiselectPicklist`` (4 visible lines) when ``multi``. We read
+first -- one Tooling query for the object's custom fields, then the metadata of
+each crmseg field that exists -- and change only what differs: a missing field
+is created, a field missing some options gets them appended to its value set
+(a value is never removed: records may still hold it). A second call with the
+same specs makes no write call.
+
+A field created through the API is invisible to every user until field-level
+security grants it (notes §6.3): reads fail with ``INVALID_FIELD`` and writes
+with ``INVALID_FIELD_FOR_INSERT_UPDATE``. So :func:`ensure_fields` also keeps
+crmseg's own permission set (``Name`` ``crmseg``) with Read+Edit
+``FieldPermissions`` on every field it manages, assigned to the integration
+user -- again read first, write only what is missing.
+
+The integration user is the session's ``user_id`` or ``username`` when the
+session exposes one, else the creator of the ``crmseg`` permission set (which
+crmseg creates with that same user on its first run).
+
+Every call goes through ``session.call(endpoint, fn, ...)`` where ``fn`` gets the
+current simple-salesforce client; the session retries, renews and maps errors.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol
+
+from simple_salesforce import format_soql
+
+from connectors.base import FieldSpec, ObjectType
+from connectors.errors import CrmError, PermissionDenied, SchemaMismatch
+from connectors.salesforce.records import to_api_name
+
+log = logging.getLogger(__name__)
+
+PREFIX = "crmseg_"
+PERMISSION_SET_NAME = "crmseg"
+PERMISSION_SET_LABEL = "crmseg segments"
+#: sObject Collections accept at most this many records per call (notes §4.2).
+COLLECTION_LIMIT = 200
+#: Salesforce's own limit on a picklist value's length (notes §6.4).
+MAX_VALUE_CHARS = 255
+
+#: crmseg object type -> Salesforce sObject.
+SALESFORCE_OBJECT: dict[str, str] = {"contact": "Contact", "company": "Account"}
+
+
+class SalesforceSessionLike(Protocol):
+    """What this package needs from ``connectors.salesforce.session.SalesforceSession``."""
+
+    def call(self, endpoint: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``fn(current_client, *args, **kwargs)``, counted, retried, errors mapped to CrmError."""
+        ...
+
+
+def sobject(object_type: str) -> str:
+    try:
+        return SALESFORCE_OBJECT[object_type]
+    except KeyError:
+        raise ValueError(
+            f"unknown object type {object_type!r} for Salesforce; expected one of "
+            f"{sorted(SALESFORCE_OBJECT)}"
+        ) from None
+
+
+def check_field_name(name: str) -> None:
+    """Refuse any field crmseg does not own, before a single call is made."""
+    if not name.startswith(PREFIX):
+        raise ValueError(
+            f"refusing to manage field {name!r}: crmseg only writes fields whose name starts "
+            f"with {PREFIX!r}"
+        )
+
+
+def ensure_fields(
+    session: SalesforceSessionLike, object_type: ObjectType, fields: Sequence[FieldSpec]
+) -> list[str]:
+    """Create or extend the crmseg tag fields and grant them; one line per change (``[]``: none).
+
+    Raises ``ValueError`` (before any call) for a name outside ``crmseg_``, a name
+    or option given twice or an option Salesforce cannot hold, and
+    :class:`SchemaMismatch` (before any write) when a field of that name exists
+    with another type.
+    """
+    obj = sobject(object_type)
+    _check_specs(fields)
+    if not fields:
+        return []
+    existing = _existing_fields(session, obj)
+    metadata = {
+        spec.name: _read_metadata(session, existing[to_api_name(spec.name)])
+        for spec in fields
+        if to_api_name(spec.name) in existing
+    }
+    for spec in fields:  # every type checked before anything is written
+        if spec.name in metadata:
+            _check_kind(object_type, obj, spec, metadata[spec.name])
+
+    changes: list[str] = []
+    for spec in fields:
+        api = to_api_name(spec.name)
+        meta = metadata.get(spec.name)
+        if meta is None:
+            session.call(
+                "tooling.customfield.create",
+                lambda sf, body: sf.toolingexecute(
+                    "sobjects/CustomField", method="POST", data=body
+                ),
+                {"FullName": f"{obj}.{api}", "Metadata": _new_metadata(spec)},
+            )
+            changes.append(
+                f"created {object_type} field {api} ({_kind(spec)}, {len(spec.options)} values)"
+            )
+            continue
+        have = _values(meta)
+        missing = [v for v in spec.options if v not in have]
+        if not missing:
+            continue
+        session.call(
+            "tooling.customfield.update",
+            lambda sf, fid, body: sf.toolingexecute(
+                f"sobjects/CustomField/{fid}", method="PATCH", data=body
+            ),
+            existing[api],
+            {"Metadata": _with_values(meta, [*have, *missing])},
+        )
+        changes.append(f"added values {', '.join(missing)} to {object_type} field {api}")
+    changes += _grant(session, obj, [to_api_name(s.name) for s in fields])
+    return changes
+
+
+# ----- the fields ----------------------------------------------------------------------------
+
+
+def _check_specs(fields: Sequence[FieldSpec]) -> None:
+    seen: set[str] = set()
+    for spec in fields:
+        check_field_name(spec.name)
+        if spec.name in seen:
+            raise ValueError(f"field {spec.name!r} is specified twice")
+        seen.add(spec.name)
+        if not spec.options:
+            raise ValueError(f"field {spec.name!r} needs at least one option (a picklist value)")
+        if len(set(spec.options)) != len(spec.options):
+            raise ValueError(f"field {spec.name!r} lists an option twice: {spec.options}")
+        for v in spec.options:
+            if not v or ";" in v or len(v) > MAX_VALUE_CHARS:
+                raise ValueError(
+                    f"option {v!r} of field {spec.name!r} cannot be a Salesforce picklist value "
+                    f"(non-empty, no ';', at most {MAX_VALUE_CHARS} characters)"
+                )
+
+
+def _kind(spec: FieldSpec) -> str:
+    return "MultiselectPicklist" if spec.multi else "Picklist"
+
+
+def _existing_fields(session: SalesforceSessionLike, obj: str) -> dict[str, str]:
+    """API name -> CustomField id of the object's un-namespaced crmseg fields."""
+    soql = format_soql(
+        "SELECT Id, DeveloperName, NamespacePrefix FROM CustomField WHERE TableEnumOrId = {}", obj
+    )
+    answer = session.call(
+        "tooling.query", lambda sf, q: sf.toolingexecute("query/", params={"q": q}), soql
+    )
+    return {
+        f"{r['DeveloperName']}__c": str(r["Id"])
+        for r in answer.get("records") or []
+        if not r.get("NamespacePrefix") and str(r["DeveloperName"]).startswith(PREFIX)
+    }
+
+
+def _read_metadata(session: SalesforceSessionLike, field_id: str) -> dict[str, Any]:
+    answer = session.call(
+        "tooling.customfield.get",
+        lambda sf, fid: sf.toolingexecute(f"sobjects/CustomField/{fid}"),
+        field_id,
+    )
+    return dict(answer.get("Metadata") or {})
+
+
+def _check_kind(object_type: str, obj: str, spec: FieldSpec, meta: dict[str, Any]) -> None:
+    have = meta.get("type")
+    need = _kind(spec)
+    if have == need:
+        return
+    raise SchemaMismatch(
+        f"{obj} field {to_api_name(spec.name)} exists as type {have!r}, but crmseg needs a "
+        f"{need} ({'multi' if spec.multi else 'single'}-valued tag). Rename or delete the "
+        "existing field in Salesforce Setup (Object Manager > "
+        f"{obj} > Fields & Relationships), then run again.",
+        crm="salesforce",
+        object_type=object_type,
+    )
+
+
+def _value_set(values: Iterable[str], restricted: bool = True) -> dict[str, Any]:
+    return {
+        "restricted": restricted,
+        "valueSetDefinition": {
+            "sorted": False,
+            "value": [{"fullName": v, "label": v, "default": False} for v in values],
+        },
+    }
+
+
+def _new_metadata(spec: FieldSpec) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "label": spec.label,
+        "type": _kind(spec),
+        "description": spec.description or None,
+        "valueSet": _value_set(spec.options),
+    }
+    if spec.multi:
+        meta["visibleLines"] = 4
+    return {k: v for k, v in meta.items() if v is not None}
+
+
+def _values(meta: dict[str, Any]) -> list[str]:
+    definition = (meta.get("valueSet") or {}).get("valueSetDefinition") or {}
+    return [str(v.get("fullName")) for v in definition.get("value") or []]
+
+
+def _with_values(meta: dict[str, Any], values: list[str]) -> dict[str, Any]:
+    """The field's metadata as read, with its value set extended (existing values keep their
+    labels and order; a restricted set stays restricted)."""
+    value_set = dict(meta.get("valueSet") or {})
+    definition = dict(value_set.get("valueSetDefinition") or {})
+    old = {str(v.get("fullName")): v for v in definition.get("value") or []}
+    definition["value"] = [
+        old.get(v) or {"fullName": v, "label": v, "default": False} for v in values
+    ]
+    definition.setdefault("sorted", False)
+    value_set["valueSetDefinition"] = definition
+    value_set.setdefault("restricted", True)
+    return {**meta, "valueSet": value_set}
+
+
+# ----- field-level security ------------------------------------------------------------------
+
+
+def _query(session: SalesforceSessionLike, endpoint: str, soql: str) -> list[dict[str, Any]]:
+    answer = session.call(endpoint, lambda sf, q: sf.query_all(q), soql)
+    return list(answer.get("records") or [])
+
+
+def _create(
+    session: SalesforceSessionLike, endpoint: str, sobject_name: str, body: dict[str, Any]
+) -> str:
+    answer = session.call(
+        endpoint,
+        lambda sf, path, b: sf.restful(path, method="POST", json=b),
+        f"sobjects/{sobject_name}/",
+        body,
+    )
+    return str(answer["id"])
+
+
+def collection(
+    session: SalesforceSessionLike, endpoint: str, method: str, records: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """``POST``/``PATCH composite/sobjects`` with ``allOrNone`` false; per-record results."""
+    if len(records) > COLLECTION_LIMIT:
+        raise ValueError(f"a collections call holds at most {COLLECTION_LIMIT} records")
+    answer = session.call(
+        endpoint,
+        lambda sf, m, body: sf.restful("composite/sobjects", method=m, json=body),
+        method,
+        {"allOrNone": False, "records": records},
+    )
+    return list(answer or [])
+
+
+def first_error(result: dict[str, Any]) -> tuple[str, str]:
+    """(statusCode, message) of a failed collections result."""
+    errors = result.get("errors") or [{}]
+    code = str(errors[0].get("statusCode") or errors[0].get("errorCode") or "UNKNOWN")
+    message = "; ".join(str(e.get("message") or "") for e in errors if e) or "rejected"
+    return code, message
+
+
+def _grant(session: SalesforceSessionLike, obj: str, api_names: list[str]) -> list[str]:
+    changes: list[str] = []
+    found = _query(
+        session,
+        "permissionset.find",
+        format_soql(
+            "SELECT Id, CreatedById FROM PermissionSet WHERE Name = {}", PERMISSION_SET_NAME
+        ),
+    )
+    if found:
+        ps_id, creator = str(found[0]["Id"]), str(found[0]["CreatedById"])
+    else:
+        ps_id = _create(
+            session,
+            "permissionset.create",
+            "PermissionSet",
+            {"Name": PERMISSION_SET_NAME, "Label": PERMISSION_SET_LABEL},
+        )
+        creator = ""
+        changes.append(f"created permission set {PERMISSION_SET_NAME}")
+    changes += _field_permissions(session, ps_id, obj, api_names)
+    user = _integration_user(session, ps_id, creator)
+    assigned = _query(
+        session,
+        "permissionset.assignment.find",
+        format_soql(
+            "SELECT Id FROM PermissionSetAssignment WHERE PermissionSetId = {} AND AssigneeId = {}",
+            ps_id,
+            user,
+        ),
+    )
+    if not assigned:
+        try:
+            _create(
+                session,
+                "permissionset.assignment.create",
+                "PermissionSetAssignment",
+                {"AssigneeId": user, "PermissionSetId": ps_id},
+            )
+        except CrmError as err:
+            if err.code != "DUPLICATE_VALUE":  # assigned meanwhile by a concurrent run
+                raise
+        else:
+            changes.append(f"assigned permission set {PERMISSION_SET_NAME} to user {user}")
+    return changes
+
+
+def _field_permissions(
+    session: SalesforceSessionLike, ps_id: str, obj: str, api_names: list[str]
+) -> list[str]:
+    rows = _query(
+        session,
+        "fieldpermissions.find",
+        format_soql(
+            "SELECT Id, Field, PermissionsRead, PermissionsEdit FROM FieldPermissions "
+            "WHERE ParentId = {} AND SobjectType = {}",
+            ps_id,
+            obj,
+        ),
+    )
+    have = {str(r["Field"]).lower(): r for r in rows}
+    create: list[dict[str, Any]] = []
+    fix: list[dict[str, Any]] = []
+    for api in api_names:
+        full = f"{obj}.{api}"
+        row = have.get(full.lower())
+        if row is None:
+            create.append(
+                {
+                    "attributes": {"type": "FieldPermissions"},
+                    "ParentId": ps_id,
+                    "SobjectType": obj,
+                    "Field": full,
+                    "PermissionsRead": True,
+                    "PermissionsEdit": True,
+                }
+            )
+        elif not (row.get("PermissionsRead") and row.get("PermissionsEdit")):
+            fix.append(
+                {
+                    "attributes": {"type": "FieldPermissions"},
+                    "id": row["Id"],
+                    "PermissionsRead": True,
+                    "PermissionsEdit": True,
+                }
+            )
+    changes: list[str] = []
+    for method, records in (("POST", create), ("PATCH", fix)):
+        for start in range(0, len(records), COLLECTION_LIMIT):
+            chunk = records[start : start + COLLECTION_LIMIT]
+            results = collection(session, f"fieldpermissions.{method.lower()}", method, chunk)
+            for rec, res in zip(chunk, results, strict=False):
+                field = rec.get("Field") or next(
+                    (str(r["Field"]) for r in rows if r["Id"] == rec.get("id")), "?"
+                )
+                if not res.get("success"):
+                    code, message = first_error(res)
+                    raise PermissionDenied(
+                        f"could not grant read/edit on {field} to permission set "
+                        f"{PERMISSION_SET_NAME}: {message}. The integration user needs "
+                        "'Manage Profiles and Permission Sets' (or an admin can grant it).",
+                        crm="salesforce",
+                        object_type=obj,
+                        code=code,
+                    )
+                changes.append(
+                    f"granted read/edit on {field} to permission set {PERMISSION_SET_NAME}"
+                )
+    return changes
+
+
+def _integration_user(session: SalesforceSessionLike, ps_id: str, creator: str) -> str:
+    """The session's user: ``user_id``/``username`` when the session knows them, else the
+    creator of crmseg's permission set (crmseg creates it as the integration user)."""
+    user_id = getattr(session, "user_id", None)
+    if user_id:
+        return str(user_id)
+    username = getattr(session, "username", None) or getattr(
+        getattr(session, "settings", None), "username", None
+    )
+    if username:
+        rows = _query(
+            session,
+            "user.find",
+            format_soql("SELECT Id FROM User WHERE Username = {}", str(username)),
+        )
+        if rows:
+            return str(rows[0]["Id"])
+        raise PermissionDenied(
+            f"no Salesforce user named {username!r} is visible to this session; check the "
+            "configured username",
+            crm="salesforce",
+        )
+    if not creator:
+        rows = _query(
+            session,
+            "permissionset.find",
+            format_soql("SELECT CreatedById FROM PermissionSet WHERE Id = {}", ps_id),
+        )
+        creator = str(rows[0]["CreatedById"]) if rows else ""
+    if not creator:
+        raise PermissionDenied(
+            f"cannot tell which user to assign permission set {PERMISSION_SET_NAME} to; "
+            "configure the integration user's username",
+            crm="salesforce",
+        )
+    return creator

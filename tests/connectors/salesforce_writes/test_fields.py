@@ -1,0 +1,244 @@
+"""ensure_fields: restricted picklists created through Tooling, options only ever added,
+field-level security granted through the crmseg permission set, second call writes nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from connectors.base import FieldSpec, TagUpdate
+from connectors.errors import PermissionDenied, SchemaMismatch
+from connectors.salesforce.fields import ensure_fields
+from connectors.salesforce.writes import write_batch
+from connectors.sandbox.salesforce import SalesforceStandIn
+from connectors.sandbox.salesforce.schema import FieldDef
+
+from . import INTERESTS, LIFECYCLE, writes
+from .conftest import HookedSession
+
+
+def field(server: SalesforceStandIn, obj: str, name: str) -> FieldDef:
+    fd = server.org.objects[obj].field(name)
+    assert fd is not None, f"{obj}.{name} does not exist"
+    return fd
+
+
+def test_fields_are_created_as_restricted_picklists_and_granted(
+    sf_server: SalesforceStandIn, session: HookedSession
+) -> None:
+    changes = ensure_fields(session, "contact", [LIFECYCLE, INTERESTS])
+
+    user = sf_server.org.api_user_id
+    assert changes == [
+        "created contact field crmseg_lifecycle__c (Picklist, 3 values)",
+        "created contact field crmseg_interests__c (MultiselectPicklist, 3 values)",
+        "created permission set crmseg",
+        "granted read/edit on Contact.crmseg_lifecycle__c to permission set crmseg",
+        "granted read/edit on Contact.crmseg_interests__c to permission set crmseg",
+        f"assigned permission set crmseg to user {user}",
+    ]
+    single = field(sf_server, "Contact", "crmseg_lifecycle__c")
+    assert (single.type, single.restricted, single.picklist, single.label) == (
+        "picklist",
+        True,
+        ["new", "active", "at_risk"],
+        "Lifecycle",
+    )
+    multi = field(sf_server, "Contact", "crmseg_interests__c")
+    assert (multi.type, multi.restricted, multi.picklist, multi.visible_lines) == (
+        "multipicklist",
+        True,
+        ["a", "b", "c"],
+        4,
+    )
+    (ps,) = [p for p in sf_server.org.live("PermissionSet") if p["Name"] == "crmseg"]
+    assert ps["Label"] == "crmseg segments"
+    grants = sorted(
+        (fp["Field"], fp["PermissionsRead"], fp["PermissionsEdit"])
+        for fp in sf_server.org.live("FieldPermissions")
+        if fp["ParentId"] == ps["Id"]
+    )
+    assert grants == [
+        ("Contact.crmseg_interests__c", True, True),
+        ("Contact.crmseg_lifecycle__c", True, True),
+    ]
+    assigned = [
+        (a["AssigneeId"], a["PermissionSetId"])
+        for a in sf_server.org.live("PermissionSetAssignment")
+    ]
+    assert assigned == [(user, ps["Id"])]
+    # the API user now sees the fields
+    describe = session.sf.restful("sobjects/Contact/describe")
+    assert describe is not None
+    described = {f["name"] for f in describe["fields"]}
+    assert {"crmseg_lifecycle__c", "crmseg_interests__c"} <= described
+
+
+def test_second_call_makes_no_write_call(
+    sf_server: SalesforceStandIn, session: HookedSession
+) -> None:
+    ensure_fields(session, "contact", [LIFECYCLE, INTERESTS])
+    sf_server.log.clear()
+
+    assert ensure_fields(session, "contact", [LIFECYCLE, INTERESTS]) == []
+    assert writes(sf_server) == 0
+    # tooling query + 2 field reads + permission set, grants, assignment lookups
+    assert len(sf_server.log) == 6
+
+
+def test_company_fields_live_on_account(
+    sf_server: SalesforceStandIn, session: HookedSession
+) -> None:
+    changes = ensure_fields(session, "company", [LIFECYCLE])
+
+    assert changes[0] == "created company field crmseg_lifecycle__c (Picklist, 3 values)"
+    assert field(sf_server, "Account", "crmseg_lifecycle__c").picklist == [
+        "new",
+        "active",
+        "at_risk",
+    ]
+    assert sf_server.org.objects["Contact"].field("crmseg_lifecycle__c") is None
+    assert "granted read/edit on Account.crmseg_lifecycle__c to permission set crmseg" in changes
+
+
+def test_a_new_option_is_appended_and_old_values_are_kept(
+    sf_server: SalesforceStandIn, session: HookedSession
+) -> None:
+    ensure_fields(session, "contact", [LIFECYCLE])
+    sf_server.log.clear()
+    wider = FieldSpec("crmseg_lifecycle", "Lifecycle", ("new", "churned"))
+
+    changes = ensure_fields(session, "contact", [wider])
+
+    assert changes == ["added values churned to contact field crmseg_lifecycle__c"]
+    assert field(sf_server, "Contact", "crmseg_lifecycle__c").picklist == [
+        "new",
+        "active",
+        "at_risk",
+        "churned",
+    ]
+    assert field(sf_server, "Contact", "crmseg_lifecycle__c").restricted is True
+    assert sf_server.log.count("PATCH", r"/tooling/sobjects/CustomField/") == 1
+    assert writes(sf_server) == 1
+
+
+def test_second_object_type_reuses_the_permission_set(
+    sf_server: SalesforceStandIn, session: HookedSession
+) -> None:
+    ensure_fields(session, "contact", [LIFECYCLE])
+
+    changes = ensure_fields(session, "company", [LIFECYCLE])
+
+    assert changes == [
+        "created company field crmseg_lifecycle__c (Picklist, 3 values)",
+        "granted read/edit on Account.crmseg_lifecycle__c to permission set crmseg",
+    ]
+    assert len([p for p in sf_server.org.live("PermissionSet") if p["Name"] == "crmseg"]) == 1
+    assert len(list(sf_server.org.live("PermissionSetAssignment"))) == 1
+
+
+def test_fls_gate_writes_fail_before_the_grant_and_succeed_after(
+    sf_server: SalesforceStandIn, session: HookedSession, contact_ids: list[str]
+) -> None:
+    # the field exists (made by an earlier, interrupted run) but nothing grants it yet
+    sf_server.add_custom_field(
+        "Contact",
+        "crmseg_lifecycle__c",
+        {
+            "label": "Lifecycle",
+            "type": "Picklist",
+            "valueSet": {
+                "restricted": True,
+                "valueSetDefinition": {"value": [{"fullName": v} for v in LIFECYCLE.options]},
+            },
+        },
+        open_to_api_user=False,
+    )
+    update = TagUpdate("contact", contact_ids[0], {"crmseg_lifecycle": "active"})
+
+    with pytest.raises(PermissionDenied, match=r"INVALID_FIELD_FOR_INSERT_UPDATE|security"):
+        write_batch(session, [update])
+
+    changes = ensure_fields(session, "contact", [LIFECYCLE])
+    assert "created permission set crmseg" in changes
+    assert not any(c.startswith("created contact field") for c in changes)
+
+    assert [r.ok for r in write_batch(session, [update])] == [True]
+    row = session.sf.query(
+        f"SELECT crmseg_lifecycle__c FROM Contact WHERE Id = '{contact_ids[0]}'"
+    )["records"][0]
+    assert row["crmseg_lifecycle__c"] == "active"
+
+
+def test_existing_field_of_another_type_is_a_schema_mismatch_before_any_write(
+    sf_server: SalesforceStandIn, session: HookedSession
+) -> None:
+    sf_server.add_custom_field(
+        "Contact", "crmseg_interests__c", {"label": "Interests", "type": "Text", "length": 80}
+    )
+    sf_server.log.clear()
+
+    with pytest.raises(SchemaMismatch) as exc:
+        ensure_fields(session, "contact", [LIFECYCLE, INTERESTS])
+
+    message = str(exc.value)
+    assert "crmseg_interests__c exists as type 'Text'" in message
+    assert "needs a MultiselectPicklist" in message and "Rename or delete" in message
+    assert exc.value.crm == "salesforce" and exc.value.object_type == "contact"
+    assert writes(sf_server) == 0  # crmseg_lifecycle was not created either
+
+
+def test_single_field_existing_as_multi_select_is_a_schema_mismatch(
+    session: HookedSession,
+) -> None:
+    ensure_fields(session, "contact", [INTERESTS])
+    as_single = FieldSpec("crmseg_interests", "Interests", ("a", "b", "c"))
+
+    with pytest.raises(SchemaMismatch, match="exists as type 'MultiselectPicklist'"):
+        ensure_fields(session, "contact", [as_single])
+
+
+@pytest.mark.parametrize(
+    "specs",
+    [
+        [FieldSpec("segment_abc", "ABC", ("A",))],
+        [FieldSpec("crmseg_x", "X", ("A",)), FieldSpec("crmseg_x", "X", ("B",))],
+        [FieldSpec("crmseg_x", "X", ("A", "A"))],
+        [FieldSpec("crmseg_x", "X", ("A;B",), multi=True)],
+        [FieldSpec("crmseg_x", "X", ())],
+    ],
+    ids=["foreign-name", "twice", "option-twice", "semicolon", "no-options"],
+)
+def test_bad_specs_are_refused_before_any_call(
+    sf_server: SalesforceStandIn, session: HookedSession, specs: list[FieldSpec]
+) -> None:
+    sf_server.log.clear()
+    with pytest.raises(ValueError):
+        ensure_fields(session, "contact", specs)
+    assert len(sf_server.log) == 0
+    assert session.endpoints == []
+
+
+def test_deal_fields_are_refused(session: HookedSession) -> None:
+    with pytest.raises(ValueError, match="unknown object type 'deal'"):
+        ensure_fields(session, "deal", [LIFECYCLE])
+
+
+def test_configured_username_decides_who_gets_the_permission_set(
+    sf_server: SalesforceStandIn, session: HookedSession
+) -> None:
+    session.settings.username = "integration@crmseg.sandbox"  # as the JWT flow configures it
+
+    ensure_fields(session, "contact", [LIFECYCLE])
+
+    assert "user.find" in session.endpoints
+    (assignment,) = sf_server.org.live("PermissionSetAssignment")
+    assert assignment["AssigneeId"] == sf_server.org.api_user_id
+
+
+def test_unknown_username_is_permission_denied_with_the_name(
+    session: HookedSession,
+) -> None:
+    session.settings.username = "nobody@example.com"
+
+    with pytest.raises(PermissionDenied, match=r"no Salesforce user named 'nobody@example\.com'"):
+        ensure_fields(session, "contact", [LIFECYCLE])

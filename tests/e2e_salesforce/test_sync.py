@@ -1,0 +1,170 @@
+"""``crmseg sync`` against the Salesforce stand-in."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from connectors.sandbox.salesforce import SalesforceStandIn
+from sync.config import load_config
+from tests.e2e_salesforce.conftest import AS_OF, contact_ids, crm_tags, expected_tags
+
+READS = ("/services/oauth2/token", "/jobs/query")
+
+
+def sync(crmseg: Callable[..., Any], config: Path, *args: str) -> tuple[int, dict[str, Any]]:
+    result = crmseg("sync", "--config", str(config), "--as-of", str(AS_OF), "--json", *args)
+    text = result.stdout.strip()
+    return result.exit_code, (json.loads(text) if text.startswith("{") else {"out": result.output})
+
+
+def writes(org: SalesforceStandIn, since: int = 0) -> list[tuple[str, str]]:
+    return [
+        (e.method, e.path)
+        for e in org.log.entries[since:]
+        if e.method in ("POST", "PATCH", "PUT", "DELETE")
+        and not e.path.endswith(READS)
+        and "/jobs/query" not in e.path
+    ]
+
+
+def test_sync_writes_what_crmseg_segment_computes_then_nothing(
+    org: SalesforceStandIn, config_file: Callable[..., Path], crmseg: Any, tmp_path: Path
+) -> None:
+    config = config_file('[lists]\nlifecycle = ["prospect"]\n')
+    code, summary = sync(crmseg, config)
+    assert code == 0, summary
+    expected = expected_tags(org, tmp_path, load_config(config).segmentation)
+    assert len(expected) == 60
+    wrong = {c: (crm_tags(org, c), t) for c, t in expected.items() if crm_tags(org, c) != t}
+    assert wrong == {}
+    assert summary["written"] == 60
+    before = len(org.log.entries)
+    code, again = sync(crmseg, config)
+    assert code == 0
+    assert again["plan"]["records"] == 0 and again["written"] == 0
+    assert writes(org, before) == []
+
+
+def test_a_new_won_opportunity_is_picked_up_and_only_its_contact_rewritten(
+    org: SalesforceStandIn, config_file: Callable[..., Path], crmseg: Any
+) -> None:
+    config = config_file(
+        '[segmentation]\nrfm_method = "thresholds"\nrfm_r_edges = [30, 90, 180, 365]\n'
+        "rfm_f_edges = [1, 2, 4, 8]\nrfm_m_edges = [100, 500, 2000, 10000]\n"
+    )
+    assert sync(crmseg, config)[0] == 0
+    prospect = next(
+        c for c in contact_ids(org) if crm_tags(org, c)["crmseg_lifecycle"] == "prospect"
+    )
+    org.add_won_opportunity(prospect, Decimal("99999"), date(2026, 6, 20))
+    code, summary = sync(crmseg, config)
+    assert code == 0, summary
+    assert summary["pulled"]["deal"]["full"] is False
+    assert summary["plan"]["records"] == 1
+    assert crm_tags(org, prospect)["crmseg_lifecycle"] == "new"
+    assert crm_tags(org, prospect)["crmseg_abc"] == "A"
+
+
+def test_deleted_contacts_leave_the_mirror(
+    org: SalesforceStandIn, config_file: Callable[..., Path], crmseg: Any
+) -> None:
+    config = config_file()
+    assert sync(crmseg, config)[0] == 0
+    gone = contact_ids(org)[3]
+    org.delete(gone)
+    code, summary = sync(crmseg, config)
+    assert code == 0, summary
+    assert summary["contacts"] == 59
+
+
+def test_campaigns_hold_the_tagged_contacts_and_follow_them(
+    org: SalesforceStandIn, config_file: Callable[..., Path], crmseg: Any
+) -> None:
+    config = config_file('[lists]\nlifecycle = ["prospect"]\n')
+    code, summary = sync(crmseg, config)
+    assert code == 0, summary
+    (entry,) = summary["lists"]
+    assert entry["name"] == "crmseg · lifecycle = prospect" and entry["created"]
+
+    def members() -> set[str]:
+        return {
+            m["ContactId"] for m in org.org.live("CampaignMember") if m["CampaignId"] == entry["id"]
+        }
+
+    prospects = {c for c in contact_ids(org) if crm_tags(org, c)["crmseg_lifecycle"] == "prospect"}
+    assert members() == prospects and entry["added"] == len(prospects)
+    leaving = sorted(prospects)[0]
+    org.add_won_opportunity(leaving, Decimal("10"), date(2026, 6, 25))
+    code, again = sync(crmseg, config)
+    assert code == 0, again
+    assert members() == prospects - {leaving}
+    assert (again["lists"][0]["added"], again["lists"][0]["removed"]) == (0, 1)
+
+
+def test_plan_and_dry_run_write_nothing(
+    org: SalesforceStandIn, config_file: Callable[..., Path], crmseg: Any
+) -> None:
+    config = config_file('[lists]\nabc = ["A"]\n')
+    plan = crmseg("plan", "--config", str(config), "--as-of", str(AS_OF), "--json")
+    assert plan.exit_code == 0, plan.output
+    assert json.loads(plan.stdout)["plan"]["records"] == 60
+    code, summary = sync(crmseg, config, "--dry-run")
+    assert code == 0 and summary["status"] == "planned"
+    assert writes(org) == []
+
+
+def test_bulk_paths_above_their_thresholds(
+    org: SalesforceStandIn, config_file: Callable[..., Path], crmseg: Any, tmp_path: Path
+) -> None:
+    config = config_file(crm="bulk_ingest_threshold = 10\nbulk_query_threshold = 10")
+    code, summary = sync(crmseg, config)
+    assert code == 0, summary
+    assert org.log.count("POST", r"/jobs/ingest/?$") == 1
+    assert org.log.count("POST", r"/jobs/query/?$") >= 1
+    assert org.log.count("PATCH", r"/composite/sobjects") == 0
+    expected = expected_tags(org, tmp_path, load_config(config).segmentation)
+    assert all(crm_tags(org, c) == t for c, t in expected.items())
+
+
+def test_the_run_stops_before_the_daily_reserve(
+    config_file: Callable[..., Path], crmseg: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    with SalesforceStandIn(seed=3, contacts=20, as_of=AS_OF, daily_api_max=40) as small:
+        monkeypatch.setenv("SALESFORCE_CLIENT_SECRET", small.credentials.consumer_secret)
+        path = tmp_path / "small.toml"
+        path.write_text(
+            f'[crm]\ntype = "salesforce"\ninstance_url = "{small.instance_url}"\n'
+            f'client_id = "{small.credentials.consumer_key}"\nca_bundle = "{small.ca_path}"\n'
+            f"daily_reserve = 0.75\n"
+            f'[state]\npath = "{tmp_path / "small.duckdb"}"\n',
+            encoding="utf-8",
+        )
+        result = crmseg("sync", "--config", str(path), "--as-of", str(AS_OF))
+        assert result.exit_code == 5, result.output
+        assert "reserve" in result.stderr
+
+
+def test_a_session_expiring_mid_run_is_renewed(
+    org: SalesforceStandIn, config_file: Callable[..., Path], crmseg: Any, tmp_path: Path
+) -> None:
+    config = config_file()
+    fired = []
+
+    def expire_once(request: Any) -> None:
+        if "composite/sobjects" in request.path and not fired:
+            fired.append(True)
+            org.expire_sessions()
+        return None
+
+    org.faults.add_hook("expire", expire_once)
+    code, summary = sync(crmseg, config)
+    assert code == 0, summary
+    assert fired
+    expected = expected_tags(org, tmp_path, load_config(config).segmentation)
+    assert all(crm_tags(org, c) == t for c, t in expected.items())
+    assert org.log.count("POST", r"/services/oauth2/token") >= 2
