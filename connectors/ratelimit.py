@@ -18,7 +18,6 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -38,11 +37,18 @@ T = TypeVar("T")
 
 
 class RollingWindowLimiter:
-    """At most ``limit`` sends in any ``window_seconds + margin_seconds`` span.
+    """At most ``limit`` requests in any ``window_seconds + margin_seconds`` span.
 
-    ``acquire()`` blocks until one more send fits (and any :meth:`hold` has
-    passed), records the send and returns the seconds it waited. Thread-safe:
-    the lock is never held while sleeping, so :meth:`hold` takes effect at once.
+    ``acquire()`` blocks until one more request fits (and any :meth:`hold` has
+    passed), records it and returns the seconds it waited. Thread-safe: the lock
+    is never held while sleeping, so :meth:`hold` takes effect at once.
+
+    Why :meth:`release`: the CRM counts a request when it *arrives*, which can be
+    any time between our send and its response (a slow TLS handshake, a loaded
+    machine: hundreds of milliseconds were measured). A request released by the
+    caller is counted from its response instead of its send, so however late it
+    arrived, the request ``limit`` places later cannot land in the same window on
+    the CRM's side. The cost is one response time per window, about 1 %.
     """
 
     def __init__(
@@ -63,18 +69,21 @@ class RollingWindowLimiter:
         self.span = window_seconds + max(0.0, margin_seconds)
         self._clock, self._sleep = clock, sleep
         self._lock = threading.Lock()
-        self._sent: deque[float] = deque()
+        #: One mutable cell per request: its send time, moved to its response time
+        #: by ``release``. Not sorted once released out of order.
+        self._sent: list[list[float]] = []
+        self._mine = threading.local()
         self._hold_until = float("-inf")
         self._waited_total = 0.0
 
     def _wait_needed(self, now: float) -> float:
-        """Seconds until one more send fits (0: it fits now). Caller holds the lock."""
-        while self._sent and self._sent[0] <= now - self.span:
-            self._sent.popleft()
+        """Seconds until one more request fits (0: it fits now). Caller holds the lock."""
+        self._sent = [cell for cell in self._sent if cell[0] > now - self.span]
         wait = self._hold_until - now
         if len(self._sent) >= self.limit:
-            # the oldest send that must leave the span for one more to fit
-            oldest = self._sent[len(self._sent) - self.limit]
+            # the request that must leave the span for one more to fit
+            stamps = sorted(cell[0] for cell in self._sent)
+            oldest = stamps[len(stamps) - self.limit]
             wait = max(wait, oldest + self.span - now)
         return max(0.0, wait)
 
@@ -85,11 +94,22 @@ class RollingWindowLimiter:
                 now = self._clock()
                 wait = self._wait_needed(now)
                 if wait <= 1e-9:  # float noise must not cause a busy loop
-                    self._sent.append(now)
+                    cell = [now]
+                    self._sent.append(cell)
+                    self._mine.cell = cell
                     self._waited_total += waited
                     return waited
             self._sleep(wait)
             waited += wait
+
+    def release(self) -> None:
+        """The calling thread's last acquired request has its response: count it from now."""
+        cell = getattr(self._mine, "cell", None)
+        if cell is None:
+            return
+        self._mine.cell = None
+        with self._lock:
+            cell[0] = max(cell[0], self._clock())
 
     def hold(self, seconds: float) -> None:
         """Make every caller wait until ``seconds`` from now (after a 429)."""

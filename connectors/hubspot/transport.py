@@ -347,6 +347,9 @@ class Transport:
                 if mapped is exc:
                     raise
                 raise mapped from exc
+            finally:
+                if limiter is not None:
+                    limiter.release()  # counted from the response on (see the limiter)
 
         return retrying(
             attempt,

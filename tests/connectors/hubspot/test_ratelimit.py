@@ -180,3 +180,27 @@ def test_retrying_passes_fatal_errors_through_at_once() -> None:
     with pytest.raises(AuthError):
         retrying(fn, attempts=5, max_wait=1, default_wait=lambda _e: 1, sleep=lambda _s: None)
     assert calls == 1
+
+
+def test_a_released_request_counts_from_its_response() -> None:
+    """A request whose response came 0.4 s after its send may have reached the CRM
+    that late: the request ``limit`` places after it waits for the response time."""
+    lim, clock = limiter(2, 10, margin=0.25)
+    lim.acquire()  # sent at t=0 ...
+    clock.now = 0.4
+    lim.release()  # ... answered at t=0.4
+    lim.acquire()  # t=0.4, not released: counted from its send
+    clock.now = 1.0
+    # the first request now leaves the span at 0.4 + 10.25, not at 10.25
+    assert lim.acquire() == pytest.approx(9.65)
+    assert clock.now == pytest.approx(10.65)
+
+
+def test_release_without_a_request_of_this_thread_changes_nothing() -> None:
+    lim, clock = limiter(1, 10)
+    lim.release()
+    assert lim.acquire() == 0.0
+    lim.release()
+    lim.release()  # a second release of the same request is a no-op
+    clock.now = 3.0
+    assert lim.acquire() == pytest.approx(7.0)
