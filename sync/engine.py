@@ -31,7 +31,6 @@ from segmentation.engine import SegmentationReport
 from sync.config import Config
 from sync.fields import families, field_specs, list_name
 from sync.plan import Change, Plan, build_plan
-from sync.prefetch import prefetch
 from sync.state import State, now
 
 
@@ -200,7 +199,7 @@ class Engine:
         self.state.begin_pull(full=full)
         try:
             with self.reporter.phase(f"Pulling {object_type}s", None) as advance:
-                for page in prefetch(self.connector.pull(object_type, since, properties)):
+                for page in self.connector.pull(object_type, since, properties):
                     if self.state.apply(object_type, page, full=full):
                         self._links_moved(object_type)
                     records += len(page.records)
