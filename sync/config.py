@@ -12,16 +12,33 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from connectors.errors import ConfigError
 from segmentation.config import SegmentationConfig
+from sync.fields import ABC_CLASSES, ABC_TRENDS, LIFECYCLES, QUALITY_ISSUES, RFM_SEGMENTS
 
 #: Requests per 10 seconds per private app, by HubSpot subscription (CRM notes 6).
 HUBSPOT_TIERS = {"free": 100, "starter": 100, "professional": 190, "enterprise": 190}
 
 #: The tag families a list can be kept for, and the values each may take.
 LISTABLE_FAMILIES = ("abc", "abc_trend", "rfm_segment", "lifecycle", "interests", "data_quality")
+#: The values a list can be kept for, per family (interests: the configured tags).
+LIST_VALUES: dict[str, tuple[str, ...]] = {
+    "abc": ABC_CLASSES,
+    "abc_trend": ABC_TRENDS,
+    "rfm_segment": RFM_SEGMENTS,
+    "lifecycle": LIFECYCLES,
+    "data_quality": QUALITY_ISSUES,
+}
 
 
 class CrmConfig(BaseModel):
@@ -118,33 +135,21 @@ class ListsConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    abc: list[Literal["A", "B", "C"]] = Field(default_factory=list)
-    abc_trend: list[Literal["new", "up", "down", "same"]] = Field(default_factory=list)
-    rfm_segment: list[
-        Literal[
-            "champion",
-            "loyal",
-            "potential_loyalist",
-            "new_customer",
-            "promising",
-            "need_attention",
-            "about_to_sleep",
-            "at_risk",
-            "cannot_lose",
-            "hibernating",
-        ]
-    ] = Field(default_factory=list)
-    lifecycle: list[
-        Literal[
-            "prospect", "new", "active", "repeat", "loyal", "at_risk", "inactive", "reactivated"
-        ]
-    ] = Field(default_factory=list)
+    abc: list[str] = Field(default_factory=list)
+    abc_trend: list[str] = Field(default_factory=list)
+    rfm_segment: list[str] = Field(default_factory=list)
+    lifecycle: list[str] = Field(default_factory=list)
     interests: list[str] = Field(default_factory=list)
-    data_quality: list[
-        Literal[
-            "missing_email", "invalid_email", "duplicate_email", "missing_name", "missing_country"
-        ]
-    ] = Field(default_factory=list)
+    data_quality: list[str] = Field(default_factory=list)
+
+    @field_validator("abc", "abc_trend", "rfm_segment", "lifecycle", "data_quality")
+    @classmethod
+    def _known_values(cls, values: list[str], info: ValidationInfo) -> list[str]:
+        allowed = LIST_VALUES[str(info.field_name)]
+        for value in values:
+            if value not in allowed:
+                raise ValueError(f"{value!r} is not one of {', '.join(allowed)}")
+        return values
 
     @field_validator("*")
     @classmethod

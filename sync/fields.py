@@ -15,6 +15,8 @@ from segmentation.config import SegmentationConfig
 
 PREFIX = "crmseg_"
 
+ABC_CLASSES = ("A", "B", "C")
+ABC_TRENDS = ("new", "up", "down", "same")
 RFM_SEGMENTS = (
     "champion",
     "loyal",
@@ -58,8 +60,8 @@ def families(config: SegmentationConfig) -> tuple[Family, ...]:
     """The tag families, with the interest options the config's rules can give."""
     interest_tags = tuple(sorted({rule.tag for rule in config.interests}))
     all_families = (
-        Family("abc", "crmseg ABC class", ("A", "B", "C")),
-        Family("abc_trend", "crmseg ABC trend", ("new", "up", "down", "same")),
+        Family("abc", "crmseg ABC class", ABC_CLASSES),
+        Family("abc_trend", "crmseg ABC trend", ABC_TRENDS),
         Family("rfm_score", "crmseg RFM score", RFM_SCORES),
         Family("rfm_segment", "crmseg RFM segment", RFM_SEGMENTS),
         Family("lifecycle", "crmseg lifecycle stage", LIFECYCLES),

@@ -129,6 +129,23 @@ def test_interest_rule_naming_a_missing_column_exits_2(
             "segmentation.rfm_r_edges: edges must be strictly ascending",
         ),
         ("[segmentation\n", "not valid TOML"),
+        (
+            '[lists]\nlifecycle = ["at_risk", "sleeping"]\n',
+            "lists.lifecycle: 'sleeping' is not one of prospect, new, active",
+        ),
+        ('[lists]\nabc = ["A", "A"]\n', "lists.abc: values must not repeat"),
+        (
+            '[lists]\ninterests = ["eco"]\n',
+            "lists.interests names tags no [[segmentation.interests]] rule gives: eco",
+        ),
+        ('[crm]\ntype = "salesforce"\n', "needs instance_url"),
+        (
+            '[crm]\ntype = "salesforce"\ninstance_url = "https://acme.my.salesforce.com"\n'
+            'auth = "jwt"\n',
+            'auth = "jwt" needs username',
+        ),
+        ('[crm]\ntype = "pipedrive"\n', "crm.type: Input should be 'hubspot' or 'salesforce'"),
+        ("[sync]\nmass_change_share = 0\n", "sync.mass_change_share: Input should be greater"),
     ],
 )
 def test_bad_config_exits_2_naming_file_and_key(
