@@ -116,7 +116,8 @@ def show(result: RunResult, *, json_output: bool, quiet: bool, details: bool = F
         print_table("API calls", ["endpoint", "calls"], sorted(calls.items()))
     for failure in summary.get("failures", []):
         stderr.print(
-            f"Failed: contact {failure['record']} {failure['field']}={failure['value']}: "
+            f"Failed: {failure['object_type']} {failure['record']} "
+            f"{failure['field']}={failure['value']}: "
             f"{failure['error']}",
             markup=False,
             highlight=False,

@@ -141,7 +141,13 @@ class Engine:
                 summary["written"] = written
                 summary["failed"] = len(result.failures)
                 summary["failures"] = [
-                    {"record": c.record_id, "field": c.field, "value": c.new, "error": e}
+                    {
+                        "object_type": c.object_type,
+                        "record": c.record_id,
+                        "field": c.field,
+                        "value": c.new,
+                        "error": e,
+                    }
                     for c, e in result.failures[:20]
                 ]
                 summary["lists"] = self.lists()
