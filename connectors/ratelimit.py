@@ -130,11 +130,20 @@ class DailyBudget:
     something was observed (e.g. OAuth responses carry no daily headers).
     """
 
-    def __init__(self, reserve_fraction: float, *, crm: str | None = None) -> None:
+    def __init__(
+        self,
+        reserve_fraction: float,
+        *,
+        crm: str | None = None,
+        explain: Callable[[int, int, int], str] | None = None,
+    ) -> None:
+        """``explain(limit, remaining, reserve)`` words the stop for the CRM at hand
+        (how its allowance resets); the default speaks of a daily reset."""
         if not 0 <= reserve_fraction < 1:
             raise ValueError("reserve_fraction must be in [0, 1)")
         self.reserve_fraction = reserve_fraction
         self.crm = crm
+        self.explain = explain or self._daily_reset
         self._lock = threading.Lock()
         self.limit: int | None = None
         self.remaining: int | None = None
@@ -154,13 +163,16 @@ class DailyBudget:
         reserve = self.reserve_fraction * limit
         if remaining <= reserve:
             raise BudgetExhausted(
-                f"only {remaining} of {limit} daily API calls remain, at or below the "
-                f"reserve of {int(reserve)} ({self.reserve_fraction:.0%}) kept for other "
-                "integrations; the allowance resets at midnight in the portal's time zone "
-                "(exact time unknown) -- run again after that or lower the reserve",
-                crm=self.crm,
-                code="DAILY_BUDGET",
+                self.explain(limit, remaining, int(reserve)), crm=self.crm, code="DAILY_BUDGET"
             )
+
+    def _daily_reset(self, limit: int, remaining: int, reserve: int) -> str:
+        return (
+            f"only {remaining} of {limit} daily API calls remain, at or below the "
+            f"reserve of {reserve} ({self.reserve_fraction:.0%}) kept for other "
+            "integrations; the allowance resets at midnight in the portal's time zone "
+            "(exact time unknown) -- run again after that or lower the reserve"
+        )
 
 
 def is_retriable(exc: BaseException) -> bool:

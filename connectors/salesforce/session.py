@@ -267,7 +267,7 @@ class SalesforceSession:
                 # else REQUESTS_CA_BUNDLE would replace ``verify`` (notes section 1)
                 http.trust_env = False
         self.requests: requests.Session = http
-        self.budget = DailyBudget(s.daily_reserve, crm=CRM)
+        self.budget = DailyBudget(s.daily_reserve, crm=CRM, explain=self._explain_budget)
         self.calls: Counter[str] = Counter()
         self.retries = 0
         self.renewals = 0
@@ -406,21 +406,16 @@ class SalesforceSession:
 
     def check_budget(self) -> None:
         """BudgetExhausted when the org's remaining daily requests are within the reserve."""
-        b = self.budget
-        limit, remaining = b.limit, b.remaining
-        if limit is None or remaining is None:
-            return
-        reserve = b.reserve_fraction * limit
-        if remaining <= reserve:
-            raise BudgetExhausted(
-                f"stopping before the org's daily API allocation runs low: {limit - remaining} "
-                f"of {limit} requests used in the last 24 hours, and the last {int(reserve)} "
-                f"({b.reserve_fraction:.0%}, [crm] daily_reserve) are kept for the org's other "
-                "integrations. Salesforce frees capacity over a rolling 24 hours: run again "
-                "later, or lower daily_reserve",
-                crm=CRM,
-                code="DAILY_BUDGET",
-            )
+        self.budget.check()
+
+    def _explain_budget(self, limit: int, remaining: int, reserve: int) -> str:
+        return (
+            f"stopping before the org's daily API allocation runs low: {limit - remaining} "
+            f"of {limit} requests used in the last 24 hours, and the last {reserve} "
+            f"({self.budget.reserve_fraction:.0%}, [crm] daily_reserve) are kept for the org's "
+            "other integrations. Salesforce frees capacity over a rolling 24 hours: run again "
+            "later, or lower daily_reserve"
+        )
 
     # -- session handling -----------------------------------------------------------
     def _observe(self, sf: Salesforce) -> None:
