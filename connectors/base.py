@@ -62,6 +62,7 @@ class Deal:
 
 Record = Contact | Company | Deal
 R = TypeVar("R", Contact, Company, Deal)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +142,7 @@ class ListState:
     removed: int = 0
 
 
-def chunks(items: Iterable[R] | Iterable[TagUpdate], size: int) -> Iterator[list]:  # type: ignore[type-arg]
+def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
     """Lazily cut ``items`` into lists of at most ``size``."""
     if size < 1:
         raise ValueError("chunk size must be at least 1")

@@ -20,7 +20,7 @@ from typing import Any
 
 from hubspot.crm.lists import ListCreateRequest, ListFilterUpdateRequest
 
-from connectors.base import ListSpec, ListState, ObjectType
+from connectors.base import ListSpec, ListState, ObjectType, chunks
 from connectors.errors import CrmError, SchemaMismatch
 from connectors.hubspot.fields import HubSpotTransport, cached_api
 
@@ -141,8 +141,7 @@ def snapshot_list(
     members = cached_api(transport, "crm.lists.memberships_api")
     missing: list[str] = []
     ids = list(dict.fromkeys(record_ids))
-    for start in range(0, len(ids), MEMBERSHIP_CHUNK):
-        chunk = ids[start : start + MEMBERSHIP_CHUNK]
+    for chunk in chunks(ids, MEMBERSHIP_CHUNK):
         answer = transport.call("lists.memberships.add", members.add, list_id, chunk)
         missing += answer.record_ids_missing or []
     if missing:

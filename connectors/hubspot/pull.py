@@ -58,7 +58,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from connectors.base import Cursor, ObjectType, Page
+from connectors.base import Cursor, ObjectType, Page, chunks
 from connectors.errors import CrmError
 from connectors.hubspot.records import (
     ASSOCIATED_TYPES,
@@ -289,9 +289,9 @@ class Puller:
         api = self.transport.api(f"crm.{PLURAL[object_type]}.batch_api")
         by_id = {w.id: w for w in wires}
         ids = list(by_id)
-        for start in range(0, len(ids), BATCH_READ_MAX):
+        for chunk in chunks(ids, BATCH_READ_MAX):
             body = {
-                "inputs": [{"id": i} for i in ids[start : start + BATCH_READ_MAX]],
+                "inputs": [{"id": i} for i in chunk],
                 "properties": props,
                 "propertiesWithHistory": [],
             }

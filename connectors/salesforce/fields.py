@@ -32,7 +32,7 @@ from typing import Any, Protocol
 
 from simple_salesforce import format_soql
 
-from connectors.base import FieldSpec, ObjectType
+from connectors.base import FieldSpec, ObjectType, chunks
 from connectors.errors import CrmError, PermissionDenied, SchemaMismatch
 from connectors.salesforce.records import to_api_name
 
@@ -372,8 +372,7 @@ def _field_permissions(
             )
     changes: list[str] = []
     for method, records in (("POST", create), ("PATCH", fix)):
-        for start in range(0, len(records), COLLECTION_LIMIT):
-            chunk = records[start : start + COLLECTION_LIMIT]
+        for chunk in chunks(records, COLLECTION_LIMIT):
             results = collection(session, f"fieldpermissions.{method.lower()}", method, chunk)
             for rec, res in zip(chunk, results, strict=False):
                 field = rec.get("Field") or next(

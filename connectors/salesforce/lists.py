@@ -21,13 +21,13 @@ given contacts; it refuses a name that already exists.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from simple_salesforce import format_soql
 
-from connectors.base import ListSpec, ListState, ObjectType
+from connectors.base import ListSpec, ListState, ObjectType, chunks
 from connectors.errors import CrmError, SchemaMismatch
 from connectors.salesforce.fields import (
     COLLECTION_LIMIT,
@@ -141,16 +141,11 @@ def _check(name: str, object_type: str) -> None:
         )
 
 
-def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def _campaigns(session: SalesforceSessionLike, names: Sequence[str]) -> dict[str, dict[str, Any]]:
     """Exact name -> Campaign row; SOQL ``=`` ignores case, so we compare again here."""
     found: dict[str, list[dict[str, Any]]] = {}
     wanted = set(names)
-    for chunk in _chunks(list(dict.fromkeys(names)), IN_CHUNK):
+    for chunk in chunks(list(dict.fromkeys(names)), IN_CHUNK):
         soql = format_soql(
             "SELECT Id, Name, IsActive FROM Campaign WHERE Name IN {} ORDER BY CreatedDate, Id",
             list(chunk),
@@ -178,7 +173,7 @@ def _members(
 ) -> dict[str, dict[str, str]]:
     """Campaign id -> {contact id -> CampaignMember id}."""
     out: dict[str, dict[str, str]] = {}
-    for chunk in _chunks(list(campaign_ids), IN_CHUNK):
+    for chunk in chunks(list(campaign_ids), IN_CHUNK):
         soql = format_soql(
             "SELECT Id, CampaignId, ContactId FROM CampaignMember WHERE CampaignId IN {}",
             list(chunk),
@@ -226,7 +221,7 @@ def _add(
 ) -> int:
     added = 0
     failures = _Failures("add", name)
-    for chunk in _chunks(contact_ids, COLLECTION_LIMIT):
+    for chunk in chunks(contact_ids, COLLECTION_LIMIT):
         records = [
             {"attributes": {"type": "CampaignMember"}, "CampaignId": campaign_id, "ContactId": c}
             for c in chunk
@@ -246,7 +241,7 @@ def _add(
 def _remove(session: SalesforceSessionLike, name: str, member_ids: Sequence[str]) -> int:
     removed = 0
     failures = _Failures("remove", name)
-    for chunk in _chunks(member_ids, COLLECTION_LIMIT):
+    for chunk in chunks(member_ids, COLLECTION_LIMIT):
         results = session.call(
             "campaignmember.delete",
             lambda sf, ids: sf.restful(

@@ -67,7 +67,7 @@ from typing import Any
 from simple_salesforce import format_soql
 from simple_salesforce.bulk2 import Operation
 
-from connectors.base import Cursor, ObjectType, Page
+from connectors.base import Cursor, ObjectType, Page, chunks
 from connectors.errors import ConfigError, CrmError
 from connectors.salesforce.records import (
     FIELD_NAME,
@@ -126,11 +126,6 @@ def _after(row: Row, position: Position | None) -> bool:
     if last_id is None or ts.microsecond == 0:
         return True  # ">= T", or the server already applied "Id > last_id" exactly
     return str(row.get("Id")) > last_id
-
-
-def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])
 
 
 class _Tracker:
@@ -444,7 +439,7 @@ class Puller:
         """Opportunity id -> contact ids of all its roles (every id present, maybe empty)."""
         ids = list(dict.fromkeys(opportunity_ids))
         out: dict[str, set[str]] = {i: set() for i in ids}
-        for chunk in _chunks(ids, IN_CHUNK):
+        for chunk in chunks(ids, IN_CHUNK):
             where = format_soql("OpportunityId IN {}", chunk)
             for rows in self.rest_rows("OpportunityContactRole", OCR_FIELDS, where=where):
                 for row in rows:
@@ -478,7 +473,7 @@ class Puller:
                 opp = str(row.get("OpportunityId") or "")
                 if opp and opp not in seen:
                     affected.setdefault(opp)
-        for chunk in _chunks(list(affected), IN_CHUNK):
+        for chunk in chunks(list(affected), IN_CHUNK):
             where = format_soql("Id IN {}", chunk)
             for rows in self.rest_rows(plan.sobject, plan.fields, where=where):
                 yield Page(records=self._deals(plan, rows), cursor=tracker.cursor)
