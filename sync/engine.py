@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 from connectors.base import (
@@ -31,7 +31,7 @@ from segmentation.engine import SegmentationReport
 from sync.config import Config
 from sync.fields import families, field_specs, list_name
 from sync.plan import Change, Plan, build_plan
-from sync.state import State, now
+from sync.state import PullState, State
 
 
 class MassChange(CrmsegError):
@@ -178,9 +178,12 @@ class Engine:
         return pulled
 
     def _needs_full(
-        self, object_type: ObjectType, properties: Sequence[str], options: RunOptions
+        self,
+        object_type: ObjectType,
+        previous: PullState | None,
+        properties: Sequence[str],
+        options: RunOptions,
     ) -> bool:
-        previous = self.state.pull_state(object_type)
         if options.full or previous is None or previous.cursor is None:
             return True
         if object_type in self.relink:
@@ -192,8 +195,8 @@ class Engine:
 
     def pull_one(self, object_type: ObjectType, options: RunOptions) -> dict[str, Any]:
         properties = self.properties(object_type)
-        full = self._needs_full(object_type, properties, options)
         previous = self.state.pull_state(object_type)
+        full = self._needs_full(object_type, previous, properties, options)
         since: Cursor | None = None
         if not full and previous is not None and previous.cursor is not None:
             overlap = timedelta(minutes=self.config.crm.overlap_minutes)
@@ -411,9 +414,7 @@ class Engine:
 
 
 def now_utc() -> datetime:
-    from datetime import UTC
-
-    return now().replace(tzinfo=UTC)
+    return datetime.now(UTC)
 
 
 def _later(a: Cursor, b: Cursor) -> bool:

@@ -93,7 +93,7 @@ def explain(
             "recency_days": int(metrics["recency_days"]),
         }
         reasons.update(_abc_reason(con, entity, tags, config))
-        reasons["rfm"] = _rfm_reason(con, entity, tags, out["metrics"], report)
+        reasons["rfm"] = _rfm_reason(tags, out["metrics"], report)
         reasons["lifecycle"] = _lifecycle_reason(metrics, config, as_of)
     else:
         who = (
@@ -145,8 +145,6 @@ def _abc_reason(
 
 
 def _rfm_reason(
-    con: duckdb.DuckDBPyConnection,
-    entity: str,
     tags: dict[str, Any],
     metrics: dict[str, Any],
     report: SegmentationReport,

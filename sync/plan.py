@@ -67,11 +67,6 @@ class Plan:
         if current is not None:
             yield TagUpdate(current[0], current[1], values)
 
-    def for_record(self, object_type: str, record_id: str) -> list[Change]:
-        return [
-            c for c in self.changes if c.object_type == object_type and c.record_id == record_id
-        ]
-
     def summary(self) -> dict[str, Any]:
         return {
             "records": self.records,

@@ -239,7 +239,7 @@ class State:
         records = list(page.records)
         ids = [r.id for r in records]
         if ids:
-            self._delete(object_type, ids, keep_record=False)
+            self._delete(object_type, ids)
             if object_type == "contact":
                 self._insert_contacts(records)
             elif object_type == "company":
@@ -252,7 +252,7 @@ class State:
         deleted = [i for i in page.deleted_ids if i not in set(ids)]
         relink = self.linked(object_type, deleted)
         if deleted:
-            self._delete(object_type, deleted, keep_record=False)
+            self._delete(object_type, deleted)
         return relink
 
     def begin_pull(self, *, full: bool) -> None:
@@ -275,7 +275,7 @@ class State:
         ]
         relink = self.linked(object_type, gone)
         if gone:
-            self._delete(object_type, gone, keep_record=False)
+            self._delete(object_type, gone)
         return len(gone), relink
 
     def commit_pull(
@@ -307,13 +307,14 @@ class State:
     def rollback(self) -> None:
         self.con.execute("ROLLBACK")
 
-    def _delete(self, object_type: ObjectType, ids: list[str], *, keep_record: bool) -> None:
+    def _delete(self, object_type: ObjectType, ids: list[str]) -> None:
+        """Remove records with everything hanging off them (properties, held values,
+        a deal's links)."""
         params = [ids]
-        if not keep_record:
-            self.con.execute(
-                f"DELETE FROM {TABLE[object_type]} WHERE id IN (SELECT unnest($1::VARCHAR[]))",
-                params,
-            )
+        self.con.execute(
+            f"DELETE FROM {TABLE[object_type]} WHERE id IN (SELECT unnest($1::VARCHAR[]))",
+            params,
+        )
         self.con.execute(
             "DELETE FROM mirror_properties WHERE object_type = $2 AND record_id IN "
             "(SELECT unnest($1::VARCHAR[]))",
