@@ -17,8 +17,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from connectors.sandbox.hubspot import HubSpotSandbox
-from connectors.sandbox.salesforce import SalesforceStandIn
 from segmentation import InterestRule, SegmentationConfig
 from sync.config import Config, CrmConfig, ListsConfig, StateConfig
 from sync.connect import open_connector
@@ -51,6 +49,11 @@ DEMO_LISTS = ListsConfig(lifecycle=["at_risk"], rfm_segment=["champion", "cannot
 def run_demo(reporter: Reporter | None = None, crm: str = "hubspot") -> dict[str, Any]:
     """Two syncs against a fresh sandbox of ``crm``; returns both run summaries and the
     segments."""
+    # Imported here: the sandboxes (TLS, both CRM clients) would cost every other
+    # command a fifth of a second at start-up.
+    from connectors.sandbox.hubspot import HubSpotSandbox
+    from connectors.sandbox.salesforce import SalesforceStandIn
+
     with tempfile.TemporaryDirectory(prefix="crmseg-demo-") as tmp:
         state_path = Path(tmp) / "state.duckdb"
         if crm == "salesforce":
