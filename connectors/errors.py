@@ -11,6 +11,8 @@
         │   ├── ServerError    5xx
         │   └── Timeout        no answer in time, or the connection dropped
         ├── Fatal              stop the run; retrying cannot help
+        │   ├── Unreachable    connection refused or host unknown: a wrong URL, or the CRM is down
+        │   ├── CertificateProblem  TLS verification failed: a wrong ``ca_bundle``, or an intercepting proxy
         │   ├── AuthError      bad or expired credentials
         │   ├── PermissionDenied  missing scope / field-level security
         │   ├── SchemaMismatch    a tag field exists with the wrong type or options
@@ -119,6 +121,19 @@ class Timeout(Retriable):
 
 class Fatal(CrmError):
     """Retrying cannot help; the run stops before writing anything more."""
+
+
+class Unreachable(Fatal):
+    """No connection could be opened (refused, unknown host).
+
+    Unlike a timeout, the request never reached the CRM, so nothing is left
+    running server-side; transports try it at most twice more, quickly, then
+    raise this with the URL in the message.
+    """
+
+
+class CertificateProblem(Fatal):
+    """The CRM's TLS certificate could not be verified; the message names ``ca_bundle``."""
 
 
 class AuthError(Fatal):
