@@ -33,9 +33,10 @@ from sync.config import load_config
 from sync.demo import DEMO_INTERESTS, SAMPLE_AS_OF, run_demo
 from sync.output import print_json, print_table, stderr
 from sync.progress import reporter
+from sync.report import cli as report_cli
 from sync.summary import summarize
 
-__all__ = ["DEMO_INTERESTS", "SAMPLE_AS_OF", "app", "cli_sync", "main"]
+__all__ = ["DEMO_INTERESTS", "SAMPLE_AS_OF", "app", "cli_sync", "main", "report_cli"]
 
 
 def run_segmentation(
