@@ -200,6 +200,8 @@ class HeatCell:
     fill: str
     ink: str
     segment: str
+    #: The segment name in lines short enough for the cell.
+    lines: list[str]
     count: str
     revenue: str
     r: int
@@ -233,6 +235,7 @@ def heat_map(grid: list[dict[str, Any]], revenue_text: dict[tuple[int, int], str
                 fill,
                 "#FFFFFF" if level >= 5 else "#102A43",
                 c["segment"].replace("_", " "),
+                c["segment"].split("_") if len(c["segment"]) > 14 else [c["segment"].replace("_", " ")],
                 f"{c['customers']:,}",
                 revenue_text[(c["r"], c["f"])],
                 c["r"],

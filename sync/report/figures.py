@@ -470,22 +470,26 @@ def _lifecycle(ctx: Context, since: date, from_run: bool) -> dict[str, Any]:
 
 
 def _families(ctx: Context) -> list[dict[str, Any]]:
-    """Sizes of every tag column the segmentation writes beyond the fixed ones,
-    multi-values counted once per value (as the run history counts them)."""
+    return family_sizes(ctx.con, ctx.now.contacts)
+
+
+def family_sizes(con: duckdb.DuckDBPyConnection, contacts: int) -> list[dict[str, Any]]:
+    """Sizes of every tag column of ``seg_tags`` beyond the fixed ones (interests, data
+    quality, property and rule families...), multi-values counted once per value (as
+    the run history counts them)."""
     columns = [
         str(r[0])
-        for r in ctx.con.execute("DESCRIBE seg_tags").fetchall()
+        for r in con.execute("DESCRIBE seg_tags").fetchall()
         if str(r[0]) not in CORE_COLUMNS | OWN_SECTIONS
     ]
     out = []
-    contacts = ctx.now.contacts
     for column in columns:
-        rows = ctx.con.execute(
+        rows = con.execute(
             f"""SELECT v, count(*) FROM (
                     SELECT unnest(string_split(COALESCE(CAST("{column}" AS VARCHAR), ''), ';')) AS v
                     FROM seg_tags) WHERE v <> '' GROUP BY v ORDER BY 2 DESC, 1"""
         ).fetchall()
-        empty = ctx.con.execute(
+        empty = con.execute(
             f"""SELECT count(*) FROM seg_tags WHERE COALESCE(CAST("{column}" AS VARCHAR), '') = ''"""
         ).fetchone()
         out.append(
