@@ -29,8 +29,23 @@ PALETTE = (
     "#F0E442",
 )
 ABC_COLOURS = {"A": "#0B4F8A", "B": "#4A90C8", "C": "#A9C6E0"}
+STAGE_COLOURS = {
+    "prospect": "#9AA5B1",
+    "new": "#56B4E9",
+    "active": "#0072B2",
+    "repeat": "#0B4F8A",
+    "loyal": "#009E73",
+    "reactivated": "#CC79A7",
+    "at_risk": "#E69F00",
+    "inactive": "#D55E00",
+}
 #: Light to dark blue, for the heat map.
 BLUES = ("#F3F8FC", "#DCEAF6", "#BDD7EE", "#94BFE2", "#6AA3D3", "#3F83BF", "#21629E", "#0F437A")
+
+
+def single(colour: str, labels: list[str]) -> dict[str, str]:
+    """One colour for every bar: the values of a family are not categories to tell apart."""
+    return dict.fromkeys(labels, colour)
 
 
 @dataclass
@@ -111,14 +126,28 @@ class LineChart:
     y_label: str = ""
 
 
-def _nice_max(value: float) -> float:
+def nice_ticks(value: float) -> list[float]:
+    """Round tick values from 0 to at least ``value``: steps of 1, 2 or 5 times a power
+    of ten, at most five of them."""
     if value <= 0:
-        return 1
-    for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000):
-        if value <= step * 5:
-            return float(step * 5) if value > step * 4 else float(step * 4)
-    magnitude = 10 ** (len(str(int(value))) - 1)
-    return float((int(value / magnitude) + 1) * magnitude)
+        return [0.0, 1.0]
+    step = 1.0
+    while value / step > 5:
+        for factor in (2, 2.5, 2):
+            step *= factor
+            if value / step <= 5:
+                break
+    top = step * -(-value // step)
+    return [step * i for i in range(int(round(top / step)) + 1)]
+
+
+def _spread(ys: list[float], gap: float) -> list[float]:
+    """Move label positions apart (keeping their order) so none overlaps the next."""
+    order = sorted(range(len(ys)), key=lambda i: ys[i])
+    out = list(ys)
+    for prev, cur in zip(order, order[1:], strict=False):
+        out[cur] = max(out[cur], out[prev] + gap)
+    return out
 
 
 def pareto_chart(points: list[list[float]], a: float, ab: float) -> LineChart:
@@ -162,11 +191,22 @@ def pareto_chart(points: list[list[float]], a: float, ab: float) -> LineChart:
     )
 
 
-def history_chart(title: str, runs: list[str], series: dict[str, list[int]]) -> LineChart:
+#: A history chart draws at most this many values (the largest now).
+HISTORY_SERIES = 10
+
+
+def history_chart(
+    title: str,
+    runs: list[str],
+    series: dict[str, list[int]],
+    colours: dict[str, str] | None = None,
+) -> LineChart:
     """Contacts per value, run by run (one line per value)."""
     width, height, left, top = 560, 260, 56, 14
     pw, ph = width - left - 150, height - top - 46
-    top_value = _nice_max(max((max(v) for v in series.values() if v), default=0))
+    chosen = sorted(series.items(), key=lambda kv: (-kv[1][-1], kv[0]))[:HISTORY_SERIES]
+    ticks = nice_ticks(max((max(v) for _, v in chosen if v), default=0))
+    top_value = ticks[-1]
     n = len(runs)
 
     def at(i: int, value: float) -> tuple[float, float]:
@@ -174,21 +214,23 @@ def history_chart(title: str, runs: list[str], series: dict[str, list[int]]) -> 
         return round(x, 1), round(top + ph * (1 - value / top_value), 1)
 
     lines = []
-    for k, (label, values) in enumerate(sorted(series.items(), key=lambda kv: -kv[1][-1])):
+    for k, (label, values) in enumerate(chosen):
         coords = [at(i, v) for i, v in enumerate(values)]
         lines.append(
             Line(
                 label,
-                PALETTE[k % len(PALETTE)],
+                (colours or {}).get(label, PALETTE[k % len(PALETTE)]),
                 " ".join(f"{x},{y}" for x, y in coords),
                 coords[-1][0],
                 coords[-1][1],
                 [(x, y, f"{label}: {v}") for (x, y), v in zip(coords, values, strict=True)],
             )
         )
-    every = max(1, n // 6)
+    for line, y in zip(lines, _spread([ln.last_y for ln in lines], 13), strict=True):
+        line.last_y = y
+    every = max(1, -(-n // 6))
     x_ticks = [(at(i, 0)[0], runs[i]) for i in range(0, n, every)]
-    y_ticks = [(at(0, top_value * t / 4)[1], f"{int(top_value * t / 4):,}") for t in range(5)]
+    y_ticks = [(at(0, t)[1], f"{int(t):,}") for t in ticks]
     return LineChart(title, width, height, left, top, pw, ph, x_ticks, y_ticks, lines)
 
 

@@ -539,6 +539,8 @@ def _history(state: StateFacts) -> dict[str, Any]:
     families: dict[str, dict[str, dict[int, int]]] = {}
     for run_id, day, family, value, n in state.sizes:
         runs[run_id] = day.isoformat()
+        if family == "rfm_score":  # 125 values: the RFM grid shows them better
+            continue
         families.setdefault(family, {}).setdefault(value, {})[run_id] = n
     order = sorted(runs)
     return {

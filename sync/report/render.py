@@ -86,6 +86,7 @@ def build_charts(f: dict[str, Any]) -> dict[str, Any]:
                 (_label(s["stage"]), s["contacts"], f"{s['contacts']:,} ({s['share']} %)")
                 for s in f["lifecycle"]["stages"]
             ],
+            {_label(k): v for k, v in charts.STAGE_COLOURS.items()},
         ),
         "families": {
             fam["family"]: charts.bar_chart(
@@ -94,6 +95,10 @@ def build_charts(f: dict[str, Any]) -> dict[str, Any]:
                     (_label(v["value"]), v["contacts"], f"{v['contacts']:,} ({v['share']} %)")
                     for v in fam["values"][:15]
                 ],
+                charts.single(
+                    "#E69F00" if fam["family"] == "data_quality" else "#0072B2",
+                    [_label(v["value"]) for v in fam["values"][:15]],
+                ),
             )
             for fam in f["families"]
         },
@@ -102,8 +107,11 @@ def build_charts(f: dict[str, Any]) -> dict[str, Any]:
     history = f.get("history")
     if history and history["runs"]:
         labels = [f"#{r['run']} {r['as_of']}" for r in history["runs"]]
+        colours = {"abc": charts.ABC_COLOURS, "lifecycle": charts.STAGE_COLOURS}
         out["history"] = {
-            family: charts.history_chart(f"Contacts per {_label(family)}, run by run", labels, series)
+            family: charts.history_chart(
+                f"Contacts per {_label(family)}, run by run", labels, series, colours.get(family)
+            )
             for family, series in history["families"].items()
         }
     return out
