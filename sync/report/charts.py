@@ -13,6 +13,7 @@ colour switched to keep contrast on dark cells.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,14 +139,14 @@ def nice_ticks(value: float) -> list[float]:
             if value / step <= 5:
                 break
     top = step * -(-value // step)
-    return [step * i for i in range(int(round(top / step)) + 1)]
+    return [step * i for i in range(round(top / step) + 1)]
 
 
 def _spread(ys: list[float], gap: float) -> list[float]:
     """Move label positions apart (keeping their order) so none overlaps the next."""
     order = sorted(range(len(ys)), key=lambda i: ys[i])
     out = list(ys)
-    for prev, cur in zip(order, order[1:], strict=False):
+    for prev, cur in itertools.pairwise(order):
         out[cur] = max(out[cur], out[prev] + gap)
     return out
 
@@ -277,11 +278,15 @@ def heat_map(grid: list[dict[str, Any]], revenue_text: dict[tuple[int, int], str
                 fill,
                 "#FFFFFF" if level >= 5 else "#102A43",
                 c["segment"].replace("_", " "),
-                c["segment"].split("_") if len(c["segment"]) > 14 else [c["segment"].replace("_", " ")],
+                c["segment"].split("_")
+                if len(c["segment"]) > 14
+                else [c["segment"].replace("_", " ")],
                 f"{c['customers']:,}",
                 revenue_text[(c["r"], c["f"])],
                 c["r"],
                 c["f"],
             )
         )
-    return HeatMap("RFM grid", int(left + 5 * cell + 10), int(top + 5 * cell + 40), cells, left, top, cell)
+    return HeatMap(
+        "RFM grid", int(left + 5 * cell + 10), int(top + 5 * cell + 40), cells, left, top, cell
+    )

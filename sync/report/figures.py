@@ -304,14 +304,14 @@ def _abc(ctx: Context, a: Decimal, ab: Decimal) -> dict[str, Any]:
     for before in PREVIOUS_ABC:
         migration[before] = {}
         for after in ABC:
-            r = cells.get((before, after))
+            cell = cells.get((before, after))
             migration[before][after] = {
-                "contacts": int(r["contacts"]) if r else 0,
-                "customers": int(r["customers"]) if r else 0,
-                "revenue": money(ctx.revenue(r["units"] if r else 0)),
-                "revenue_before": money(ctx.revenue_before(r["prev_units"] if r else 0)),
+                "contacts": int(cell["contacts"]) if cell else 0,
+                "customers": int(cell["customers"]) if cell else 0,
+                "revenue": money(ctx.revenue(cell["units"] if cell else 0)),
+                "revenue_before": money(ctx.revenue_before(cell["prev_units"] if cell else 0)),
             }
-            if r:
+            if cell:
                 members[f"{before}>{after}"] = ctx.people(
                     "e.prev_abc = ? AND e.abc = ?",
                     "e.revenue_units DESC, e.prev_revenue_units DESC",

@@ -65,12 +65,18 @@ def build_charts(f: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "abc_customers": charts.bar_chart(
             "Share of customers per ABC class",
-            [(f"{c['abc']} customers", c["customer_share"], f"{c['customer_share']} %") for c in classes],
+            [
+                (f"{c['abc']} customers", c["customer_share"], f"{c['customer_share']} %")
+                for c in classes
+            ],
             {f"{k} customers": v for k, v in charts.ABC_COLOURS.items()},
         ),
         "abc_revenue": charts.bar_chart(
             "Share of revenue per ABC class",
-            [(f"{c['abc']} revenue", c["revenue_share"], f"{c['revenue_share']} %") for c in classes],
+            [
+                (f"{c['abc']} revenue", c["revenue_share"], f"{c['revenue_share']} %")
+                for c in classes
+            ],
             {f"{k} revenue": v for k, v in charts.ABC_COLOURS.items()},
         ),
         "pareto": charts.pareto_chart(
@@ -121,14 +127,18 @@ def render(f: dict[str, Any]) -> str:
     """The report page for the figures of :func:`sync.report.figures.figures`."""
     currency = f.get("currency")
     source = f["source"]
-    page = environment().get_template("report.html.j2").render(
-        f=f,
-        charts=build_charts(f),
-        stages=STAGES,
-        version=metadata.version("crmseg"),
-        generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
-        source_text="the state file of crmseg sync" if source == "state" else "a CSV export",
-        currency_text=f"in {currency}" if currency else "in the reporting currency",
+    page = (
+        environment()
+        .get_template("report.html.j2")
+        .render(
+            f=f,
+            charts=build_charts(f),
+            stages=STAGES,
+            version=metadata.version("crmseg"),
+            generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
+            source_text="the state file of crmseg sync" if source == "state" else "a CSV export",
+            currency_text=f"in {currency}" if currency else "in the reporting currency",
+        )
     )
     return page
 

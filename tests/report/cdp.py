@@ -10,6 +10,7 @@ JavaScript, click at a point like a mouse does, take screenshots.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import shutil
@@ -58,12 +59,17 @@ class Chromium:
             os.dup2(high_w, 4)
 
         self.proc = subprocess.Popen(
-            [binary, *FLAGS, f"--user-data-dir={self.profile.name}",
-             f"--window-size={width},{height}", "about:blank"],
+            [
+                binary,
+                *FLAGS,
+                f"--user-data-dir={self.profile.name}",
+                f"--window-size={width},{height}",
+                "about:blank",
+            ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            preexec_fn=fds,  # noqa: PLW1509 - only dup2, safe before exec
+            preexec_fn=fds,
             close_fds=False,
         )
         os.close(to_child_r)
@@ -100,8 +106,14 @@ class Chromium:
                         self.events.append(message)
                     self._lock.notify_all()
 
-    def call(self, method: str, params: dict[str, Any] | None = None, *,
-             session: bool = True, timeout: float = 60) -> dict[str, Any]:
+    def call(
+        self,
+        method: str,
+        params: dict[str, Any] | None = None,
+        *,
+        session: bool = True,
+        timeout: float = 60,
+    ) -> dict[str, Any]:
         with self._lock:
             self._next += 1
             ident = self._next
@@ -134,7 +146,8 @@ class Chromium:
         """Open ``path`` in a fresh tab and wait for its load event."""
         target = self.call("Target.createTarget", {"url": "about:blank"}, session=False)
         attached = self.call(
-            "Target.attachToTarget", {"targetId": target["targetId"], "flatten": True},
+            "Target.attachToTarget",
+            {"targetId": target["targetId"], "flatten": True},
             session=False,
         )
         self.session = attached["sessionId"]
@@ -158,9 +171,17 @@ class Chromium:
             p = e.get("params", {})
             if e.get("method") == "Runtime.exceptionThrown":
                 details = p.get("exceptionDetails", {})
-                out.append(f"exception: {details.get('exception', {}).get('description') or details.get('text')}")
-            elif e.get("method") == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
-                out.append("console: " + " ".join(str(a.get("value", a.get("description"))) for a in p.get("args", [])))
+                out.append(
+                    f"exception: {details.get('exception', {}).get('description') or details.get('text')}"
+                )
+            elif e.get("method") == "Runtime.consoleAPICalled" and p.get("type") in (
+                "error",
+                "assert",
+            ):
+                out.append(
+                    "console: "
+                    + " ".join(str(a.get("value", a.get("description"))) for a in p.get("args", []))
+                )
             elif e.get("method") == "Log.entryAdded" and p.get("entry", {}).get("level") == "error":
                 out.append(f"log: {p['entry'].get('text')} {p['entry'].get('url', '')}")
         return out
@@ -169,7 +190,8 @@ class Chromium:
         """URLs the page asked the network for (the report must ask for none)."""
         with self._lock:
             return [
-                e["params"]["request"]["url"] for e in self.events
+                e["params"]["request"]["url"]
+                for e in self.events
                 if e.get("method") == "Network.requestWillBeSent"
             ]
 
@@ -208,27 +230,28 @@ class Chromium:
             {
                 "format": "png",
                 "captureBeyondViewport": True,
-                "clip": {"x": max(0, x - 12), "y": max(0, y - 12), "width": w + 24,
-                         "height": h + 24, "scale": 1},
+                "clip": {
+                    "x": max(0, x - 12),
+                    "y": max(0, y - 12),
+                    "width": w + 24,
+                    "height": h + 24,
+                    "scale": 1,
+                },
             },
         )
         out.write_bytes(base64.b64decode(shot["data"]))
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(ProtocolError, OSError):
             self.call("Browser.close", session=False, timeout=5)
-        except (ProtocolError, OSError):
-            pass
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
         for fd in (self._to_child, self._from_child):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
         self.profile.cleanup()
 
     def __enter__(self) -> Chromium:

@@ -27,8 +27,8 @@ from typer.testing import CliRunner
 
 from connectors.sandbox.csv_export import write_csv_export
 from connectors.sandbox.generator import generate
-from tests.report.cdp import Chromium, find_chromium
 from sync.cli import app
+from tests.report.cdp import Chromium, find_chromium
 
 AS_OF = date(2026, 6, 30)
 PREVIOUS = AS_OF - timedelta(days=365)
@@ -82,8 +82,19 @@ def window_revenue(deals_csv: Path, end: date) -> dict[str, Decimal]:
 
 def expected_matrix(export: Path, tmp: Path) -> tuple[dict, dict]:
     now_csv, prev_csv = tmp / "tags_now.csv", tmp / "tags_prev.csv"
-    run("segment", "--input", str(export), "--out", str(now_csv), "--as-of", AS_OF.isoformat(), "-q")
-    run("segment", "--input", str(export), "--out", str(prev_csv), "--as-of", PREVIOUS.isoformat(), "-q")
+    run(
+        "segment", "--input", str(export), "--out", str(now_csv), "--as-of", AS_OF.isoformat(), "-q"
+    )
+    run(
+        "segment",
+        "--input",
+        str(export),
+        "--out",
+        str(prev_csv),
+        "--as-of",
+        PREVIOUS.isoformat(),
+        "-q",
+    )
     now, before = classes(now_csv), classes(prev_csv)
     revenue = window_revenue(export / "deals.csv", AS_OF)
     counts: Counter[tuple[str, str]] = Counter()
@@ -102,7 +113,9 @@ def expected_matrix(export: Path, tmp: Path) -> tuple[dict, dict]:
 # -- the page ------------------------------------------------------------------------------
 
 
-def check_page(browser: Chromium, page: Path, export: Path, tmp: Path, shots: Path | None = None) -> None:
+def check_page(
+    browser: Chromium, page: Path, export: Path, tmp: Path, shots: Path | None = None
+) -> None:
     browser.open(page)
     assert browser.errors() == []
     assert browser.requests() == [page.resolve().as_uri()]
@@ -179,8 +192,21 @@ def test_a_table_downloads_as_csv(chromium: Chromium, tmp_path: Path):
     deadline = time.monotonic() + 10
     while not (downloads / "abc_classes.csv").exists() and time.monotonic() < deadline:
         time.sleep(0.1)
-    rows = list(csv.reader((downloads / "abc_classes.csv").read_text(encoding="utf-8-sig").splitlines()))
-    figures = json.loads(run("report", "--input", str(sample), "--as-of", AS_OF.isoformat(), "--out", str(page), "--json"))
+    rows = list(
+        csv.reader((downloads / "abc_classes.csv").read_text(encoding="utf-8-sig").splitlines())
+    )
+    figures = json.loads(
+        run(
+            "report",
+            "--input",
+            str(sample),
+            "--as-of",
+            AS_OF.isoformat(),
+            "--out",
+            str(page),
+            "--json",
+        )
+    )
     assert rows[0][0] == "class"
     assert [(r[0], int(r[1]), r[3]) for r in rows[1:]] == [
         (c["abc"], c["customers"], c["revenue"]) for c in figures["abc"]["classes"]
@@ -192,7 +218,16 @@ def test_100k_contacts_report_is_small_and_right(chromium: Chromium, tmp_path: P
     write_csv_export(generate(seed=3, contacts=100_000, as_of=AS_OF), export)
     page = tmp_path / "big.html"
     figures = json.loads(
-        run("report", "--input", str(export), "--as-of", AS_OF.isoformat(), "--out", str(page), "--json")
+        run(
+            "report",
+            "--input",
+            str(export),
+            "--as-of",
+            AS_OF.isoformat(),
+            "--out",
+            str(page),
+            "--json",
+        )
     )
     assert figures["overview"]["contacts"] == 100_000
     assert page.stat().st_size <= MAX_BYTES
@@ -201,11 +236,15 @@ def test_100k_contacts_report_is_small_and_right(chromium: Chromium, tmp_path: P
     check_page(chromium, page, export, tmp_path)
 
 
-def test_history_of_several_syncs_draws_one_point_per_run(chromium: Chromium, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_history_of_several_syncs_draws_one_point_per_run(
+    chromium: Chromium, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     from connectors.sandbox.hubspot import HubSpotSandbox, LimitConfig
 
     days = ["2026-03-31", "2026-04-30", "2026-05-31", "2026-06-30"]
-    with HubSpotSandbox(seed=7, contacts=300, deals=900, as_of=AS_OF, limits=LimitConfig(enabled=False)) as hub:
+    with HubSpotSandbox(
+        seed=7, contacts=300, deals=900, as_of=AS_OF, limits=LimitConfig(enabled=False)
+    ) as hub:
         monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", hub.token)
         config = tmp_path / "crmseg.toml"
         config.write_text(

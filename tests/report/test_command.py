@@ -44,7 +44,8 @@ def assert_self_contained(page: str) -> None:
 def test_report_from_a_csv_export(runner: CliRunner, export: Path, tmp_path: Path):
     out = tmp_path / "report.html"
     result = runner.invoke(
-        app, ["report", "--input", str(export), "--as-of", "2026-06-30", "--out", str(out), "--json"]
+        app,
+        ["report", "--input", str(export), "--as-of", "2026-06-30", "--out", str(out), "--json"],
     )
     assert result.exit_code == 0, result.output
     figures = json.loads(result.stdout)
@@ -77,11 +78,15 @@ def test_bad_report_config_and_input_exit_2(runner: CliRunner, export: Path, tmp
     config.write_text("[report]\ndetail_limit = 0\n", encoding="utf-8")
     result = runner.invoke(app, ["report", "--config", str(config), "--input", str(export)])
     assert result.exit_code == 2 and "report.detail_limit" in result.output
-    missing = runner.invoke(app, ["report", "--input", str(tmp_path / "nope"), "--out", str(tmp_path / "r.html")])
+    missing = runner.invoke(
+        app, ["report", "--input", str(tmp_path / "nope"), "--out", str(tmp_path / "r.html")]
+    )
     assert missing.exit_code == 2 and not (tmp_path / "r.html").exists()
     no_state = tmp_path / "s.toml"
     no_state.write_text(f'[state]\npath = "{tmp_path / "none.duckdb"}"\n', encoding="utf-8")
-    result = runner.invoke(app, ["report", "--config", str(no_state), "--out", str(tmp_path / "r.html")])
+    result = runner.invoke(
+        app, ["report", "--config", str(no_state), "--out", str(tmp_path / "r.html")]
+    )
     assert result.exit_code == 2 and "no state file yet" in result.output
 
 
@@ -108,14 +113,21 @@ def test_report_from_the_state_file_has_freshness_history_and_no_token(
     # The report reads the state file only: no token needed, none in the page.
     monkeypatch.delenv("HUBSPOT_ACCESS_TOKEN")
     result = runner.invoke(
-        app, ["report", "--config", str(config), "--as-of", "2026-06-30", "--out", str(out), "--json"]
+        app,
+        ["report", "--config", str(config), "--as-of", "2026-06-30", "--out", str(out), "--json"],
     )
     assert result.exit_code == 0, result.output
     figures = json.loads(result.stdout)
     assert figures["source"] == "state"
     assert {p["object_type"] for p in figures["overview"]["freshness"]} == {"contact", "deal"}
     assert [r["as_of"] for r in figures["history"]["runs"]] == ["2026-05-31", "2026-06-30"]
-    assert sum(figures["history"]["families"]["lifecycle"][v][1] for v in figures["history"]["families"]["lifecycle"]) == 80
+    assert (
+        sum(
+            figures["history"]["families"]["lifecycle"][v][1]
+            for v in figures["history"]["families"]["lifecycle"]
+        )
+        == 80
+    )
     # Flows are since the previous sync's date.
     assert figures["lifecycle"]["since"] == "2026-05-31"
     assert figures["lifecycle"]["baseline"] == "last_run"

@@ -84,19 +84,35 @@ def test_abc_classes_by_customers_and_revenue_share(figures):
 def test_migration_matrix_previous_class_to_current_class(figures):
     m = figures["abc_migration"]
     assert m["A"]["A"] == {
-        "contacts": 1, "customers": 1, "revenue": "900.00", "revenue_before": "1000.00"
+        "contacts": 1,
+        "customers": 1,
+        "revenue": "900.00",
+        "revenue_before": "1000.00",
     }
     assert m["B"]["A"]["contacts"] == 1 and m["B"]["A"]["revenue_before"] == "100.00"
-    assert m["A"]["C"] == {"contacts": 1, "customers": 1, "revenue": "50.00", "revenue_before": "500.00"}
+    assert m["A"]["C"] == {
+        "contacts": 1,
+        "customers": 1,
+        "revenue": "50.00",
+        "revenue_before": "500.00",
+    }
     assert m["C"]["C"]["contacts"] == 1 and m["C"]["C"]["revenue"] == "0.00"
     assert m["none"]["C"]["contacts"] == 1 and m["none"]["C"]["revenue"] == "50.00"
     assert sum(c["contacts"] for row in m.values() for c in row.values()) == 5
     members = figures["abc"]["migration_members"]
     assert [p["id"] for p in members["B>A"]["rows"]] == ["2"]
     assert members["B>A"]["rows"][0] | {} == {
-        "id": "2", "email": "bob@example.com", "name": "Bob Ray", "abc_before": "B", "abc": "A",
-        "lifecycle_before": "at_risk", "lifecycle": "reactivated", "revenue": "1000.00",
-        "revenue_before": "100.00", "change": "900.00", "last_purchase": "2026-05-01",
+        "id": "2",
+        "email": "bob@example.com",
+        "name": "Bob Ray",
+        "abc_before": "B",
+        "abc": "A",
+        "lifecycle_before": "at_risk",
+        "lifecycle": "reactivated",
+        "revenue": "1000.00",
+        "revenue_before": "100.00",
+        "change": "900.00",
+        "last_purchase": "2026-05-01",
     }
     assert "B>B" not in members  # empty cells list nobody
 
@@ -108,7 +124,12 @@ def test_movers_up_and_down(figures):
 
 def test_pareto_curve_is_cumulative_revenue_over_customers(figures):
     assert figures["abc"]["pareto"] == [
-        [0.0, 0.0], [20.0, 50.0], [40.0, 95.0], [60.0, 97.5], [80.0, 100.0], [100.0, 100.0]
+        [0.0, 0.0],
+        [20.0, 50.0],
+        [40.0, 95.0],
+        [60.0, 97.5],
+        [80.0, 100.0],
+        [100.0, 100.0],
     ]
 
 
@@ -151,7 +172,11 @@ def test_lists_are_capped_and_emails_can_be_left_out(export: Path):
 
 
 def test_small_segments_are_warnings(figures):
-    small = {(w["family"], w["value"]) for w in figures["overview"]["warnings"] if w["kind"] == "small_segment"}
+    small = {
+        (w["family"], w["value"])
+        for w in figures["overview"]["warnings"]
+        if w["kind"] == "small_segment"
+    }
     assert ("abc", "A") in small and ("lifecycle", "prospect") in small
 
 
@@ -192,6 +217,9 @@ def test_at_company_level_the_matrix_counts_companies_and_their_contacts(tmp_pat
     config = Config(segmentation=SegmentationConfig(level="company"))
     f = report_from_export(folder, config, AS_OF)
     assert f["abc_migration"]["none"]["A"] == {
-        "contacts": 2, "customers": 1, "revenue": "100.00", "revenue_before": "0.00"
+        "contacts": 2,
+        "customers": 1,
+        "revenue": "100.00",
+        "revenue_before": "0.00",
     }
     assert f["abc"]["migration_members"]["none>A"]["rows"][0]["name"] == "Acme"
