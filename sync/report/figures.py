@@ -21,6 +21,7 @@ from typing import Any
 import duckdb
 
 from segmentation.engine import TAG_COLUMNS, SegmentationReport
+from segmentation.rfm import SEGMENT_GRID
 from segmentation.snapshots import keep
 from sync.config import Config
 
@@ -378,8 +379,6 @@ def _pareto(con: duckdb.DuckDBPyConnection) -> list[list[float]]:
 
 
 def _rfm(ctx: Context) -> dict[str, Any]:
-    from segmentation.rfm import SEGMENT_GRID
-
     found = {
         (int(r["rfm_r"]), int(r["rfm_f"])): r
         for r in ctx.rows(

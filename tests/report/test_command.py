@@ -143,3 +143,14 @@ def test_demo_ends_by_writing_the_report(runner: CliRunner, tmp_path: Path):
     assert f"Report: {out}" in result.output
     page = out.read_text(encoding="utf-8")
     assert "as of 2026-06-30" in page and 'id="c-history-lifecycle"' in page
+
+
+def test_open_shows_the_written_file_in_the_browser(
+    runner: CliRunner, export: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    opened: list[str] = []
+    monkeypatch.setattr("sync.report.cli.webbrowser.open", opened.append)
+    out = tmp_path / "r.html"
+    result = runner.invoke(app, ["report", "--input", str(export), "--out", str(out), "--open"])
+    assert result.exit_code == 0, result.output
+    assert opened == [out.resolve().as_uri()]
