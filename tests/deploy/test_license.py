@@ -73,4 +73,4 @@ def test_wheel_carries_license_and_notice_and_declares_the_spdx_expression(tmp_p
         assert archive.read(f"{dist_info}/licenses/NOTICE") == (REPO / "NOTICE").read_bytes()
         metadata = Parser().parsestr(archive.read(f"{dist_info}/METADATA").decode())
     assert metadata["License-Expression"] == "Apache-2.0"
-    assert sorted(metadata.get_all("License-File")) == ["LICENSE", "NOTICE"]
+    assert sorted(metadata.get_all("License-File") or []) == ["LICENSE", "NOTICE"]
