@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,3 +25,27 @@ def require_tool(name: str, why: str) -> str:
             pytest.fail(message + " (CI installs it in .ci/run)")
         pytest.skip(message)
     return path
+
+
+def build_wheel(source: Path, dist: Path) -> Path:
+    """The crmseg wheel built from ``source`` with this environment's setuptools (the
+    ``test`` extra brings a recent enough one), so no package index is needed."""
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--disable-pip-version-check",
+            "--quiet",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--wheel-dir",
+            str(dist),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = dist.glob("crmseg-*.whl")
+    return wheel

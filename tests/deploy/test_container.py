@@ -16,7 +16,7 @@ import pytest
 from docker.utils.build import exclude_paths
 
 from sync.config import Config, load_config
-from tests.deploy.conftest import DEPLOY, REPO, require_tool
+from tests.deploy.conftest import DEPLOY, REPO, build_wheel, require_tool
 from tests.deploy.test_kubernetes import pod_spec
 
 DOCKERFILE = REPO / "Dockerfile"
@@ -171,20 +171,7 @@ def test_package_from_the_build_context_installs_and_runs_like_the_image(tmp_pat
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(source, target)
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
-    subprocess.run(
-        [
-            *pip,
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-w",
-            str(tmp_path / "dist"),
-            str(context),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    (wheel,) = (tmp_path / "dist").glob("crmseg-*.whl")
+    wheel = build_wheel(context, tmp_path / "dist")
     site = tmp_path / "site"
     subprocess.run(
         [*pip, "install", "--no-deps", "--target", str(site), str(wheel)],

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import subprocess
-import sys
 import zipfile
 from email.parser import Parser
 from pathlib import Path
 
 import pytest
 
-from tests.deploy.conftest import REPO
+from tests.deploy.conftest import REPO, build_wheel
 
 #: SHA-256 of the licence text as the Apache Software Foundation publishes it
 #: (LICENSE-2.0.txt, the same bytes as Debian's /usr/share/common-licenses/Apache-2.0).
@@ -49,23 +47,7 @@ def test_wheel_carries_license_and_notice_and_declares_the_spdx_expression(tmp_p
             shutil.copytree(path, source / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy(path, source / name)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "--wheel-dir",
-            str(tmp_path / "dist"),
-            str(source),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    (wheel,) = (tmp_path / "dist").glob("crmseg-*.whl")
+    wheel = build_wheel(source, tmp_path / "dist")
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         dist_info = next(n.split("/")[0] for n in names if n.endswith(".dist-info/METADATA"))
