@@ -13,6 +13,16 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
+#: What the package is built from (the same set the Dockerfile copies).
+PACKAGE_SOURCES = [
+    "pyproject.toml",
+    "README.md",
+    "LICENSE",
+    "NOTICE",
+    "connectors",
+    "segmentation",
+    "sync",
+]
 
 
 def require_tool(name: str, why: str) -> str:
@@ -49,3 +59,15 @@ def build_wheel(source: Path, dist: Path) -> Path:
     )
     (wheel,) = dist.glob("crmseg-*.whl")
     return wheel
+
+
+def package_source(dest: Path) -> Path:
+    """A copy of what the package is built from, so a build leaves the work tree alone."""
+    dest.mkdir(parents=True)
+    for name in PACKAGE_SOURCES:
+        path = REPO / name
+        if path.is_dir():
+            shutil.copytree(path, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(path, dest / name)
+    return dest

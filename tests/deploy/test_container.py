@@ -16,7 +16,7 @@ import pytest
 from docker.utils.build import exclude_paths
 
 from sync.config import Config, load_config
-from tests.deploy.conftest import DEPLOY, REPO, build_wheel, require_tool
+from tests.deploy.conftest import DEPLOY, PACKAGE_SOURCES, REPO, build_wheel, require_tool
 from tests.deploy.test_kubernetes import pod_spec
 
 DOCKERFILE = REPO / "Dockerfile"
@@ -98,17 +98,8 @@ def test_build_context_holds_the_package_sources_and_nothing_secret(tmp_path: Pa
     context = _context(root)
     assert not context & set(planted)
     top_level = {name.split("/")[0] for name in context}
-    assert top_level == {
-        ".dockerignore",
-        "Dockerfile",
-        "pyproject.toml",
-        "README.md",
-        "LICENSE",
-        "NOTICE",
-        "connectors",
-        "segmentation",
-        "sync",
-    }
+    # The package sources, and the two files docker always sends.
+    assert top_level == {".dockerignore", "Dockerfile", *PACKAGE_SOURCES}
     assert "sync/cli.py" in context and "sync/sample" in context
     assert not any(name.startswith(("tests", "benchmarks", "deploy")) for name in context)
 

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import hashlib
-import shutil
 import zipfile
 from email.parser import Parser
 from pathlib import Path
 
 import pytest
 
-from tests.deploy.conftest import REPO, build_wheel
+from tests.deploy.conftest import REPO, build_wheel, package_source
 
 #: SHA-256 of the licence text as the Apache Software Foundation publishes it
 #: (LICENSE-2.0.txt, the same bytes as Debian's /usr/share/common-licenses/Apache-2.0).
 APACHE_2_SHA256 = "cfc7749b96f63bd31c3c42b5c471bf756814053e847c10f3eb003417bc523d30"
 DEBIAN_COPY = Path("/usr/share/common-licenses/Apache-2.0")
-#: What the package is built from (the same set the Dockerfile copies).
-SOURCES = ["pyproject.toml", "README.md", "LICENSE", "NOTICE", "connectors", "segmentation", "sync"]
 
 
 def test_license_is_the_unmodified_apache_2_text():
@@ -39,15 +36,7 @@ def test_notice_names_the_project_and_the_license():
 
 
 def test_wheel_carries_license_and_notice_and_declares_the_spdx_expression(tmp_path: Path):
-    source = tmp_path / "src"
-    source.mkdir()
-    for name in SOURCES:
-        path = REPO / name
-        if path.is_dir():
-            shutil.copytree(path, source / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy(path, source / name)
-    wheel = build_wheel(source, tmp_path / "dist")
+    wheel = build_wheel(package_source(tmp_path / "src"), tmp_path / "dist")
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         dist_info = next(n.split("/")[0] for n in names if n.endswith(".dist-info/METADATA"))
