@@ -28,7 +28,10 @@ PACKAGE_SOURCES = [
 def require_tool(name: str, why: str) -> str:
     """The tool's path; without it the test is skipped with a message naming what did
     not run, except in CI, where ``.ci/run`` installs the tool and its absence is a bug."""
-    path = shutil.which(name)
+    # The test extra's tools (hadolint) sit next to this interpreter, even when the
+    # environment is not activated; system tools come from PATH.
+    beside = Path(sys.executable).parent / name
+    path = str(beside) if beside.is_file() else shutil.which(name)
     if path is None:
         message = f"NOT CHECKED: `{name}` is not installed, so {why} did not run"
         if os.environ.get("CI") == "true":

@@ -59,9 +59,7 @@ def _root(tmp_path: Path, service_text: str | None = None) -> Path:
     executable = one(read_unit(SERVICE), "Service", "ExecStart").split()[0]
     target = root / executable.lstrip("/")
     target.parent.mkdir(parents=True)
-    crmseg = shutil.which("crmseg")
-    assert crmseg, "the crmseg console script is not installed in this environment"
-    shutil.copy(crmseg, target)
+    shutil.copy(require_tool("crmseg", "the systemd unit checks"), target)
     sysusers = require_tool("systemd-sysusers", "the check of deploy/systemd/crmseg.sysusers")
     subprocess.run([sysusers, f"--root={root}", str(SYSUSERS)], check=True, capture_output=True)
     return root
