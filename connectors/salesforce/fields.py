@@ -204,7 +204,7 @@ def _value_set(values: Iterable[str], restricted: bool = True) -> dict[str, Any]
         "restricted": restricted,
         "valueSetDefinition": {
             "sorted": False,
-            "value": [{"fullName": v, "label": v, "default": False} for v in values],
+            "value": [{"valueName": v, "label": v, "default": False} for v in values],
         },
     }
 
@@ -221,9 +221,15 @@ def _new_metadata(spec: FieldSpec) -> dict[str, Any]:
     return {k: v for k, v in meta.items() if v is not None}
 
 
+def _value_name(entry: dict[str, Any]) -> str:
+    """A Tooling CustomValue's API name: ``valueName`` (FACTS.md); ``fullName`` is the
+    Metadata API's spelling, read only as a fallback."""
+    return str(entry.get("valueName") or entry.get("fullName") or "")
+
+
 def _values(meta: dict[str, Any]) -> list[str]:
     definition = (meta.get("valueSet") or {}).get("valueSetDefinition") or {}
-    return [str(v.get("fullName")) for v in definition.get("value") or []]
+    return [_value_name(v) for v in definition.get("value") or [] if _value_name(v)]
 
 
 def _with_values(meta: dict[str, Any], values: list[str]) -> dict[str, Any]:
@@ -231,14 +237,22 @@ def _with_values(meta: dict[str, Any], values: list[str]) -> dict[str, Any]:
     labels and order; a restricted set stays restricted)."""
     value_set = dict(meta.get("valueSet") or {})
     definition = dict(value_set.get("valueSetDefinition") or {})
-    old = {str(v.get("fullName")): v for v in definition.get("value") or []}
+    old = {_value_name(v): v for v in definition.get("value") or []}
     definition["value"] = [
-        old.get(v) or {"fullName": v, "label": v, "default": False} for v in values
+        _tooling_value(old[v]) if v in old else {"valueName": v, "label": v, "default": False}
+        for v in values
     ]
     definition.setdefault("sorted", False)
     value_set["valueSetDefinition"] = definition
     value_set.setdefault("restricted", True)
     return {**meta, "valueSet": value_set}
+
+
+def _tooling_value(entry: dict[str, Any]) -> dict[str, Any]:
+    """An existing value as read, sent back in Tooling's spelling (never ``fullName``)."""
+    out = {k: v for k, v in entry.items() if k != "fullName"}
+    out["valueName"] = _value_name(entry)
+    return out
 
 
 # ----- field-level security ------------------------------------------------------------------

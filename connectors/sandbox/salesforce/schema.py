@@ -57,6 +57,8 @@ class FieldDef:
     custom: bool = False
     visible_lines: int | None = None
     default: object = None
+    #: picklist value -> its label, when it differs from the value (Setup lets admins choose)
+    value_labels: dict[str, str] = field(default_factory=dict)
 
     @property
     def relationship_name(self) -> str | None:

@@ -111,7 +111,7 @@ def test_tag_fields_come_back_under_their_crmseg_name(
             "label": "ABC",
             "valueSet": {
                 "valueSetDefinition": {
-                    "value": [{"fullName": "A", "label": "A"}, {"fullName": "B", "label": "B"}]
+                    "value": [{"valueName": "A", "label": "A"}, {"valueName": "B", "label": "B"}]
                 }
             },
         },

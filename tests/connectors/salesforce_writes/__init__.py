@@ -36,7 +36,7 @@ def add_open_fields(server: SalesforceStandIn, sobject: str, *specs: FieldSpec) 
             "type": "MultiselectPicklist" if spec.multi else "Picklist",
             "valueSet": {
                 "restricted": True,
-                "valueSetDefinition": {"value": [{"fullName": v} for v in spec.options]},
+                "valueSetDefinition": {"value": [{"valueName": v} for v in spec.options]},
             },
         }
         if spec.multi:

@@ -3,6 +3,8 @@ field-level security granted through the crmseg permission set, second call writ
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from connectors.base import FieldSpec, TagUpdate
@@ -148,7 +150,7 @@ def test_fls_gate_writes_fail_before_the_grant_and_succeed_after(
             "type": "Picklist",
             "valueSet": {
                 "restricted": True,
-                "valueSetDefinition": {"value": [{"fullName": v} for v in LIFECYCLE.options]},
+                "valueSetDefinition": {"value": [{"valueName": v} for v in LIFECYCLE.options]},
             },
         },
         open_to_api_user=False,
@@ -242,3 +244,46 @@ def test_unknown_username_is_permission_denied_with_the_name(
 
     with pytest.raises(PermissionDenied, match=r"no Salesforce user named 'nobody@example\.com'"):
         ensure_fields(session, "contact", [LIFECYCLE])
+
+
+def test_values_added_in_setup_keep_their_labels_and_travel_as_value_name(
+    sf_server: SalesforceStandIn, session: HookedSession
+) -> None:
+    # an admin made the field in Setup: labels differ from the API names
+    sf_server.add_custom_field(
+        "Contact",
+        "crmseg_lifecycle__c",
+        {
+            "label": "Lifecycle",
+            "type": "Picklist",
+            "valueSet": {
+                "restricted": True,
+                "valueSetDefinition": {"value": [{"valueName": "new", "label": "New!"}]},
+            },
+        },
+    )
+    sf_server.log.clear()
+    sent: list[Any] = []
+    original = session.call
+
+    def spy(endpoint: str, fn: Any, *args: Any, **kw: Any) -> Any:
+        if endpoint == "tooling.customfield.update":
+            sent.append(args[1])
+        return original(endpoint, fn, *args, **kw)
+
+    session.call = spy  # type: ignore[method-assign]
+
+    changes = ensure_fields(session, "contact", [LIFECYCLE])
+
+    assert changes[0] == "added values active, at_risk to contact field crmseg_lifecycle__c"
+    values = sent[0]["Metadata"]["valueSet"]["valueSetDefinition"]["value"]
+    assert [(v["valueName"], v["label"]) for v in values] == [
+        ("new", "New!"),
+        ("active", "active"),
+        ("at_risk", "at_risk"),
+    ]
+    assert not any("fullName" in v for v in values)
+    session.call = original  # type: ignore[method-assign]
+    sf_server.log.clear()
+    assert ensure_fields(session, "contact", [LIFECYCLE]) == []
+    assert writes(sf_server) == 0
