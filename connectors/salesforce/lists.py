@@ -29,6 +29,7 @@ from simple_salesforce import format_soql
 
 from connectors.base import ListSpec, ListState, ObjectType, chunks
 from connectors.errors import CrmError, SchemaMismatch
+from connectors.salesforce.creates import create_once
 from connectors.salesforce.fields import (
     COLLECTION_LIMIT,
     SalesforceSessionLike,
@@ -186,12 +187,21 @@ def _members(
 
 
 def _create_campaign(session: SalesforceSessionLike, name: str) -> str:
-    answer = session.call(
+    """Campaign names are not unique in Salesforce, so a blindly retried create makes a
+    twin; the retry looks for the name first (:func:`create_once`)."""
+
+    def find() -> str | None:
+        row = _campaigns(session, [name]).get(name)
+        return str(row["Id"]) if row else None
+
+    campaign_id, _ = create_once(
+        session,
         "campaign.create",
-        lambda sf, body: sf.restful("sobjects/Campaign/", method="POST", json=body),
+        lambda sf, body: str(sf.restful("sobjects/Campaign/", method="POST", json=body)["id"]),
+        find,
         {"Name": name, "IsActive": True},
     )
-    return str(answer["id"])
+    return campaign_id
 
 
 @dataclass

@@ -201,6 +201,20 @@ def map_exception(exc: BaseException, endpoint: str) -> CrmError | None:
     return None
 
 
+def _identity(url: object) -> tuple[str, str]:
+    """(org id, user id) from the token answer's ``id``: ``https://login.../id/00D.../005...``."""
+    parts = [p for p in str(url or "").split("?")[0].split("/") if p]
+    if len(parts) >= 3 and parts[-3] == "id" and parts[-2][:3] == "00D" and parts[-1][:3] == "005":
+        return parts[-2], parts[-1]
+    raise AuthError(
+        "oauth.token: the token answer names no user (its 'id' should be an identity URL "
+        f"ending in /<org id>/<user id>, got {str(url)[:120]!r}); crmseg cannot tell which "
+        "user to grant its tag fields to",
+        crm=CRM,
+        code="NO_IDENTITY",
+    )
+
+
 class _TimeoutSession(requests.Session):
     """A requests session with a default timeout (simple-salesforce sets none)."""
 
@@ -275,6 +289,7 @@ class SalesforceSession:
         self._lock = threading.RLock()
         self._sf: Salesforce | None = None
         self.instance_url = s.instance_url.rstrip("/")
+        self._identity: tuple[str, str] | None = None
 
     # -- construction from the environment ------------------------------------------
     @classmethod
@@ -314,6 +329,25 @@ class SalesforceSession:
             return self._sf
 
     @property
+    def user_id(self) -> str:
+        """The user this integration runs as, from the token answer's identity URL
+        (``.../id/<orgId>/<userId>``): the run-as user of the client credentials flow, the
+        ``sub`` user of the JWT flow. Logs in first if needed."""
+        with self._lock:
+            if self._identity is None:
+                self._login()
+            assert self._identity is not None
+            return self._identity[1]
+
+    @property
+    def org_id(self) -> str:
+        with self._lock:
+            if self._identity is None:
+                self._login()
+            assert self._identity is not None
+            return self._identity[0]
+
+    @property
     def version(self) -> str:
         return self.settings.api_version
 
@@ -328,6 +362,22 @@ class SalesforceSession:
 
     def call(self, endpoint: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """``fn(sf, *args, **kwargs)`` budgeted, renewed, mapped and retried (module doc)."""
+        return self._call(endpoint, fn, args, kwargs, self.settings.attempts)
+
+    def call_once(self, endpoint: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """As :meth:`call` but a single attempt (a 401 still renews once): for creates,
+        whose retry must first look for what a lost attempt may have made
+        (:mod:`connectors.salesforce.creates`)."""
+        return self._call(endpoint, fn, args, kwargs, 1)
+
+    def _call(
+        self,
+        endpoint: str,
+        fn: Callable[..., T],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        attempts: int,
+    ) -> T:
         s = self.settings
 
         def default_wait(exc: RateLimited) -> float:
@@ -369,7 +419,7 @@ class SalesforceSession:
 
         return retrying(
             mapped_attempt,
-            attempts=s.attempts,
+            attempts=attempts,
             max_wait=s.max_wait,
             default_wait=default_wait,
             on_retry=on_retry,
@@ -509,6 +559,7 @@ class SalesforceSession:
                 status=resp.status_code,
                 code=error or None,
             )
+        self._identity = _identity(body.get("id"))
         self.__sid = str(body["access_token"])
         instance = str(body.get("instance_url") or self.instance_url).rstrip("/")
         self.instance_url = instance

@@ -148,3 +148,17 @@ def test_tooling_picklist_values_are_named_by_value_name_not_full_name(sf: Sales
     with pytest.raises(SalesforceMalformedRequest) as exc:
         sf.toolingexecute("sobjects/CustomField", method="POST", data=metadata_spelling)
     assert exc.value.content[0]["errorCode"] == "JSON_PARSER_ERROR"
+
+
+def test_a_second_grant_row_for_the_same_field_is_duplicate_value(sf: Salesforce) -> None:
+    sf.toolingexecute("sobjects/CustomField", method="POST", data=_picklist("Contact.D__c", ["A"]))
+    ps = sf.PermissionSet.create({"Name": "d", "Label": "d"})["id"]
+    row = {"ParentId": ps, "SobjectType": "Contact", "Field": "Contact.D__c",
+           "PermissionsRead": True, "PermissionsEdit": True}
+    sf.FieldPermissions.create(row)
+    with pytest.raises(SalesforceMalformedRequest) as exc:
+        sf.FieldPermissions.create(row)
+    assert exc.value.content[0]["errorCode"] == "DUPLICATE_VALUE"
+    with pytest.raises(SalesforceMalformedRequest) as exc:
+        sf.PermissionSet.create({"Name": "D", "Label": "again"})
+    assert exc.value.content[0]["errorCode"] == "DUPLICATE_DEVELOPER_NAME"

@@ -78,6 +78,16 @@ class Org:
             "Email": "integration@crmseg.sandbox",
             "IsActive": True,
         }
+        #: An administrator: things made by hand in Setup carry this user as their creator.
+        self.admin_user_id = self.new_id("User")
+        self.records["User"][self.admin_user_id] = self._system(self.admin_user_id, now) | {
+            "Username": "admin@crmseg.sandbox",
+            "Name": "Org Admin",
+            "Email": "admin@crmseg.sandbox",
+            "IsActive": True,
+        }
+        #: The org id the token answer's identity URL names.
+        self.org_id = "00D5g000000crmsegAAA"
 
     # ----- ids and time -------------------------------------------------------------------
     def new_id(self, obj: str) -> str:

@@ -166,7 +166,27 @@ def _check_unique(org: Org, obj: str, merged: Record, rid: str | None) -> None:
                     f"Duplicate PermissionSetAssignment. Assignee: {merged.get('AssigneeId')}",
                     [],
                 )
+    if obj == "PermissionSet":
+        for other in org.live("PermissionSet"):
+            if other["Id"] != rid and str(other["Name"]).lower() == str(merged.get("Name")).lower():
+                raise RecordError(
+                    "DUPLICATE_DEVELOPER_NAME",
+                    f"The API name {merged.get('Name')} is already in use",
+                    ["Name"],
+                )
     if obj == "FieldPermissions":
+        for other in org.live("FieldPermissions"):
+            if (
+                other["Id"] != rid
+                and other["ParentId"] == merged.get("ParentId")
+                and str(other["Field"]).lower() == str(merged.get("Field")).lower()
+            ):
+                raise RecordError(
+                    "DUPLICATE_VALUE",
+                    f"duplicate value found: Field duplicates value on record with id: "
+                    f"{other['Id']}",
+                    ["Field"],
+                )
         if merged.get("PermissionsEdit") and not merged.get("PermissionsRead"):
             raise RecordError(
                 "FIELD_INTEGRITY_EXCEPTION",

@@ -8,8 +8,10 @@ from typing import Any
 import pytest
 
 from connectors.base import FieldSpec, TagUpdate
-from connectors.errors import PermissionDenied, SchemaMismatch
+from connectors.errors import CrmError, PermissionDenied, SchemaMismatch
 from connectors.salesforce.fields import ensure_fields
+from connectors.salesforce.session import SalesforceSession
+from connectors.salesforce.settings import SalesforceSettings
 from connectors.salesforce.writes import write_batch
 from connectors.sandbox.salesforce import SalesforceStandIn
 from connectors.sandbox.salesforce.schema import FieldDef
@@ -225,25 +227,97 @@ def test_deal_fields_are_refused(session: HookedSession) -> None:
         ensure_fields(session, "deal", [LIFECYCLE])
 
 
-def test_configured_username_decides_who_gets_the_permission_set(
+def test_a_permission_set_an_admin_made_goes_to_the_run_as_user_not_its_creator(
     sf_server: SalesforceStandIn, session: HookedSession
 ) -> None:
-    session.settings.username = "integration@crmseg.sandbox"  # as the JWT flow configures it
+    admin = sf_server.org.admin_user_id
+    ps = sf_server.insert("PermissionSet", Name="crmseg", Label="crmseg", created_by=admin)
 
     ensure_fields(session, "contact", [LIFECYCLE])
 
-    assert "user.find" in session.endpoints
     (assignment,) = sf_server.org.live("PermissionSetAssignment")
-    assert assignment["AssigneeId"] == sf_server.org.api_user_id
+    assert (assignment["AssigneeId"], assignment["PermissionSetId"]) == (
+        sf_server.org.api_user_id,
+        ps,
+    )
+    assert session.user_id == sf_server.org.api_user_id  # from the token answer's id URL
 
 
-def test_unknown_username_is_permission_denied_with_the_name(
-    session: HookedSession,
+def test_the_jwt_flow_also_takes_the_user_from_the_token_answer(
+    sf_server: SalesforceStandIn,
 ) -> None:
-    session.settings.username = "nobody@example.com"
+    settings = SalesforceSettings(
+        instance_url=sf_server.instance_url,
+        client_id=sf_server.credentials.consumer_key,
+        ca_bundle=sf_server.ca_path,
+        auth="jwt",
+        username=sf_server.credentials.username,
+    )
+    jwt = SalesforceSession(
+        settings, private_key=sf_server.credentials.private_key_pem, sleep=lambda _s: None
+    )
+    try:
+        assert (jwt.org_id, jwt.user_id) == (sf_server.org.org_id, sf_server.org.api_user_id)
+    finally:
+        jwt.close()
 
-    with pytest.raises(PermissionDenied, match=r"no Salesforce user named 'nobody@example\.com'"):
+
+def test_a_locked_field_permission_row_is_granted_on_a_later_round(
+    sf_server: SalesforceStandIn, session: HookedSession
+) -> None:
+    session.before["fieldpermissions.post"] = lambda: sf_server.lock_next_writes(1)
+
+    changes = ensure_fields(session, "contact", [LIFECYCLE, INTERESTS])
+
+    grants = sorted(str(fp["Field"]) for fp in sf_server.org.live("FieldPermissions"))
+    assert grants == ["Contact.crmseg_interests__c", "Contact.crmseg_lifecycle__c"]
+    assert session.endpoints.count("fieldpermissions.post") == 2
+    assert sum("granted read/edit" in c for c in changes) == 2
+
+
+def test_a_lock_that_never_clears_is_not_blamed_on_a_missing_permission(
+    sf_server: SalesforceStandIn, session: HookedSession
+) -> None:
+    # every grant row stays locked
+    session.before["fieldpermissions.post"] = lambda: sf_server.lock_next_writes(10_000)
+
+    with pytest.raises(CrmError) as exc:
         ensure_fields(session, "contact", [LIFECYCLE])
+
+    assert exc.value.code == "UNABLE_TO_LOCK_ROW"
+    assert not isinstance(exc.value, PermissionDenied)
+    assert "locked" in str(exc.value) and "Manage Profiles" not in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [
+        (r"/tooling/sobjects/CustomField/?$", "POST"),
+        (r"/sobjects/PermissionSet/?$", "POST"),
+        (r"/composite/sobjects$", "POST"),
+        (r"/sobjects/PermissionSetAssignment/?$", "POST"),
+    ],
+    ids=["custom field", "permission set", "field permissions", "assignment"],
+)
+def test_a_lost_create_answer_leaves_exactly_one_of_each(
+    sf_server: SalesforceStandIn, session: HookedSession, path: str, method: str
+) -> None:
+    session.settings.attempts = 3
+    sf_server.lose_responses(1, path, method)
+
+    ensure_fields(session, "contact", [LIFECYCLE, INTERESTS])
+
+    assert len(sf_server.lost) == 1
+    assert len(sf_server.org.custom_fields) == 2
+    assert [p["Name"] for p in sf_server.org.live("PermissionSet")] == ["crmseg"]
+    assert sorted(str(fp["Field"]) for fp in sf_server.org.live("FieldPermissions")) == [
+        "Contact.crmseg_interests__c",
+        "Contact.crmseg_lifecycle__c",
+    ]
+    assert len(list(sf_server.org.live("PermissionSetAssignment"))) == 1
+    sf_server.log.clear()
+    assert ensure_fields(session, "contact", [LIFECYCLE, INTERESTS]) == []
+    assert writes(sf_server) == 0
 
 
 def test_values_added_in_setup_keep_their_labels_and_travel_as_value_name(

@@ -227,3 +227,20 @@ def test_snapshot_refuses_an_existing_name_without_writing(
     assert old in str(exc.value)
     assert writes(sf_server) == 0
     assert members(sf_server, old) == set(contact_ids[:2])
+
+
+def test_a_lost_campaign_create_answer_does_not_make_a_twin(
+    sf_server: SalesforceStandIn, session: HookedSession, contact_ids: list[str]
+) -> None:
+    session.settings.attempts = 3
+    sf_server.lose_responses(1, r"/sobjects/Campaign/?$", "POST")
+
+    (state,) = ensure_lists(session, [spec(set(contact_ids[:2]))])
+
+    assert sf_server.lost == [("POST", sf_server.lost[0][1])]
+    (campaign,) = campaigns(sf_server, AT_RISK)
+    assert state.list_id == campaign["Id"]
+    assert members(sf_server, str(campaign["Id"])) == set(contact_ids[:2])
+    # the lost attempt is the only create: the retry found the campaign by name first
+    assert session.endpoints.count("campaign.create") == 1
+    assert ensure_lists(session, [spec(set(contact_ids[:2]))])[0].list_id == campaign["Id"]

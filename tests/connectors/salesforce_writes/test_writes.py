@@ -331,10 +331,12 @@ def test_bulk_error_column_is_split_into_code_and_message(
     assert _bulk_error(text) == expected
 
 
-def test_the_write_side_needs_only_call_and_settings_from_a_session(
+def test_the_write_side_needs_only_call_settings_and_user_id_from_a_session(
     sf_server: SalesforceStandIn, contact_ids: list[str]
 ) -> None:
-    minimal = StandInSession(sf_server.client(), bulk_ingest_threshold=1)
+    minimal = StandInSession(
+        sf_server.client(), bulk_ingest_threshold=1, user_id=sf_server.org.api_user_id
+    )
     a, b = contact_ids[:2]
     ensure_fields(minimal, "contact", [FieldSpec("crmseg_tier", "Tier", ("gold", "silver"))])
 
