@@ -39,7 +39,8 @@ Error mapping (the only place vendor exceptions become ours; ``crm="salesforce"`
     SalesforceMalformedRequest 400 QUERY_TIMEOUT         -> Timeout (retried)
     SalesforceMalformedRequest 400 other                 -> CrmError(code=errorCode)
     SalesforceResourceNotFound 404 / MoreThanOneRecord   -> CrmError(code=errorCode)
-    SalesforceGeneralError 429                           -> RateLimited (retried)
+    SalesforceGeneralError 429                           -> RateLimited (retried after
+                                                           Retry-After, capped at max_wait)
     SalesforceGeneralError 5xx                           -> ServerError (retried)
     SalesforceGeneralError other                         -> CrmError(code=errorCode)
     SalesforceOperationError (Bulk 2.0 job failed)       -> CrmError(code=BULK_JOB_FAILED)
@@ -201,6 +202,14 @@ def map_exception(exc: BaseException, endpoint: str) -> CrmError | None:
     return None
 
 
+def _seconds(value: str | None) -> float | None:
+    """``Retry-After`` as seconds (only the delta-seconds form; an HTTP date is ignored)."""
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
+
+
 def _identity(url: object) -> tuple[str, str]:
     """(org id, user id) from the token answer's ``id``: ``https://login.../id/00D.../005...``."""
     parts = [p for p in str(url or "").split("?")[0].split("/") if p]
@@ -281,6 +290,10 @@ class SalesforceSession:
                 # else REQUESTS_CA_BUNDLE would replace ``verify`` (notes section 1)
                 http.trust_env = False
         self.requests: requests.Session = http
+        #: Retry-After of the calling thread's last refused answer (simple-salesforce's
+        #: exceptions drop the headers, so a response hook keeps it).
+        self._answer = threading.local()
+        http.hooks.setdefault("response", []).append(self._remember_retry_after)
         self.budget = DailyBudget(s.daily_reserve, crm=CRM, explain=self._explain_budget)
         self.calls: Counter[str] = Counter()
         self.retries = 0
@@ -413,6 +426,7 @@ class SalesforceSession:
                 if mapped is None:
                     raise
                 mapped.message = self._redact(mapped.message)
+                self._with_retry_after(mapped)
                 if mapped is exc:
                     raise
                 raise mapped from None
@@ -466,6 +480,20 @@ class SalesforceSession:
             "other integrations. Salesforce frees capacity over a rolling 24 hours: run again "
             "later, or lower daily_reserve"
         )
+
+    def _remember_retry_after(self, resp: requests.Response, *args: Any, **kwargs: Any) -> None:
+        self._answer.retry_after = (
+            _seconds(resp.headers.get("Retry-After"))
+            if resp.status_code in (429, 403, 503)
+            else None
+        )
+
+    def _with_retry_after(self, mapped: CrmError) -> CrmError:
+        """A RateLimited error gets the answer's Retry-After, capped at ``max_wait``."""
+        after = getattr(self._answer, "retry_after", None)
+        if isinstance(mapped, RateLimited) and after is not None and mapped.retry_after is None:
+            mapped.retry_after = min(after, self.settings.max_wait)
+        return mapped
 
     # -- session handling -----------------------------------------------------------
     def _observe(self, sf: Salesforce) -> None:

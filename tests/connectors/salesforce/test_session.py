@@ -295,3 +295,23 @@ def test_the_raw_request_helper_reaches_routes_outside_the_library(
     sf_server.expire_sessions()
     assert session.request("limits", "GET", "limits/").status_code == 200
     assert session.renewals == 1
+
+
+def test_a_429_waits_as_long_as_retry_after_says_capped_at_max_wait(
+    sf_server: SalesforceStandIn,
+) -> None:
+    waits: list[float] = []
+    session = SalesforceSession(
+        settings_for(sf_server, max_wait=45),
+        sf_server.credentials.consumer_secret,
+        sleep=waits.append,
+    )
+    _total(session)
+    sf_server.faults.error_burst(1, status=429, retry_after=7, path=r"/query/")
+    sf_server.faults.error_burst(1, status=429, retry_after=600, path=r"/query/")
+    sf_server.faults.error_burst(1, status=429, path=r"/query/")
+
+    assert _total(session) == 60
+
+    assert waits == [7.0, 45.0, 20.0]  # as told; capped; no header: the default wait
+    session.close()
