@@ -168,3 +168,43 @@ def test_a_session_expiring_mid_run_is_renewed(
     expected = expected_tags(org, tmp_path, load_config(config).segmentation)
     assert all(crm_tags(org, c) == t for c, t in expected.items())
     assert org.log.count("POST", r"/services/oauth2/token") >= 2
+
+
+def test_lost_create_answers_then_one_clean_rerun_leave_exactly_the_expected_state(
+    org: SalesforceStandIn, config_file: Callable[..., Path], crmseg: Any, tmp_path: Path
+) -> None:
+    """Every create crmseg sends loses its answer once (it commits, the connection drops):
+    a campaign, a Tooling field, the permission set, its grants, its assignment and a
+    batch of campaign members. No twin may appear, then or on the rerun."""
+    config = config_file('[lists]\nlifecycle = ["prospect", "new"]\n')
+    for path in (
+        r"/sobjects/Campaign/?$",
+        r"/tooling/sobjects/CustomField/?$",
+        r"/sobjects/PermissionSet/?$",
+        r"/sobjects/PermissionSetAssignment/?$",
+    ):
+        org.lose_responses(1, path, "POST")
+    org.lose_responses(2, r"/composite/sobjects$", "POST")  # grants, then members
+
+    code, first = sync(crmseg, config)
+    assert code == 0, first
+    assert len(org.lost) == 6
+    code, rerun = sync(crmseg, config)
+    assert code == 0, rerun
+
+    expected = expected_tags(org, tmp_path, load_config(config).segmentation)
+    assert {c: crm_tags(org, c) for c in expected} == expected
+    names = sorted(str(c["Name"]) for c in org.org.live("Campaign"))
+    assert names == ["crmseg · lifecycle = new", "crmseg · lifecycle = prospect"]
+    for campaign in org.org.live("Campaign"):
+        stage = str(campaign["Name"]).rsplit(" ", 1)[-1]
+        rows = [m for m in org.org.live("CampaignMember") if m["CampaignId"] == campaign["Id"]]
+        want = {c for c, t in expected.items() if t["crmseg_lifecycle"] == stage}
+        assert sorted(m["ContactId"] for m in rows) == sorted(want)  # each contact once
+    fields = sorted(f"{o}.{fd.name}" for o, fd in org.org.custom_fields.values())
+    assert len(fields) == len(set(fields))
+    assert [p["Name"] for p in org.org.live("PermissionSet")] == ["crmseg"]
+    grants = [str(fp["Field"]) for fp in org.org.live("FieldPermissions")]
+    assert sorted(grants) == fields
+    assert len(list(org.org.live("PermissionSetAssignment"))) == 1
+    assert rerun["written"] == 0
