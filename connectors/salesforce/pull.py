@@ -28,13 +28,17 @@ Paging
     (``INVALID_QUERY_LOCATOR``) restarts the query from the last row yielded.
 
 Full pull (``since is None``)
-    The first REST page's ``totalSize`` is the row count (the stand-in has no
-    ``COUNT()``; this costs no extra call on the REST path). Above
-    ``settings.bulk_query_threshold`` the REST query is dropped and the rows come
-    from one Bulk API 2.0 query job (CSV pages by ``Sforce-Locator``, no ORDER BY).
-    ``deleted_ids`` is empty: the engine replaces its mirror with a full pull.
-    Deals: all OpportunityContactRole rows are read first (same REST/Bulk rule)
-    into opportunity -> contacts.
+    The row count comes from ``SELECT COUNT() FROM <object>`` -- never from an
+    unfiltered ``ORDER BY`` query, the classic ``QUERY_TIMEOUT`` on big objects (a
+    COUNT that itself times out counts as big). Above
+    ``settings.bulk_query_threshold`` the rows come from one Bulk API 2.0 query job
+    (CSV pages by ``Sforce-Locator``, no ORDER BY); an org without the Bulk API
+    (``API_DISABLED_FOR_ORG``) is read through REST instead. A REST query that
+    answers ``QUERY_TIMEOUT`` is not retried unchanged: it is split into two
+    SystemModstamp windows, read one after the other (recursively, down to one
+    second). ``deleted_ids`` is empty: the engine replaces its mirror with a full
+    pull. Deals: all OpportunityContactRole rows are read first (same rules) into
+    opportunity -> contacts.
 
 Incremental pull
     ``queryAll`` from the cursor: live rows become records, ``IsDeleted`` rows
@@ -61,7 +65,7 @@ import io
 import re
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from simple_salesforce import format_soql
@@ -85,6 +89,9 @@ __all__ = ["IN_CHUNK", "Puller", "keyset_where"]
 IN_CHUNK = 100
 MAX_RESTARTS = 1_000
 BULK_TERMINAL_FAILURES = ("Failed", "Aborted")
+QUERY_TIMEOUT = "QUERY_TIMEOUT"
+#: Refusals of a Bulk job create that mean "this org has no Bulk API": read via REST.
+BULK_DISABLED = frozenset({"API_DISABLED_FOR_ORG", "FeatureNotEnabled", "FEATURE_NOT_ENABLED"})
 _CONVERT = re.compile(r"^convertCurrency\(([A-Za-z][A-Za-z0-9_]*(?:__c)?)\)$")
 
 CORE: dict[ObjectType, tuple[str, ...]] = {
@@ -111,6 +118,11 @@ def keyset_where(position: Position) -> str:
     return format_soql(
         "(SystemModstamp > {} OR (SystemModstamp = {} AND Id > {}))", floor, floor, last_id
     )
+
+
+def _before(end: datetime | None) -> str | None:
+    """``SystemModstamp < end`` (``end`` is whole seconds) or nothing."""
+    return None if end is None else format_soql("SystemModstamp < {}", _utc(end))
 
 
 def _after(row: Row, position: Position | None) -> bool:
@@ -174,6 +186,8 @@ class Puller:
         self.missing: dict[str, list[str]] = {}
         #: How the last full pull of each sObject was read: "rest" or "bulk".
         self.paths: dict[str, str] = {}
+        #: How often a timed-out query was split into two SystemModstamp windows.
+        self.narrowings = 0
 
     # -- entry point -----------------------------------------------------------------
     def pull(
@@ -373,20 +387,96 @@ class Puller:
             if not locator or locator == "null":
                 return
 
+    def count(self, sobject: str) -> int | None:
+        """``SELECT COUNT() FROM sobject`` (one cheap call; ``None`` if even that timed out)."""
+        try:
+            answer = self.session.call(
+                "query.count", lambda sf: sf.query(f"SELECT COUNT() FROM {sobject}")
+            )
+        except CrmError as exc:
+            if exc.code != QUERY_TIMEOUT:
+                raise
+            return None
+        return int(answer.get("totalSize") or 0)
+
     def full_rows(self, sobject: str, fields: Sequence[str]) -> Iterator[list[Row]]:
-        """Every live row: REST pages, or Bulk 2.0 above ``bulk_query_threshold`` rows."""
-        probe = _Probe()
-        rest = self.rest_rows(sobject, fields, probe=probe)
-        first = next(rest, None)
-        if probe.total is not None and probe.total > self.settings.bulk_query_threshold:
-            rest.close()
-            self.paths[sobject] = "bulk"
-            yield from self.bulk_rows(sobject, fields)
-            return
+        """Every live row: REST pages, or Bulk 2.0 above ``bulk_query_threshold`` rows.
+
+        The size comes from ``SELECT COUNT()``, never from an unfiltered ``ORDER BY``
+        query (the classic ``QUERY_TIMEOUT`` on big objects; a COUNT that itself times
+        out means "big"). An org without the Bulk API (``API_DISABLED_FOR_ORG``) is read
+        through REST, narrowed by SystemModstamp windows where a query times out."""
+        total = self.count(sobject)
+        if total is None or total > self.settings.bulk_query_threshold:
+            try:
+                pages = self.bulk_rows(sobject, fields)
+                first = next(pages, None)
+            except CrmError as exc:
+                if exc.code not in BULK_DISABLED:
+                    raise
+            else:
+                self.paths[sobject] = "bulk"
+                if first is not None:
+                    yield first
+                yield from pages
+                return
         self.paths[sobject] = "rest"
-        if first is not None:
-            yield first
-        yield from rest
+        yield from self.narrowed_rows(sobject, fields)
+
+    def narrowed_rows(
+        self,
+        sobject: str,
+        fields: Sequence[str],
+        *,
+        where: str | None = None,
+        after: Position | None = None,
+        include_deleted: bool = False,
+    ) -> Iterator[list[Row]]:
+        """:meth:`rest_rows`, split into SystemModstamp windows when a query answers
+        ``QUERY_TIMEOUT`` (FACTS.md "Big objects"): the failing window [from, to) is
+        halved (whole seconds) and its halves are read in order, so the key-set order
+        holds across windows. A window of one second that still times out raises."""
+        windows: list[tuple[Position | None, datetime | None]] = [(after, None)]
+        while windows:
+            start, end = windows.pop()
+            last = start
+            conditions = [c for c in (where, _before(end)) if c]
+            try:
+                for rows in self.rest_rows(
+                    sobject,
+                    fields,
+                    where=" AND ".join(f"({c})" for c in conditions) if conditions else None,
+                    after=start,
+                    include_deleted=include_deleted,
+                ):
+                    yield rows
+                    stamp = parse_datetime(rows[-1].get("SystemModstamp"))
+                    if stamp is not None:
+                        last = (stamp, str(rows[-1]["Id"]))
+            except CrmError as exc:
+                if exc.code != QUERY_TIMEOUT:
+                    raise
+                lo = last[0] if last else self._oldest(sobject, where, include_deleted)
+                if lo is None:
+                    return
+                hi = end or datetime.now(UTC) + timedelta(seconds=1)
+                mid = (_utc(lo) + (_utc(hi) - _utc(lo)) / 2).replace(microsecond=0)
+                if mid <= _utc(lo).replace(microsecond=0) or mid >= _utc(hi):
+                    raise
+                self.narrowings += 1
+                windows.append(((mid, None), end))  # read second
+                windows.append((last, mid))  # read first
+
+    def _oldest(self, sobject: str, where: str | None, include_deleted: bool) -> datetime | None:
+        soql = f"SELECT SystemModstamp FROM {sobject}"
+        if where:
+            soql += f" WHERE {where}"
+        soql += " ORDER BY SystemModstamp LIMIT 1"
+        answer = self.session.call(
+            "query.oldest", lambda sf: sf.query(soql, include_deleted=include_deleted)
+        )
+        rows = answer.get("records") or []
+        return parse_datetime(rows[0].get("SystemModstamp")) if rows else None
 
     # -- full pulls ------------------------------------------------------------------------
     def _full(self, plan: _Plan) -> Iterator[Page[Any]]:
@@ -419,7 +509,7 @@ class Puller:
         """(live rows, deleted ids) per page of rows changed after ``since``."""
         fields = [*plan.fields, "IsDeleted"]
         after: Position = (since.modified_at, since.last_id)
-        for rows in self.rest_rows(plan.sobject, fields, after=after, include_deleted=True):
+        for rows in self.narrowed_rows(plan.sobject, fields, after=after, include_deleted=True):
             live, deleted = [], []
             for row in rows:
                 tracker.see_row(row)

@@ -36,7 +36,9 @@ Error mapping (the only place vendor exceptions become ours; ``crm="salesforce"`
     SalesforceMalformedRequest 400 UNABLE_TO_LOCK_ROW    -> ServerError (retried)
     SalesforceMalformedRequest 400 INVALID_FIELD,
       INVALID_TYPE, INVALID_FIELD_FOR_INSERT_UPDATE      -> SchemaMismatch
-    SalesforceMalformedRequest 400 QUERY_TIMEOUT         -> Timeout (retried)
+    SalesforceMalformedRequest 400 QUERY_TIMEOUT         -> CrmError(code=QUERY_TIMEOUT), not
+                                                           retried unchanged: the puller
+                                                           narrows it by SystemModstamp
     SalesforceMalformedRequest 400 other                 -> CrmError(code=errorCode)
     SalesforceResourceNotFound 404 / MoreThanOneRecord   -> CrmError(code=errorCode)
     SalesforceGeneralError 429                           -> RateLimited (retried after
@@ -181,7 +183,7 @@ def map_exception(exc: BaseException, endpoint: str) -> CrmError | None:
             if code == "UNABLE_TO_LOCK_ROW":
                 return ServerError(text, code=code, **kw)
             if code == "QUERY_TIMEOUT":
-                return Timeout(text, code=code, **kw)
+                return CrmError(text, code=code, **kw)
             if code in SCHEMA_CODES:
                 return SchemaMismatch(text, code=code, **kw)
             return CrmError(text, code=code, **kw)

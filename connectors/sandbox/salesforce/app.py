@@ -205,6 +205,15 @@ class SalesforceStandIn(StandIn):
             self._holds.clear()
             self._losses.clear()
 
+    def time_out_queries_above(self, rows: int | None) -> None:
+        """An ordered REST query that returns more than ``rows`` rows answers 400
+        ``QUERY_TIMEOUT`` (an unfiltered ``ORDER BY`` over a big object); ``None`` ends it."""
+        self.state.query_timeout_rows = rows
+
+    def disable_bulk_api(self, disabled: bool = True) -> None:
+        """The org has no Bulk API: every job create answers ``API_DISABLED_FOR_ORG``."""
+        self.state.bulk_disabled = disabled
+
     def lose_responses(self, n: int, path: str, method: str | None = None) -> None:
         """The next ``n`` matching requests are *carried out* (a create commits), then the
         connection closes before any answer: the client sees a dropped connection and

@@ -156,6 +156,12 @@ def register(router: Router, state: State) -> None:
         if not isinstance(spec, dict):
             raise SfError(400, "JSON_PARSER_ERROR", "Expected a JSON object")
         operation = str(spec.get("operation", ""))
+        if state.bulk_disabled:
+            raise SfError(
+                403,
+                "API_DISABLED_FOR_ORG",
+                "Bulk API is not enabled for this Organization or Partner",
+            )
         job_id = state.new_id("750")
         common: dict[str, Any] = {
             "id": job_id,
@@ -169,6 +175,10 @@ def register(router: Router, state: State) -> None:
                 raise SfError(400, "INVALIDJOB", f"Invalid operation: {operation}")
             soql = str(spec.get("query", ""))
             query = parse(soql)
+            if query.count:
+                raise SfError(
+                    400, "INVALIDJOB", "Aggregate queries are not supported by Bulk API 2.0"
+                )
             result = execute(
                 org, query, include_deleted=operation == "queryAll", today=org.now().date()
             )

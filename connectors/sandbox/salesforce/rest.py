@@ -17,6 +17,7 @@ from .common import API_PREFIX, State, base_path, body_json, json_response, no_c
 from .errors import RecordError, SfError, not_found
 from .schema import FieldDef, ObjectDef
 from .soql_eval import Result, execute, rest_record
+from .soql_parse import parse
 from .wire import format_datetime, to_wire
 from .writes import delete, insert, update
 
@@ -64,7 +65,17 @@ def register(router: Router, state: State) -> None:
         soql = q1(req, "q")
         if not soql:
             raise SfError(400, "MALFORMED_QUERY", "A query string has to be specified")
-        result = execute(org, soql, include_deleted=include_deleted, today=org.now().date())
+        parsed = parse(soql)
+        result = execute(org, parsed, include_deleted=include_deleted, today=org.now().date())
+        if parsed.count:
+            return json_response({"totalSize": len(result.rows), "done": True, "records": []})
+        limit = state.query_timeout_rows
+        if limit is not None and parsed.order_by and len(result.rows) > limit:
+            raise SfError(
+                400,
+                "QUERY_TIMEOUT",
+                "Your query request was running for too long.",
+            )
         locator = state.new_id("0r8")
         with state.lock:
             state.cursors[locator] = result

@@ -368,3 +368,37 @@ def test_the_connector_declares_its_shape(connector: SalesforceConnector) -> Non
     assert connector.max_batch_size == 200
     assert connector.lists_need_members is True
     assert connector.concurrency == 4
+
+
+# -- big orgs ------------------------------------------------------------------------------
+def test_a_big_object_is_sized_by_count_and_read_in_bulk_without_an_ordered_scan(
+    sf_server: SalesforceStandIn,
+) -> None:
+    sf_server.time_out_queries_above(40)  # 60 contacts: an unfiltered ORDER BY times out
+    bulk = SalesforceConnector(session_for(sf_server, bulk_query_threshold=10, attempts=2))
+    records, _, _ = pull_all(bulk, "contact")
+    assert sorted(r.id for r in records) == sorted(live(sf_server, "Contact"))
+    assert bulk.puller.paths["Contact"] == "bulk"
+    assert [e.status for e in sf_server.log.entries if e.endpoint == "query"] == [200]  # COUNT()
+    bulk.session.close()
+
+
+def test_without_bulk_api_a_timing_out_pull_is_read_in_narrower_windows(
+    sf_server: SalesforceStandIn,
+) -> None:
+    sf_server.disable_bulk_api()
+    sf_server.time_out_queries_above(25)
+    connector = SalesforceConnector(session_for(sf_server, bulk_query_threshold=10))
+    records, _, pages = pull_all(connector, "contact")
+
+    ids = [r.id for r in records]
+    assert sorted(ids) == sorted(live(sf_server, "Contact")) and len(ids) == len(set(ids))
+    keys = [(r.updated_at, r.id) for r in records]
+    assert keys == sorted(keys)  # key-set order holds across windows
+    assert connector.puller.paths["Contact"] == "rest" and connector.puller.narrowings >= 2
+    assert pages[-1].cursor == Cursor(*keys[-1])
+    # an incremental pull narrows the same way
+    since = Cursor(datetime(2000, 1, 1, tzinfo=UTC))
+    again, _, _ = pull_all(connector, "contact", since)
+    assert sorted(r.id for r in again) == sorted(ids)
+    connector.session.close()

@@ -257,7 +257,7 @@ def _sf_error(cls: type, status: int, code: str, message: str = "m") -> Any:
         (_sf_error(SalesforceMalformedRequest, 400, "UNABLE_TO_LOCK_ROW"), ServerError),
         (_sf_error(SalesforceMalformedRequest, 400, "INVALID_FIELD"), SchemaMismatch),
         (_sf_error(SalesforceMalformedRequest, 400, "INVALID_TYPE"), SchemaMismatch),
-        (_sf_error(SalesforceMalformedRequest, 400, "QUERY_TIMEOUT"), Timeout),
+        (_sf_error(SalesforceMalformedRequest, 400, "QUERY_TIMEOUT"), CrmError),
         (_sf_error(SalesforceMalformedRequest, 400, "MALFORMED_QUERY"), CrmError),
         (_sf_error(SalesforceResourceNotFound, 404, "NOT_FOUND"), CrmError),
         (_sf_error(SalesforceMoreThanOneRecord, 300, "MULTIPLE"), CrmError),
