@@ -49,6 +49,15 @@ Error mapping (the only place vendor exceptions become ours; ``crm="salesforce"`
     requests Timeout                                     -> Timeout (retried)
     requests ConnectionError / ChunkedEncodingError      -> Timeout (retried)
 
+Timeouts: each call's read timeout follows its operation (:func:`timeout_for`):
+queries ``query_timeout`` (SOQL may run 120 s), writes ``write_timeout`` (a
+200-record write runs every trigger and flow of the object), Tooling
+``tooling_timeout``, Bulk status polls ``bulk_poll_timeout``, token and describe
+``timeout_seconds`` (also the connect timeout). A request abandoned too early
+keeps running server-side, and its retry only adds load; what is retried on a
+timeout is safe to repeat (absolute values, looked-up creates, the ingest upload
+is never repeated: see :mod:`connectors.salesforce.writes`).
+
 Secrets (client secret, private key, session id) are never put in a message, a
 repr or a log line; every mapped message also passes :meth:`_redact`.
 
@@ -226,15 +235,35 @@ def _identity(url: object) -> tuple[str, str]:
     )
 
 
+def timeout_for(settings: SalesforceSettings, endpoint: str) -> float:
+    """Read timeout of one operation, by its endpoint name (module doc, "Timeouts")."""
+    s = settings
+    if endpoint.startswith("tooling."):
+        return s.tooling_timeout
+    if endpoint in ("bulk2.query.job", "bulk2.ingest.get"):
+        return s.bulk_poll_timeout
+    if endpoint.startswith(("query", "bulk2.query.results")) or endpoint.endswith(".find"):
+        return s.query_timeout
+    if endpoint in ("describe", "oauth.token", "limits"):
+        return s.timeout_seconds
+    return s.write_timeout
+
+
 class _TimeoutSession(requests.Session):
-    """A requests session with a default timeout (simple-salesforce sets none)."""
+    """A requests session whose timeout follows the operation in progress (simple-salesforce
+    sets none): ``(connect, read)`` with the read part set per call by the session."""
 
     def __init__(self, timeout: float) -> None:
         super().__init__()
         self.default_timeout = timeout
+        self._op = threading.local()
+
+    def for_operation(self, read_timeout: float | None) -> None:
+        self._op.read = read_timeout
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        kwargs.setdefault("timeout", self.default_timeout)
+        read = getattr(self._op, "read", None) or self.default_timeout
+        kwargs.setdefault("timeout", (self.default_timeout, read))
         return super().request(method, url, *args, **kwargs)
 
 
@@ -409,6 +438,8 @@ class SalesforceSession:
                 sf = self.sf
                 with self._lock:
                     self.calls[endpoint] += 1
+                if isinstance(self.requests, _TimeoutSession):
+                    self.requests.for_operation(timeout_for(s, endpoint))
                 try:
                     out = fn(sf, *args, **kwargs)
                 except SalesforceExpiredSession:
@@ -515,6 +546,8 @@ class SalesforceSession:
         def once() -> None:
             with self._lock:
                 self.calls["oauth.token"] += 1
+            if isinstance(self.requests, _TimeoutSession):
+                self.requests.for_operation(self.settings.timeout_seconds)
             try:
                 self._token()
             except Exception as exc:

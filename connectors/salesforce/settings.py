@@ -28,6 +28,12 @@ class SalesforceSettings:
     * ``api_version``: REST version without ``v``; the stand-in routes any version.
     * ``daily_reserve``: share of the rolling 24 h API allocation left untouched for the
       org's other integrations; a call that would dip into it raises BudgetExhausted.
+    * ``timeout_seconds``: connect timeout, and the read timeout of light calls
+      (token, describe, Bulk status polls use ``bulk_poll_timeout``).
+      Heavier calls wait longer, because Salesforce keeps working on an abandoned
+      request and a retry only adds load: ``query_timeout`` (SOQL runs up to 120 s),
+      ``write_timeout`` (a 200-record write runs every trigger and flow; REST calls
+      run up to 10 min) and ``tooling_timeout`` (field creation deploys metadata).
     * ``attempts`` / ``max_wait``: retries of transient failures (5xx, lock contention,
       dropped connections) and the longest wait between two.
     * ``bulk_query_threshold``: a full pull of more rows than this reads through a
@@ -55,6 +61,10 @@ class SalesforceSettings:
     api_version: str = "62.0"
     daily_reserve: float = 0.20
     timeout_seconds: float = 30
+    query_timeout: float = 130
+    write_timeout: float = 600
+    tooling_timeout: float = 300
+    bulk_poll_timeout: float = 30
     attempts: int = 6
     max_wait: float = 60
     concurrency: int = 4

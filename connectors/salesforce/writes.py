@@ -35,6 +35,7 @@ from simple_salesforce.util import call_salesforce
 
 from connectors.base import TagUpdate, WriteResult
 from connectors.errors import CrmError, PermissionDenied, RecordRejected, SchemaMismatch, Timeout
+from connectors.salesforce.creates import call_once
 from connectors.salesforce.fields import (
     COLLECTION_LIMIT,
     SalesforceSessionLike,
@@ -291,18 +292,25 @@ def _run_job(
         },
     )
     job_id = str(job["id"])
-    session.call(
-        "bulk2.ingest.upload",
-        lambda sf, data: _raw(
-            sf,
-            "PUT",
-            f"jobs/ingest/{job_id}/batches",
-            data=data,
-            headers={"Content-Type": "text/csv; charset=UTF-8", "Accept": "application/json"},
-        ),
-        payload.encode("utf-8"),
-    )
-    _set_state(session, job_id, "UploadComplete")
+    # never repeated: a second upload into the same job would hold every row twice
+    try:
+        call_once(
+            session,
+            "bulk2.ingest.upload",
+            lambda sf, data: _raw(
+                sf,
+                "PUT",
+                f"jobs/ingest/{job_id}/batches",
+                data=data,
+                headers={"Content-Type": "text/csv; charset=UTF-8", "Accept": "application/json"},
+            ),
+            payload.encode("utf-8"),
+        )
+    except CrmError:
+        with contextlib.suppress(CrmError):  # nothing runs until UploadComplete: drop the job
+            _set_state(session, job_id, "Aborted")
+        raise
+    _close(session, job_id)
     info = _wait(session, job_id, sleep=sleep, timeout=timeout)
     if info.get("state") == "Failed" and "Field name not found" in str(info.get("errorMessage")):
         raise SchemaMismatch(
@@ -326,6 +334,19 @@ def _run_job(
             rid, _failed(object_type, rid, "UNPROCESSED", f"not processed by Bulk job: {why}")
         )
     return outcome
+
+
+def _close(session: SalesforceSessionLike, job_id: str) -> None:
+    """``UploadComplete``; when a retried close meets ``INVALIDJOBSTATE`` the first one
+    (whose answer was lost) went through, which the job's state confirms."""
+    try:
+        _set_state(session, job_id, "UploadComplete")
+    except CrmError as exc:
+        if exc.code != "INVALIDJOBSTATE":
+            raise
+        info = session.call("bulk2.ingest.get", lambda sf: sf.restful(f"jobs/ingest/{job_id}"))
+        if dict(info or {}).get("state") in ("Open", None):
+            raise
 
 
 def _set_state(session: SalesforceSessionLike, job_id: str, state: str) -> Any:

@@ -30,7 +30,7 @@ from connectors.errors import (
     ServerError,
     Timeout,
 )
-from connectors.salesforce import SalesforceConnector, SalesforceSession
+from connectors.salesforce import SalesforceConnector, SalesforceSession, SalesforceSettings
 from connectors.salesforce.session import map_exception
 from connectors.sandbox.salesforce import SalesforceStandIn
 from tests.connectors.salesforce.conftest import session_for, settings_for
@@ -315,3 +315,71 @@ def test_a_429_waits_as_long_as_retry_after_says_capped_at_max_wait(
 
     assert waits == [7.0, 45.0, 20.0]  # as told; capped; no header: the default wait
     session.close()
+
+
+# -- timeouts per operation ----------------------------------------------------------------
+def test_a_slow_but_fine_write_is_waited_for_not_repeated(sf_server: SalesforceStandIn) -> None:
+    session = session_for(sf_server, timeout_seconds=0.3, write_timeout=10, attempts=3)
+    contact = sorted(sf_server.ids["contact"].values())[0]
+    _total(session)
+    sf_server.hold_requests(1, 1.0, path=r"/composite/sobjects$")  # triggers and flows run
+    body = {
+        "allOrNone": False,
+        "records": [{"attributes": {"type": "Contact"}, "id": contact, "Title": "CTO"}],
+    }
+
+    answer = session.call(
+        "composite.sobjects.update",
+        lambda sf: sf.restful("composite/sobjects", method="PATCH", json=body),
+    )
+
+    assert answer[0]["success"] is True
+    assert sf_server.log.count("PATCH", r"/composite/sobjects$") == 1
+    assert session.retries == 0
+    session.close()
+
+
+def test_a_light_call_still_gives_up_quickly(sf_server: SalesforceStandIn) -> None:
+    session = session_for(sf_server, timeout_seconds=0.3, attempts=1)
+    _total(session)
+    sf_server.hold_requests(1, 1.0, path=r"/describe")
+    with pytest.raises(Timeout):
+        session.call("describe", lambda sf: sf.restful("sobjects/Contact/describe"))
+    session.close()
+
+
+def test_each_operation_has_its_own_timeout() -> None:
+    from connectors.salesforce.session import timeout_for
+
+    s = SalesforceSettings(instance_url="https://acme.my.salesforce.com")
+    table = {
+        name: timeout_for(s, name)
+        for name in (
+            "query",
+            "query_more",
+            "campaign.find",
+            "bulk2.query.results",
+            "composite.sobjects.update",
+            "campaign.create",
+            "bulk2.ingest.upload",
+            "tooling.customfield.create",
+            "bulk2.ingest.get",
+            "bulk2.query.job",
+            "describe",
+            "oauth.token",
+        )
+    }
+    assert table == {
+        "query": 130,
+        "query_more": 130,
+        "campaign.find": 130,
+        "bulk2.query.results": 130,
+        "composite.sobjects.update": 600,
+        "campaign.create": 600,
+        "bulk2.ingest.upload": 600,
+        "tooling.customfield.create": 300,
+        "bulk2.ingest.get": 30,
+        "bulk2.query.job": 30,
+        "describe": 30,
+        "oauth.token": 30,
+    }

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from connectors.base import FieldSpec, TagUpdate
-from connectors.errors import RecordRejected, SchemaMismatch
+from connectors.errors import CrmError, RecordRejected, SchemaMismatch
 from connectors.salesforce.fields import ensure_fields
 from connectors.salesforce.writes import _bulk_error, poll_wait, write_batch, write_bulk
 from connectors.sandbox.salesforce import SalesforceStandIn
@@ -383,3 +383,22 @@ def test_a_row_lock_that_clears_is_written_on_the_retry(
     assert [r.ok for r in results] == [True, True], [str(r.error) for r in results]
     assert sf_server.log.count("PATCH", COLLECTIONS) == 2
     assert [stored(sf_server, i, "crmseg_lifecycle__c") for i in (a, b)] == ["new", "new"]
+
+
+def test_a_bulk_upload_whose_answer_is_lost_is_not_sent_twice(
+    sf_server: SalesforceStandIn, session: HookedSession, contact_ids: list[str]
+) -> None:
+    add_open_fields(sf_server, "Contact", LIFECYCLE)
+    session.settings.attempts = 3
+    session.settings.bulk_ingest_threshold = 1
+    sf_server.lose_responses(1, r"/jobs/ingest/\w+/batches$", "PUT")
+    updates = [TagUpdate("contact", c, {"crmseg_lifecycle": "new"}) for c in contact_ids[:3]]
+
+    with pytest.raises(CrmError):
+        write_bulk(session, updates, sleep=no_sleep)
+
+    assert len(sf_server.lost) == 1
+    assert sf_server.log.count("PUT", r"/batches$") == 0  # the lost one is not logged
+    (job,) = sf_server.state.bulk_jobs.values()
+    assert (len(job.uploads), job.state) == (1, "Aborted")  # one upload, never run
+    assert all(stored(sf_server, c, "crmseg_lifecycle__c") is None for c in contact_ids[:3])
