@@ -55,7 +55,13 @@ Incremental pull
 
 Cursors
     ``Page.cursor`` is the largest (SystemModstamp, Id) seen so far (``None``
-    until a row was seen); role changes advance it as ``(T, None)``.
+    until a row was seen); role changes advance it as ``(T, None)``. A full pull's
+    cursor is capped at the time the pull started, ``(start, None)``: a long pull
+    reads its rows minutes apart (Bulk jobs read PK chunks one after another), so a
+    row read late may carry a stamp later than an edit to a row read early, and a
+    cursor past that edit would make the next incremental pull skip it. From the
+    capped cursor the next pull (less the engine's overlap) re-reads everything
+    changed since the full pull began.
 """
 
 from __future__ import annotations
@@ -138,6 +144,13 @@ def _after(row: Row, position: Position | None) -> bool:
     if last_id is None or ts.microsecond == 0:
         return True  # ">= T", or the server already applied "Id > last_id" exactly
     return str(row.get("Id")) > last_id
+
+
+def _capped(cursor: Cursor | None, started: datetime) -> Cursor | None:
+    """A full pull's cursor, never later than the pull's start (module doc, "Cursors")."""
+    if cursor is not None and _utc(cursor.modified_at) > started:
+        return Cursor(modified_at=started, last_id=None)
+    return cursor
 
 
 class _Tracker:
@@ -480,15 +493,17 @@ class Puller:
 
     # -- full pulls ------------------------------------------------------------------------
     def _full(self, plan: _Plan) -> Iterator[Page[Any]]:
+        started = datetime.now(UTC)
         tracker = _Tracker()
         for rows in self.full_rows(plan.sobject, plan.fields):
             records = []
             for row in rows:
                 records.append(plan.mapper.record(plan.object_type, row))
                 tracker.see_row(row)
-            yield Page(records=records, cursor=tracker.cursor)
+            yield Page(records=records, cursor=_capped(tracker.cursor, started))
 
     def _full_deals(self, plan: _Plan) -> Iterator[Page[Any]]:
+        started = datetime.now(UTC)
         contacts: dict[str, set[str]] = {}
         for rows in self.full_rows("OpportunityContactRole", OCR_FIELDS):
             for row in rows:
@@ -500,7 +515,7 @@ class Puller:
             for row in rows:
                 records.append(plan.mapper.deal(row, contacts.get(str(row["Id"]), ())))
                 tracker.see_row(row)
-            yield Page(records=records, cursor=tracker.cursor)
+            yield Page(records=records, cursor=_capped(tracker.cursor, started))
 
     # -- incremental pulls -----------------------------------------------------------------
     def _changed(

@@ -103,3 +103,15 @@ def test_parallel_jobs_get_distinct_ids_and_all_rows_land(sf: Salesforce) -> Non
     assert len({r["job_id"] for r in results}) == 3
     assert sum(r["numberRecordsProcessed"] for r in results) == 6
     assert sf.query("SELECT Id FROM Contact WHERE LastName LIKE 'Par%'")["totalSize"] == 6
+
+
+def test_query_job_pages_are_read_when_served_not_snapshotted(
+        sf_server: SalesforceStandIn, sf: Salesforce) -> None:
+    pages = sf.bulk2.Contact.query("SELECT Id, Title FROM Contact", max_records=30, wait=WAIT)
+    first = _rows(next(pages))
+    (job,) = sf_server.state.bulk_jobs.values()
+    late = str(job.result.rows[-1]["Id"])
+    sf_server.update(late, Title="changed mid-job")
+    rest = [r for page in pages for r in _rows(page)]
+    assert {r["Id"]: r["Title"] for r in rest}[late] == "changed mid-job"
+    assert len(first) + len(rest) == 60

@@ -281,9 +281,14 @@ def register(router: Router, state: State) -> None:
         size = int(q1(req, "maxRecords") or 0) or len(job.result.rows) or 1
         loc = q1(req, "locator")
         offset = int(base64.b64decode(loc).decode()) if loc else 0
-        chunk = job.result.rows[offset : offset + size]
         cols = [resolve(org, job.result.sobject, c.ref) for c in job.result.columns]
         with org.lock:
+            # not a snapshot: the rows were chosen at create, their values are read now
+            # (a real job reads its PK chunks one after another, minutes apart)
+            chunk = [
+                org.get(job.result.sobject, r["Id"]) or r
+                for r in job.result.rows[offset : offset + size]
+            ]
             table = [[to_csv_cell(value_of(org, r, c)) for c in cols] for r in chunk]
         nxt = offset + size
         headers = {

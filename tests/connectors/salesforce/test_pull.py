@@ -402,3 +402,30 @@ def test_without_bulk_api_a_timing_out_pull_is_read_in_narrower_windows(
     again, _, _ = pull_all(connector, "contact", since)
     assert sorted(r.id for r in again) == sorted(ids)
     connector.session.close()
+
+
+def test_an_edit_during_a_long_full_pull_is_caught_by_the_next_incremental_pull(
+    sf_server: SalesforceStandIn,
+) -> None:
+    """A Bulk job's pages are read minutes apart: a contact on page 1 is edited after that
+    page was read, then a contact on the last page is edited and read with its new, later
+    stamp. The full pull's cursor must not pass the first edit."""
+    session = session_for(sf_server, bulk_query_threshold=10, bulk_page_size=20)
+    connector = SalesforceConnector(session)
+    pages = connector.pull("contact", None)
+    first = next(pages)  # the job exists now; page 1 of 3 is read
+    early = first.records[0].id
+    (job,) = sf_server.state.bulk_jobs.values()
+    late = str(job.result.rows[-1]["Id"])
+    sf_server.update(early, Title="edited after its page was read")
+    time.sleep(0.01)
+    sf_server.update(late, Title="edited before its page is read")
+    rest = list(pages)
+    assert late in {r.id for r in rest[-1].records}
+    cursor = rest[-1].cursor
+    assert cursor is not None
+
+    changed, _, _ = pull_all(connector, "contact", cursor)
+
+    assert {early, late} <= {r.id for r in changed}
+    session.close()
