@@ -46,6 +46,9 @@ Error mapping (the only place vendor exceptions become ours; ``crm="salesforce"`
     SalesforceGeneralError 5xx                           -> ServerError (retried)
     SalesforceGeneralError other                         -> CrmError(code=errorCode)
     SalesforceOperationError (Bulk 2.0 job failed)       -> CrmError(code=BULK_JOB_FAILED)
+    requests SSLError (certificate not verified)         -> CertificateProblem (names ca_bundle)
+    connection refused / host unknown                    -> Unreachable (after 2 quick retries,
+                                                           names the URL)
     requests Timeout                                     -> Timeout (retried)
     requests ConnectionError / ChunkedEncodingError      -> Timeout (retried)
 
@@ -77,10 +80,12 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 import requests
+import urllib3
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import (
     SalesforceAuthenticationFailed,
@@ -98,6 +103,7 @@ from simple_salesforce.util import exception_handler
 from connectors.errors import (
     AuthError,
     BudgetExhausted,
+    CertificateProblem,
     ConfigError,
     CrmError,
     PermissionDenied,
@@ -105,6 +111,7 @@ from connectors.errors import (
     SchemaMismatch,
     ServerError,
     Timeout,
+    Unreachable,
 )
 from connectors.ratelimit import DailyBudget, retrying
 from connectors.salesforce.settings import SalesforceSettings
@@ -206,11 +213,76 @@ def map_exception(exc: BaseException, endpoint: str) -> CrmError | None:
             return CrmError(text, code=code, **kw)
     if isinstance(exc, SalesforceOperationError):
         return CrmError(f"{endpoint}: {str(exc)[:500]}", crm=CRM, code="BULK_JOB_FAILED")
+    if isinstance(exc, requests.exceptions.SSLError):
+        return CertificateProblem(
+            f"{endpoint}: the TLS certificate of {_url_of(exc)} could not be verified "
+            f"({_reason(exc)}); set [crm] ca_bundle to the CA file that signed it (a "
+            "TLS-inspecting proxy's CA, or the local stand-in's), or check the URL",
+            crm=CRM,
+            code="CERTIFICATE_VERIFY_FAILED",
+        )
+    if refused(exc):
+        return Unreachable(
+            f"{endpoint}: cannot connect to {_url_of(exc)} ({_reason(exc)}); check "
+            "[crm] instance_url (the org's My Domain URL) and the network",
+            crm=CRM,
+            code="UNREACHABLE",
+        )
     if isinstance(exc, requests.Timeout):
         return Timeout(f"{endpoint}: no answer in time ({type(exc).__name__})", crm=CRM)
     if isinstance(exc, requests.ConnectionError | requests.exceptions.ChunkedEncodingError):
         return Timeout(f"{endpoint}: connection failed ({type(exc).__name__})", crm=CRM)
     return None
+
+
+#: Quick extra attempts when a connection cannot be opened at all (then Unreachable).
+UNREACHABLE_RETRIES = 2
+UNREACHABLE_WAIT = 0.5
+
+
+def refused(exc: BaseException) -> bool:
+    """Connection refused or host unknown: the request never reached Salesforce
+    (unlike a reset or a timeout, after which it may be running there)."""
+    if not isinstance(exc, requests.ConnectionError) or isinstance(
+        exc, requests.exceptions.SSLError | requests.Timeout
+    ):
+        return False
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, urllib3.exceptions.NewConnectionError | ConnectionRefusedError):
+            return True
+        inner = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
+        seen = getattr(seen, "reason", None) or inner or seen.__cause__ or seen.__context__
+    return False
+
+
+def _url_of(exc: BaseException) -> str:
+    request = getattr(exc, "request", None)
+    url = str(getattr(request, "url", "") or "")
+    return url.split("?")[0] or "the Salesforce host"
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc)
+    for marker in ("Connection refused", "Name or service not known", "certificate verify failed"):
+        if marker.lower() in text.lower():
+            return marker
+    return type(exc).__name__
+
+
+def quick_retry(fn: Callable[[], T], sleep: Callable[[float], None]) -> T:
+    """``fn()``, tried up to ``UNREACHABLE_RETRIES`` more times, quickly, while the
+    connection is refused (nothing reached the server, so any request may be repeated)."""
+    for attempt in range(UNREACHABLE_RETRIES + 1):
+        try:
+            return fn()
+        except requests.ConnectionError as exc:
+            if not refused(exc) or attempt == UNREACHABLE_RETRIES:
+                raise
+        sleep(UNREACHABLE_WAIT * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def _seconds(value: str | None) -> float | None:
@@ -441,7 +513,7 @@ class SalesforceSession:
                 if isinstance(self.requests, _TimeoutSession):
                     self.requests.for_operation(timeout_for(s, endpoint))
                 try:
-                    out = fn(sf, *args, **kwargs)
+                    out = quick_retry(partial(fn, sf, *args, **kwargs), self._sleep)
                 except SalesforceExpiredSession:
                     if renewed:
                         raise
@@ -549,7 +621,7 @@ class SalesforceSession:
             if isinstance(self.requests, _TimeoutSession):
                 self.requests.for_operation(self.settings.timeout_seconds)
             try:
-                self._token()
+                quick_retry(self._token, self._sleep)
             except Exception as exc:
                 mapped = map_exception(exc, "oauth.token")
                 if mapped is None:

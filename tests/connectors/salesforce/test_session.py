@@ -383,3 +383,39 @@ def test_each_operation_has_its_own_timeout() -> None:
         "describe": 30,
         "oauth.token": 30,
     }
+
+
+# -- unreachable hosts and certificates ----------------------------------------------------
+def test_a_refused_connection_is_unreachable_after_two_quick_retries_naming_the_url(
+    sf_server: SalesforceStandIn,
+) -> None:
+    import socket
+
+    from connectors.errors import Unreachable
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again: nothing listens there
+    waits: list[float] = []
+    session = SalesforceSession(
+        settings_for(sf_server, instance_url=f"https://127.0.0.1:{port}"),
+        sf_server.credentials.consumer_secret,
+        sleep=waits.append,
+    )
+    with pytest.raises(Unreachable) as exc:
+        _total(session)
+    assert f"https://127.0.0.1:{port}/services/oauth2/token" in str(exc.value)
+    assert session.calls["oauth.token"] == 1 and waits == [0.5, 1.0]  # 3 tries, quickly
+    session.close()
+
+
+def test_an_unverifiable_certificate_is_a_certificate_problem_naming_ca_bundle(
+    sf_server: SalesforceStandIn,
+) -> None:
+    from connectors.errors import CertificateProblem
+
+    session = session_for(sf_server, ca_bundle=requests.certs.where())  # public CAs only
+    with pytest.raises(CertificateProblem, match="ca_bundle"):
+        _total(session)
+    assert sf_server.log.count("POST", TOKEN) == 0  # the handshake failed: nothing arrived
+    session.close()
