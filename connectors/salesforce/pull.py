@@ -126,6 +126,35 @@ def keyset_where(position: Position) -> str:
     )
 
 
+def _csv_rows(text: str, fields: Sequence[str]) -> list[Row]:
+    """Bulk CSV rows keyed by what was selected, read *by position*: the header Bulk
+    writes for ``convertCurrency(Amount)`` is not documented (REST names it ``Amount``),
+    so each column takes the REST key of its SELECT item, in SELECT order."""
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if header is None:
+        return []
+    keys = [_rest_key(f) for f in fields]
+    if len(header) != len(keys):
+        raise CrmError(
+            f"a Bulk 2.0 result page has {len(header)} columns ({', '.join(header)}) for "
+            f"{len(keys)} selected fields",
+            crm=CRM,
+            code="BULK_COLUMNS",
+        )
+    return [
+        {k: (v if v != "" else None) for k, v in zip(keys, row, strict=True)}
+        for row in reader
+        if row
+    ]
+
+
+def _rest_key(item: str) -> str:
+    """``convertCurrency(Amount)`` -> ``Amount`` (REST's key); field names unchanged."""
+    m = _CONVERT.fullmatch(item)
+    return m.group(1) if m else item
+
+
 def _before(end: datetime | None) -> str | None:
     """``SystemModstamp < end`` (``end`` is whole seconds) or nothing."""
     return None if end is None else format_soql("SystemModstamp < {}", _utc(end))
@@ -389,11 +418,7 @@ class Puller:
                 lambda sf, at: client(sf).get_query_results(job_id, at, max_records=page),
                 loc,
             )
-            text = str(result.get("records") or "")
-            rows = [
-                {k: (v if v != "" else None) for k, v in r.items()}
-                for r in csv.DictReader(io.StringIO(text))
-            ]
+            rows = _csv_rows(str(result.get("records") or ""), fields)
             if rows:
                 yield rows
             locator = str(result.get("locator") or "")

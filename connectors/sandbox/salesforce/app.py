@@ -89,7 +89,10 @@ class SalesforceStandIn(StandIn):
         credentials: Credentials | None = None,
         as_of: date | None = None,
         clock: Callable[[], datetime] | None = None,
+        currencies: dict[str, Decimal] | None = None,
     ) -> None:
+        """``currencies`` (ISO code -> rate per corporate unit, the corporate one at 1)
+        makes a multi-currency org: opportunities then carry the generator's currency."""
         self.org = Org(clock=clock) if clock is not None else Org()
         self.auth = Auth(credentials, identity=(self.org.org_id, self.org.api_user_id))
         self.limits = Limits(
@@ -120,6 +123,9 @@ class SalesforceStandIn(StandIn):
             fault_seed=seed,
         )
         self.ids: dict[str, dict[int, str]] = {}
+        if currencies is not None:
+            corporate = next(k for k, v in currencies.items() if v == 1)
+            self.org.enable_multi_currency(currencies, corporate=corporate)
         if contacts:
             self.ids = load_dataset(self.org, generate(seed=seed, contacts=contacts, as_of=as_of))
 

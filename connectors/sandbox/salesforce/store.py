@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from .errors import RecordError
@@ -88,6 +89,50 @@ class Org:
         }
         #: The org id the token answer's identity URL names.
         self.org_id = "00D5g000000crmsegAAA"
+
+    # ----- currencies ---------------------------------------------------------------------
+    #: ISO code -> conversion rate (units per one unit of the corporate currency), or None
+    #: in a single-currency org.
+    rates: dict[str, Decimal] | None = None
+    corporate_currency = "USD"
+    #: The integration user's personal currency: ``convertCurrency`` converts into it.
+    user_currency = "USD"
+
+    def enable_multi_currency(
+        self, rates: dict[str, Decimal], *, corporate: str = "USD", user_currency: str | None = None
+    ) -> None:
+        """Turn on multiple currencies: every object gets ``CurrencyIsoCode`` (restricted
+        picklist of the active codes), existing records carry the corporate currency."""
+        if rates.get(corporate) != Decimal(1):
+            raise ValueError("the corporate currency's rate must be 1")
+        with self.lock:
+            self.rates = dict(rates)
+            self.corporate_currency = corporate
+            self.user_currency = user_currency or corporate
+            for name, od in self.objects.items():
+                if name in ("User", "PermissionSet", "PermissionSetAssignment", "FieldPermissions"):
+                    continue
+                od.add(
+                    FieldDef(
+                        "CurrencyIsoCode",
+                        "picklist",
+                        "Currency ISO Code",
+                        picklist=sorted(rates),
+                        restricted=True,
+                        default=corporate,
+                        length=3,
+                    )
+                )
+                for rec in self.records[name].values():
+                    rec.setdefault("CurrencyIsoCode", corporate)
+
+    def convert(self, amount: Any, iso: str | None) -> Decimal | None:
+        """``convertCurrency``: record currency -> the user's currency, rounded to cents."""
+        if amount is None or self.rates is None:
+            return amount  # type: ignore[no-any-return]
+        rate = self.rates.get(iso or self.corporate_currency, Decimal(1))
+        out = Decimal(amount) / rate * self.rates[self.user_currency]
+        return out.quantize(Decimal("0.01"))
 
     # ----- ids and time -------------------------------------------------------------------
     def new_id(self, obj: str) -> str:

@@ -429,3 +429,25 @@ def test_an_edit_during_a_long_full_pull_is_caught_by_the_next_incremental_pull(
 
     assert {early, late} <= {r.id for r in changed}
     session.close()
+
+
+def test_above_the_bulk_threshold_a_multi_currency_org_yields_converted_amounts() -> None:
+    rates = {
+        "USD": Decimal(1),
+        "EUR": Decimal("0.9"),
+        "GBP": Decimal("0.8"),
+        "CHF": Decimal("0.85"),
+    }
+    with SalesforceStandIn(seed=7, contacts=60, currencies=rates) as server:
+        opps = live(server, "Opportunity")
+        want = {
+            rid: (Decimal(r["Amount"]) / rates[r["CurrencyIsoCode"]]).quantize(Decimal("0.01"))
+            for rid, r in opps.items()
+        }
+        assert {r["CurrencyIsoCode"] for r in opps.values()} >= {"EUR", "USD"}
+        for threshold in (10, 50_000):  # Bulk, then REST
+            connector = SalesforceConnector(session_for(server, bulk_query_threshold=threshold))
+            deals, _, _ = pull_all(connector, "deal")
+            assert connector.puller.paths["Opportunity"] == ("bulk" if threshold == 10 else "rest")
+            assert {d.id: d.amount for d in deals} == want
+            connector.session.close()
