@@ -68,6 +68,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import re
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -78,7 +79,7 @@ from simple_salesforce import format_soql
 from simple_salesforce.bulk2 import Operation
 
 from connectors.base import Cursor, ObjectType, Page, chunks
-from connectors.errors import ConfigError, CrmError
+from connectors.errors import ConfigError, CrmError, PermissionDenied
 from connectors.salesforce.records import (
     FIELD_NAME,
     SOBJECT,
@@ -90,6 +91,8 @@ from connectors.salesforce.records import (
 from connectors.salesforce.session import CRM, SalesforceSession
 
 __all__ = ["IN_CHUNK", "Puller", "keyset_where"]
+
+log = logging.getLogger(__name__)
 
 #: Opportunity ids per ``OpportunityId IN (...)`` query (keeps the URI near 3,000 chars).
 IN_CHUNK = 100
@@ -230,13 +233,54 @@ class Puller:
         self.paths: dict[str, str] = {}
         #: How often a timed-out query was split into two SystemModstamp windows.
         self.narrowings = 0
+        #: None until checked; then whether the integration user sees every record.
+        self.sees_everything: bool | None = None
 
     # -- entry point -----------------------------------------------------------------
     def pull(
         self, object_type: ObjectType, since: Cursor | None, properties: Sequence[str] = ()
     ) -> Iterator[Page[Any]]:
         plan = self.plan(object_type, properties)  # validates before the first request
+        self.check_visibility()
         return self._pull(plan, since)
+
+    def check_visibility(self) -> None:
+        """Once per run: refuse to pull for a user without "View All Data" (FACTS.md
+        "Sharing"), unless ``settings.partial_visibility_ok``.
+
+        Such a user sees only the records shared with it, and queries return that subset
+        without a word, so every segment (ABC classes, RFM quantiles) would be computed
+        on part of the org. The permission is read from the user's permission set
+        assignments, which include the one its profile owns."""
+        if self.sees_everything is not None:
+            return
+        user = self.session.user_id
+        soql = format_soql(
+            "SELECT Id FROM PermissionSetAssignment WHERE AssigneeId = {} "
+            "AND PermissionSet.PermissionsViewAllData = true LIMIT 1",
+            user,
+        )
+        answer = self.session.call("viewalldata.find", lambda sf: sf.query(soql))
+        self.sees_everything = bool(answer.get("records"))
+        if self.sees_everything:
+            return
+        if self.settings.partial_visibility_ok:
+            log.warning(
+                "the Salesforce integration user %s lacks 'View All Data': crmseg sees only "
+                "the records shared with it, and segments cover only those "
+                "([crm] partial_visibility_ok = true)",
+                user,
+            )
+            return
+        raise PermissionDenied(
+            f"the integration user {user} lacks 'View All Data', so Salesforce returns only "
+            "the records shared with it and every segment would be computed on that subset "
+            "without a warning. Grant 'View All Data' to the integration user (in a "
+            "permission set), or set [crm] partial_visibility_ok = true to segment what it "
+            "can see.",
+            crm=CRM,
+            code="PARTIAL_VISIBILITY",
+        )
 
     def _pull(self, plan: _Plan, since: Cursor | None) -> Iterator[Page[Any]]:
         if plan.object_type == "deal":

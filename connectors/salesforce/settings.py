@@ -50,6 +50,9 @@ class SalesforceSettings:
     * ``country_field``: the Contact field read as the contact's country.
     * ``query_page_size``: ``Sforce-Query-Options: batchSize`` (200..2000, a hint).
     * ``bulk_page_size``: rows per Bulk 2.0 result page (``maxRecords``).
+    * ``partial_visibility_ok``: pull even when the integration user lacks "View All
+      Data" (it then sees only the records shared with it, and segments cover only
+      those); by default such a run is refused before the first pull.
     """
 
     instance_url: str
@@ -75,6 +78,7 @@ class SalesforceSettings:
     country_field: str = "MailingCountry"
     query_page_size: int = 2000
     bulk_page_size: int = 50_000
+    partial_visibility_ok: bool = False
 
     @property
     def token_url(self) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 
 from connectors.sandbox.salesforce import SalesforceStandIn
 from sync.config import load_config
+from tests.connectors.salesforce_writes import crmseg_assignments
 from tests.e2e_salesforce.conftest import AS_OF, contact_ids, crm_tags, expected_tags
 
 READS = ("/services/oauth2/token", "/jobs/query")
@@ -203,8 +204,23 @@ def test_lost_create_answers_then_one_clean_rerun_leave_exactly_the_expected_sta
         assert sorted(m["ContactId"] for m in rows) == sorted(want)  # each contact once
     fields = sorted(f"{o}.{fd.name}" for o, fd in org.org.custom_fields.values())
     assert len(fields) == len(set(fields))
-    assert [p["Name"] for p in org.org.live("PermissionSet")] == ["crmseg"]
+    assert [p["Name"] for p in org.org.live("PermissionSet") if not p["IsOwnedByProfile"]] == [
+        "crmseg"
+    ]
     grants = [str(fp["Field"]) for fp in org.org.live("FieldPermissions")]
     assert sorted(grants) == fields
-    assert len(list(org.org.live("PermissionSetAssignment"))) == 1
+    assert len(crmseg_assignments(org.org)) == 1
     assert rerun["written"] == 0
+
+
+def test_a_user_without_view_all_data_is_refused_with_exit_5_unless_allowed(
+    org: SalesforceStandIn, config_file: Callable[..., Path], crmseg: Any
+) -> None:
+    org.org.restrict_visibility(set(contact_ids(org)[:10]))
+    before = len(org.log.entries)
+    code, summary = sync(crmseg, config_file())
+    assert code == 5, summary
+    assert "View All Data" in json.dumps(summary) and writes(org, before) == []
+    code, summary = sync(crmseg, config_file(crm="partial_visibility_ok = true"))
+    assert code == 0, summary
+    assert summary["contacts"] == 50

@@ -225,6 +225,10 @@ def standard_objects() -> dict[str, ObjectDef]:
     ps = objs["PermissionSet"]
     ps.add(_s("Name", 80, required=True))
     ps.add(_s("Label", 80, required=True))
+    ps.add(FieldDef("PermissionsViewAllData", "boolean", default=False))
+    ps.add(
+        FieldDef("IsOwnedByProfile", "boolean", default=False, createable=False, updateable=False)
+    )
 
     pa = objs["PermissionSetAssignment"]
     pa.add(_ref("AssigneeId", "User", required=True, **create_only))

@@ -89,6 +89,24 @@ class Org:
         }
         #: The org id the token answer's identity URL names.
         self.org_id = "00D5g000000crmsegAAA"
+        #: Records the API user may not see (sharing), once it lacks View All Data.
+        self.hidden_ids: set[str] = set()
+        # Every profile is backed by a permission set the profile owns, assigned to its
+        # users: the integration user's profile grants View All Data unless a test says not.
+        self.profile_set_id = self.new_id("PermissionSet")
+        self.records["PermissionSet"][self.profile_set_id] = self._system(
+            self.profile_set_id, now
+        ) | {
+            "Name": "X00e5g000000IntegrationProfile",
+            "Label": "Integration Profile",
+            "PermissionsViewAllData": True,
+            "IsOwnedByProfile": True,
+        }
+        assignment = self.new_id("PermissionSetAssignment")
+        self.records["PermissionSetAssignment"][assignment] = self._system(assignment, now) | {
+            "AssigneeId": self.api_user_id,
+            "PermissionSetId": self.profile_set_id,
+        }
 
     # ----- currencies ---------------------------------------------------------------------
     #: ISO code -> conversion rate (units per one unit of the corporate currency), or None
@@ -308,10 +326,19 @@ class Org:
 
     # ----- the read interface the SOQL evaluator uses (see soql_eval.Catalog) -------------
     def rows(self, obj: str, include_deleted: bool) -> list[Record]:
+        """What the API user's queries see: without View All Data, only shared records."""
         with self.lock:
             return [
-                dict(r) for r in self.records[obj].values() if include_deleted or not r["IsDeleted"]
+                dict(r)
+                for r in self.records[obj].values()
+                if (include_deleted or not r["IsDeleted"]) and r["Id"] not in self.hidden_ids
             ]
+
+    def restrict_visibility(self, hidden: set[str]) -> None:
+        """The API user loses View All Data and sees none of ``hidden`` (not shared with it)."""
+        with self.lock:
+            self.records["PermissionSet"][self.profile_set_id]["PermissionsViewAllData"] = False
+            self.hidden_ids = set(hidden)
 
     def get(self, obj: str, rid: str) -> Record | None:
         with self.lock:

@@ -379,7 +379,7 @@ def test_a_big_object_is_sized_by_count_and_read_in_bulk_without_an_ordered_scan
     records, _, _ = pull_all(bulk, "contact")
     assert sorted(r.id for r in records) == sorted(live(sf_server, "Contact"))
     assert bulk.puller.paths["Contact"] == "bulk"
-    assert [e.status for e in sf_server.log.entries if e.endpoint == "query"] == [200]  # COUNT()
+    assert {e.status for e in sf_server.log.entries if e.endpoint == "query"} == {200}  # no timeout
     bulk.session.close()
 
 
@@ -451,3 +451,35 @@ def test_above_the_bulk_threshold_a_multi_currency_org_yields_converted_amounts(
             assert connector.puller.paths["Opportunity"] == ("bulk" if threshold == 10 else "rest")
             assert {d.id: d.amount for d in deals} == want
             connector.session.close()
+
+
+# -- what the integration user may see ------------------------------------------------------
+def test_without_view_all_data_the_pull_is_refused_unless_allowed(
+    sf_server: SalesforceStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    from connectors.errors import PermissionDenied
+
+    hidden = set(sorted(live(sf_server, "Contact"))[:20])
+    sf_server.org.restrict_visibility(hidden)
+    connector = SalesforceConnector(session_for(sf_server))
+    with pytest.raises(PermissionDenied, match=r"View All Data.*partial_visibility_ok") as exc:
+        pull_all(connector, "contact")
+    assert exc.value.code == "PARTIAL_VISIBILITY"
+    assert sf_server.log.count("GET", r"/query/$") == 1  # the check only: nothing pulled
+    connector.session.close()
+
+    allowed = SalesforceConnector(session_for(sf_server, partial_visibility_ok=True))
+    records, _, _ = pull_all(allowed, "contact")
+    assert len(records) == 40 and not hidden & {r.id for r in records}
+    assert "lacks 'View All Data'" in caplog.text
+    pull_all(allowed, "company")
+    checks = [e for e in sf_server.log.entries if "PermissionsViewAllData" in str(e.query)]
+    assert len(checks) == 2  # once per connector (one run), not per pull
+    allowed.session.close()
+
+
+def test_with_view_all_data_everything_is_pulled(
+    sf_server: SalesforceStandIn, connector: SalesforceConnector
+) -> None:
+    records, _, _ = pull_all(connector, "contact")
+    assert len(records) == 60 and connector.puller.sees_everything is True
