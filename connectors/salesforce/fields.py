@@ -138,7 +138,67 @@ def ensure_fields(
         )
         changes.append(f"added values {', '.join(missing)} to {object_type} field {api}")
     changes += _grant(session, obj, [to_api_name(s.name) for s in fields])
+    _report_record_type_gaps(session, object_type, obj, fields)
     return changes
+
+
+def record_type_gaps(
+    session: SalesforceSessionLike, obj: str, fields: Sequence[FieldSpec]
+) -> dict[str, dict[str, list[str]]]:
+    """Active record type name -> tag field -> crmseg values that record type does not allow.
+
+    Values added to a restricted picklist are not added to the object's record types
+    (FACTS.md "Record types"), and a record of a record type that lacks a value is
+    refused one by one. Read through the UI API's picklist-values resource (one call
+    per record type and field); an object without record types costs one query."""
+    types = _query(
+        session,
+        "recordtype.find",
+        format_soql(
+            "SELECT Id, Name FROM RecordType WHERE SobjectType = {} AND IsActive = true", obj
+        ),
+    )
+    gaps: dict[str, dict[str, list[str]]] = {}
+    for rt in types:
+        for spec in fields:
+            api = to_api_name(spec.name)
+            answer = session.call(
+                "recordtype.picklist.get",
+                lambda sf, path: sf.restful(path),
+                f"ui-api/object-info/{obj}/picklist-values/{rt['Id']}/{api}",
+            )
+            allowed = {str(v.get("value")) for v in (answer or {}).get("values") or []}
+            missing = [v for v in spec.options if v not in allowed]
+            if missing:
+                gaps.setdefault(str(rt["Name"]), {})[api] = missing
+    return gaps
+
+
+def _report_record_type_gaps(
+    session: SalesforceSessionLike, object_type: str, obj: str, fields: Sequence[FieldSpec]
+) -> None:
+    """One warning, before any tag is written, naming what an admin must add where.
+
+    crmseg does not edit record types itself: that takes the Metadata API
+    (``RecordType.picklistValues``), whose SOAP client in simple-salesforce ignores
+    the session crmseg configures (timeouts, CA bundle), and a record type is the
+    admin's page-layout and process design, not crmseg's to change."""
+    gaps = record_type_gaps(session, obj, fields)
+    if not gaps:
+        return
+    detail = "; ".join(
+        f"record type {name!r}: "
+        + ", ".join(f"{field} lacks {', '.join(values)}" for field, values in by_field.items())
+        for name, by_field in gaps.items()
+    )
+    log.warning(
+        "%s records of these record types will be refused for the missing values "
+        "(INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST) until an admin adds them in Setup > "
+        "Object Manager > %s > Record Types > (record type) > the field's picklist: %s",
+        object_type,
+        obj,
+        detail,
+    )
 
 
 # ----- the fields ----------------------------------------------------------------------------

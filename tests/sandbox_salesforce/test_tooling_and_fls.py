@@ -162,3 +162,25 @@ def test_a_second_grant_row_for_the_same_field_is_duplicate_value(sf: Salesforce
     with pytest.raises(SalesforceMalformedRequest) as exc:
         sf.PermissionSet.create({"Name": "D", "Label": "again"})
     assert exc.value.content[0]["errorCode"] == "DUPLICATE_DEVELOPER_NAME"
+
+
+def test_record_types_allow_only_their_values_and_new_values_are_not_added(
+        sf_server: SalesforceStandIn, sf: Salesforce) -> None:
+    fid = sf.toolingexecute("sobjects/CustomField", method="POST",
+                            data=_picklist("Contact.Rt__c", ["A", "B"]))["id"]
+    _grant(sf, sf_server, "Contact.Rt__c")
+    rt = sf_server.org.add_record_type("Contact", "Partner Contact", {"Rt__c": ["A"]})
+    contacts = sorted(r["Id"] for r in sf_server.org.live("Contact"))
+    sf_server.update(contacts[0], RecordTypeId=rt)
+    sf.toolingexecute(f"sobjects/CustomField/{fid}", method="PATCH",
+                      data=_picklist("Contact.Rt__c", ["A", "B", "C"]))
+
+    result = sf.restful("composite/sobjects", method="PATCH", json={"allOrNone": False, "records": [
+        {"attributes": {"type": "Contact"}, "id": contacts[0], "Rt__c": "C"},
+        {"attributes": {"type": "Contact"}, "id": contacts[1], "Rt__c": "C"},
+        {"attributes": {"type": "Contact"}, "id": contacts[0], "Rt__c": "A"}]})
+
+    assert [r["success"] for r in result] == [False, True, True]
+    assert result[0]["errors"][0]["statusCode"] == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+    values = sf.restful(f"ui-api/object-info/Contact/picklist-values/{rt}/Rt__c")["values"]
+    assert [v["value"] for v in values] == ["A"]

@@ -204,6 +204,33 @@ def register(router: Router, state: State) -> None:
     def limits(req: Request) -> Response:
         return json_response(state.limits.body())
 
+    def picklist_values(req: Request) -> Response:
+        """UI API: the values of one picklist a record type allows."""
+        od = sobject(state, req.params["obj"])
+        fd = org.readable(od.name, req.params["field"])
+        rt = req.params["rt"]
+        found = org.find(rt)
+        if fd is None or fd.picklist is None or found is None or found[0] != "RecordType":
+            raise not_found()
+        values = org.allowed_values(found[1]["Id"], fd)
+        return json_response(
+            {
+                "controllerValues": {},
+                "defaultValue": None,
+                "eTag": f"{len(values)}",
+                "url": req.path,
+                "values": [
+                    {
+                        "attributes": None,
+                        "label": fd.value_labels.get(v, v),
+                        "validFor": [],
+                        "value": v,
+                    }
+                    for v in values
+                ],
+            }
+        )
+
     p = API_PREFIX
     router.add("GET", p + r"/query/?", lambda r: query(r, False), "query")
     router.add("GET", p + r"/queryAll/?", lambda r: query(r, True), "queryAll")
@@ -214,6 +241,12 @@ def register(router: Router, state: State) -> None:
         "query more",
     )
     router.add("GET", p + r"/limits/?", limits, "limits")
+    router.add(
+        "GET",
+        p + rf"/ui-api/object-info/{_OBJ}/picklist-values/(?P<rt>012\w{{12,15}})/(?P<field>\w+)",
+        picklist_values,
+        "ui-api picklist values",
+    )
     router.add("GET", p + r"/sobjects/?", describe_global, "describe global")
     router.add("GET", p + rf"/sobjects/{_OBJ}/describe/?", describe, "describe")
     router.add("GET", p + rf"/sobjects/{_OBJ}/updated/?", lambda r: changed(r, False), "updated")

@@ -89,6 +89,9 @@ class Org:
         }
         #: The org id the token answer's identity URL names.
         self.org_id = "00D5g000000crmsegAAA"
+        #: Record type id -> picklist field (lower case) -> the values that record type
+        #: allows. Values added to a field later are NOT added here (FACTS.md).
+        self.record_type_values: dict[str, dict[str, list[str]]] = {}
         #: Records the API user may not see (sharing), once it lacks View All Data.
         self.hidden_ids: set[str] = set()
         # Every profile is backed by a permission set the profile owns, assigned to its
@@ -333,6 +336,32 @@ class Org:
                 for r in self.records[obj].values()
                 if (include_deleted or not r["IsDeleted"]) and r["Id"] not in self.hidden_ids
             ]
+
+    def add_record_type(
+        self, sobject: str, name: str, allowed: dict[str, list[str]], *, active: bool = True
+    ) -> str:
+        """A record type of ``sobject`` allowing, per restricted picklist field, only the
+        values listed (a field not listed allows none of its values)."""
+        with self.lock:
+            rid = self.put_new(
+                "RecordType",
+                {
+                    "Name": name,
+                    "DeveloperName": name.replace(" ", "_"),
+                    "SobjectType": sobject,
+                    "IsActive": active,
+                },
+            )
+            self.record_type_values[rid] = {k.lower(): list(v) for k, v in allowed.items()}
+            return rid
+
+    def allowed_values(self, record_type_id: str, field: FieldDef) -> list[str]:
+        """The values of ``field`` a record of that record type may hold."""
+        with self.lock:
+            by_field = self.record_type_values.get(record_type_id)
+            if by_field is None:
+                return list(field.picklist or [])
+            return [v for v in by_field.get(field.name.lower(), []) if v in (field.picklist or [])]
 
     def restrict_visibility(self, hidden: set[str]) -> None:
         """The API user loses View All Data and sees none of ``hidden`` (not shared with it)."""

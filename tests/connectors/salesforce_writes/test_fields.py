@@ -82,8 +82,8 @@ def test_second_call_makes_no_write_call(
 
     assert ensure_fields(session, "contact", [LIFECYCLE, INTERESTS]) == []
     assert writes(sf_server) == 0
-    # tooling query + 2 field reads + permission set, grants, assignment lookups
-    assert len(sf_server.log) == 6
+    # tooling query + 2 field reads + permission set, grants, assignment, record types
+    assert len(sf_server.log) == 7
 
 
 def test_company_fields_live_on_account(
@@ -360,3 +360,24 @@ def test_values_added_in_setup_keep_their_labels_and_travel_as_value_name(
     sf_server.log.clear()
     assert ensure_fields(session, "contact", [LIFECYCLE]) == []
     assert writes(sf_server) == 0
+
+
+def test_record_types_missing_crmseg_values_are_reported_once_before_writing(
+    sf_server: SalesforceStandIn, session: HookedSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    from connectors.salesforce.fields import record_type_gaps
+
+    partner = sf_server.org.add_record_type("Contact", "Partner", {})
+    sf_server.org.add_record_type("Contact", "Old", {}, active=False)
+    sf_server.org.add_record_type("Account", "Reseller", {})  # another object: not asked
+
+    with caplog.at_level("WARNING"):
+        ensure_fields(session, "contact", [LIFECYCLE])
+
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert "record type 'Partner': crmseg_lifecycle__c lacks new, active, at_risk" in warning
+    assert "Old" not in warning and "Reseller" not in warning
+    sf_server.org.record_type_values[partner]["crmseg_lifecycle__c"] = ["new", "active"]
+    assert record_type_gaps(session, "Contact", [LIFECYCLE]) == {
+        "Partner": {"crmseg_lifecycle__c": ["at_risk"]}
+    }
