@@ -453,8 +453,6 @@ def _field_permissions(
             return changes
         pending = retry
     assert pending is not None
-    if isinstance(pending, Retriable):
-        raise pending
     raise pending
 
 
