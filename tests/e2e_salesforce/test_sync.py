@@ -224,3 +224,38 @@ def test_a_user_without_view_all_data_is_refused_with_exit_5_unless_allowed(
     code, summary = sync(crmseg, config_file(crm="partial_visibility_ok = true"))
     assert code == 0, summary
     assert summary["contacts"] == 50
+
+
+def test_rate_limits_locks_expiry_and_slow_writes_then_a_clean_rerun_leave_the_expected_state(
+    org: SalesforceStandIn, config_file: Callable[..., Path], crmseg: Any, tmp_path: Path
+) -> None:
+    config = config_file('[lists]\nlifecycle = ["prospect"]\n')
+    org.faults.error_burst(2, status=429, retry_after=0.2, path=r"/query/?$")
+    org.lock_next_writes(2)  # the first provisioning writes meet row locks
+    org.hold_requests(1, 1.5, path=r"/composite/sobjects$")  # a slow but fine write
+    fired: list[bool] = []
+
+    def expire_once(request: Any) -> None:
+        if request.path.endswith("/tooling/sobjects/CustomField") and not fired:
+            fired.append(True)
+            org.expire_sessions()
+
+    org.faults.add_hook("expire", expire_once)
+
+    code, first = sync(crmseg, config)
+    assert code == 0, first
+    assert fired
+    code, rerun = sync(crmseg, config)
+    assert code == 0, rerun
+    assert rerun["written"] == 0
+
+    expected = expected_tags(org, tmp_path, load_config(config).segmentation)
+    assert {c: crm_tags(org, c) for c in expected} == expected
+    assert len(list(org.org.live("Campaign"))) == 1
+    rows = [m["ContactId"] for m in org.org.live("CampaignMember")]
+    assert sorted(rows) == sorted(
+        c for c, t in expected.items() if t["crmseg_lifecycle"] == "prospect"
+    )
+    fields = sorted(f"{o}.{fd.name}" for o, fd in org.org.custom_fields.values())
+    assert sorted(str(fp["Field"]) for fp in org.org.live("FieldPermissions")) == fields
+    assert len(crmseg_assignments(org.org)) == 1
