@@ -100,7 +100,9 @@ MAX_RESTARTS = 1_000
 BULK_TERMINAL_FAILURES = ("Failed", "Aborted")
 QUERY_TIMEOUT = "QUERY_TIMEOUT"
 #: Refusals of a Bulk job create that mean "this org has no Bulk API": read via REST.
-BULK_DISABLED = frozenset({"API_DISABLED_FOR_ORG", "FeatureNotEnabled", "FEATURE_NOT_ENABLED"})
+BULK_DISABLED = frozenset(
+    {"API_DISABLED_FOR_ORG", "FeatureNotEnabled", "FEATURE_NOT_ENABLED", "NOT_FOUND"}
+)
 _CONVERT = re.compile(r"^convertCurrency\(([A-Za-z][A-Za-z0-9_]*(?:__c)?)\)$")
 
 CORE: dict[ObjectType, tuple[str, ...]] = {

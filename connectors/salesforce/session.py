@@ -314,7 +314,9 @@ def timeout_for(settings: SalesforceSettings, endpoint: str) -> float:
         return s.tooling_timeout
     if endpoint in ("bulk2.query.job", "bulk2.ingest.get"):
         return s.bulk_poll_timeout
-    if endpoint.startswith(("query", "bulk2.query.results")) or endpoint.endswith((".find", ".get")):
+    if endpoint.startswith(("query", "bulk2.query.results")) or endpoint.endswith(
+        (".find", ".get")
+    ):
         return s.query_timeout
     if endpoint in ("describe", "oauth.token", "limits"):
         return s.timeout_seconds

@@ -259,3 +259,17 @@ def test_rate_limits_locks_expiry_and_slow_writes_then_a_clean_rerun_leave_the_e
     fields = sorted(f"{o}.{fd.name}" for o, fd in org.org.custom_fields.values())
     assert sorted(str(fp["Field"]) for fp in org.org.live("FieldPermissions")) == fields
     assert len(crmseg_assignments(org.org)) == 1
+
+
+def test_an_org_without_bulk_api_syncs_through_rest_above_both_thresholds(
+    org: SalesforceStandIn, config_file: Callable[..., Path], crmseg: Any, tmp_path: Path
+) -> None:
+    org.disable_bulk_api()
+    org.time_out_queries_above(40)  # and its big objects time out when read in one go
+    config = config_file(crm="bulk_query_threshold = 10\nbulk_ingest_threshold = 10")
+    code, summary = sync(crmseg, config)
+    assert code == 0, summary
+    expected = expected_tags(org, tmp_path, load_config(config).segmentation)
+    assert {c: crm_tags(org, c) for c in expected} == expected
+    jobs = [e.status for e in org.log.entries if e.method == "POST" and "/jobs/" in e.path]
+    assert jobs and set(jobs) == {403}  # every job create refused; REST did the work

@@ -402,3 +402,16 @@ def test_a_bulk_upload_whose_answer_is_lost_is_not_sent_twice(
     (job,) = sf_server.state.bulk_jobs.values()
     assert (len(job.uploads), job.state) == (1, "Aborted")  # one upload, never run
     assert all(stored(sf_server, c, "crmseg_lifecycle__c") is None for c in contact_ids[:3])
+
+
+def test_without_bulk_api_write_bulk_declines_and_batches_do_the_work(
+    sf_server: SalesforceStandIn, session: HookedSession, contact_ids: list[str]
+) -> None:
+    add_open_fields(sf_server, "Contact", LIFECYCLE)
+    session.settings.bulk_ingest_threshold = 1
+    sf_server.disable_bulk_api()
+    updates = [TagUpdate("contact", c, {"crmseg_lifecycle": "new"}) for c in contact_ids[:3]]
+
+    assert write_bulk(session, updates, sleep=no_sleep) is None
+    assert all(r.ok for r in write_batch(session, updates))
+    assert [stored(sf_server, c, "crmseg_lifecycle__c") for c in contact_ids[:3]] == ["new"] * 3
