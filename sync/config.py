@@ -80,6 +80,9 @@ class CrmConfig(BaseModel):
     overlap_minutes: int = Field(default=10, ge=0, le=24 * 60)
     #: Seconds before one HTTP request is abandoned (and retried).
     timeout_seconds: float = Field(default=30, gt=0)
+    #: Salesforce: pull even when the integration user lacks "View All Data" (it then
+    #: sees only the records shared with it; by default such a run is refused).
+    partial_visibility_ok: bool = False
     #: API base URL and CA bundle; only for proxies and the local sandbox.
     base_url: str | None = None
     ca_bundle: Path | None = None
