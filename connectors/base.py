@@ -194,6 +194,14 @@ class Connector(abc.ABC):
         connector's own threshold). One result per update when not ``None``."""
         return None
 
+    def account_id(self) -> str | None:
+        """Which CRM account the credentials belong to, as a stable readable name
+        (``hubspot portal 12345678``, ``salesforce org 00D...``); asks the CRM.
+
+        The state file is bound to it: an API URL alone is the same for every
+        HubSpot portal. ``None``: the source has no account (CSV files)."""
+        return None
+
     def snapshot_list(self, name: str, object_type: ObjectType, record_ids: Sequence[str]) -> str:
         """Create a static list holding exactly ``record_ids``; returns its id.
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from typing import Any
+from urllib.parse import urlparse
 
 from connectors.base import (
     Connector,
@@ -25,6 +26,7 @@ from connectors.base import (
     TagUpdate,
     WriteResult,
 )
+from connectors.errors import CrmError
 from connectors.salesforce.pull import Puller
 from connectors.salesforce.records import SOBJECT
 from connectors.salesforce.session import SalesforceSession
@@ -92,6 +94,17 @@ class SalesforceConnector(Connector):
         from connectors.salesforce.lists import snapshot_list  # type: ignore[import-not-found,unused-ignore]
 
         return snapshot_list(self.session, name, object_type, record_ids)  # type: ignore[no-any-return,unused-ignore]
+
+    def account_id(self) -> str:
+        """``salesforce org <organization id>``, from the token answer's identity URL."""
+        _ = self.session.sf  # logs in when no session is open yet
+        parts = [p for p in urlparse(self.session.identity_url).path.split("/") if p]
+        if len(parts) < 3 or parts[-3] != "id":
+            raise CrmError(
+                "oauth.token: the token answer holds no identity URL naming the org",
+                crm="salesforce",
+            )
+        return f"salesforce org {parts[-2]}"
 
     # -- observability ----------------------------------------------------------------
     def api_calls(self) -> dict[str, int]:

@@ -275,6 +275,8 @@ class SalesforceSession:
         self._lock = threading.RLock()
         self._sf: Salesforce | None = None
         self.instance_url = s.instance_url.rstrip("/")
+        #: The token answer's ``id``: ``.../id/<organization id>/<user id>``.
+        self.identity_url = ""
 
     # -- construction from the environment ------------------------------------------
     @classmethod
@@ -510,6 +512,7 @@ class SalesforceSession:
                 code=error or None,
             )
         self.__sid = str(body["access_token"])
+        self.identity_url = str(body.get("id") or "")
         instance = str(body.get("instance_url") or self.instance_url).rstrip("/")
         self.instance_url = instance
         self._sf = Salesforce(

@@ -75,8 +75,12 @@ class SalesforceStandIn(StandIn):
         credentials: Credentials | None = None,
         as_of: date | None = None,
         clock: Callable[[], datetime] | None = None,
+        org_id: str | None = None,
     ) -> None:
         self.org = Org(clock=clock) if clock is not None else Org()
+        if org_id is not None:
+            credentials = credentials or Credentials()
+            credentials.org_id = org_id
         self.auth = Auth(credentials)
         self.limits = Limits(
             daily_max=daily_api_max, long_seconds=long_request_seconds, max_long=max_long_requests

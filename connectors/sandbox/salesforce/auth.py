@@ -37,6 +37,8 @@ class Credentials:
     my_domain: str = "crmseg-sandbox.my"  # pass as ``domain=`` for client credentials
     private_key_pem: str = ""
     public_key_pem: str = ""
+    #: The organization id in session ids and the identity URL (FACTS.md).
+    org_id: str = "00D5g000000crmseg"
 
 
 def _new_key_pair() -> tuple[str, str]:
@@ -65,7 +67,7 @@ class Auth:
         self.token_requests = 0
 
     def issue(self) -> str:
-        sid = "00D5g000000crmseg!" + secrets.token_urlsafe(48)
+        sid = f"{self.creds.org_id}!" + secrets.token_urlsafe(48)
         with self._lock:
             self._sessions[sid] = time.monotonic() + self.session_seconds
         return sid
@@ -112,7 +114,7 @@ class Auth:
         return 200, {
             "access_token": self.issue(),
             "instance_url": instance_url,
-            "id": f"{instance_url}/id/00D5g000000crmseg/0055g000000crmseg",
+            "id": f"{instance_url}/id/{self.creds.org_id}/0055g000000crmseg",
             "token_type": "Bearer",
             "issued_at": str(int(time.time() * 1000)),
             "signature": base64.b64encode(secrets.token_bytes(32)).decode(),
