@@ -62,12 +62,14 @@ from urllib3.util.retry import Retry
 from connectors.errors import (
     AuthError,
     BudgetExhausted,
+    CertificateProblem,
     ConfigError,
     CrmError,
     PermissionDenied,
     RateLimited,
     ServerError,
     Timeout,
+    Unreachable,
 )
 from connectors.ratelimit import DailyBudget, RollingWindowLimiter, retrying
 
@@ -155,6 +157,11 @@ def _missing_scopes(body: dict[str, Any]) -> list[str]:
     return scopes
 
 
+def _is_certificate(exc: BaseException) -> bool:
+    text = f"{getattr(exc, 'reason', '')} {exc}"
+    return "CERTIFICATE_VERIFY_FAILED" in text or "SSLCertVerificationError" in text
+
+
 def map_exception(exc: BaseException, endpoint: str) -> CrmError | None:
     """Translate a client exception into crmseg's tree (``None``: not ours to map)."""
     if isinstance(exc, CrmError):
@@ -200,6 +207,12 @@ def map_exception(exc: BaseException, endpoint: str) -> CrmError | None:
             )
         if status >= 500:
             return ServerError(f"{endpoint}: HubSpot server error: {message}", code=category, **kw)
+        if status == 0 and _is_certificate(exc):
+            return CertificateProblem(
+                f"{endpoint}: the TLS certificate of the API host could not be verified: a "
+                "certificate problem; point [crm] ca_bundle at the CA that signed it",
+                **kw,
+            )
         if status == 0:
             reason = str(getattr(exc, "reason", "") or "").splitlines()[0:1]
             return ServerError(
@@ -207,6 +220,21 @@ def map_exception(exc: BaseException, endpoint: str) -> CrmError | None:
                 **kw,
             )
         return CrmError(f"{endpoint}: {message}", code=category, **kw)
+    refused = exc.reason if isinstance(exc, urllib3.exceptions.MaxRetryError) else exc
+    if isinstance(refused, urllib3.exceptions.NewConnectionError):  # refused, unknown host
+        conn = getattr(refused, "conn", None)
+        where = f"https://{conn.host}:{conn.port}" if conn is not None else "the API host"
+        return Unreachable(
+            f"{endpoint}: cannot connect to {where} (connection refused or unknown host); "
+            "check [crm] base_url",
+            crm=CRM,
+        )
+    if isinstance(refused, urllib3.exceptions.SSLError) or _is_certificate(exc):
+        return CertificateProblem(
+            f"{endpoint}: the TLS certificate of the API host could not be verified: a "
+            "certificate problem; point [crm] ca_bundle at the CA that signed it",
+            crm=CRM,
+        )
     if isinstance(
         exc, urllib3.exceptions.ReadTimeoutError | urllib3.exceptions.ConnectTimeoutError
     ):

@@ -67,8 +67,10 @@ from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import (
     SalesforceAuthenticationFailed,
@@ -86,6 +88,7 @@ from simple_salesforce.util import exception_handler
 from connectors.errors import (
     AuthError,
     BudgetExhausted,
+    CertificateProblem,
     ConfigError,
     CrmError,
     PermissionDenied,
@@ -93,6 +96,7 @@ from connectors.errors import (
     SchemaMismatch,
     ServerError,
     Timeout,
+    Unreachable,
 )
 from connectors.ratelimit import DailyBudget, retrying
 from connectors.salesforce.settings import SalesforceSettings
@@ -135,6 +139,21 @@ def error_code(exc: SalesforceError) -> tuple[str | None, str]:
             ),
         )
     return None, str(first or "")[:300]
+
+
+def _host(exc: requests.RequestException) -> str:
+    url = getattr(getattr(exc, "request", None), "url", None)
+    if not url:
+        return "the org"
+    parts = urlsplit(str(url))
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _refused(exc: BaseException) -> bool:
+    """Whether a connection error is a refused connection or an unknown host."""
+    reason = exc.args[0] if exc.args else None
+    reason = getattr(reason, "reason", reason)
+    return isinstance(reason, urllib3.exceptions.NewConnectionError)
 
 
 def map_exception(exc: BaseException, endpoint: str) -> CrmError | None:
@@ -194,6 +213,18 @@ def map_exception(exc: BaseException, endpoint: str) -> CrmError | None:
             return CrmError(text, code=code, **kw)
     if isinstance(exc, SalesforceOperationError):
         return CrmError(f"{endpoint}: {str(exc)[:500]}", crm=CRM, code="BULK_JOB_FAILED")
+    if isinstance(exc, requests.exceptions.SSLError):
+        return CertificateProblem(
+            f"{endpoint}: the TLS certificate of {_host(exc)} could not be verified: a "
+            "certificate problem; point [crm] ca_bundle at the CA that signed it",
+            crm=CRM,
+        )
+    if isinstance(exc, requests.ConnectionError) and _refused(exc):
+        return Unreachable(
+            f"{endpoint}: cannot connect to {_host(exc)} (connection refused or unknown "
+            "host); check [crm] instance_url",
+            crm=CRM,
+        )
     if isinstance(exc, requests.Timeout):
         return Timeout(f"{endpoint}: no answer in time ({type(exc).__name__})", crm=CRM)
     if isinstance(exc, requests.ConnectionError | requests.exceptions.ChunkedEncodingError):
