@@ -88,6 +88,13 @@ class CrmConfig(BaseModel):
     base_url: str | None = None
     ca_bundle: Path | None = None
 
+    @field_validator("base_url")
+    @classmethod
+    def _a_url(cls, url: str | None) -> str | None:
+        if url is not None and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", url):
+            raise ValueError("must be a URL such as https://api.hubapi.com")
+        return url
+
     @property
     def ten_secondly_limit(self) -> int:
         return self.requests_per_10s or HUBSPOT_TIERS[self.tier]
@@ -395,7 +402,15 @@ def load_config(path: Path | None) -> Config:
         keys = {p.split(": ")[1] for p in strict}
         problems = strict + [p for p in problems if p.split(": ")[1] not in keys]
         raise ConfigError(problems[0], problems) from None
-    problems = strict + [f"{path}: {p}" for p in inapplicable(config)]
+    bundle = config.crm.ca_bundle
+    if bundle is not None:
+        bundle = config.crm.ca_bundle = (path.parent / bundle.expanduser()).resolve()
+    missing = (
+        [f"{path}: crm.ca_bundle: {bundle} is not a file (a PEM bundle of CA certificates)"]
+        if bundle is not None and not bundle.is_file()
+        else []
+    )
+    problems = strict + [f"{path}: {p}" for p in inapplicable(config)] + missing
     if problems:
         raise ConfigError(problems[0], problems)
     if "path" not in config.state.model_fields_set:

@@ -112,6 +112,9 @@ class AccountMismatch(StateError):
     """The state file belongs to another CRM account than the credentials."""
 
 
+#: How long a run waits for a reader (``crmseg status``...) to let go of the file.
+READER_WAIT_SECONDS = 10.0
+
 #: What every state-file message ends with: the file is a cache.
 CACHE_HINT = (
     "the state file is only a cache: move it away (or set another [state] path) and "
@@ -175,7 +178,7 @@ class State:
         elif not path.exists():
             raise StateError(f"{path}: no state file yet; run `crmseg sync` first")
         try:
-            self.con = self._connect(path, read_only)
+            self.con = self._connect(path, read_only) if read_only else self._connect_rw(path)
         except duckdb.IOException as exc:
             if read_only and _locked(exc):
                 self.con = self._connect_copy(path)
@@ -200,6 +203,19 @@ class State:
     @staticmethod
     def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
         return duckdb.connect(str(path), read_only=read_only)
+
+    @classmethod
+    def _connect_rw(cls, path: Path) -> duckdb.DuckDBPyConnection:
+        """Open for writing. ``status``, ``history`` and ``explain`` may hold the file for
+        a moment (they read it while nobody writes): wait for them, a few seconds."""
+        deadline = time.monotonic() + READER_WAIT_SECONDS
+        while True:
+            try:
+                return cls._connect(path, False)
+            except duckdb.IOException as exc:
+                if not _locked(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
 
     def _connect_copy(self, path: Path) -> duckdb.DuckDBPyConnection:
         """A running sync holds the file: read a copy of it (with its write-ahead log)."""

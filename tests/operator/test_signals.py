@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import signal
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -78,30 +79,20 @@ def test_status_history_and_explain_work_while_a_sync_runs(
         monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", hub.token)
         config = hub_config(tmp_path / "crmseg.toml", hub, tmp_path / "state.duckdb")
         assert crmseg("sync", "--config", config, "--as-of", AS_OF).exit_code == 0
-        hub.update("contacts", 1, {"firstname": "Changed"})
-        started = slow_writes(hub, 3)
+        hub.faults.set_latency(0.3)  # every request of the next sync takes a while
         proc = popen(
-            [
-                "sync",
-                "--config",
-                str(config),
-                "--as-of",
-                str(AS_OF),
-                "--full",
-                "--allow-future",
-                "--allow-mass-change",
-            ],
+            ["sync", "--config", str(config), "--as-of", str(AS_OF), "--full"],
             cwd=tmp_path,
             env={"HUBSPOT_ACCESS_TOKEN": hub.token},
         )
         try:
-            # the second sync re-pulls; wait until it holds the lock (a write in flight
-            # or, when nothing is left to write, the run row exists)
-            for _ in range(200):
+            # wait until the second sync holds the lock (it then holds the state file)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and proc.poll() is None:
                 status = crmseg("status", "--config", config, "--json")
                 if status.exit_code == 0 and json.loads(status.stdout)["sync_running"]:
                     break
-                started.wait(0.05)
+                time.sleep(0.05)
             payload = json.loads(status.stdout)
             assert payload["sync_running"] is True
             assert payload["account"] == "hubspot portal 111"
