@@ -27,7 +27,7 @@ from sync.lock import run_lock
 from sync.logs import LogFormat, configure, event
 from sync.output import print_json, print_table, stderr, stdout
 from sync.progress import reporter
-from sync.state import State, StateError, io_message
+from sync.state import CACHE_HINT, State, StateError, io_message, prepare_folder
 
 log = logging.getLogger("crmseg.sync")
 
@@ -67,6 +67,9 @@ def execute(
     here (exit 5) and leaves the mirror as it is.
     """
     connector = open_connector(config)
+    prepare_folder(config.state.path)
+    if config.state.path.is_dir():
+        raise StateError(f"{config.state.path}: is a directory, not a state file; {CACHE_HINT}")
     with run_lock(config.state.path, command):
         account = connector.account_id() if options.pull else None
         with State(config.state.path) as state:
@@ -543,6 +546,8 @@ def snapshot_command(
     account = connector.account_id() if connector is not None else None
     today = datetime.now(UTC).date().isoformat()
     list_title = name or f"{list_name(family, value)} · snapshot {today}"
+    if not dry_run:
+        prepare_folder(config.state.path)
     lock = run_lock(config.state.path, "snapshot") if not dry_run else nullcontext()
     with lock, State(config.state.path, read_only=dry_run) as state:
         if account is not None:

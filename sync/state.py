@@ -122,6 +122,17 @@ CACHE_HINT = (
 )
 
 
+def prepare_folder(path: Path) -> None:
+    """Create the state file's folder, or say why it cannot be."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StateError(
+            f"{path}: cannot create the state file's folder ({exc.strerror}); "
+            "set [state] path to a writable place"
+        ) from None
+
+
 def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
@@ -138,6 +149,8 @@ def io_message(path: Path, exc: BaseException) -> str:
         return f"{path}: another process holds the state file; is another crmseg run using it?"
     if "No space left" in text or "disk full" in text.lower():
         return f"{path}: no space left on the device holding the state file; free some space"
+    if "not a valid DuckDB database" in text or "Corrupt" in text or "corrupt" in text:
+        return f"{path}: not a crmseg state file (damaged or another kind of file); {CACHE_HINT}"
     if "Permission denied" in text or "read-only" in text.lower():
         return (
             f"{path}: cannot write the state file (permission denied or read-only file "
@@ -168,13 +181,7 @@ class State:
         if path.is_dir():
             raise StateError(f"{path}: is a directory, not a state file; {CACHE_HINT}")
         if not read_only:
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise StateError(
-                    f"{path}: cannot create the state file's folder ({exc.strerror}); "
-                    "set [state] path to a writable place"
-                ) from None
+            prepare_folder(path)
         elif not path.exists():
             raise StateError(f"{path}: no state file yet; run `crmseg sync` first")
         try:

@@ -158,7 +158,8 @@ def _missing_scopes(body: dict[str, Any]) -> list[str]:
 
 
 def _is_certificate(exc: BaseException) -> bool:
-    text = f"{getattr(exc, 'reason', '')} {exc}"
+    # not str(exc): a generated ApiException without a body cannot be printed
+    text = f"{getattr(exc, 'reason', '')} {type(exc).__name__} {exc.args!r}"
     return "CERTIFICATE_VERIFY_FAILED" in text or "SSLCertVerificationError" in text
 
 
@@ -166,6 +167,11 @@ def map_exception(exc: BaseException, endpoint: str) -> CrmError | None:
     """Translate a client exception into crmseg's tree (``None``: not ours to map)."""
     if isinstance(exc, CrmError):
         return exc
+    if isinstance(exc, AttributeError) and exc.__context__ is not None:
+        # The client's call_api decodes ``e.body`` of a body-less ApiException (TLS
+        # and connection failures) and fails on it: the ApiException is the context.
+        if _is_api_exception(exc.__context__):
+            exc = exc.__context__
     if _is_api_exception(exc):
         status = int(getattr(exc, "status", 0) or 0)
         body = _body(exc)
