@@ -167,11 +167,11 @@ def map_exception(exc: BaseException, endpoint: str) -> CrmError | None:
     """Translate a client exception into crmseg's tree (``None``: not ours to map)."""
     if isinstance(exc, CrmError):
         return exc
-    if isinstance(exc, AttributeError) and exc.__context__ is not None:
+    context = exc.__context__
+    if isinstance(exc, AttributeError) and context is not None and _is_api_exception(context):
         # The client's call_api decodes ``e.body`` of a body-less ApiException (TLS
         # and connection failures) and fails on it: the ApiException is the context.
-        if _is_api_exception(exc.__context__):
-            exc = exc.__context__
+        exc = context
     if _is_api_exception(exc):
         status = int(getattr(exc, "status", 0) or 0)
         body = _body(exc)
