@@ -574,3 +574,73 @@ def snapshot_command(
         markup=False,
         highlight=False,
     )
+
+
+@app.command("audit")
+@handles_errors
+def audit_command(
+    config_path: Path | None = ConfigOption,
+    run: int | None = typer.Option(None, "--run", min=1, help="Only this run."),
+    contact: str | None = typer.Option(None, "--contact", help="Only this record id."),
+    limit: int = typer.Option(200, "--limit", min=1, help="At most this many rows (newest first)."),
+    json_output: bool = JsonOption,
+) -> None:
+    """What crmseg wrote when: old and new value, status and error of every field value
+    written (or refused), newest first, from the state file (no CRM call)."""
+    if contact is not None and not contact.strip():
+        raise ConfigError("--contact: an empty value names no record")
+    config = read_config(config_path)
+    where, params = [], []
+    if run is not None:
+        where.append("run_id = ?")
+        params.append(run)
+    if contact is not None:
+        where.append("record_id = ?")
+        params.append(contact.strip())
+    sql = (
+        "SELECT run_id, written_at, object_type, record_id, field, old_value, new_value, "
+        "status, error FROM audit"
+        + (f" WHERE {' AND '.join(where)}" if where else "")
+        + " ORDER BY written_at DESC, run_id DESC, record_id, field LIMIT ?"
+    )
+    with State(config.state.path, read_only=True) as state:
+        if (
+            run is not None
+            and not state.con.execute("SELECT 1 FROM runs WHERE id = ?", [run]).fetchone()
+        ):
+            raise InputError(f"--run: the state file has no run {run}")
+        rows = state.con.execute(sql, [*params, limit]).fetchall()
+    entries = [
+        {
+            "run": r[0],
+            "written_at": _when(r[1]),
+            "object_type": r[2],
+            "record": r[3],
+            "field": r[4],
+            "old": r[5],
+            "new": r[6],
+            "status": r[7],
+            "error": r[8],
+        }
+        for r in rows
+    ]
+    if json_output:
+        print_json({"entries": entries, "count": len(entries)})
+        return
+    print_table(
+        "Audit (newest first)",
+        ["run", "written (UTC)", "record", "field", "old", "new", "status", "error"],
+        [
+            (
+                e["run"],
+                e["written_at"],
+                f"{e['object_type']} {e['record']}",
+                e["field"],
+                e["old"],
+                e["new"],
+                e["status"],
+                e["error"],
+            )
+            for e in entries
+        ],
+    )
