@@ -202,6 +202,20 @@ class Connector(abc.ABC):
         HubSpot portal. ``None``: the source has no account (CSV files)."""
         return None
 
+    def plan_fields(self, object_type: ObjectType, fields: Sequence[FieldSpec]) -> list[str] | None:
+        """What ``ensure_fields`` would create or change, read-only, one line each; a
+        field that exists with another type raises ``SchemaMismatch``. ``None``: the
+        connector cannot tell (nothing to provision)."""
+        return None
+
+    def plan_lists(self, specs: Sequence[ListSpec]) -> list[str] | None:
+        """What ``ensure_lists`` would create or correct, read-only, one line each."""
+        return None
+
+    def missing_properties(self, object_type: ObjectType, names: Sequence[str]) -> list[str]:
+        """Those of ``names`` the CRM has no property (field) for on ``object_type``."""
+        return []
+
     def snapshot_list(self, name: str, object_type: ObjectType, record_ids: Sequence[str]) -> str:
         """Create a static list holding exactly ``record_ids``; returns its id.
 

@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 import typer
 
-from connectors.base import Connector
+from connectors.base import Connector, ListSpec
 from connectors.errors import ConfigError, InputError
 from segmentation import segment
 from sync.cli_common import EXIT_PARTIAL, app, handles_errors, parse_as_of, read_config
@@ -22,7 +22,7 @@ from sync.config import LIST_VALUES, LISTABLE_FAMILIES, Config
 from sync.connect import open_connector, source_id
 from sync.engine import Engine, RunOptions, RunResult
 from sync.explain import explain, find_contact
-from sync.fields import list_name
+from sync.fields import field_specs, list_name
 from sync.lock import run_lock
 from sync.logs import LogFormat, configure, event
 from sync.output import print_json, print_table, stderr, stdout
@@ -94,6 +94,7 @@ def _run(
             markup=False,
         )
     state.close_abandoned_runs()
+    provisioning = preflight(connector, config, show=options.dry_run) if options.pull else None
     event(
         log,
         "run started",
@@ -111,8 +112,45 @@ def _run(
         raise
     except duckdb.Error as exc:
         raise StateError(io_message(config.state.path, exc)) from None
+    if provisioning is not None and options.dry_run:
+        result.summary["provisioning"] = provisioning
     event(log, "run finished", **{k: v for k, v in result.summary.items() if k != "plan"})
     return result
+
+
+def preflight(connector: Connector, config: Config, *, show: bool) -> list[str] | None:
+    """Before anything is pulled or written: every property an interest rule names
+    exists (exit 2 otherwise), and, for a plan (``show``), what provisioning would
+    create or change; an incompatible existing field is exit 5 here, before a write."""
+    rules = list(enumerate(config.segmentation.interests))
+    missing: set[tuple[str, str]] = set()
+    for object_type in ("contact", "deal"):
+        names = sorted({r.property for _, r in rules if r.source == object_type})
+        if names:
+            missing |= {(object_type, n) for n in connector.missing_properties(object_type, names)}
+    problems = [
+        f"segmentation.interests[{i}].{rule.source}_property: the CRM has no {rule.source} "
+        f"property {rule.property!r} (rule for tag {rule.tag!r}); check its internal name"
+        for i, rule in rules
+        if (rule.source, rule.property) in missing
+    ]
+    if problems:
+        raise ConfigError(problems[0], problems)
+    if not show:
+        return None
+    lines: list[str] = []
+    for object_type in ("contact", "company"):
+        if object_type == "company" and config.segmentation.level != "company":
+            continue
+        planned = connector.plan_fields(object_type, field_specs(config.segmentation, object_type))
+        lines += planned or []
+    specs = [
+        ListSpec(list_name(family, value), "contact", f"crmseg_{family}", value)
+        for family, value in config.lists.entries()
+    ]
+    if specs:
+        lines += connector.plan_lists(specs) or []
+    return lines
 
 
 def _interrupted_detail(state: State) -> str:
@@ -181,6 +219,13 @@ def show(result: RunResult, *, json_output: bool, quiet: bool, details: bool = F
                 (f"{c.object_type} {c.record_id}", c.field, c.old, c.new)
                 for c in result.plan.changes
             ],
+        )
+    provisioning = summary.get("provisioning")
+    if provisioning is not None:
+        print_table(
+            "Provisioning a sync would do first",
+            ["change"],
+            [(line,) for line in provisioning] or [("nothing: fields and lists are in place",)],
         )
     calls = summary.get("api_calls", {})
     if calls:

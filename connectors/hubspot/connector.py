@@ -106,6 +106,22 @@ class HubSpotConnector(Connector):
 
         return snapshot_list(self.transport, name, object_type, record_ids)
 
+    def plan_fields(self, object_type: ObjectType, fields: Sequence[FieldSpec]) -> list[str]:
+        from connectors.hubspot.fields import plan_fields
+
+        return plan_fields(self.transport, object_type, fields)
+
+    def plan_lists(self, specs: Sequence[ListSpec]) -> list[str]:
+        from connectors.hubspot.lists import plan_lists
+
+        return plan_lists(self.transport, specs)
+
+    def missing_properties(self, object_type: ObjectType, names: Sequence[str]) -> list[str]:
+        from connectors.hubspot.fields import property_names
+
+        have = property_names(self.transport, object_type)
+        return [n for n in names if n not in have]
+
     def account_id(self) -> str:
         """``hubspot portal <portalId>`` from ``GET /account-info/v3/details``."""
         api = self.transport.api("crm.contacts.basic_api").api_client

@@ -318,6 +318,13 @@ CASES = [
         ("certificate problem", "ca_bundle"),
         raw=BASE.replace('ca_bundle = "{ca}"', f'ca_bundle = "{certifi.where()}"'),
     ),
+    Case(
+        "interest-unknown-property",
+        2,
+        ("segmentation.interests[0].contact_property", "'topcs'"),
+        args=PLAN,
+        rest='[[segmentation.interests]]\ntag = "t"\ncontact_property = "topcs"\nany_of = ["x"]\n',
+    ),
     # -- arguments that would write nonsense ---------------------------------------------
     Case("as-of-month", 2, ("--as-of", "2026-13-01"), args=(*SYNC[:3], "--as-of", "2026-13-01")),
     Case("as-of-word", 2, ("--as-of", "yesterday"), args=(*SYNC[:3], "--as-of", "yesterday")),
