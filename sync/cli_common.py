@@ -137,10 +137,11 @@ def handles_errors(command: F) -> F:
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        how = {
-            "json_output": bool(kwargs.get("json_output")),
-            "log_json": kwargs.get("log_format") == LogFormat.json,
-        }
+        report = functools.partial(
+            fail,
+            json_output=bool(kwargs.get("json_output")),
+            log_json=kwargs.get("log_format") == LogFormat.json,
+        )
         try:
             with stop_on_signals():
                 return command(*args, **kwargs)
@@ -148,27 +149,25 @@ def handles_errors(command: F) -> F:
             raise quiet_broken_pipe() from None
         except Interrupted as exc:
             detail = getattr(exc, "detail", "nothing was written")
-            raise fail(
+            raise report(
                 exc.exit_code,
                 "interrupted",
                 [f"interrupted by {exc.name}: {detail}"],
                 prefix="Stopped",
-                **how,
             ) from None
         except CrmsegError as exc:
             prefix, code, kind = next((p, c, k) for cls, p, c, k in EXITS if isinstance(exc, cls))
             lines = exc.problems if isinstance(exc, ConfigError) else [str(exc)]
-            raise fail(code, kind, lines, prefix=prefix, **how) from None
+            raise report(code, kind, lines, prefix=prefix) from None
         except duckdb.Error as exc:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise fail(
+            raise report(
                 EXIT_USAGE,
                 "state",
                 [
                     f"the state file failed ({first}); it is only a cache: move it away "
                     "(or set another [state] path) and crmseg pulls everything again"
                 ],
-                **how,
             ) from None
 
     return wrapper  # type: ignore[return-value]

@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 import typer
 
-from connectors.base import Connector, ListSpec
+from connectors.base import Connector, ListSpec, ObjectType
 from connectors.errors import ConfigError, InputError
 from segmentation import segment
 from sync.cli_common import EXIT_PARTIAL, app, handles_errors, parse_as_of, read_config
@@ -124,7 +124,8 @@ def preflight(connector: Connector, config: Config, *, show: bool) -> list[str] 
     create or change; an incompatible existing field is exit 5 here, before a write."""
     rules = list(enumerate(config.segmentation.interests))
     missing: set[tuple[str, str]] = set()
-    for object_type in ("contact", "deal"):
+    sources: tuple[ObjectType, ...] = ("contact", "deal")
+    for object_type in sources:
         names = sorted({r.property for _, r in rules if r.source == object_type})
         if names:
             missing |= {(object_type, n) for n in connector.missing_properties(object_type, names)}
@@ -139,7 +140,8 @@ def preflight(connector: Connector, config: Config, *, show: bool) -> list[str] 
     if not show:
         return None
     lines: list[str] = []
-    for object_type in ("contact", "company"):
+    tagged: tuple[ObjectType, ...] = ("contact", "company")
+    for object_type in tagged:
         if object_type == "company" and config.segmentation.level != "company":
             continue
         planned = connector.plan_fields(object_type, field_specs(config.segmentation, object_type))
@@ -635,7 +637,8 @@ def audit_command(
     if contact is not None and not contact.strip():
         raise ConfigError("--contact: an empty value names no record")
     config = read_config(config_path)
-    where, params = [], []
+    where: list[str] = []
+    params: list[object] = []
     if run is not None:
         where.append("run_id = ?")
         params.append(run)

@@ -224,15 +224,10 @@ def plan_fields(
     """What :func:`ensure_fields` would change, read-only: one line per property or
     option it would create or change. Raises :class:`SchemaMismatch` for a property of
     that name with another type, as ``ensure_fields`` would before its first write."""
-    hs_type = hubspot_object(object_type)
     _check_specs(fields)
     if not fields:
         return []
-    core = cached_api(transport, "crm.properties.core_api")
-    existing = {
-        p.name: p
-        for p in transport.call("properties.list", core.get_all, hs_type, archived=False).results
-    }
+    existing = _properties(transport, object_type)
     lines: list[str] = []
     for spec in fields:
         prop = existing.get(spec.name)
@@ -252,8 +247,13 @@ def plan_fields(
 
 def property_names(transport: HubSpotTransport, object_type: ObjectType) -> frozenset[str]:
     """The names of the properties ``object_type`` has (read-only)."""
+    return frozenset(_properties(transport, object_type))
+
+
+def _properties(transport: HubSpotTransport, object_type: ObjectType) -> dict[str, Any]:
+    """Name -> property (unarchived) of ``object_type``."""
     core = cached_api(transport, "crm.properties.core_api")
     answer = transport.call(
         "properties.list", core.get_all, hubspot_object(object_type), archived=False
     )
-    return frozenset(p.name for p in answer.results)
+    return {p.name: p for p in answer.results}

@@ -72,25 +72,22 @@ def test_without_any_config_the_first_line_says_defaults(
     assert "no ./crmseg.toml" in first and "https://api.hubapi.com" in first
 
 
+def _demo_into_head(tmp_path: Path, demo: str, lines: int) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        f"set -o pipefail; {sys.executable} -m sync.cli {demo} | head -n {lines}",
+        shell=True,
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        executable="/bin/bash",
+    )
+
+
 def test_demo_into_head_exits_0_quietly(tmp_path: Path) -> None:
-    run = subprocess.run(
-        f"{sys.executable} -m sync.cli demo | head -n 2",
-        shell=True,
-        cwd=tmp_path,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        executable="/bin/bash",
-    )
-    piped = subprocess.run(
-        f"set -o pipefail; {sys.executable} -m sync.cli demo --json | head -n 1",
-        shell=True,
-        cwd=tmp_path,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        executable="/bin/bash",
-    )
+    tables = _demo_into_head(tmp_path, "demo", 2)
+    assert tables.returncode == 0, tables.stderr
+    assert "Error" not in tables.stderr and "Traceback" not in tables.stderr
+    piped = _demo_into_head(tmp_path, "demo --json", 1)
     assert piped.returncode == 0, piped.stderr
-    assert "Error" not in run.stderr and "Traceback" not in run.stderr
     assert piped.stdout == "{\n"
