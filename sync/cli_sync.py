@@ -88,11 +88,13 @@ def _run(
 ) -> RunResult:
     """Bind the state to the account, then run the engine (under the lock)."""
     if account is not None and state.bind_account(account, source_id(config)):
-        stderr.print(
+        message = (
             "The state file held the mirror of another CRM endpoint; it was emptied "
-            "and everything is pulled again.",
-            markup=False,
+            "and everything is pulled again."
         )
+        log.warning(message)
+        if not quiet:
+            stderr.print(message, markup=False)
     state.close_abandoned_runs()
     provisioning = preflight(connector, config, show=options.dry_run) if options.pull else None
     event(
