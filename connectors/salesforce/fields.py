@@ -556,3 +556,30 @@ def _integration_user(session: SalesforceSessionLike) -> str:
         "session names no user",
         crm="salesforce",
     )
+
+
+def plan_fields(
+    session: SalesforceSessionLike, object_type: ObjectType, fields: Sequence[FieldSpec]
+) -> list[str]:
+    """What :func:`ensure_fields` would change, read-only: one line per field or picklist
+    value it would create. Raises :class:`SchemaMismatch` for a field of that name with
+    another type, as ``ensure_fields`` would before its first write."""
+    obj = sobject(object_type)
+    _check_specs(fields)
+    if not fields:
+        return []
+    existing = _existing_fields(session, obj)
+    lines: list[str] = []
+    for spec in fields:
+        api = to_api_name(spec.name)
+        if api not in existing:
+            lines.append(
+                f"create {object_type} field {api} ({_kind(spec)}, {len(spec.options)} values)"
+            )
+            continue
+        meta = _read_metadata(session, existing[api])
+        _check_kind(object_type, obj, spec, meta)
+        missing = [v for v in spec.options if v not in _values(meta)]
+        if missing:
+            lines.append(f"add values {', '.join(missing)} to {object_type} field {api}")
+    return lines

@@ -295,3 +295,10 @@ def _remove(session: SalesforceSessionLike, name: str, member_ids: Sequence[str]
                 failures.items.append((member_id, code))
     failures.log()
     return removed
+
+
+def plan_lists(session: SalesforceSessionLike, specs: Sequence[ListSpec]) -> list[str]:
+    """Which campaigns :func:`ensure_lists` would create, read-only (membership changes
+    follow from the plan's tags and are not listed)."""
+    found = _campaigns(session, [s.name for s in specs])
+    return [f"create campaign {s.name!r}" for s in specs if s.name not in found]

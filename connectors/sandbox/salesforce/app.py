@@ -90,10 +90,15 @@ class SalesforceStandIn(StandIn):
         as_of: date | None = None,
         clock: Callable[[], datetime] | None = None,
         currencies: dict[str, Decimal] | None = None,
+        org_id: str | None = None,
     ) -> None:
         """``currencies`` (ISO code -> rate per corporate unit, the corporate one at 1)
         makes a multi-currency org: opportunities then carry the generator's currency."""
         self.org = Org(clock=clock) if clock is not None else Org()
+        if org_id is not None:
+            self.org.org_id = org_id
+            credentials = credentials or Credentials()
+            credentials.org_id = org_id
         self.auth = Auth(credentials, identity=(self.org.org_id, self.org.api_user_id))
         self.limits = Limits(
             daily_max=daily_api_max, long_seconds=long_request_seconds, max_long=max_long_requests

@@ -37,6 +37,8 @@ class Credentials:
     my_domain: str = "crmseg-sandbox.my"  # pass as ``domain=`` for client credentials
     private_key_pem: str = ""
     public_key_pem: str = ""
+    #: The organization id in session ids and the identity URL (FACTS.md).
+    org_id: str = "00D5g000000crmseg"
 
 
 def _new_key_pair() -> tuple[str, str]:
@@ -74,7 +76,7 @@ class Auth:
         self.token_requests = 0
 
     def issue(self) -> str:
-        sid = "00D5g000000crmseg!" + secrets.token_urlsafe(48)
+        sid = f"{self.creds.org_id}!" + secrets.token_urlsafe(48)
         with self._lock:
             self._sessions[sid] = time.monotonic() + self.session_seconds
         return sid
