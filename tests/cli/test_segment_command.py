@@ -29,11 +29,11 @@ def test_segment_writes_one_sorted_row_per_contact(runner: CliRunner, export: Pa
     tags = rows(out)
     assert [t["contact_id"] for t in tags] == ["1", "10", "2"]
     by_id = {t["contact_id"]: t for t in tags}
-    # Revenues: 1 -> 100, 2 -> 25, 10 -> 25; total 150. 1 passes 0 % -> A; then the tie of
-    # 25 and 25 breaks by id as text ("10" < "2"): 10 has before 100/150 = 66.7 % -> A,
-    # 2 has before 125/150 = 83.3 % -> B.
-    assert (by_id["1"]["abc"], by_id["10"]["abc"], by_id["2"]["abc"]) == ("A", "A", "B")
-    assert by_id["10"]["data_quality"] == "missing_country;missing_email"
+    # Revenues: 1 -> 100, 2 -> 25, 10 -> 25; total 150. 1 has before 0 -> A; 10 and 2 tie:
+    # only 1 is strictly greater, before 100/150 = 66.7 % for both -> A (v1 split the tie
+    # by id: 2 got B).
+    assert (by_id["1"]["abc"], by_id["10"]["abc"], by_id["2"]["abc"]) == ("A", "A", "A")
+    assert by_id["10"]["data_quality"] == "missing_country;missing_email;missing_salutation"
     assert by_id["1"]["interests"] == ""
 
 

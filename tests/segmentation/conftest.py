@@ -36,7 +36,7 @@ def contact(cid: str, **fields: Any) -> dict[str, Any]:
         "email": f"c{cid}@example.com",
         "first_name": "Ann",
         "last_name": "Lee",
-        "salutation": "",
+        "salutation": "Ms",
         "country": "DE",
         "company_id": "",
     }

@@ -71,8 +71,10 @@ def test_all_issues_are_sorted_and_semicolon_joined(seg):
     }
 
 
-def test_salutation_is_not_checked(seg):
-    assert _quality(seg, contact("1", salutation="")) == {"1": None}
+def test_empty_or_blank_salutation_is_missing_salutation(seg):
+    assert _quality(seg, contact("1", salutation=""), contact("2", salutation="  "),
+                    contact("3", salutation="Dr")) == {
+        "1": "missing_salutation", "2": "missing_salutation", "3": None}
 
 
 @pytest.mark.parametrize("email", ["a@.com", "a@b.", "a b@c.d"])

@@ -84,16 +84,17 @@ def reference_abc(ms):
     """ABC exactly as SEGMENTS.md states it, on exact fractions."""
     customers = [c for c, m in ms.items() if m["latest"] is not None]
     total = sum((ms[c]["revenue"] for c in customers if ms[c]["revenue"] > 0), Fraction(0))
-    classes, passed = {}, Fraction(0)
-    for c in sorted(customers, key=lambda c: (-ms[c]["revenue"], c)):
+    classes = {}
+    for c in customers:
         rev = ms[c]["revenue"]
         if total == 0 or rev <= 0:
             classes[c] = "C"
         else:
-            before = passed / total
+            # v2: only strictly greater revenues come before (equal revenue, equal class)
+            before = sum((ms[o]["revenue"] for o in customers if ms[o]["revenue"] > rev),
+                         Fraction(0)) / total
             classes[c] = "A" if before < Fraction("0.80") else (
                 "B" if before < Fraction("0.95") else "C")
-            passed += rev
     return classes
 
 
@@ -151,19 +152,24 @@ def test_equal_values_get_equal_scores_and_scores_follow_the_formula(data):
     _, tags = run(contacts, deals)
     ms = metrics(contacts, deals)
     customers = [c for c, m in ms.items() if m["latest"] is not None]
-    n = len(customers)
-    # higher is better for every key below (R: smaller recency is better)
-    keys = {"rfm_r": lambda m: -m["recency"], "rfm_f": lambda m: m["frequency"],
-            "rfm_m": lambda m: m["revenue"]}
-    for letter, key in keys.items():
-        for a in customers:
-            for b in customers:
+    active = [c for c in customers if ms[c]["frequency"] > 0]
+    # higher is better for every key below (R: smaller recency is better); v2: R ranks
+    # among all customers, F and M among the active, the inactive score F = M = 1
+    keys = {"rfm_r": (lambda m: -m["recency"], customers),
+            "rfm_f": (lambda m: m["frequency"], active),
+            "rfm_m": (lambda m: m["revenue"], active)}
+    for letter, (key, group) in keys.items():
+        for a in group:
+            for b in group:
                 if key(ms[a]) == key(ms[b]):
                     assert tags[a][letter] == tags[b][letter]
                 elif key(ms[a]) > key(ms[b]):
                     assert tags[a][letter] >= tags[b][letter]
-            worse = sum(1 for b in customers if key(ms[b]) < key(ms[a]))
-            assert tags[a][letter] == min(5, 1 + (5 * worse) // n)
+            worse = sum(1 for b in group if key(ms[b]) < key(ms[a]))
+            assert tags[a][letter] == min(5, 1 + (5 * worse) // len(group))
+        for a in customers:
+            if a not in group:
+                assert tags[a][letter] == 1
 
 
 @SETTINGS
