@@ -391,17 +391,17 @@ class CsvLoader:
             )
         if companies is not None:
             con.execute(f"INSERT INTO companies SELECT trim(id, {_WS}), name FROM raw_companies")
+        else:
+            con.execute(
+                "INSERT INTO companies SELECT id, NULL FROM (SELECT company_id AS id FROM contacts "
+                "WHERE company_id IS NOT NULL UNION SELECT company_id FROM deal_companies)"
+            )
         for prop in dict.fromkeys(company_properties):
             con.execute(
                 f"INSERT INTO company_properties SELECT trim(id, {_WS}), $name, "
                 f"{quote_identifier(prop)} FROM raw_companies "
                 f"WHERE {quote_identifier(prop)} IS NOT NULL",
                 {"name": prop},
-            )
-        else:
-            con.execute(
-                "INSERT INTO companies SELECT id, NULL FROM (SELECT company_id AS id FROM contacts "
-                "WHERE company_id IS NOT NULL UNION SELECT company_id FROM deal_companies)"
             )
         for prop in dict.fromkeys(contact_properties):
             con.execute(
