@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import csv
 import datetime
-from fractions import Fraction
 from collections.abc import Sequence
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 

@@ -357,3 +357,127 @@ def test_interests_and_data_quality_match_their_definitions(data):
     for c in contacts:
         assert tags[c["id"]]["interests"] == reference_interests(c, deals), c
         assert tags[c["id"]]["data_quality"] == reference_quality(c, contacts), c
+
+
+# -- v2: hygiene checks, property families and rule families, re-implemented -----------
+
+SALUTATIONS = ["", " ", "Dr", "Ms"]
+ADDRESS = ["", " ", "Hauptstraße 1", "10115", "Berlin"]
+RAW_VALUES = ["", "  ", "Lebensmittel & Getränke", "lebensmittel  &  getränke ", "STEEL",
+              " steel", "Messe München", "--", "B2B/SaaS", None]
+MAP = {"Steel": "steel", "LEBENSMITTEL & GETRÄNKE": "food"}
+
+
+def reference_quality_v2(c, contacts, checks):
+    issues = set((reference_quality(c, contacts) or "").split(";")) - {""}
+    if c["salutation"].strip() == "":
+        issues.add("missing_salutation")
+    if any(c[k].strip() == "" for k in ("street", "postal_code", "city")):
+        issues.add("missing_address")
+    return ";".join(sorted(i for i in issues if i in checks)) or None
+
+
+def reference_normalise(raw):
+    out, word = [], ""
+    for ch in raw.lower():
+        if ch.isalnum():
+            word += ch
+        elif word:
+            out.append(word)
+            word = ""
+    if word:
+        out.append(word)
+    return "_".join(out)
+
+
+def reference_property(raw, mapping):
+    if raw is None or raw.strip() == "":
+        return None
+    if mapping is not None:
+        folded = {k.strip().lower(): v for k, v in mapping.items()}
+        return folded.get(raw.strip().lower(), "other")
+    return reference_normalise(raw.strip()) or None
+
+
+CHECKS = st.lists(st.sampled_from(["duplicate_email", "invalid_email", "missing_address",
+                                   "missing_country", "missing_email", "missing_name",
+                                   "missing_salutation"]), unique=True)
+
+
+@st.composite
+def hygiene_datasets(draw):
+    ids = draw(st.lists(st.sampled_from(ID_POOL), min_size=1, max_size=6, unique=True))
+    contacts = [contact(i, email=draw(st.sampled_from(EMAILS)),
+                        salutation=draw(st.sampled_from(SALUTATIONS)),
+                        street=draw(st.sampled_from(ADDRESS)),
+                        postal_code=draw(st.sampled_from(ADDRESS)),
+                        city=draw(st.sampled_from(ADDRESS)),
+                        source=draw(st.sampled_from(RAW_VALUES))) for i in ids]
+    return contacts, draw(CHECKS)
+
+
+@examples(20)
+@given(hygiene_datasets())
+def test_v2_quality_checks_and_property_families_match_their_definitions(data):
+    contacts, checks = data
+    families = [{"family": "plain", "contact_property": "source"},
+                {"family": "mapped", "contact_property": "source", "map": MAP}]
+    _, tags = run(contacts, [], quality_checks=checks, properties=families)
+    for c in contacts:
+        t = tags[c["id"]]
+        assert t["data_quality"] == reference_quality_v2(c, contacts, checks), c
+        assert t["plain"] == reference_property(c["source"], None), c
+        assert t["mapped"] == reference_property(c["source"], MAP), c
+
+
+RULE_VALUES = st.fixed_dictionaries({}, optional={
+    "abc": st.lists(st.sampled_from(["A", "B", "C"]), min_size=1, unique=True),
+    "lifecycle": st.lists(st.sampled_from(["prospect", "new", "active", "repeat", "loyal",
+                                           "at_risk", "inactive", "reactivated"]),
+                          min_size=1, unique=True),
+    "revenue_min": st.sampled_from(["0", "0.10", "33.33", "100"]),
+    "revenue_max": st.sampled_from(["0", "0.30", "50", "100"]),
+    "frequency_min": st.integers(0, 3),
+    "frequency_max": st.integers(0, 3),
+    "purchases_min": st.integers(0, 3),
+    "recency_max": st.sampled_from([0, 1, 364, 365, 400]),
+    "average_order_max": st.sampled_from(["0", "0.10", "33.34", "100"]),
+})
+
+
+def reference_rule(values, t, m, ever):
+    for v in values:
+        ok = True
+        for key in ("abc", "lifecycle"):
+            if key in v:
+                ok &= t[key] in v[key]
+        revenue, freq = m["revenue"], m["frequency"]
+        if "revenue_min" in v:
+            ok &= revenue >= Fraction(v["revenue_min"])
+        if "revenue_max" in v:
+            ok &= revenue <= Fraction(v["revenue_max"])
+        if "frequency_min" in v:
+            ok &= freq >= v["frequency_min"]
+        if "frequency_max" in v:
+            ok &= freq <= v["frequency_max"]
+        if "purchases_min" in v:
+            ok &= ever >= v["purchases_min"]
+        if "recency_max" in v:
+            ok &= m["recency"] is not None and m["recency"] <= v["recency_max"]
+        if "average_order_max" in v:
+            ok &= freq > 0 and revenue / freq <= Fraction(v["average_order_max"])
+        if ok:
+            return v["value"]
+    return None
+
+
+@examples(25)
+@given(datasets(), st.lists(RULE_VALUES, min_size=1, max_size=3))
+def test_v2_rule_families_give_the_first_value_whose_conditions_all_hold(data, conditions):
+    contacts, deals = data
+    values = [dict(c, value=f"v{i}") for i, c in enumerate(conditions)]
+    _, tags = run(contacts, deals, rules=[{"family": "tier", "values": values}])
+    ms = metrics(contacts, deals)
+    for cid, t in tags.items():
+        assert t["tier"] == reference_rule(values, t, ms[cid], len(ms[cid]["dates"])), (
+            cid, ms[cid], t)
