@@ -323,10 +323,10 @@ def history_command(
     json_output: bool = JsonOption,
 ) -> None:
     """Segment sizes over time: contacts per value of one tag family, per run."""
-    families = (*LISTABLE_FAMILIES, "rfm_score")
+    config = load_config(config_path)
+    families = (*LISTABLE_FAMILIES, "rfm_score", *config.segmentation.family_names)
     if family not in families:
         raise ConfigError(f"--family: {family!r} is not one of {', '.join(families)}")
-    config = load_config(config_path)
     with State(config.state.path, read_only=True) as state:
         rows = state.con.execute(
             """SELECT s.run_id, s.as_of, s.value, s.contacts FROM segment_sizes s
@@ -427,9 +427,10 @@ def snapshot_command(
 ) -> None:
     """Freeze today's members of one segment into a static CRM list, for a campaign
     that must not change audience while it runs."""
-    if family not in LISTABLE_FAMILIES:
-        raise ConfigError(f"{family!r} is not one of {', '.join(LISTABLE_FAMILIES)}")
     config = load_config(config_path)
+    listable = (*LISTABLE_FAMILIES, *config.segmentation.family_names)
+    if family not in listable:
+        raise ConfigError(f"{family!r} is not one of {', '.join(listable)}")
     connector = open_connector(config) if not dry_run else None
     today = datetime.now(UTC).date().isoformat()
     list_title = name or f"{list_name(family, value)} · snapshot {today}"
