@@ -33,9 +33,28 @@ def register(routes: Routes, state: State) -> None:
         ]
         return Response(200, {"results": rates})
 
+    def account_details(req: Request) -> Response:
+        return Response(
+            200,
+            {
+                "portalId": state.portal_id,
+                "timeZone": "UTC",
+                "companyCurrency": store.home_currency,
+                "additionalCurrencies": sorted(
+                    c for c in store.exchange_rates if c != store.home_currency
+                ),
+                "uiDomain": "app.hubspot.com",
+                "dataHostingLocation": "na1",
+            },
+        )
+
+    def no_scope(req: Request) -> list[list[str]]:
+        return []
+
     def scopes(req: Request) -> list[list[str]]:
         return [["settings.currencies.read", "settings.currencies.write"]]
 
     base = r"/settings/v3/currencies"
     routes.add("GET", base + "/company-currency", company_currency, "currencies.company", scopes)
     routes.add("GET", base + "/exchange-rates", exchange_rates, "currencies.rates", scopes)
+    routes.add("GET", r"/account-info/v3/details", account_details, "account.details", no_scope)
