@@ -253,6 +253,16 @@ class RuleFamily(BaseModel):
         return tuple(v.value for v in self.values)
 
 
+def _reserved_words() -> frozenset[str]:
+    """SQL words a family name cannot be: it becomes a column of the tag tables."""
+    import duckdb
+
+    rows = duckdb.sql(
+        "SELECT keyword_name FROM duckdb_keywords() WHERE keyword_category <> 'unreserved'"
+    ).fetchall()
+    return frozenset(str(r[0]) for r in rows)
+
+
 def _decimal_rate(currency: str, raw: object) -> Decimal:
     if not isinstance(raw, str):
         raise ValueError(
@@ -345,9 +355,14 @@ class SegmentationConfig(BaseModel):
         if not self.active_days <= self.inactive_days:
             raise ValueError("active_days must not exceed inactive_days")
         names = [p.family for p in self.properties] + [r.family for r in self.rules]
+        reserved = _reserved_words() if names else frozenset()
         for name in names:
             if name in BUILT_IN_FAMILIES:
                 raise ValueError(f"family {name!r} is the name of a built-in tag column")
+            if name in reserved:
+                raise ValueError(
+                    f"family {name!r} is a reserved SQL word; choose another name (e.g. {name}_tag)"
+                )
             if names.count(name) > 1:
                 raise ValueError(f"family {name!r} is defined twice")
         return self

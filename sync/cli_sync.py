@@ -21,7 +21,7 @@ from sync.explain import explain, find_contact
 from sync.fields import list_name
 from sync.lock import run_lock
 from sync.logs import LogFormat, configure, event
-from sync.output import print_json, print_table, stderr, stdout
+from sync.output import print_json, print_table, print_warnings, stderr, stdout
 from sync.progress import reporter
 from sync.state import State
 
@@ -111,6 +111,7 @@ def show(result: RunResult, *, json_output: bool, quiet: bool, details: bool = F
                 for c in result.plan.changes
             ],
         )
+    print_warnings(summary)
     calls = summary.get("api_calls", {})
     if calls:
         print_table("API calls", ["endpoint", "calls"], sorted(calls.items()))

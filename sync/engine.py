@@ -134,6 +134,15 @@ class Engine:
                 contacts=report.contacts,
                 customers=report.customers,
                 orphan_deals=report.orphan_deals,
+                warnings=[
+                    {
+                        "family": w.family,
+                        "value": w.value,
+                        "contacts": w.contacts,
+                        "message": w.message(report.min_segment_size),
+                    }
+                    for w in report.warnings
+                ],
             )
             result.plan = plan = build_plan(
                 self.state.con,

@@ -126,6 +126,8 @@ def test_columns_follow_data_quality_properties_then_rules_in_configured_order(s
     [
         ({"family": "abc", "contact_property": "x"}, "built-in"),
         ({"family": "data_quality", "contact_property": "x"}, "built-in"),
+        ({"family": "group", "contact_property": "x"}, "reserved SQL word"),
+        ({"family": "order", "contact_property": "x"}, "reserved SQL word"),
         ({"family": "Industry", "contact_property": "x"}, "pattern"),
         ({"family": "a__b", "contact_property": "x"}, "pattern"),
         ({"family": "x"}, "exactly one"),

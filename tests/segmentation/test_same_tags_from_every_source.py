@@ -102,6 +102,10 @@ def _sync(config: Config, secret: str) -> tuple[dict[str, dict[str, Any]], list[
         result = engine.run(RunOptions("sync", AS_OF))
         assert result.status == "ok", result.summary
         assert engine.last_report is not None
+        # the run summary carries the size warnings too
+        assert [(w["family"], w["value"]) for w in result.summary["warnings"]] == [
+            (w.family, w.value) for w in engine.last_report.warnings
+        ]
         return _tags(state.con), list(engine.last_report.warnings)
 
 
