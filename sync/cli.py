@@ -33,9 +33,10 @@ from sync.config import load_config
 from sync.demo import DEMO_INTERESTS, SAMPLE_AS_OF, run_demo
 from sync.output import print_json, print_table, print_warnings, stderr
 from sync.progress import reporter
+from sync.report import cli as report_cli
 from sync.summary import summarize
 
-__all__ = ["DEMO_INTERESTS", "SAMPLE_AS_OF", "app", "cli_sync", "main"]
+__all__ = ["DEMO_INTERESTS", "SAMPLE_AS_OF", "app", "cli_sync", "main", "report_cli"]
 
 
 def run_segmentation(
@@ -110,11 +111,15 @@ class DemoCrm(StrEnum):
 def demo_command(
     crm: DemoCrm = typer.Option(DemoCrm.hubspot, "--crm", help="Which CRM sandbox to sync."),
     json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    report_out: Path = typer.Option(
+        Path("crmseg-demo-report.html"), "--report-out", help="Where to write the demo's report."
+    ),
 ) -> None:
     """Sync a local CRM sandbox (300 generated contacts) twice: tags written, then
-    nothing left to write. Shows the segments and the API calls used."""
+    nothing left to write. Shows the segments and the API calls used, and writes the
+    HTML report of the demo data."""
     with reporter(not json_output) as progress:
-        demo = run_demo(progress, crm.value)
+        demo = run_demo(progress, crm.value, report=report_out)
     if json_output:
         print_json(demo)
         return
@@ -157,6 +162,7 @@ def demo_command(
         markup=False,
         highlight=False,
     )
+    stderr.print(f"Report: {Path(demo['report']).resolve()}", markup=False, highlight=False)
 
 
 def main() -> None:

@@ -169,6 +169,25 @@ class ListsConfig(BaseModel):
         ] + extra
 
 
+class ReportConfig(BaseModel):
+    """``[report]``: the HTML report of ``crmseg report``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: Where the report is written (relative paths: to the config file's folder).
+    output: Path = Path("crmseg-report.html")
+    #: At most this many rows per list of people (migration cells, hygiene work
+    #: list...): keeps the file small; the page says when a list is cut.
+    detail_limit: int = Field(default=200, ge=1, le=10_000)
+    #: Whether the lists show e-mail addresses (off: ids and names only).
+    include_emails: bool = True
+
+    @field_validator("output")
+    @classmethod
+    def _expand_home(cls, path: Path) -> Path:
+        return path.expanduser()
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -177,6 +196,7 @@ class Config(BaseModel):
     state: StateConfig = Field(default_factory=StateConfig)
     sync: SyncConfig = Field(default_factory=SyncConfig)
     lists: ListsConfig = Field(default_factory=ListsConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
 
     @model_validator(mode="after")
     def _listed_families_exist(self) -> Config:
@@ -254,4 +274,6 @@ def load_config(path: Path | None) -> Config:
     if not config.state.path.is_absolute():
         # A relative state path is taken relative to the config file, not the cwd of cron.
         config.state.path = (path.parent / config.state.path).resolve()
+    if not config.report.output.is_absolute():
+        config.report.output = (path.parent / config.report.output).resolve()
     return config
