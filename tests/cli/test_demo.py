@@ -18,6 +18,9 @@ def test_demo_prints_the_three_summary_tables(runner: CliRunner):
         "Contacts per RFM segment",
     ):
         assert title in result.stdout
+    # one reporting currency, named: the sandbox portal's company currency
+    assert "revenue (EUR)" in result.stdout
+    assert "revenue in EUR" in result.output
 
 
 def test_demo_syncs_the_sandbox_then_has_nothing_left_to_write(runner: CliRunner):
