@@ -257,7 +257,7 @@ def _reserved_words() -> frozenset[str]:
     """SQL words a family name cannot be: it becomes a column of the tag tables."""
     import duckdb
 
-    rows = duckdb.sql(
+    rows = duckdb.execute(
         "SELECT keyword_name FROM duckdb_keywords() WHERE keyword_category <> 'unreserved'"
     ).fetchall()
     return frozenset(str(r[0]) for r in rows)
