@@ -207,10 +207,10 @@ def build_rules(
 ) -> None:
     """Fill seg_rules (per entity) and seg_rules_prospect (one row) with one column per
     rule family."""
-    con.execute(RULE_INPUT)
-    con.execute(PROSPECT_INPUT)
     if not config.rules:
         return
+    con.execute(RULE_INPUT)
+    con.execute(PROSPECT_INPUT)
     for source, out in (
         ("seg_rule_input", "seg_rules"),
         ("seg_rule_prospect_input", "seg_rules_prospect"),
