@@ -59,7 +59,7 @@ class CrmConfig(BaseModel):
     daily_reserve: float | None = Field(default=None, ge=0, lt=1)
     #: HubSpot: deal stages (internal ids) that mean "won" (Salesforce uses IsWon).
     won_stages: list[str] = Field(default_factory=lambda: ["closedwon"], min_length=1)
-    #: The deal field holding the amount (default: HubSpot ``amount``; Salesforce
+    #: The deal field holding the amount (default: HubSpot ``amount_in_home_currency``; Salesforce
     #: ``Amount``, converted to the corporate currency in multi-currency orgs).
     amount_property: str | None = Field(default=None, min_length=1)
     #: Salesforce: the org's My Domain URL, e.g. https://acme.my.salesforce.com.
