@@ -52,22 +52,22 @@ DEFAULT_QUALITY_CHECKS: tuple[QualityCheck, ...] = (
     "missing_salutation",
 )
 
-#: Tag columns a property or rule family must not shadow (its field would clash).
-BUILT_IN_FAMILIES = frozenset(
-    {
-        "contact_id",
-        "abc",
-        "abc_trend",
-        "rfm_r",
-        "rfm_f",
-        "rfm_m",
-        "rfm_score",
-        "rfm_segment",
-        "lifecycle",
-        "interests",
-        "data_quality",
-    }
+#: The built-in columns of ``seg_tags`` and ``tags.csv``, in order; a property or rule
+#: family must not shadow one (its field would clash).
+TAG_COLUMNS = (
+    "contact_id",
+    "abc",
+    "abc_trend",
+    "rfm_r",
+    "rfm_f",
+    "rfm_m",
+    "rfm_score",
+    "rfm_segment",
+    "lifecycle",
+    "interests",
+    "data_quality",
 )
+BUILT_IN_FAMILIES = frozenset(TAG_COLUMNS)
 #: A family name becomes the CRM field ``crmseg_<family>`` (HubSpot internal names and
 #: Salesforce API names alike: lowercase letters, digits, single underscores).
 FAMILY_PATTERN = r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$"

@@ -23,23 +23,11 @@ import duckdb
 
 from connectors.errors import InputError
 from segmentation import abc, families, interests, lifecycle, purchases, quality, rfm, warnings
-from segmentation.config import SegmentationConfig
+from segmentation.config import TAG_COLUMNS, SegmentationConfig
 from segmentation.families import quote
 from segmentation.warnings import SizeWarning
 
-TAG_COLUMNS = (
-    "contact_id",
-    "abc",
-    "abc_trend",
-    "rfm_r",
-    "rfm_f",
-    "rfm_m",
-    "rfm_score",
-    "rfm_segment",
-    "lifecycle",
-    "interests",
-    "data_quality",
-)
+__all__ = ["TAG_COLUMNS", "SegmentationReport", "segment", "tag_columns"]
 
 ENTITY_TAGS = """
 CREATE OR REPLACE TEMP TABLE seg_entity_tags AS

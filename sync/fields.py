@@ -14,26 +14,16 @@ from dataclasses import dataclass
 import duckdb
 
 from connectors.base import FieldSpec, ObjectType
-from segmentation.config import SegmentationConfig
+from segmentation.config import CONDITION_VALUES, SegmentationConfig
 from segmentation.families import quote
 
 PREFIX = "crmseg_"
 
-ABC_CLASSES = ("A", "B", "C")
-ABC_TRENDS = ("new", "up", "down", "same")
-RFM_SEGMENTS = (
-    "champion",
-    "loyal",
-    "potential_loyalist",
-    "new_customer",
-    "promising",
-    "need_attention",
-    "about_to_sleep",
-    "at_risk",
-    "cannot_lose",
-    "hibernating",
-)
-LIFECYCLES = ("prospect", "new", "active", "repeat", "loyal", "at_risk", "inactive", "reactivated")
+#: The values of the computed families: the same lists rule conditions are checked against.
+ABC_CLASSES = CONDITION_VALUES["abc"]
+ABC_TRENDS = CONDITION_VALUES["abc_trend"]
+RFM_SEGMENTS = CONDITION_VALUES["rfm_segment"]
+LIFECYCLES = CONDITION_VALUES["lifecycle"]
 QUALITY_ISSUES = (
     "missing_email",
     "invalid_email",
