@@ -13,10 +13,10 @@ import codecs
 import csv
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from pathlib import Path
 
 import duckdb
@@ -39,6 +39,8 @@ from connectors.errors import CrmsegError, InputError
 from segmentation.inputs import AMOUNT_TYPE, connect, create_input_tables
 
 CONTACT_COLUMNS = ("id", "email", "first_name", "last_name", "salutation", "country", "company_id")
+#: Optional contact columns (a postcard needs all three; ``missing_address`` checks them).
+ADDRESS_COLUMNS = ("street", "postal_code", "city")
 DEAL_COLUMNS = ("id", "amount", "close_date", "won", "contact_ids", "company_ids")
 COMPANY_COLUMNS = ("id", "name")
 
@@ -81,6 +83,14 @@ DEAL_CHECKS = [
         "won {value!r} must be true or false",
     ),
 ]
+
+
+CURRENCY_CHECK = Check(
+    "currency",
+    f"trim(COALESCE(currency, ''), {_WS}) <> '' AND NOT regexp_full_match("
+    f"trim(currency, {_WS}), '[A-Za-z]{{3}}')",
+    "currency {value!r} is not a three-letter ISO 4217 code like EUR",
+)
 
 
 def quote_identifier(name: str) -> str:
@@ -285,10 +295,67 @@ class CsvLoader:
 
     # -- public -----------------------------------------------------------------------------
 
+    def _currencies(
+        self,
+        deals: CsvFile,
+        currency: str | None,
+        rates: Mapping[str, Decimal] | None,
+    ) -> bool:
+        """Check the deals' currencies against the rates (SEGMENTS.md "One currency");
+        returns whether amounts must be converted (then ``deal_currencies`` is filled)."""
+        has_column = "currency" in deals.header
+        if not has_column and not rates:
+            return False
+        code = (
+            f"COALESCE(nullif(upper(trim(currency, {_WS})), ''), $default)"
+            if has_column
+            else "CAST($default AS VARCHAR)"
+        )
+        self.con.execute(
+            "CREATE OR REPLACE TEMP TABLE raw_deal_currencies AS "
+            f"SELECT row_number() OVER () - 1 AS _row, trim(id, {_WS}) AS deal_id, {code} AS code "
+            "FROM raw_deals",
+            {"default": currency},
+        )
+        firsts = self.con.execute(
+            "SELECT code, min(_row) FROM raw_deal_currencies GROUP BY code ORDER BY code NULLS FIRST"
+        ).fetchall()
+        if rates:
+            problems = [(c, row) for c, row in firsts if c is None or c not in rates]
+            problem = "have no rate in [segmentation] currency_rates"
+        else:
+            problems = firsts if len(firsts) > 1 else []
+            problem = "are more than one currency and [segmentation] currency_rates gives no rates"
+        if problems:
+            named = ", ".join(
+                f"{c or '(empty cell)'} (first on line {record_line(deals, int(row))})"
+                for c, row in problems
+            )
+            hint = (
+                "; set [segmentation] currency for the currency of empty cells"
+                if any(c is None for c, _ in problems)
+                else ""
+            )
+            raise InputError(
+                f"the deals' currencies {named} {problem}{hint}", file=deals.name, column="currency"
+            )
+        return bool(rates)
+
     def load(
-        self, contact_properties: Sequence[str] = (), deal_properties: Sequence[str] = ()
+        self,
+        contact_properties: Sequence[str] = (),
+        deal_properties: Sequence[str] = (),
+        company_properties: Sequence[str] = (),
+        *,
+        currency: str | None = None,
+        currency_rates: Mapping[str, Decimal] | None = None,
     ) -> dict[str, int]:
-        """Validate and load every file; returns counts of what was loaded and dropped."""
+        """Validate and load every file; returns counts of what was loaded and dropped.
+
+        ``currency`` is the currency of an empty ``currency`` cell; with
+        ``currency_rates`` the deals' amounts are converted (exactly, by the
+        segmentation) into the reporting currency.
+        """
         contacts = inspect_csv(self.directory / "contacts.csv", CONTACT_COLUMNS)
         deals = inspect_csv(self.directory / "deals.csv", DEAL_COLUMNS)
         companies_path = self.directory / "companies.csv"
@@ -309,6 +376,19 @@ class CsvLoader:
                     file=deals.name,
                     line=1,
                 )
+        for prop in company_properties:
+            if companies is None:
+                raise InputError(
+                    f"a property family names company property {prop!r}, but there is no "
+                    "companies.csv",
+                    file=str(companies_path),
+                )
+            if prop not in companies.header:
+                raise InputError(
+                    f"a property family names company property {prop!r}, which is not a column",
+                    file=companies.name,
+                    line=1,
+                )
 
         self._read_raw(contacts, "raw_contacts")
         self._read_raw(deals, "raw_deals")
@@ -318,16 +398,23 @@ class CsvLoader:
             raise InputError("no contacts (the file has only a header)", file=contacts.name)
 
         self._validate(contacts, "raw_contacts")
-        self._validate(deals, "raw_deals", DEAL_CHECKS)
+        deal_checks = [*DEAL_CHECKS, CURRENCY_CHECK] if "currency" in deals.header else DEAL_CHECKS
+        self._validate(deals, "raw_deals", deal_checks)
         if companies is not None:
             self._validate(companies, "raw_companies")
+        convert = self._currencies(deals, currency, currency_rates)
 
         create_input_tables(self.con)
         con = self.con
+        address = ", ".join(
+            quote_identifier(c) if c in contacts.header else "NULL" for c in ADDRESS_COLUMNS
+        )
         con.execute(
             f"INSERT INTO contacts SELECT trim(id, {_WS}), email, first_name, last_name, salutation, "
-            f"country, nullif(trim(company_id, {_WS}), '') FROM raw_contacts"
+            f"country, nullif(trim(company_id, {_WS}), ''), {address} FROM raw_contacts"
         )
+        if convert:
+            con.execute("INSERT INTO deal_currencies SELECT deal_id, code FROM raw_deal_currencies")
         con.execute(
             f"INSERT INTO deals SELECT trim(id, {_WS}), "
             f"CAST(nullif(trim(amount, {_WS}), '') AS {AMOUNT_TYPE}), "
@@ -351,6 +438,13 @@ class CsvLoader:
                 "INSERT INTO companies SELECT id, NULL FROM (SELECT company_id AS id FROM contacts "
                 "WHERE company_id IS NOT NULL UNION SELECT company_id FROM deal_companies)"
             )
+        for prop in dict.fromkeys(company_properties):
+            con.execute(
+                f"INSERT INTO company_properties SELECT trim(id, {_WS}), $name, "
+                f"{quote_identifier(prop)} FROM raw_companies "
+                f"WHERE {quote_identifier(prop)} IS NOT NULL",
+                {"name": prop},
+            )
         for prop in dict.fromkeys(contact_properties):
             con.execute(
                 f"INSERT INTO contact_properties SELECT trim(id, {_WS}), $name, "
@@ -366,8 +460,8 @@ class CsvLoader:
         dangling = con.execute(
             "SELECT (SELECT count(*) FROM deal_contacts WHERE contact_id NOT IN "
             "(SELECT id FROM contacts)), (SELECT count(*) FROM deal_companies WHERE company_id NOT "
-            "IN (SELECT id FROM companies)), (SELECT count(*) FROM contacts WHERE company_id NOT IN "
-            "(SELECT id FROM companies))"
+            "IN (SELECT id FROM companies)), (SELECT count(*) FROM contacts c WHERE c.company_id IS NOT "
+            "NULL AND NOT EXISTS (SELECT 1 FROM companies k WHERE k.id = c.company_id))"
         ).fetchone()
         assert dangling is not None
         for table in (
@@ -377,6 +471,7 @@ class CsvLoader:
             "raw_contacts_numbered",
             "raw_deals_numbered",
             "raw_companies_numbered",
+            "raw_deal_currencies",
         ):
             con.execute(f"DROP TABLE IF EXISTS {table}")
         return {
@@ -422,17 +517,27 @@ class FilesConnector(Connector):
         *,
         contact_properties: Sequence[str] = (),
         deal_properties: Sequence[str] = (),
+        company_properties: Sequence[str] = (),
+        currency: str | None = None,
+        currency_rates: Mapping[str, Decimal] | None = None,
     ) -> None:
         self.con = connect()
-        self.report = CsvLoader(self.con, directory).load(contact_properties, deal_properties)
+        self.rates = {k.upper(): v for k, v in (currency_rates or {}).items()}
+        self.report = CsvLoader(self.con, directory).load(
+            contact_properties,
+            deal_properties,
+            company_properties,
+            currency=currency,
+            currency_rates=currency_rates,
+        )
 
     def pull(
         self, object_type: ObjectType, since: Cursor | None, properties: Sequence[str] = ()
     ) -> Iterator[Page[Contact] | Page[Company] | Page[Deal]]:
         if object_type == "contact":
             rows = self.con.execute(
-                "SELECT id, email, first_name, last_name, salutation, country, company_id "
-                "FROM contacts ORDER BY id"
+                "SELECT id, email, first_name, last_name, salutation, country, company_id, "
+                "street, postal_code, city FROM contacts ORDER BY id"
             ).fetchall()
             props = self._properties("contact_properties", "contact_id")
             yield Page(
@@ -446,18 +551,34 @@ class FilesConnector(Connector):
                         country=country,
                         company_id=company,
                         properties=props.get(cid, {}),
+                        street=street,
+                        postal_code=postal_code,
+                        city=city,
                     )
-                    for cid, email, first, last, salutation, country, company in rows
+                    for (
+                        cid,
+                        email,
+                        first,
+                        last,
+                        salutation,
+                        country,
+                        company,
+                        street,
+                        postal_code,
+                        city,
+                    ) in rows
                 ]
             )
         elif object_type == "company":
             rows = self.con.execute("SELECT id, name FROM companies ORDER BY id").fetchall()
-            yield Page([Company(*row) for row in rows])
+            company_props = self._properties("company_properties", "company_id")
+            yield Page([Company(cid, name, company_props.get(cid, {})) for cid, name in rows])
         else:
             rows = self.con.execute(
                 "SELECT d.id, d.amount, d.close_date, d.won, "
                 "(SELECT list(contact_id ORDER BY contact_id) FROM deal_contacts c WHERE c.deal_id = d.id), "
-                "(SELECT list(company_id ORDER BY company_id) FROM deal_companies c WHERE c.deal_id = d.id) "
+                "(SELECT list(company_id ORDER BY company_id) FROM deal_companies c WHERE c.deal_id = d.id), "
+                "(SELECT any_value(currency) FROM deal_currencies c WHERE c.deal_id = d.id) "
                 "FROM deals d ORDER BY d.id"
             ).fetchall()
             props = self._properties("deal_properties", "deal_id")
@@ -465,7 +586,7 @@ class FilesConnector(Connector):
                 [
                     Deal(
                         id=r[0],
-                        amount=None if r[1] is None else Decimal(r[1]),
+                        amount=self._converted(r[1], r[6]),
                         close_date=r[2] if isinstance(r[2], date) else None,
                         won=bool(r[3]),
                         contact_ids=tuple(r[4] or ()),
@@ -475,6 +596,18 @@ class FilesConnector(Connector):
                     for r in rows
                 ]
             )
+
+    def _converted(self, amount: Decimal | None, currency: str | None) -> Decimal | None:
+        """The amount in the reporting currency, exactly (CRMs hand over converted
+        amounts; so does this connector)."""
+        if amount is None:
+            return None
+        value = Decimal(amount)
+        if currency is None:
+            return value
+        with localcontext() as ctx:
+            ctx.prec = 100
+            return (value * self.rates[currency.upper()]).normalize()
 
     def _properties(self, table: str, key: str) -> dict[str, dict[str, str | None]]:
         out: dict[str, dict[str, str | None]] = {}

@@ -21,15 +21,17 @@ UNION ALL
 SELECT 'prev' AS period, entity_id, prev_revenue FROM seg_metrics WHERE prev_purchases_ever > 0
 """
 
-#: Walk customers by revenue descending, ties by id as strings; ``before`` is the
-#: positive revenue already passed. The customer crossing abc_a stays A.
+#: ``before`` is the positive revenue of the customers with a strictly greater
+#: revenue: the frame runs from the top to the current row's peers and excludes
+#: them (``EXCLUDE GROUP``), so equal revenues get equal classes and no order
+#: among equals is needed. The customer (or group) crossing abc_a stays A.
 ABC_CLASS = """
 CREATE OR REPLACE TEMP TABLE seg_abc AS
 WITH walked AS (
     SELECT period, entity_id, revenue,
            COALESCE(sum(greatest(revenue, 0)) OVER (
-               PARTITION BY period ORDER BY revenue DESC, entity_id ASC
-               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before,
+               PARTITION BY period ORDER BY revenue DESC
+               RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW EXCLUDE GROUP), 0) AS before,
            sum(greatest(revenue, 0)) OVER (PARTITION BY period) AS total
     FROM seg_abc_input
 )

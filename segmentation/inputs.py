@@ -17,7 +17,8 @@ INPUT_TABLES_DDL = f"""
 CREATE TABLE IF NOT EXISTS contacts (
     id VARCHAR NOT NULL,
     email VARCHAR, first_name VARCHAR, last_name VARCHAR,
-    salutation VARCHAR, country VARCHAR, company_id VARCHAR
+    salutation VARCHAR, country VARCHAR, company_id VARCHAR,
+    street VARCHAR, postal_code VARCHAR, city VARCHAR
 );
 CREATE TABLE IF NOT EXISTS companies (id VARCHAR NOT NULL, name VARCHAR);
 CREATE TABLE IF NOT EXISTS deals (
@@ -31,6 +32,12 @@ CREATE TABLE IF NOT EXISTS contact_properties (
 CREATE TABLE IF NOT EXISTS deal_properties (
     deal_id VARCHAR NOT NULL, name VARCHAR NOT NULL, value VARCHAR
 );
+CREATE TABLE IF NOT EXISTS company_properties (
+    company_id VARCHAR NOT NULL, name VARCHAR NOT NULL, value VARCHAR
+);
+-- The currency of a deal whose amount is not yet in the reporting currency (CSV
+-- exports); CRM amounts arrive converted and leave this empty.
+CREATE TABLE IF NOT EXISTS deal_currencies (deal_id VARCHAR NOT NULL, currency VARCHAR NOT NULL);
 """
 
 INPUT_TABLES = (
@@ -41,6 +48,8 @@ INPUT_TABLES = (
     "deal_companies",
     "contact_properties",
     "deal_properties",
+    "company_properties",
+    "deal_currencies",
 )
 
 

@@ -8,15 +8,24 @@ common multiple of every ``k`` in the data, every split share is an exact
 integer, so sums and ties are exact (0.10 + 0.20 equals 0.30, and 100/3 + 200/3
 equals 100). Only when that multiple would be absurdly large do shares round,
 still at 21 decimal places of the currency, beyond what SEGMENTS.md requires.
+
+Deals in another currency (``deal_currencies``, CSV exports) are converted
+exactly too: each rate is an integer of ``10**-rate_scale`` (``rate_scale`` the
+most decimal places of any configured rate), the units are multiplied by it and
+the units per currency unit grow by ``10**rate_scale``, so ``amount * rate`` is
+never rounded however many decimals the rate has.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import date, timedelta
+from decimal import Decimal
 
 import duckdb
 
+from connectors.errors import InputError
 from segmentation.inputs import AMOUNT_SCALE
 
 #: Largest exact split denominator; past it shares are rounded (see module doc).
@@ -30,6 +39,26 @@ SELECT id AS deal_id,
        COALESCE(amount, 0) AS amount
 FROM deals
 WHERE won AND close_date IS NOT NULL AND close_date <= $as_of
+"""
+
+#: The same, with each amount's rate (an integer of 10**-rate_scale; deals without a
+#: currency are already in the reporting currency: rate 1).
+PURCHASES_CONVERTED = """
+CREATE OR REPLACE TEMP TABLE seg_purchases AS
+SELECT d.id AS deal_id,
+       d.close_date,
+       COALESCE(d.amount, 0) AS amount,
+       COALESCE(r.rate_units, CAST($one AS HUGEINT)) AS rate_units
+FROM deals d
+LEFT JOIN deal_currencies c ON c.deal_id = d.id
+LEFT JOIN seg_rates r ON r.currency = upper(c.currency)
+WHERE d.won AND d.close_date IS NOT NULL AND d.close_date <= $as_of
+"""
+
+#: Currencies of deals that have no rate (the CSV loader names their lines first).
+UNRATED = """
+SELECT DISTINCT upper(c.currency) FROM deal_currencies c
+WHERE upper(c.currency) NOT IN (SELECT currency FROM seg_rates) ORDER BY 1
 """
 
 #: Entities of the level, and the links from deals to them (dangling ids dropped).
@@ -56,6 +85,20 @@ SELECT DISTINCT k FROM (
 """
 
 #: Each purchase credited to each associated entity, amount split equally.
+CREDITS_CONVERTED = """
+CREATE OR REPLACE TEMP TABLE seg_credits AS
+WITH shared AS (
+    SELECT p.deal_id, l.entity_id, p.close_date,
+           CAST(p.amount * CAST(1000000000000 AS HUGEINT) AS HUGEINT) * p.rate_units
+               AS amount_units,
+           count(*) OVER (PARTITION BY p.deal_id) AS k
+    FROM seg_purchases p JOIN seg_links l USING (deal_id)
+)
+SELECT deal_id, entity_id, close_date,
+       amount_units * CAST($denominator AS HUGEINT) // k AS share
+FROM shared
+"""
+
 CREDITS = """
 CREATE OR REPLACE TEMP TABLE seg_credits AS
 WITH shared AS (
@@ -105,22 +148,54 @@ def split_denominator(share_counts: list[int]) -> int:
     return denominator
 
 
-def units_per_currency_unit(denominator: int) -> int:
+def units_per_currency_unit(denominator: int, rate_scale: int = 0) -> int:
     """How many revenue units make one unit of currency (for display and edges)."""
-    return denominator * 10**AMOUNT_SCALE
+    return denominator * 10 ** (AMOUNT_SCALE + rate_scale)
+
+
+def rate_scale(rates: Mapping[str, Decimal]) -> int:
+    """The most decimal places of any rate (0 for whole numbers)."""
+    return max((max(0, -int(r.normalize().as_tuple().exponent)) for r in rates.values()), default=0)
+
+
+def _load_rates(con: duckdb.DuckDBPyConnection, rates: Mapping[str, Decimal], scale: int) -> None:
+    con.execute("CREATE OR REPLACE TEMP TABLE seg_rates (currency VARCHAR, rate_units HUGEINT)")
+    rows = [(code.upper(), str(int(rate.scaleb(scale)))) for code, rate in rates.items()]
+    if rows:
+        con.executemany("INSERT INTO seg_rates VALUES (?, CAST(? AS HUGEINT))", rows)
 
 
 def build(
-    con: duckdb.DuckDBPyConnection, level: str, as_of: date, window_days: int
-) -> tuple[int, int]:
+    con: duckdb.DuckDBPyConnection,
+    level: str,
+    as_of: date,
+    window_days: int,
+    rates: Mapping[str, Decimal] | None = None,
+) -> tuple[int, int, int]:
     """Fill seg_purchases, seg_entities, seg_links, seg_credits and seg_metrics.
 
-    Returns (split denominator, orphan deal count).
+    Returns (split denominator, orphan deal count, rate scale).
     """
-    con.execute(PURCHASES, {"as_of": as_of})
+    converted = bool(rates) and con.execute("SELECT count(*) FROM deal_currencies").fetchone() != (
+        0,
+    )
+    scale = 0
+    if converted:
+        assert rates is not None
+        scale = rate_scale(rates)
+        _load_rates(con, rates, scale)
+        unrated = [str(r[0]) for r in con.execute(UNRATED).fetchall()]
+        if unrated:
+            raise InputError(
+                f"deals in {', '.join(unrated)} but [segmentation] currency_rates has no rate "
+                "for it"
+            )
+        con.execute(PURCHASES_CONVERTED, {"as_of": as_of, "one": str(10**scale)})
+    else:
+        con.execute(PURCHASES, {"as_of": as_of})
     con.execute(ENTITIES[level])
     denominator = split_denominator([row[0] for row in con.execute(SHARE_COUNTS).fetchall()])
-    con.execute(CREDITS, {"denominator": denominator})
+    con.execute(CREDITS_CONVERTED if converted else CREDITS, {"denominator": denominator})
     window = timedelta(days=window_days)
     con.execute(
         METRICS,
@@ -132,4 +207,4 @@ def build(
         },
     )
     orphans = con.execute(ORPHAN_DEALS).fetchone()
-    return denominator, int(orphans[0]) if orphans else 0
+    return denominator, int(orphans[0]) if orphans else 0, scale

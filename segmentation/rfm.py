@@ -1,9 +1,11 @@
 """RFM scores and segment (SEGMENTS.md "RFM").
 
-Quantile method: ``worse`` (customers with a strictly worse value) is
-``rank() - 1`` over the values ordered from worst to best, which gives equal
-values equal scores by construction. Thresholds method: ``k`` counts the edges a
-value is strictly greater than.
+Quantile method: ``worse`` (customers of the group with a strictly worse value)
+is ``rank() - 1`` over the values ordered from worst to best, which gives equal
+values equal scores by construction. R ranks all customers; F and M rank only
+the active ones (a purchase in the window), partitioned apart from the inactive,
+who score F = 1 and M = 1. Thresholds method: ``k`` counts the edges a value is
+strictly greater than, for every customer alike.
 """
 
 from __future__ import annotations
@@ -15,22 +17,26 @@ import duckdb
 
 from segmentation.config import SegmentationConfig
 
-#: R from recency_days (larger is worse), F from frequency, M from revenue
-#: (smaller is worse): score = 1 + floor(5 * worse / n), at most 5.
+#: R from recency_days (larger is worse) among all customers (n); F from frequency
+#: and M from revenue (smaller is worse) among the active (n_active):
+#: score = 1 + floor(5 * worse / group size), at most 5.
 QUANTILE_SCORES = """
 CREATE OR REPLACE TEMP TABLE seg_rfm_scores AS
 WITH worse AS (
-    SELECT entity_id,
+    SELECT entity_id, frequency > 0 AS active,
            rank() OVER (ORDER BY recency_days DESC) - 1 AS r_worse,
-           rank() OVER (ORDER BY frequency ASC) - 1 AS f_worse,
-           rank() OVER (ORDER BY revenue ASC) - 1 AS m_worse,
-           count(*) OVER () AS n
+           rank() OVER (PARTITION BY frequency > 0 ORDER BY frequency ASC) - 1 AS f_worse,
+           rank() OVER (PARTITION BY frequency > 0 ORDER BY revenue ASC) - 1 AS m_worse,
+           count(*) OVER () AS n,
+           count(*) OVER (PARTITION BY frequency > 0) AS n_group
     FROM seg_metrics WHERE purchases_ever > 0
 )
 SELECT entity_id,
        CAST(least(5, 1 + (5 * r_worse) // n) AS INTEGER) AS rfm_r,
-       CAST(least(5, 1 + (5 * f_worse) // n) AS INTEGER) AS rfm_f,
-       CAST(least(5, 1 + (5 * m_worse) // n) AS INTEGER) AS rfm_m
+       CAST(CASE WHEN active THEN least(5, 1 + (5 * f_worse) // n_group) ELSE 1 END AS INTEGER)
+           AS rfm_f,
+       CAST(CASE WHEN active THEN least(5, 1 + (5 * m_worse) // n_group) ELSE 1 END AS INTEGER)
+           AS rfm_m
 FROM worse
 """
 

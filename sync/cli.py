@@ -34,7 +34,7 @@ from sync.cli_common import (
     read_config,
 )
 from sync.demo import DEMO_INTERESTS, SAMPLE_AS_OF, run_demo
-from sync.output import print_json, print_table, stderr
+from sync.output import print_json, print_table, print_warnings, stderr
 from sync.progress import reporter
 from sync.report import cli as report_cli
 from sync.summary import summarize
@@ -51,8 +51,12 @@ def run_segmentation(
     con = connect()
     rules: list[InterestRule] = config.interests
     loaded = CsvLoader(con, input_dir).load(
-        [r.property for r in rules if r.source == "contact"],
+        [r.property for r in rules if r.source == "contact"]
+        + [p.property for p in config.properties if p.source == "contact"],
         [r.property for r in rules if r.source == "deal"],
+        [p.property for p in config.properties if p.source == "company"],
+        currency=config.currency,
+        currency_rates=config.currency_rates,
     )
     report = segment(con, config, as_of)
     summary = summarize(con, report)
@@ -113,10 +117,12 @@ def segment_command(
         stderr.print(
             f"Wrote {written} contacts to {out} (as of {day}, level {seg.level}) in "
             f"{summary['seconds']} s; {summary['customers']} customers, "
-            f"{summary['orphan_deals']} deals without a {seg.level}.",
+            f"{summary['orphan_deals']} deals without a {seg.level}"
+            + (f"; revenue in {seg.currency}." if seg.currency else "."),
             markup=False,
             highlight=False,
         )
+        print_warnings(summary)
 
 
 class DemoCrm(StrEnum):
@@ -144,13 +150,14 @@ def demo_command(
     first, second, segments = demo["first_sync"], demo["second_sync"], demo["segments"]
     stderr.print(
         f"{crm.value.capitalize()} sandbox on 127.0.0.1: {segments['contacts']} contacts, "
-        f"{segments['customers']} customers, segmented as of {segments['as_of']}.",
+        f"{segments['customers']} customers, segmented as of {segments['as_of']}; revenue in "
+        f"{segments['currency']}.",
         markup=False,
         highlight=False,
     )
     print_table(
         "Contacts per ABC class",
-        ["abc", "contacts", "revenue", "revenue share %"],
+        ["abc", "contacts", f"revenue ({segments['currency']})", "revenue share %"],
         [
             (r["abc"], r["contacts"], r["revenue"], r["revenue_share_percent"])
             for r in segments["abc"]
@@ -166,6 +173,7 @@ def demo_command(
         ["rfm_segment", "contacts"],
         list(segments["rfm_segment"].items()),
     )
+    print_warnings(segments)
     endpoints = sorted(set(first["api_calls"]) | set(second["api_calls"]))
     print_table(
         "API calls",

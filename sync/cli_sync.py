@@ -25,7 +25,7 @@ from sync.explain import explain, find_contact
 from sync.fields import field_specs, list_name
 from sync.lock import run_lock
 from sync.logs import LogFormat, configure, event
-from sync.output import print_json, print_table, stderr, stdout
+from sync.output import print_json, print_table, print_warnings, stderr, stdout
 from sync.progress import reporter
 from sync.state import CACHE_HINT, State, StateError, io_message, prepare_folder
 
@@ -231,6 +231,7 @@ def show(result: RunResult, *, json_output: bool, quiet: bool, details: bool = F
             ["change"],
             [(line,) for line in provisioning] or [("nothing: fields and lists are in place",)],
         )
+    print_warnings(summary)
     calls = summary.get("api_calls", {})
     if calls:
         print_table("API calls", ["endpoint", "calls"], sorted(calls.items()))
@@ -474,10 +475,10 @@ def history_command(
     json_output: bool = JsonOption,
 ) -> None:
     """Segment sizes over time: contacts per value of one tag family, per run."""
-    families = (*LISTABLE_FAMILIES, "rfm_score")
+    config = read_config(config_path)
+    families = (*LISTABLE_FAMILIES, "rfm_score", *config.segmentation.family_names)
     if family not in families:
         raise ConfigError(f"--family: {family!r} is not one of {', '.join(families)}")
-    config = read_config(config_path)
     with State(config.state.path, read_only=True) as state:
         rows = state.con.execute(
             """SELECT s.run_id, s.as_of, s.value, s.contacts FROM segment_sizes s
@@ -566,6 +567,22 @@ def explain_command(
     print_table("Why", ["tag", "reason"], list(result["reasons"].items()))
 
 
+def snapshot_values(config: Config, family: str) -> tuple[str, ...] | None:
+    """The values a snapshot of ``family`` may name; ``None`` for a property family
+    without a map, whose values are whatever the CRM property holds."""
+    if family in LIST_VALUES:
+        return LIST_VALUES[family]
+    if family == "interests":
+        return tuple(dict.fromkeys(r.tag for r in config.segmentation.interests))
+    for rule in config.segmentation.rules:
+        if rule.family == family:
+            return rule.options
+    for prop in config.segmentation.properties:
+        if prop.family == family and prop.map is not None:
+            return (*dict.fromkeys(prop.map.values()), "other")
+    return None
+
+
 @app.command("snapshot")
 @handles_errors
 def snapshot_command(
@@ -578,17 +595,18 @@ def snapshot_command(
 ) -> None:
     """Freeze today's members of one segment into a static CRM list, for a campaign
     that must not change audience while it runs."""
-    if family not in LISTABLE_FAMILIES:
-        raise ConfigError(f"{family!r} is not one of {', '.join(LISTABLE_FAMILIES)}")
     config = read_config(config_path)
-    allowed = LIST_VALUES.get(family) or tuple(
-        dict.fromkeys(r.tag for r in config.segmentation.interests)
-    )
-    if value not in allowed:
+    listable = (*LISTABLE_FAMILIES, *config.segmentation.family_names)
+    if family not in listable:
+        raise ConfigError(f"{family!r} is not one of {', '.join(listable)}")
+    allowed = snapshot_values(config, family)
+    if allowed is not None and value not in allowed:
         raise ConfigError(
             f"{family} has no value {value!r}; it takes "
             + (", ".join(allowed) if allowed else "no value (no interest rules configured)")
         )
+    if not value.strip():
+        raise ConfigError(f"{family}: an empty value")
     if name is not None and not name.strip():
         raise ConfigError("--name: an empty list name")
     connector = open_connector(config) if not dry_run else None

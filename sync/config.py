@@ -27,7 +27,7 @@ from pydantic import (
 )
 
 from connectors.errors import ConfigError
-from segmentation.config import SegmentationConfig
+from segmentation.config import TAG_VALUE_PATTERN, SegmentationConfig
 from sync.fields import ABC_CLASSES, ABC_TRENDS, LIFECYCLES, QUALITY_ISSUES, RFM_SEGMENTS
 
 #: Requests per 10 seconds per private app, by HubSpot subscription (CRM notes 6).
@@ -62,7 +62,7 @@ class CrmConfig(BaseModel):
     daily_reserve: float | None = Field(default=None, ge=0, lt=1)
     #: HubSpot: deal stages (internal ids) that mean "won" (Salesforce uses IsWon).
     won_stages: list[str] = Field(default_factory=lambda: ["closedwon"], min_length=1)
-    #: The deal field holding the amount (default: HubSpot ``amount``; Salesforce
+    #: The deal field holding the amount (default: HubSpot ``amount_in_home_currency``; Salesforce
     #: ``Amount``, converted to the corporate currency in multi-currency orgs).
     amount_property: str | None = Field(default=None, min_length=1)
     #: Salesforce: the org's My Domain URL, e.g. https://acme.my.salesforce.com.
@@ -145,9 +145,12 @@ class SyncConfig(BaseModel):
 
 
 class ListsConfig(BaseModel):
-    """``[lists]``: one CRM list per (tag family, value), e.g. ``lifecycle = ["at_risk"]``."""
+    """``[lists]``: one CRM list per (tag family, value), e.g. ``lifecycle = ["at_risk"]``.
 
-    model_config = ConfigDict(extra="forbid")
+    Property and rule families (``[[segmentation.properties]]``, ``[[segmentation.rules]]``)
+    are further keys, checked against the configured families by ``Config``."""
+
+    model_config = ConfigDict(extra="allow")
 
     abc: list[str] = Field(default_factory=list)
     abc_trend: list[str] = Field(default_factory=list)
@@ -173,7 +176,10 @@ class ListsConfig(BaseModel):
         return values
 
     def entries(self) -> list[tuple[str, str]]:
-        return [(family, v) for family in LISTABLE_FAMILIES for v in getattr(self, family)]
+        extra = [(family, v) for family, values in (self.model_extra or {}).items() for v in values]
+        return [
+            (family, v) for family in LISTABLE_FAMILIES for v in getattr(self, family)
+        ] + extra
 
 
 class ReportConfig(BaseModel):
@@ -204,6 +210,34 @@ class Config(BaseModel):
     sync: SyncConfig = Field(default_factory=SyncConfig)
     lists: ListsConfig = Field(default_factory=ListsConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
+
+    @model_validator(mode="after")
+    def _listed_families_exist(self) -> Config:
+        seg = self.segmentation
+        allowed: dict[str, tuple[str, ...] | None] = {r.family: r.options for r in seg.rules}
+        for prop in seg.properties:
+            allowed[prop.family] = (
+                None if prop.map is None else (*dict.fromkeys(prop.map.values()), "other")
+            )
+        for family, values in (self.lists.model_extra or {}).items():
+            if family not in allowed:
+                raise ValueError(
+                    f"lists.{family}: no such tag family (lists take "
+                    f"{', '.join((*LISTABLE_FAMILIES, *allowed))})"
+                )
+            if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+                raise ValueError(f"lists.{family}: must be a list of values")
+            if len(set(values)) != len(values):
+                raise ValueError(f"lists.{family}: values must not repeat")
+            options = allowed[family]
+            for value in values:
+                if options is not None and value not in options:
+                    raise ValueError(
+                        f"lists.{family}: {value!r} is not one of {', '.join(options)}"
+                    )
+                if options is None and not re.fullmatch(TAG_VALUE_PATTERN, value):
+                    raise ValueError(f"lists.{family}: {value!r} is not a valid tag")
+        return self
 
     @model_validator(mode="after")
     def _listed_interests_exist(self) -> Config:

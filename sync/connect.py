@@ -69,6 +69,6 @@ def _hubspot(config: Config, *, token: str | None) -> Connector:
     connector = HubSpotConnector(
         Transport(token, settings) if token else Transport.from_env(settings),
         won_stages=frozenset(crm.won_stages),
-        amount_property=crm.amount_property or "amount",
+        amount_property=crm.amount_property or "amount_in_home_currency",
     )
     return connector

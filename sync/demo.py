@@ -17,6 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from connectors.sandbox.generator import EXCHANGE_RATES, HOME_CURRENCY
 from segmentation import InterestRule, SegmentationConfig
 from sync.config import Config, CrmConfig, ListsConfig, StateConfig
 from sync.connect import open_connector
@@ -43,6 +44,19 @@ SALESFORCE_DEMO_INTERESTS = [
     InterestRule(tag="partner", contact_property="LeadSource", any_of=["Partner"]),
     InterestRule(tag="web", contact_property="LeadSource", any_of=["Web"]),
 ]
+#: The sample's deals are in EUR, USD, GBP and CHF: revenue is reported in EUR, the
+#: sandbox portal's company currency, at the portal's own rates.
+DEMO_CURRENCY = HOME_CURRENCY
+DEMO_RATES = dict(EXCHANGE_RATES)
+
+
+def demo_segmentation(interests: list[InterestRule]) -> SegmentationConfig:
+    """The demo's ``[segmentation]``: its interests, one reporting currency."""
+    return SegmentationConfig.model_validate(
+        {"interests": interests, "currency": DEMO_CURRENCY, "currency_rates": DEMO_RATES}
+    )
+
+
 DEMO_LISTS = ListsConfig(lifecycle=["at_risk"], rfm_segment=["champion", "cannot_lose"])
 
 
@@ -63,7 +77,7 @@ def run_demo(
                 seed=SAMPLE_SEED, contacts=SAMPLE_CONTACTS, as_of=SAMPLE_AS_OF
             ) as org:
                 config = Config(
-                    segmentation=SegmentationConfig(interests=SALESFORCE_DEMO_INTERESTS),
+                    segmentation=demo_segmentation(SALESFORCE_DEMO_INTERESTS),
                     crm=CrmConfig(
                         type="salesforce",
                         instance_url=org.instance_url,
@@ -78,7 +92,7 @@ def run_demo(
             seed=SAMPLE_SEED, contacts=SAMPLE_CONTACTS, deals=SAMPLE_DEALS, as_of=SAMPLE_AS_OF
         ) as hub:
             config = Config(
-                segmentation=SegmentationConfig(interests=DEMO_INTERESTS),
+                segmentation=demo_segmentation(DEMO_INTERESTS),
                 crm=CrmConfig(base_url=hub.base_url, ca_bundle=Path(hub.ca_path)),
                 state=StateConfig(path=state_path),
                 lists=DEMO_LISTS,

@@ -29,7 +29,7 @@ from connectors.errors import CrmsegError
 from segmentation import segment
 from segmentation.engine import SegmentationReport
 from sync.config import Config
-from sync.fields import families, field_specs, list_name
+from sync.fields import families, field_specs, list_name, observed_values
 from sync.plan import Change, Plan, build_plan
 from sync.state import PullState, State
 
@@ -89,14 +89,24 @@ class Engine:
 
     # -- what to pull ----------------------------------------------------------
     def object_types(self) -> list[ObjectType]:
-        if self.config.segmentation.level == "company":
+        if self.config.segmentation.level == "company" or any(
+            p.source == "company" for p in self.config.segmentation.properties
+        ):
             return ["company", "contact", "deal"]
         return ["contact", "deal"]
 
     def properties(self, object_type: ObjectType) -> list[str]:
         rules = self.config.segmentation.interests
+        families = self.config.segmentation.properties
+        if object_type == "company":
+            # property families read the company's own property (industry, ...)
+            wanted = [p.property for p in families if p.source == "company"]
+            return sorted(
+                {*wanted, *(s.name for s in field_specs(self.config.segmentation, "company"))}
+            )
         if object_type == "contact":
             extra = [r.property for r in rules if r.source == "contact"]
+            extra += [p.property for p in families if p.source == "contact"]
             return sorted(
                 {*extra, *(s.name for s in field_specs(self.config.segmentation, "contact"))}
             )
@@ -124,6 +134,15 @@ class Engine:
                 contacts=report.contacts,
                 customers=report.customers,
                 orphan_deals=report.orphan_deals,
+                warnings=[
+                    {
+                        "family": w.family,
+                        "value": w.value,
+                        "contacts": w.contacts,
+                        "message": w.message(report.min_segment_size),
+                    }
+                    for w in report.warnings
+                ],
             )
             result.plan = plan = build_plan(
                 self.state.con,
@@ -278,7 +297,12 @@ class Engine:
                 if object_type == "company" and self.config.segmentation.level != "company":
                     continue
                 changes += self.connector.ensure_fields(
-                    object_type, field_specs(self.config.segmentation, object_type)
+                    object_type,
+                    field_specs(
+                        self.config.segmentation,
+                        object_type,
+                        observed_values(self.state.con, self.config.segmentation),
+                    ),
                 )
         return changes
 

@@ -15,8 +15,8 @@ from typing import Any
 import duckdb
 
 from connectors.errors import InputError
-from segmentation.config import SegmentationConfig
-from segmentation.engine import TAG_COLUMNS, SegmentationReport
+from segmentation.config import RuleValue, SegmentationConfig
+from segmentation.engine import SegmentationReport, tag_columns
 
 
 def find_contact(con: duckdb.DuckDBPyConnection, key: str) -> str:
@@ -78,7 +78,7 @@ def explain(
         "as_of": as_of.isoformat(),
         "level": config.level,
         "entity": entity,
-        "tags": {k: tags.get(k) for k in TAG_COLUMNS if k != "contact_id"},
+        "tags": {k: tags.get(k) for k in tag_columns(config) if k != "contact_id"},
         "purchases": purchases,
     }
     reasons: dict[str, str] = {}
@@ -105,11 +105,74 @@ def explain(
         reasons["rfm"] = "not a customer: no RFM scores"
         reasons["lifecycle"] = "prospect: no purchase ever"
     reasons["interests"] = _interest_reason(con, contact_id, tags, config)
+    checks = ", ".join(config.quality_checks) or "none"
     reasons["data_quality"] = (
-        f"issues: {tags.get('data_quality')}" if tags.get("data_quality") else "no issue found"
+        f"issues: {tags.get('data_quality')} (checks: {checks})"
+        if tags.get("data_quality")
+        else f"no issue found (checks: {checks})"
     )
+    for prop in config.properties:
+        reasons[prop.family] = _property_reason(con, contact, prop, tags.get(prop.family))
+    for rule in config.rules:
+        reasons[rule.family] = _rule_reason(rule.values, tags.get(rule.family))
     out["reasons"] = reasons
     return out
+
+
+def _property_reason(
+    con: duckdb.DuckDBPyConnection, contact: dict[str, Any], prop: Any, value: str | None
+) -> str:
+    if prop.source == "contact":
+        where, table, key, record = (
+            "contact property",
+            "contact_properties",
+            "contact_id",
+            contact["id"],
+        )
+    else:
+        where, table, key, record = (
+            "company property",
+            "company_properties",
+            "company_id",
+            contact["company_id"],
+        )
+    row = (
+        con.execute(
+            f"SELECT value FROM {table} WHERE {key} = ? AND name = ? LIMIT 1",
+            [record, prop.property],
+        ).fetchone()
+        if record is not None
+        else None
+    )
+    raw = None if row is None else row[0]
+    if value is None:
+        return f"empty: {where} {prop.property} is empty" + (
+            "" if record is not None else " (no company)"
+        )
+    how = (
+        ("mapped" if value != "other" else "not in the map: other")
+        if prop.map is not None
+        else "normalised"
+    )
+    return f"{value}: {where} {prop.property} is {raw!r}, {how}"
+
+
+def _conditions_text(value: RuleValue) -> str:
+    parts = [f"{k} {v}" for k, v in value.model_dump(exclude_none=True).items() if k != "value"]
+    return ", ".join(parts) or "no conditions"
+
+
+def _rule_reason(values: list[RuleValue], got: str | None) -> str:
+    if got is None:
+        return (
+            "empty: no value's conditions all hold ("
+            + "; ".join(f"{v.value}: {_conditions_text(v)}" for v in values)
+            + ")"
+        )
+    before = [v.value for v in values[: [v.value for v in values].index(got)]]
+    chosen = next(v for v in values if v.value == got)
+    skipped = f"; before it {', '.join(before)} did not match" if before else ""
+    return f"{got}: the first value whose conditions all hold ({_conditions_text(chosen)}){skipped}"
 
 
 def _abc_reason(
@@ -118,9 +181,10 @@ def _abc_reason(
     row = con.execute(
         """WITH walked AS (
             SELECT entity_id, revenue,
-                   row_number() OVER (ORDER BY revenue DESC, entity_id) AS position,
-                   COALESCE(sum(greatest(revenue, 0)) OVER (ORDER BY revenue DESC, entity_id
-                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before,
+                   rank() OVER (ORDER BY revenue DESC) AS position,
+                   COALESCE(sum(greatest(revenue, 0)) OVER (ORDER BY revenue DESC
+                       RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW EXCLUDE GROUP), 0)
+                       AS before,
                    sum(greatest(revenue, 0)) OVER () AS total,
                    count(*) OVER () AS n
             FROM seg_metrics WHERE purchases_ever > 0)
@@ -131,8 +195,8 @@ def _abc_reason(
     position, n, before, total = int(row[0]), int(row[1]), int(row[2]), int(row[3])
     share = (Decimal(before) * 100 / Decimal(total)).quantize(Decimal("0.01")) if total else None
     where = (
-        f"ranked {position} of {n} customers by window revenue; the customers before it hold "
-        f"{share}% of the positive revenue"
+        f"ranked {position} of {n} customers by window revenue (equal revenues share a rank); "
+        f"the customers with a greater revenue hold {share}% of the positive revenue"
         if share is not None
         else "total revenue is 0"
     )
@@ -154,8 +218,10 @@ def _rfm_reason(
     return (
         f"score {tags['rfm_score']} (R {tags['rfm_r']} from {metrics['recency_days']} days since "
         f"the last purchase, F {tags['rfm_f']} from {metrics['frequency']} purchases in the "
-        f"window, M {tags['rfm_m']} from revenue {metrics['revenue']}; among "
-        f"{report.customers} customers); segment {tags['rfm_segment']} from R and F"
+        f"window, M {tags['rfm_m']} from revenue {metrics['revenue']}; R among "
+        f"{report.customers} customers, F and M among the customers with a purchase in the "
+        f"window{', where this one has none: F 1, M 1' if not metrics['frequency'] else ''}); "
+        f"segment {tags['rfm_segment']} from R and F"
     )
 
 

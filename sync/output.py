@@ -35,3 +35,9 @@ def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row))
     stdout.print(table)
+
+
+def print_warnings(summary: dict[str, Any]) -> None:
+    """Segment size warnings of a run summary, one line each on stderr."""
+    for warning in summary.get("warnings", []):
+        stderr.print(f"Warning: {warning['message']}", markup=False, highlight=False)

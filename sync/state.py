@@ -74,12 +74,17 @@ CREATE TABLE IF NOT EXISTS segment_sizes (
     run_id BIGINT NOT NULL, as_of DATE NOT NULL, family VARCHAR NOT NULL,
     value VARCHAR NOT NULL, contacts BIGINT NOT NULL
 );
+-- Segments v2: the postal address of contacts (added to state files made before it).
+ALTER TABLE mirror_contacts ADD COLUMN IF NOT EXISTS street VARCHAR;
+ALTER TABLE mirror_contacts ADD COLUMN IF NOT EXISTS postal_code VARCHAR;
+ALTER TABLE mirror_contacts ADD COLUMN IF NOT EXISTS city VARCHAR;
 """
 
 #: What the segmentation reads (``segmentation.inputs``), as views over the mirror.
 INPUT_VIEWS = """
 CREATE OR REPLACE TEMP VIEW contacts AS
-    SELECT id, email, first_name, last_name, salutation, country, company_id FROM mirror_contacts;
+    SELECT id, email, first_name, last_name, salutation, country, company_id,
+           street, postal_code, city FROM mirror_contacts;
 CREATE OR REPLACE TEMP VIEW companies AS SELECT id, name FROM mirror_companies;
 CREATE OR REPLACE TEMP VIEW deals AS SELECT id, amount, close_date, won FROM mirror_deals;
 CREATE OR REPLACE TEMP VIEW deal_contacts AS SELECT deal_id, contact_id FROM mirror_deal_contacts;
@@ -88,6 +93,12 @@ CREATE OR REPLACE TEMP VIEW contact_properties AS
     SELECT record_id AS contact_id, name, value FROM mirror_properties WHERE object_type = 'contact';
 CREATE OR REPLACE TEMP VIEW deal_properties AS
     SELECT record_id AS deal_id, name, value FROM mirror_properties WHERE object_type = 'deal';
+CREATE OR REPLACE TEMP VIEW company_properties AS
+    SELECT record_id AS company_id, name, value FROM mirror_properties
+    WHERE object_type = 'company';
+-- CRM amounts arrive in the reporting currency: nothing to convert.
+CREATE OR REPLACE TEMP VIEW deal_currencies AS
+    SELECT NULL::VARCHAR AS deal_id, NULL::VARCHAR AS currency WHERE false;
 """
 
 #: Multi-values compare as sets: ``b;a`` in the CRM equals the ``a;b`` crmseg wants.
@@ -481,9 +492,12 @@ class State:
 
     def _insert_contacts(self, records: list[Contact]) -> None:
         self.con.execute(
-            "INSERT INTO mirror_contacts SELECT unnest($1::VARCHAR[]), unnest($2::VARCHAR[]), "
+            "INSERT INTO mirror_contacts (id, email, first_name, last_name, salutation, country, "
+            "company_id, updated_at, street, postal_code, city) "
+            "SELECT unnest($1::VARCHAR[]), unnest($2::VARCHAR[]), "
             "unnest($3::VARCHAR[]), unnest($4::VARCHAR[]), unnest($5::VARCHAR[]), "
-            "unnest($6::VARCHAR[]), unnest($7::VARCHAR[]), unnest($8::TIMESTAMP[])",
+            "unnest($6::VARCHAR[]), unnest($7::VARCHAR[]), unnest($8::TIMESTAMP[]), "
+            "unnest($9::VARCHAR[]), unnest($10::VARCHAR[]), unnest($11::VARCHAR[])",
             [
                 [r.id for r in records],
                 [r.email for r in records],
@@ -493,6 +507,9 @@ class State:
                 [r.country for r in records],
                 [r.company_id for r in records],
                 [_naive(r.updated_at) for r in records],
+                [r.street for r in records],
+                [r.postal_code for r in records],
+                [r.city for r in records],
             ],
         )
 

@@ -53,7 +53,17 @@ def summarize(con: duckdb.DuckDBPyConnection, report: SegmentationReport) -> dic
         "entities": report.entities,
         "customers": report.customers,
         "orphan_deals": report.orphan_deals,
+        "currency": report.currency,
         "abc": abc,
         "lifecycle": dict(_counts(con, "lifecycle")),
         "rfm_segment": dict(_counts(con, "rfm_segment")),
+        "warnings": [
+            {
+                "family": w.family,
+                "value": w.value,
+                "contacts": w.contacts,
+                "message": w.message(report.min_segment_size),
+            }
+            for w in report.warnings
+        ],
     }

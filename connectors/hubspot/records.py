@@ -64,6 +64,9 @@ _CONTACT_FIELDS = {
     "lastname": "last_name",
     "salutation": "salutation",
     "country": "country",
+    "address": "street",
+    "zip": "postal_code",
+    "city": "city",
 }
 CORE_PROPERTIES: dict[ObjectType, tuple[str, ...]] = {
     "contact": tuple(_CONTACT_FIELDS),
@@ -207,6 +210,9 @@ class RecordMapper:
             company_id=company_id,
             properties=self._extra("contact", w, requested),
             updated_at=self._updated("contact", w),
+            street=p.get("address"),
+            postal_code=p.get("zip"),
+            city=p.get("city"),
         )
 
     def company(self, w: WireRecord, requested: Sequence[str] = ()) -> Company:

@@ -324,7 +324,13 @@ class Puller:
         for name in CORE[object_type]:
             select(have.get(name.lower(), name))
         if object_type == "contact":
-            for optional in ("Salutation", s.country_field):
+            for optional in (
+                "Salutation",
+                s.country_field,
+                "MailingStreet",
+                "MailingPostalCode",
+                "MailingCity",
+            ):
                 if optional.lower() in have:
                     select(have[optional.lower()])
         amount_key = "Amount"

@@ -186,6 +186,9 @@ class RecordMapper:
             company_id=property_value(_get(row, "AccountId")),
             properties=self._props(row),
             updated_at=parse_datetime(_get(row, "SystemModstamp")),
+            street=property_value(_get(row, "MailingStreet")),
+            postal_code=property_value(_get(row, "MailingPostalCode")),
+            city=property_value(_get(row, "MailingCity")),
         )
 
     def company(self, row: Mapping[str, Any]) -> Company:

@@ -42,6 +42,9 @@ def write_csv_export(data: Dataset, directory: Path) -> None:
             "company_id",
             "channel",
             "topics",
+            "street",
+            "postal_code",
+            "city",
         ],
         (
             [
@@ -54,6 +57,9 @@ def write_csv_export(data: Dataset, directory: Path) -> None:
                 company_of.get(c.id, ""),
                 c.channel,
                 ";".join(c.topics),
+                c.street or "",
+                c.postal_code or "",
+                c.city or "",
             ]
             for c in data.contacts
         ),

@@ -128,6 +128,36 @@ CHANNEL_WEIGHTS = (30, 10, 15, 20, 8, 10, 7)
 TOPICS = ("automation", "analytics", "security", "cloud", "training", "support", "pricing")
 PRODUCT_LINES = ("Core", "Pro", "Enterprise", "Services", "Training")
 CURRENCIES = ("EUR", "EUR", "EUR", "USD", "GBP", "CHF")
+#: The portal's / org's home currency and the value of one unit of each deal currency
+#: in it (decimal strings, as ``[segmentation] currency_rates`` takes them).
+HOME_CURRENCY = "EUR"
+EXCHANGE_RATES = {"EUR": "1", "USD": "0.86", "GBP": "1.17", "CHF": "1.07"}
+STREETS = (
+    "Hauptstraße",
+    "Bahnhofstraße",
+    "Gartenweg",
+    "Rue de la Paix",
+    "Via Roma",
+    "Kerkstraat",
+    "High Street",
+    "Main Street",
+    "Schillerplatz",
+    "Am Markt",
+)
+CITIES = {
+    "DE": ("Berlin", "München", "Köln", "Hamburg", "Leipzig"),
+    "AT": ("Wien", "Graz", "Linz"),
+    "CH": ("Zürich", "Genève", "Basel"),
+    "FR": ("Paris", "Lyon", "Lille"),
+    "IT": ("Milano", "Roma", "Torino"),
+    "ES": ("Madrid", "Sevilla", "València"),
+    "NL": ("Amsterdam", "Utrecht", "Rotterdam"),
+    "BE": ("Bruxelles", "Antwerpen", "Gent"),
+    "GB": ("London", "Leeds", "Bristol"),
+    "US": ("Boston", "Denver", "Austin"),
+    "PL": ("Kraków", "Łódź", "Gdańsk"),
+    "SE": ("Malmö", "Göteborg", "Uppsala"),
+}
 STAGES = ("won", "lost", "open")
 STAGE_WEIGHTS = (45, 30, 25)
 DOMAINS = ("example.com", "mail.test", "post.example", "corp.example", "web.test")
@@ -184,6 +214,10 @@ class Contact:
     channel: str
     topics: list[str]
     created: dt.datetime
+    #: The postal address; ``None`` or blanks where the CRM has a gap.
+    street: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
 
 
 @dataclass
@@ -310,6 +344,7 @@ def generate(
         if n_companies and rand() < 0.85:
             ds.contact_company.append((i, randint(n_companies) + 1))
 
+    _addresses(ds, seed)
     company_of = dict(ds.contact_company)
     for i in range(1, n_deals + 1):
         stage = stage_tab[randint(1024)]
@@ -344,3 +379,27 @@ def generate(
             if comp is not None and rand() < 0.9:
                 ds.deal_company.append((i, comp))
     return ds
+
+
+def _addresses(ds: Dataset, seed: int) -> None:
+    """Postal addresses with the gaps real CRMs have: about 10 % without a street,
+    6 % without a postal code, 5 % without a city, a few of them blanks only.
+
+    A random stream of its own (seeded from ``seed``), so adding addresses left every
+    other generated value as it was.
+    """
+    rng = random.Random(f"{seed}-addresses")
+    for c in ds.contacts:
+        cities = CITIES.get(c.country, ("Springfield",))
+        street: str | None = f"{rng.choice(STREETS)} {rng.randrange(1, 200)}"
+        postal: str | None = f"{rng.randrange(1000, 99999):05d}"
+        city: str | None = rng.choice(cities)
+        r = rng.random()
+        if r < 0.10:
+            street = None if r < 0.08 else "  "
+        r = rng.random()
+        if r < 0.06:
+            postal = None if r < 0.05 else " "
+        if rng.random() < 0.05:
+            city = None
+        c.street, c.postal_code, c.city = street, postal, city

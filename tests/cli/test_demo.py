@@ -18,6 +18,9 @@ def test_demo_prints_the_three_summary_tables(runner: CliRunner):
         "Contacts per RFM segment",
     ):
         assert title in result.stdout
+    # one reporting currency, named: the sandbox portal's company currency
+    assert "revenue (EUR)" in result.stdout
+    assert "revenue in EUR" in result.output
 
 
 def test_demo_syncs_the_sandbox_then_has_nothing_left_to_write(runner: CliRunner):
@@ -34,15 +37,17 @@ def test_demo_segments_equal_crmseg_segment_on_the_shipped_sample(runner: CliRun
     """The sandbox holds the same generated data as the sample export."""
     from importlib import resources
 
-    from segmentation import SegmentationConfig
     from sync.cli import DEMO_INTERESTS, SAMPLE_AS_OF, run_segmentation
+    from sync.demo import demo_segmentation
 
     demo = json.loads(runner.invoke(app, ["demo", "--json"]).stdout)["segments"]
     with resources.as_file(resources.files("sync") / "sample") as sample:
         _, offline = run_segmentation(
-            sample, SegmentationConfig(interests=DEMO_INTERESTS), SAMPLE_AS_OF
+            sample, demo_segmentation(DEMO_INTERESTS), SAMPLE_AS_OF
         )
-    for key in ("contacts", "customers", "abc", "lifecycle", "rfm_segment"):
+    # amount_in_home_currency of the sandbox equals the sample's amount * rate: same classes
+    assert demo["currency"] == offline["currency"] == "EUR"
+    for key in ("contacts", "customers", "abc", "lifecycle", "rfm_segment", "warnings"):
         assert demo[key] == offline[key], key
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from connectors.sandbox.csv_export import write_csv_export
+from connectors.sandbox.generator import EXCHANGE_RATES, HOME_CURRENCY
 from connectors.sandbox.hubspot import HubSpotSandbox, LimitConfig
 from segmentation import SegmentationConfig
 from sync.cli import app, run_segmentation
@@ -83,6 +85,11 @@ def expected_tags(
     assert hub.dataset is not None
     folder = tmp_path / "export"
     write_csv_export(hub.dataset, folder)
+    # crmseg reads amount_in_home_currency: the CSV run converts at the portal's rates
+    config = config.model_copy(
+        update={"currency": HOME_CURRENCY, "currency_rates": {
+            code: Decimal(rate) for code, rate in EXCHANGE_RATES.items()}}
+    )
     con, _ = run_segmentation(folder, config, AS_OF)
     cur = con.execute("SELECT * FROM seg_tags")
     names = [d[0] for d in cur.description]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from connectors.sandbox.csv_export import write_csv_export
-from connectors.sandbox.generator import generate
+from connectors.sandbox.generator import EXCHANGE_RATES, generate
 from connectors.sandbox.salesforce import SalesforceStandIn
 from segmentation import SegmentationConfig
 from sync.cli import app, run_segmentation
@@ -59,6 +60,10 @@ def expected_tags(
     """``crmseg segment`` on the same generated data, keyed by Salesforce Contact Id."""
     folder = tmp_path / "export"
     write_csv_export(generate(seed=SEED, contacts=CONTACTS, as_of=AS_OF), folder)
+    # the stand-in's org is single-currency: it loads every amount as it is
+    config = config.model_copy(
+        update={"currency": "EUR", "currency_rates": {c: Decimal(1) for c in EXCHANGE_RATES}}
+    )
     con, _ = run_segmentation(folder, config, AS_OF)
     cur = con.execute("SELECT * FROM seg_tags")
     names = [d[0] for d in cur.description]

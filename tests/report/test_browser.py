@@ -26,7 +26,7 @@ import pytest
 from typer.testing import CliRunner
 
 from connectors.sandbox.csv_export import write_csv_export
-from connectors.sandbox.generator import generate
+from connectors.sandbox.generator import EXCHANGE_RATES, HOME_CURRENCY, generate
 from sync.cli import app
 from tests.report.cdp import Chromium, find_chromium
 
@@ -48,6 +48,17 @@ def chromium() -> Iterator[Chromium]:
         pytest.skip(message)
     with Chromium(binary) as browser:
         yield browser
+
+
+def fx_config(tmp: Path) -> str:
+    """The generated deals are in four currencies: report in EUR at the sandbox's rates."""
+    path = tmp / "fx.toml"
+    rates = ", ".join(f'{code} = "{rate}"' for code, rate in EXCHANGE_RATES.items())
+    path.write_text(
+        f'[segmentation]\ncurrency = "{HOME_CURRENCY}"\ncurrency_rates = {{ {rates} }}\n',
+        encoding="utf-8",
+    )
+    return str(path)
 
 
 def run(*args: str) -> str:
@@ -75,15 +86,18 @@ def window_revenue(deals_csv: Path, end: date) -> dict[str, Decimal]:
             if not start < date.fromisoformat(r["close_date"]) <= end:
                 continue
             ids = [i for i in r["contact_ids"].split(";") if i.strip()]
+            rate = Decimal(EXCHANGE_RATES[r["currency"].strip().upper()])
             for contact in ids:
-                revenue[contact.strip()] += Decimal(r["amount"] or 0) / len(ids)
+                revenue[contact.strip()] += Decimal(r["amount"] or 0) * rate / len(ids)
     return revenue
 
 
 def expected_matrix(export: Path, tmp: Path) -> tuple[dict, dict]:
     now_csv, prev_csv = tmp / "tags_now.csv", tmp / "tags_prev.csv"
+    fx = fx_config(tmp)
     run(
-        "segment", "--input", str(export), "--out", str(now_csv), "--as-of", AS_OF.isoformat(), "-q"
+        "segment", "--input", str(export), "--out", str(now_csv), "--as-of", AS_OF.isoformat(),
+        "-q", "-c", fx,
     )
     run(
         "segment",
@@ -94,6 +108,8 @@ def expected_matrix(export: Path, tmp: Path) -> tuple[dict, dict]:
         "--as-of",
         PREVIOUS.isoformat(),
         "-q",
+        "-c",
+        fx,
     )
     now, before = classes(now_csv), classes(prev_csv)
     revenue = window_revenue(export / "deals.csv", AS_OF)
@@ -179,7 +195,10 @@ def test_demo_report_in_chromium(chromium: Chromium, tmp_path: Path):
 def test_a_table_downloads_as_csv(chromium: Chromium, tmp_path: Path):
     page = tmp_path / "r.html"
     with resources.as_file(resources.files("sync") / "sample") as sample:
-        run("report", "--input", str(sample), "--as-of", AS_OF.isoformat(), "--out", str(page))
+        run(
+            "report", "--input", str(sample), "--as-of", AS_OF.isoformat(), "--out", str(page),
+            "-c", fx_config(tmp_path),
+        )
     downloads = tmp_path / "downloads"
     downloads.mkdir()
     chromium.open(page)
@@ -205,6 +224,8 @@ def test_a_table_downloads_as_csv(chromium: Chromium, tmp_path: Path):
             "--out",
             str(page),
             "--json",
+            "-c",
+            fx_config(tmp_path),
         )
     )
     assert rows[0][0] == "class"
@@ -227,6 +248,8 @@ def test_100k_contacts_report_is_small_and_right(chromium: Chromium, tmp_path: P
             "--out",
             str(page),
             "--json",
+            "-c",
+            fx_config(tmp_path),
         )
     )
     assert figures["overview"]["contacts"] == 100_000
@@ -254,8 +277,10 @@ def test_history_of_several_syncs_draws_one_point_per_run(
         )
         for day in days:
             run("sync", "--config", str(config), "--as-of", day, "--quiet", "--allow-mass-change")
-    page = tmp_path / "history.html"
-    run("report", "--config", str(config), "--as-of", days[-1], "--out", str(page))
+        # The report reads only the state file, but the config it reads names the
+        # sandbox's CA file, which is checked to exist while the sandbox runs.
+        page = tmp_path / "history.html"
+        run("report", "--config", str(config), "--as-of", days[-1], "--out", str(page))
     chromium.open(page)
     assert chromium.errors() == []
     points = chromium.evaluate(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime
 from collections.abc import Sequence
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ def contact(cid: str, **fields: Any) -> dict[str, Any]:
         "email": f"c{cid}@example.com",
         "first_name": "Ann",
         "last_name": "Lee",
-        "salutation": "",
+        "salutation": "Ms",
         "country": "DE",
         "company_id": "",
     }
@@ -79,6 +80,10 @@ class Result(dict):
 
     report: Any
     order: list[str]
+    #: Window revenue per entity, exactly.
+    metrics: dict[str, Fraction]
+    entities: dict[str, dict[str, Any]]
+    columns: list[str]
 
 
 def run_segmentation(
@@ -98,17 +103,38 @@ def run_segmentation(
         _write(directory / "companies.csv", ["id", "name"], companies)
     rules = config.pop("interests", [])
     config["interests"] = [r if isinstance(r, InterestRule) else InterestRule(**r) for r in rules]
+    cfg = SegmentationConfig.model_validate(config)
+    family_contact = [p.property for p in cfg.properties if p.source == "contact"]
+    family_company = [p.property for p in cfg.properties if p.source == "company"]
     con = duckdb.connect()
     try:
-        CsvLoader(con, directory).load(list(contact_properties), list(deal_properties))
-        report = segment(con, SegmentationConfig(**config), as_of)
-        rows = con.execute("SELECT * FROM seg_tags ORDER BY contact_id").fetchall()
+        CsvLoader(con, directory).load(
+            [*contact_properties, *family_contact],
+            list(deal_properties),
+            family_company,
+            currency=cfg.currency,
+            currency_rates=cfg.currency_rates,
+        )
+        report = segment(con, cfg, as_of)
+        cur = con.execute("SELECT * FROM seg_tags ORDER BY contact_id")
+        columns = [d[0] for d in cur.description]
+        rows = cur.fetchall()
+        result = Result()
+        result.metrics = {
+            str(r[0]): Fraction(int(r[1]), report.units_per_unit)
+            for r in con.execute("SELECT entity_id, revenue FROM seg_metrics").fetchall()
+        }
+        if cfg.level == "company" or cfg.properties or cfg.rules:
+            cur = con.execute("SELECT * FROM seg_entity_tags")
+            names = [d[0] for d in cur.description]
+            result.entities = {r[0]: dict(zip(names, r, strict=True)) for r in cur.fetchall()}
     finally:
         con.close()
-    result = Result()
+    assert tuple(columns) == (*TAG_COLUMNS, *cfg.family_names)
+    result.columns = columns
     result.order = []
     for row in rows:
-        tags = dict(zip(TAG_COLUMNS, row, strict=True))
+        tags = dict(zip(columns, row, strict=True))
         result[tags["contact_id"]] = tags
         result.order.append(tags["contact_id"])
     result.report = report

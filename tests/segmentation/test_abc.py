@@ -23,9 +23,9 @@ def test_before_exactly_80_percent_is_b(seg):
 
 
 def test_before_exactly_95_percent_is_c(seg):
-    tags = _run(seg, {"1": 70, "2": 20, "3": 5, "4": 5})
-    # before: 0, 0.7, 0.9, 0.95
-    assert [tags[c]["abc"] for c in "1234"] == ["A", "A", "B", "C"]
+    tags = _run(seg, {"1": 70, "2": 20, "3": 5, "4": 3, "5": 2})
+    # before: 0, 0.7, 0.9, 0.95, 0.98
+    assert [tags[c]["abc"] for c in "12345"] == ["A", "A", "B", "C", "C"]
 
 
 def test_before_exactly_95_percent_is_c_with_exact_decimal_sums(seg):
@@ -38,17 +38,40 @@ def test_before_exactly_95_percent_is_c_with_exact_decimal_sums(seg):
     assert [tags[c]["abc"] for c in "123"] == ["A", "A", "C"]
 
 
-def test_ties_are_walked_by_entity_id_as_string(seg):
-    # "10" < "9" as strings: "10" is walked first (before 0.90 -> B), "9" second (0.95 -> C)
+def test_equal_revenues_get_equal_classes_whatever_their_ids(seg):
+    # v1 walked ties by id ("10" before "9"); v2: both have before = 0.90 -> B
     tags = _run(seg, {"1": 90, "10": 5, "9": 5})
-    assert tags["1"]["abc"] == "A"
-    assert tags["10"]["abc"] == "B"
-    assert tags["9"]["abc"] == "C"
+    assert [tags[c]["abc"] for c in ("1", "10", "9")] == ["A", "B", "B"]
 
 
-def test_ties_by_id_ascending(seg):
-    tags = _run(seg, {"a": 90, "b": 5, "c": 5})
-    assert [tags[c]["abc"] for c in "abc"] == ["A", "B", "C"]
+def test_tie_group_straddling_80_percent_is_all_a(seg):
+    # revenues 50, 20, 20, 10 (total 100). The two 20s: before = 0.50 for both (only
+    # the 50 is strictly greater) -> A, although together they pass 80 % (0.50 -> 0.90).
+    tags = _run(seg, {"1": 50, "2": 20, "3": 20, "4": 10})
+    assert [tags[c]["abc"] for c in "1234"] == ["A", "A", "A", "B"]
+
+
+def test_tie_group_straddling_95_percent_is_all_b(seg):
+    # revenues 85, 4, 4, 4, 3 (total 100): the 4s have before 0.85 (< 0.95) -> B though
+    # the group ends at 0.97; the 3 has before 0.97 -> C.
+    tags = _run(seg, {"1": 85, "2": 4, "3": 4, "4": 4, "5": 3})
+    assert [tags[c]["abc"] for c in "12345"] == ["A", "B", "B", "B", "C"]
+
+
+def test_tie_group_starting_exactly_at_80_percent_is_all_b(seg):
+    # revenues 80, 10, 10: before of each 10 is 0.80 (not < 0.80) -> B, never split
+    tags = _run(seg, {"1": 80, "2": 10, "3": 10})
+    assert [tags[c]["abc"] for c in "123"] == ["A", "B", "B"]
+
+
+def test_tie_of_exact_decimal_sums_is_one_group(seg):
+    # 0.10 + 0.20 (two deals) equals 0.30 (one deal): one tie group, before 0.70 for both
+    contacts = [contact(c) for c in "123"]
+    deals = [deal("a", "1.40", days_before(10), "1"), deal("b", "0.10", days_before(10), "2"),
+             deal("c", "0.20", days_before(11), "2"), deal("d", "0.30", days_before(10), "3")]
+    tags = seg(contacts, deals)
+    # total 2.00: 1.40 -> before 0; the 0.30s -> before 0.70 -> A
+    assert [tags[c]["abc"] for c in "123"] == ["A", "A", "A"]
 
 
 def test_zero_revenue_customer_is_c(seg):
@@ -98,9 +121,9 @@ def test_abc_parameters_are_configurable(seg):
     assert [tags[c]["abc"] for c in "123"] == ["A", "B", "C"]
 
 
-def test_equal_revenue_split_across_abc_boundary_uses_id_order(seg):
+def test_equal_split_shares_tie(seg):
     contacts = [contact(c) for c in "123"]
-    deals = [deal("d1", 80, days_before(10), "1"), deal("d2", 20, days_before(10), ["3", "2"])]
+    deals = [deal("d1", 70, days_before(10), "1"), deal("d2", 30, days_before(10), ["3", "2"])]
     tags = seg(contacts, deals)
-    # 2 and 3 tie at 10: "2" before 0.8 -> B, "3" before 0.9 -> B
-    assert [tags[c]["abc"] for c in "123"] == ["A", "B", "B"]
+    # 2 and 3 tie at 15: before 0.70 for both -> A (v1 gave "3" before 0.85 -> B)
+    assert [tags[c]["abc"] for c in "123"] == ["A", "A", "A"]

@@ -29,11 +29,10 @@ def test_b_to_a_is_up_and_a_to_b_is_down(seg):
 
 
 def test_c_to_b_is_up_and_b_to_c_is_down(seg):
-    # previous: 1 -> 90 A, 2 -> 5 (before .90 -> B), 3 -> 5 (before .95 -> C)
-    # now:      1 -> 90 A, 3 -> 5 (before .90 -> B), 2 -> 5 ... ids tie-break by id,
-    # so use different amounts: 3 -> 6, 2 -> 4: total 100, before 3 = .90 -> B, 2 = .96 -> C
-    deals = [deal("p1", 90, days_before(PREV), "1"), deal("p2", 5, days_before(PREV), "2"),
-             deal("p3", 5, days_before(PREV), "3"),
+    # previous: 1 -> 90 A, 2 -> 6 (before .90 -> B), 3 -> 4 (before .96 -> C)
+    # now:      1 -> 90 A, 3 -> 6 (before .90 -> B), 2 -> 4 (before .96 -> C)
+    deals = [deal("p1", 90, days_before(PREV), "1"), deal("p2", 6, days_before(PREV), "2"),
+             deal("p3", 4, days_before(PREV), "3"),
              deal("n1", 90, days_before(NOW), "1"), deal("n2", 4, days_before(NOW), "2"),
              deal("n3", 6, days_before(NOW), "3")]
     tags = seg([contact(c) for c in "123"], deals)

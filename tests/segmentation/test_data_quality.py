@@ -71,8 +71,10 @@ def test_all_issues_are_sorted_and_semicolon_joined(seg):
     }
 
 
-def test_salutation_is_not_checked(seg):
-    assert _quality(seg, contact("1", salutation="")) == {"1": None}
+def test_empty_or_blank_salutation_is_missing_salutation(seg):
+    assert _quality(seg, contact("1", salutation=""), contact("2", salutation="  "),
+                    contact("3", salutation="Dr")) == {
+        "1": "missing_salutation", "2": "missing_salutation", "3": None}
 
 
 @pytest.mark.parametrize("email", ["a@.com", "a@b.", "a b@c.d"])
@@ -90,3 +92,31 @@ def test_duplicate_email_is_case_insensitive_for_non_ascii_letters(seg):
 def test_duplicate_email_needs_another_contact_not_the_same_one(seg):
     result = _quality(seg, contact("1", email="a@b.co"), contact("2", email="a@b.com"))
     assert result == {"1": None, "2": None}
+
+
+def test_missing_address_only_when_listed(seg):
+    full = {"street": "Hauptstraße 1", "postal_code": "10115", "city": "Berlin"}
+    contacts = [contact("1", **full), contact("2", **dict(full, street=" ")),
+                contact("3", **dict(full, postal_code="")), contact("4", **dict(full, city="\t")),
+                contact("5")]
+    assert _quality(seg, *contacts)["2"] is None  # default: not checked
+    checks = ["missing_address", "missing_salutation"]
+    tags = seg(contacts, quality_checks=checks)
+    assert {c: t["data_quality"] for c, t in tags.items()} == {
+        "1": None, "2": "missing_address", "3": "missing_address", "4": "missing_address",
+        "5": "missing_address"}
+
+
+def test_missing_address_when_the_columns_are_not_in_the_data(seg):
+    tags = seg([contact("1")], quality_checks=["missing_address"])
+    assert tags["1"]["data_quality"] == "missing_address"
+
+
+def test_quality_checks_select_the_checks_and_keep_the_sorted_order(seg):
+    c = contact("1", email="", first_name="", last_name="", country="", salutation="")
+    everything = seg([c], quality_checks=["missing_salutation", "missing_name", "missing_email",
+                                          "missing_country", "missing_address"])
+    assert everything["1"]["data_quality"] == (
+        "missing_address;missing_country;missing_email;missing_name;missing_salutation")
+    assert seg([c], quality_checks=["missing_name"])["1"]["data_quality"] == "missing_name"
+    assert seg([c], quality_checks=[])["1"]["data_quality"] is None

@@ -84,16 +84,17 @@ def reference_abc(ms):
     """ABC exactly as SEGMENTS.md states it, on exact fractions."""
     customers = [c for c, m in ms.items() if m["latest"] is not None]
     total = sum((ms[c]["revenue"] for c in customers if ms[c]["revenue"] > 0), Fraction(0))
-    classes, passed = {}, Fraction(0)
-    for c in sorted(customers, key=lambda c: (-ms[c]["revenue"], c)):
+    classes = {}
+    for c in customers:
         rev = ms[c]["revenue"]
         if total == 0 or rev <= 0:
             classes[c] = "C"
         else:
-            before = passed / total
+            # v2: only strictly greater revenues come before (equal revenue, equal class)
+            before = sum((ms[o]["revenue"] for o in customers if ms[o]["revenue"] > rev),
+                         Fraction(0)) / total
             classes[c] = "A" if before < Fraction("0.80") else (
                 "B" if before < Fraction("0.95") else "C")
-            passed += rev
     return classes
 
 
@@ -151,19 +152,24 @@ def test_equal_values_get_equal_scores_and_scores_follow_the_formula(data):
     _, tags = run(contacts, deals)
     ms = metrics(contacts, deals)
     customers = [c for c, m in ms.items() if m["latest"] is not None]
-    n = len(customers)
-    # higher is better for every key below (R: smaller recency is better)
-    keys = {"rfm_r": lambda m: -m["recency"], "rfm_f": lambda m: m["frequency"],
-            "rfm_m": lambda m: m["revenue"]}
-    for letter, key in keys.items():
-        for a in customers:
-            for b in customers:
+    active = [c for c in customers if ms[c]["frequency"] > 0]
+    # higher is better for every key below (R: smaller recency is better); v2: R ranks
+    # among all customers, F and M among the active, the inactive score F = M = 1
+    keys = {"rfm_r": (lambda m: -m["recency"], customers),
+            "rfm_f": (lambda m: m["frequency"], active),
+            "rfm_m": (lambda m: m["revenue"], active)}
+    for letter, (key, group) in keys.items():
+        for a in group:
+            for b in group:
                 if key(ms[a]) == key(ms[b]):
                     assert tags[a][letter] == tags[b][letter]
                 elif key(ms[a]) > key(ms[b]):
                     assert tags[a][letter] >= tags[b][letter]
-            worse = sum(1 for b in customers if key(ms[b]) < key(ms[a]))
-            assert tags[a][letter] == min(5, 1 + (5 * worse) // n)
+            worse = sum(1 for b in group if key(ms[b]) < key(ms[a]))
+            assert tags[a][letter] == min(5, 1 + (5 * worse) // len(group))
+        for a in customers:
+            if a not in group:
+                assert tags[a][letter] == 1
 
 
 @SETTINGS
@@ -351,3 +357,127 @@ def test_interests_and_data_quality_match_their_definitions(data):
     for c in contacts:
         assert tags[c["id"]]["interests"] == reference_interests(c, deals), c
         assert tags[c["id"]]["data_quality"] == reference_quality(c, contacts), c
+
+
+# -- v2: hygiene checks, property families and rule families, re-implemented -----------
+
+SALUTATIONS = ["", " ", "Dr", "Ms"]
+ADDRESS = ["", " ", "Hauptstraße 1", "10115", "Berlin"]
+RAW_VALUES = ["", "  ", "Lebensmittel & Getränke", "lebensmittel  &  getränke ", "STEEL",
+              " steel", "Messe München", "--", "B2B/SaaS", None]
+MAP = {"Steel": "steel", "LEBENSMITTEL & GETRÄNKE": "food"}
+
+
+def reference_quality_v2(c, contacts, checks):
+    issues = set((reference_quality(c, contacts) or "").split(";")) - {""}
+    if c["salutation"].strip() == "":
+        issues.add("missing_salutation")
+    if any(c[k].strip() == "" for k in ("street", "postal_code", "city")):
+        issues.add("missing_address")
+    return ";".join(sorted(i for i in issues if i in checks)) or None
+
+
+def reference_normalise(raw):
+    out, word = [], ""
+    for ch in raw.lower():
+        if ch.isalnum():
+            word += ch
+        elif word:
+            out.append(word)
+            word = ""
+    if word:
+        out.append(word)
+    return "_".join(out)
+
+
+def reference_property(raw, mapping):
+    if raw is None or raw.strip() == "":
+        return None
+    if mapping is not None:
+        folded = {k.strip().lower(): v for k, v in mapping.items()}
+        return folded.get(raw.strip().lower(), "other")
+    return reference_normalise(raw.strip()) or None
+
+
+CHECKS = st.lists(st.sampled_from(["duplicate_email", "invalid_email", "missing_address",
+                                   "missing_country", "missing_email", "missing_name",
+                                   "missing_salutation"]), unique=True)
+
+
+@st.composite
+def hygiene_datasets(draw):
+    ids = draw(st.lists(st.sampled_from(ID_POOL), min_size=1, max_size=6, unique=True))
+    contacts = [contact(i, email=draw(st.sampled_from(EMAILS)),
+                        salutation=draw(st.sampled_from(SALUTATIONS)),
+                        street=draw(st.sampled_from(ADDRESS)),
+                        postal_code=draw(st.sampled_from(ADDRESS)),
+                        city=draw(st.sampled_from(ADDRESS)),
+                        source=draw(st.sampled_from(RAW_VALUES))) for i in ids]
+    return contacts, draw(CHECKS)
+
+
+@examples(20)
+@given(hygiene_datasets())
+def test_v2_quality_checks_and_property_families_match_their_definitions(data):
+    contacts, checks = data
+    families = [{"family": "plain", "contact_property": "source"},
+                {"family": "mapped", "contact_property": "source", "map": MAP}]
+    _, tags = run(contacts, [], quality_checks=checks, properties=families)
+    for c in contacts:
+        t = tags[c["id"]]
+        assert t["data_quality"] == reference_quality_v2(c, contacts, checks), c
+        assert t["plain"] == reference_property(c["source"], None), c
+        assert t["mapped"] == reference_property(c["source"], MAP), c
+
+
+RULE_VALUES = st.fixed_dictionaries({}, optional={
+    "abc": st.lists(st.sampled_from(["A", "B", "C"]), min_size=1, unique=True),
+    "lifecycle": st.lists(st.sampled_from(["prospect", "new", "active", "repeat", "loyal",
+                                           "at_risk", "inactive", "reactivated"]),
+                          min_size=1, unique=True),
+    "revenue_min": st.sampled_from(["0", "0.10", "33.33", "100"]),
+    "revenue_max": st.sampled_from(["0", "0.30", "50", "100"]),
+    "frequency_min": st.integers(0, 3),
+    "frequency_max": st.integers(0, 3),
+    "purchases_min": st.integers(0, 3),
+    "recency_max": st.sampled_from([0, 1, 364, 365, 400]),
+    "average_order_max": st.sampled_from(["0", "0.10", "33.34", "100"]),
+})
+
+
+def reference_rule(values, t, m, ever):
+    for v in values:
+        ok = True
+        for key in ("abc", "lifecycle"):
+            if key in v:
+                ok &= t[key] in v[key]
+        revenue, freq = m["revenue"], m["frequency"]
+        if "revenue_min" in v:
+            ok &= revenue >= Fraction(v["revenue_min"])
+        if "revenue_max" in v:
+            ok &= revenue <= Fraction(v["revenue_max"])
+        if "frequency_min" in v:
+            ok &= freq >= v["frequency_min"]
+        if "frequency_max" in v:
+            ok &= freq <= v["frequency_max"]
+        if "purchases_min" in v:
+            ok &= ever >= v["purchases_min"]
+        if "recency_max" in v:
+            ok &= m["recency"] is not None and m["recency"] <= v["recency_max"]
+        if "average_order_max" in v:
+            ok &= freq > 0 and revenue / freq <= Fraction(v["average_order_max"])
+        if ok:
+            return v["value"]
+    return None
+
+
+@examples(25)
+@given(datasets(), st.lists(RULE_VALUES, min_size=1, max_size=3))
+def test_v2_rule_families_give_the_first_value_whose_conditions_all_hold(data, conditions):
+    contacts, deals = data
+    values = [dict(c, value=f"v{i}") for i, c in enumerate(conditions)]
+    _, tags = run(contacts, deals, rules=[{"family": "tier", "values": values}])
+    ms = metrics(contacts, deals)
+    for cid, t in tags.items():
+        assert t["tier"] == reference_rule(values, t, ms[cid], len(ms[cid]["dates"])), (
+            cid, ms[cid], t)

@@ -12,8 +12,8 @@ def test_hundred_split_three_ways_ties_with_another_equal_split(seg):
     tags = seg(contacts, deals)
     # all six revenues are 100/3 and tie: worse = 0 -> M = 1 for all
     assert {tags[str(i)]["rfm_m"] for i in range(1, 7)} == {1}
-    # ABC walks ties by id: before = 0, 1/6, 2/6, 3/6, 4/6 -> A; 5/6 -> B
-    assert [tags[str(i)]["abc"] for i in range(1, 7)] == ["A", "A", "A", "A", "A", "B"]
+    # one tie group: nobody is strictly greater, before = 0 -> A for all six
+    assert [tags[str(i)]["abc"] for i in range(1, 7)] == ["A"] * 6
 
 
 def test_split_share_is_exact_not_rounded_to_cents(seg):

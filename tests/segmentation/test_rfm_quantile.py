@@ -113,8 +113,28 @@ def test_rfm_score_concatenates_r_f_m_digits(seg):
     assert tags["5"]["rfm_segment"] == "hibernating"
 
 
-def test_customer_with_zero_window_frequency_scores_lowest_f(seg):
+def test_customer_with_purchases_only_before_the_window_scores_f1_m1(seg):
     contacts = [contact("a"), contact("b")]
-    deals = [deal("d1", 1, days_before(500), "a"), deal("d2", 1, days_before(10), "b")]
+    deals = [deal("d1", 1000, days_before(500), "a"), deal("d2", 1, days_before(10), "b")]
     tags = seg(contacts, deals)
-    assert [tags[c]["rfm_f"] for c in "ab"] == [1, 3]
+    # a is inactive: F = M = 1; b is the only active customer: worse = 0 of 1 -> 1
+    # (v1 ranked a in: b scored F 3, M 3). R among all: a worse -> 1, b -> 1 + 5*1//2 = 3
+    assert [(tags[c]["rfm_r"], tags[c]["rfm_f"], tags[c]["rfm_m"]) for c in "ab"] == [
+        (1, 1, 1), (3, 1, 1)]
+
+
+def test_f_and_m_rank_among_the_active_with_ties(seg):
+    # active: b (1 purchase), c (2), d (2), e (3); inactive: a (old purchases only)
+    contacts = [contact(c) for c in "abcde"]
+    deals = [deal("a1", 500, days_before(400), "a"), deal("a2", 500, days_before(401), "a"),
+             deal("a3", 500, days_before(402), "a"), deal("a4", 500, days_before(403), "a"),
+             deal("b1", 10, days_before(5), "b"),
+             deal("c1", 10, days_before(5), "c"), deal("c2", 10, days_before(6), "c"),
+             deal("d1", 10, days_before(5), "d"), deal("d2", 10, days_before(6), "d"),
+             deal("e1", 10, days_before(5), "e"), deal("e2", 10, days_before(6), "e"),
+             deal("e3", 10, days_before(7), "e")]
+    tags = seg(contacts, deals)
+    # n_active = 4. F: b worse 0 -> 1; c, d worse 1 -> 1 + 5//4 = 2; e worse 3 -> 1 + 15//4 = 4
+    # M (10, 20, 20, 30): the same ranks. a: F = M = 1 despite 4 purchases and 2000.
+    assert [(tags[c]["rfm_f"], tags[c]["rfm_m"]) for c in "abcde"] == [
+        (1, 1), (1, 1), (2, 2), (2, 2), (4, 4)]

@@ -13,6 +13,8 @@ from connectors.sandbox.hubspot.state import State
 
 
 def register(routes: Routes, state: State) -> None:
+    store = state.store
+
     def details(_req: Request) -> Response:
         return Response(
             200,
@@ -20,8 +22,10 @@ def register(routes: Routes, state: State) -> None:
                 "portalId": state.portal_id,
                 "accountType": "STANDARD",
                 "timeZone": "Europe/Berlin",
-                "companyCurrency": "EUR",
-                "additionalCurrencies": [],
+                "companyCurrency": store.home_currency,
+                "additionalCurrencies": sorted(
+                    c for c in store.exchange_rates if c != store.home_currency
+                ),
                 "utcOffset": "+01:00",
                 "utcOffsetMilliseconds": 3600000,
                 "uiDomain": "app.hubspot.com",

@@ -19,7 +19,15 @@ from typing import Any
 
 from connectors.sandbox._server import FaultHook, SandboxServer, StandIn
 from connectors.sandbox.generator import Dataset, generate
-from connectors.sandbox.hubspot import account, associations, lists, objects, properties, search
+from connectors.sandbox.hubspot import (
+    account,
+    associations,
+    currencies,
+    lists,
+    objects,
+    properties,
+    search,
+)
 from connectors.sandbox.hubspot.errors import fault_body
 from connectors.sandbox.hubspot.limits import Gateway, LimitConfig
 from connectors.sandbox.hubspot.routing import Routes
@@ -63,6 +71,7 @@ class HubSpotSandbox(StandIn):
         self.state.lists = lists.register(routes, self.state)
         objects.register(routes, self.state)
         account.register(routes, self.state)
+        currencies.register(routes, self.state)
         self.gateway = Gateway(routes, self.limits, self.tokens, self.state.portal_id)
         self.server = SandboxServer(
             routes.router,

@@ -116,6 +116,25 @@ _STD: dict[str, list[tuple[str, str, str, list[dict[str, Any]]]]] = {
         ("lastname", "string", "text", []),
         ("salutation", "string", "text", []),
         ("country", "string", "text", []),
+        ("address", "string", "text", []),
+        ("zip", "string", "text", []),
+        ("city", "string", "text", []),
+        (
+            "hs_analytics_source",
+            "enumeration",
+            "select",
+            _opts(
+                "ORGANIC_SEARCH",
+                "PAID_SEARCH",
+                "EMAIL_MARKETING",
+                "SOCIAL_MEDIA",
+                "REFERRALS",
+                "OTHER_CAMPAIGNS",
+                "DIRECT_TRAFFIC",
+                "OFFLINE",
+                "PAID_SOCIAL",
+            ),
+        ),
         (
             "origin_channel",
             "enumeration",
@@ -148,6 +167,7 @@ _STD: dict[str, list[tuple[str, str, str, list[dict[str, Any]]]]] = {
     "deals": [
         ("dealname", "string", "text", []),
         ("amount", "number", "number", []),
+        ("amount_in_home_currency", "number", "number", []),
         ("closedate", "datetime", "date", []),
         ("pipeline", "enumeration", "select", _opts("default")),
         (

@@ -14,6 +14,16 @@ from connectors.sandbox.hubspot.store import Store
 from connectors.sandbox.hubspot.wire import iso
 
 STAGE = {"won": "closedwon", "lost": "closedlost", "open": "appointmentscheduled"}
+#: The generator's origin channel as HubSpot's original source (``hs_analytics_source``).
+ANALYTICS_SOURCE = {
+    "web_form": "ORGANIC_SEARCH",
+    "trade_fair": "OFFLINE",
+    "referral": "REFERRALS",
+    "newsletter": "EMAIL_MARKETING",
+    "cold_call": "OFFLINE",
+    "partner": "REFERRALS",
+    "import": "OFFLINE",
+}
 
 
 def _ms(d: dt.datetime) -> int:
@@ -51,6 +61,10 @@ def load(store: Store, ds: Dataset) -> None:
                     "salutation": c.salutation or None,
                     "country": c.country,
                     "origin_channel": c.channel,
+                    "hs_analytics_source": ANALYTICS_SOURCE.get(c.channel, "OTHER_CAMPAIGNS"),
+                    "address": c.street,
+                    "zip": c.postal_code,
+                    "city": c.city,
                     "topics": ";".join(c.topics) or None,
                 },
                 _ms(c.created),

@@ -14,7 +14,9 @@ import bisect
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation, localcontext
 
+from connectors.sandbox.generator import EXCHANGE_RATES, HOME_CURRENCY
 from connectors.sandbox.hubspot.wire import iso, now_ms
 
 OBJECT_TYPES: dict[str, str] = {"contacts": "0-1", "companies": "0-2", "deals": "0-3"}
@@ -38,6 +40,7 @@ SERVER_PROPS = frozenset(
         "lastmodifieddate",
         "hs_lastmodifieddate",
         "hs_merged_object_ids",
+        "amount_in_home_currency",
     }
 )
 
@@ -80,12 +83,35 @@ class Store:
         # (from_type, to_type) -> from_id -> to_id -> primary?
         self._assoc: dict[tuple[str, str], dict[int, dict[int, bool]]] = {}
         self.listeners: list[Listener] = []
+        #: The portal's company currency and the rate of each account currency to it.
+        self.home_currency = HOME_CURRENCY
+        self.exchange_rates = {k: Decimal(v) for k, v in EXCHANGE_RATES.items()}
 
     # -- records -----------------------------------------------------------
     def _stamp(self, object_type: str, rec: Record) -> None:
         rec.props["hs_object_id"] = str(rec.id)
         rec.props["createdate"] = iso(rec.created)
         rec.props[LASTMOD[object_type]] = iso(rec.updated)
+        if object_type == "deals":
+            rec.props["amount_in_home_currency"] = self._home_amount(rec.props)
+
+    def _home_amount(self, props: dict[str, str | None]) -> str | None:
+        """``amount`` converted with the portal's rate of ``deal_currency_code`` (no code:
+        the company currency), unrounded; empty when the amount is (FACTS.md)."""
+        raw = props.get("amount")
+        if raw is None or str(raw).strip() == "":
+            return None
+        code = props.get("deal_currency_code") or self.home_currency
+        rate = self.exchange_rates.get(code)
+        if rate is None:
+            return None
+        try:
+            with localcontext() as ctx:
+                ctx.prec = 60
+                value = Decimal(str(raw).strip()) * rate
+        except InvalidOperation:
+            return None
+        return format(value.normalize(), "f") if value else "0"
 
     def _changed(self, object_type: str, rec: Record, before: dict[str, str | None] | None) -> None:
         self.version += 1

@@ -152,6 +152,12 @@ def standard_objects() -> dict[str, ObjectDef]:
     c.add(_s("Title", 128))
     c.add(_s("MailingCountry", 80))
     c.add(
+        FieldDef("Salutation", "picklist", picklist=["Mr.", "Ms.", "Mrs.", "Dr.", "Prof.", "Mx."])
+    )
+    c.add(FieldDef("MailingStreet", "textarea", length=255))
+    c.add(_s("MailingPostalCode", 20))
+    c.add(_s("MailingCity", 40))
+    c.add(
         FieldDef(
             "LeadSource",
             "picklist",

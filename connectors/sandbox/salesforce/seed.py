@@ -29,6 +29,10 @@ _CHANNEL_TO_SOURCE = {
 }
 
 
+#: The generator's salutations as Salesforce's standard picklist values ("" -> none).
+_SALUTATION = {"Mr": "Mr.", "Ms": "Ms.", "Mx": "Mx.", "Dr": "Dr.", "Prof": "Prof."}
+
+
 def _stamp(org: Org, obj: str, rid: str, when: datetime) -> None:
     rec = org.records[obj][rid]
     rec["CreatedDate"] = rec["LastModifiedDate"] = rec["SystemModstamp"] = when
@@ -59,6 +63,10 @@ def load_dataset(org: Org, ds: Dataset) -> dict[str, dict[int, str]]:
                     "Name": f"{p.first_name} {p.last_name}",
                     "Email": p.email,
                     "MailingCountry": p.country,
+                    "Salutation": _SALUTATION.get(p.salutation),
+                    "MailingStreet": p.street,
+                    "MailingPostalCode": p.postal_code,
+                    "MailingCity": p.city,
                     "LeadSource": _CHANNEL_TO_SOURCE.get(p.channel, "Other"),
                     "AccountId": ids["company"].get(comp) if comp else None,
                 },

@@ -91,11 +91,14 @@ def test_full_contact_pull_equals_the_org(
         email=want["Email"],
         first_name=want["FirstName"],
         last_name=want["LastName"],
-        salutation=None,  # the org has no Salutation field: not selected
+        salutation=want["Salutation"],  # standard Contact fields since segments v2
         country=want["MailingCountry"],
         company_id=want["AccountId"],
         properties={"LeadSource": want["LeadSource"], "crmseg_abc": None},
         updated_at=want["SystemModstamp"],
+        street=want["MailingStreet"],
+        postal_code=want["MailingPostalCode"],
+        city=want["MailingCity"],
     )
     assert connector.puller.missing["contact"] == ["crmseg_abc"]
 

@@ -1,0 +1,141 @@
+"""SEGMENTS.md "Rule families": each condition key at its inclusive boundary, first match
+wins, prospects, company level, and config errors naming the key."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import contact, days_before, deal
+from pydantic import ValidationError
+
+from segmentation import SegmentationConfig
+
+
+def _one(seg, condition, contacts, deals, **kwargs):
+    """Tag ``x`` where ``condition`` holds, else empty; returns tags by contact."""
+    rules = [{"family": "tier", "values": [{"value": "x", **condition}]}]
+    tags = seg(contacts, deals, rules=rules, **kwargs)
+    return {cid: t["tier"] for cid, t in tags.items()}
+
+
+@pytest.fixture
+def shop():
+    """1: 3 purchases in the window, 300 (avg 100), last 10 days ago: A (before 0), RFM R 4
+    F 3 (potential_loyalist). 2: 1 purchase, 100, 30 days ago: A (before 300/400), R 2 F 1
+    (hibernating). 3: only a purchase 400 days ago: revenue 0, C, inactive, R 1 F 1
+    (hibernating). 4: a prospect (no purchase)."""
+    contacts = [contact(c) for c in "1234"]
+    deals = [
+        deal("a1", "100", days_before(10), "1"),
+        deal("a2", "100", days_before(20), "1"),
+        deal("a3", "100", days_before(30), "1"),
+        deal("b1", "100", days_before(30), "2"),
+        deal("c1", "500", days_before(400), "3"),
+    ]
+    return contacts, deals
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        ({}, "xxxx"),
+        ({"abc": ["A"]}, "xx.."),
+        ({"abc": ["B", "C"]}, "..x."),
+        ({"abc_trend": ["new"]}, "xx.."),
+        ({"abc_trend": ["down"]}, "..x."),
+        ({"lifecycle": ["prospect"]}, "...x"),
+        ({"lifecycle": ["inactive", "new"]}, "xxx."),
+        ({"rfm_segment": ["hibernating", "at_risk"]}, ".xx."),
+        ({"rfm_segment": ["potential_loyalist"]}, "x..."),
+        ({"revenue_min": "300"}, "x..."),
+        ({"revenue_min": "300.01"}, "...."),
+        ({"revenue_max": "100"}, ".xxx"),
+        ({"revenue_max": "99.99"}, "..xx"),
+        ({"revenue_max": "0"}, "..xx"),
+        ({"frequency_min": 1}, "xx.."),
+        ({"frequency_min": 3}, "x..."),
+        ({"frequency_max": 1}, ".xxx"),
+        ({"frequency_max": 0}, "..xx"),
+        ({"purchases_min": 1}, "xxx."),
+        ({"purchases_min": 3}, "x..."),
+        ({"recency_max": 30}, "xx.."),
+        ({"recency_max": 29}, "x..."),
+        ({"recency_max": 400}, "xxx."),
+        ({"average_order_max": "100"}, "xx.."),
+        ({"average_order_max": "99.99"}, "...."),
+        ({"abc": ["A"], "frequency_min": 4}, "...."),
+    ],
+)
+def test_each_condition_at_its_boundary(seg, shop, condition, expected):
+    tags = _one(seg, condition, *shop)
+    assert "".join("x" if tags[c] == "x" else "." for c in "1234") == expected
+
+
+def test_average_order_is_exact_for_split_amounts(seg):
+    # 100 split 3 ways: 33.333... per contact, above 33.33, at most 33.34
+    contacts = [contact(c) for c in "123"]
+    deals = [deal("d", "100", days_before(5), ["1", "2", "3"])]
+    assert _one(seg, {"average_order_max": "33.33"}, contacts, deals)["1"] is None
+    assert _one(seg, {"average_order_max": "33.34"}, contacts, deals)["1"] == "x"
+    assert _one(seg, {"revenue_min": "33.333333333333"}, contacts, deals)["1"] == "x"
+    assert _one(seg, {"revenue_max": "33.333333333333"}, contacts, deals)["1"] is None
+
+
+def test_first_value_whose_conditions_all_hold_wins(seg, shop):
+    rules = [
+        {
+            "family": "tier",
+            "values": [
+                {"value": "platinum", "abc": ["A"], "frequency_min": 6},
+                {"value": "gold", "abc": ["A", "B"]},
+                {"value": "silver", "lifecycle": ["new", "inactive"]},
+            ],
+        }
+    ]
+    tags = seg(*shop, rules=rules)
+    # 1 and 2 are A with fewer than 6 purchases: not platinum but gold
+    assert tags["1"]["tier"] == tags["2"]["tier"] == "gold"
+    assert tags["3"]["tier"] == "silver"  # C, inactive
+    assert tags["4"]["tier"] is None  # prospect: nothing matches
+
+
+def test_company_level_companies_decide_and_contacts_without_company_are_prospects(seg):
+    contacts = [contact("1", company_id="k1"), contact("2", company_id="k1"), contact("3")]
+    deals = [deal("d1", "50", days_before(5), ["1"], companies=["k1"])]
+    rules = [
+        {
+            "family": "fit",
+            "values": [
+                {"value": "customer", "purchases_min": 1},
+                {"value": "none", "revenue_max": "0"},
+            ],
+        }
+    ]
+    tags = seg(contacts, deals, companies=[{"id": "k1", "name": "K"}], level="company", rules=rules)
+    assert [tags[c]["fit"] for c in "123"] == ["customer", "customer", "none"]
+    assert tags.entities["k1"]["fit"] == "customer"
+
+
+@pytest.mark.parametrize(
+    ("value", "key"),
+    [
+        ({"value": "x", "frequncy_min": 3}, "rules.0.values.0.frequncy_min"),
+        ({"value": "x", "abc": ["D"]}, "rules.0.values.0.abc"),
+        ({"value": "x", "lifecycle": ["churned"]}, "rules.0.values.0.lifecycle"),
+        ({"value": "x", "rfm_segment": ["champions"]}, "rules.0.values.0.rfm_segment"),
+        ({"value": "x", "abc_trend": ["flat"]}, "rules.0.values.0.abc_trend"),
+        ({"value": "x", "revenue_min": "lots"}, "rules.0.values.0.revenue_min"),
+        ({"value": "x", "recency_max": -1}, "rules.0.values.0.recency_max"),
+        ({"value": "a;b"}, "rules.0.values.0.value"),
+    ],
+)
+def test_bad_condition_is_a_config_error_naming_the_key(value, key):
+    with pytest.raises(ValidationError) as err:
+        SegmentationConfig.model_validate({"rules": [{"family": "tier", "values": [value]}]})
+    assert key in str(err.value)
+
+
+def test_a_value_may_not_repeat_in_its_family():
+    with pytest.raises(ValidationError, match="appears twice"):
+        SegmentationConfig.model_validate(
+            {"rules": [{"family": "tier", "values": [{"value": "a"}, {"value": "a"}]}]}
+        )
