@@ -213,6 +213,12 @@ class State:
                 self._check_version()
             elif self.meta_table_missing():
                 raise StateError(f"{path}: not a crmseg state file (no meta table); {CACHE_HINT}")
+            elif self._schema_outdated():
+                # A file from an older crmseg, read before any sync upgraded it: read an
+                # upgraded copy, since a reader must not change the file.
+                self.con.close()
+                self.con = self._connect_copy(path)
+                self.con.execute(SCHEMA)
             self.con.execute(INPUT_VIEWS)
         except duckdb.Error as exc:
             self.con.close()
@@ -256,6 +262,14 @@ class State:
                     ) from None
                 time.sleep(0.2)
         raise AssertionError("unreachable")
+
+    def _schema_outdated(self) -> bool:
+        """Whether the mirror lacks columns a newer crmseg added (``SCHEMA``'s ALTERs)."""
+        row = self.con.execute(
+            "SELECT count(*) FROM information_schema.columns "
+            "WHERE table_name = 'mirror_contacts' AND column_name = 'city'"
+        ).fetchone()
+        return not row or row[0] == 0
 
     def meta_table_missing(self) -> bool:
         row = self.con.execute(

@@ -53,3 +53,18 @@ def test_a_file_from_before_account_binding_is_adopted(tmp_path: Path) -> None:
         assert state.bind_account("hubspot portal 7", "hubspot:https://api.hubapi.com") is False
         assert state.mirror_count("contact") == 1
         assert state.account() == "hubspot portal 7"
+
+
+def test_a_file_from_before_the_address_columns_is_read_without_being_changed(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "s.duckdb"
+    with State(path) as state:
+        state.con.execute("INSERT INTO mirror_contacts (id, email) VALUES ('c1', 'a@b.test')")
+        for column in ("street", "postal_code", "city"):
+            state.con.execute(f"ALTER TABLE mirror_contacts DROP COLUMN {column}")
+    before = path.read_bytes()
+    with State(path, read_only=True) as state:
+        row = state.con.execute("SELECT id, street, city FROM contacts").fetchall()
+    assert row == [("c1", None, None)]
+    assert path.read_bytes() == before
