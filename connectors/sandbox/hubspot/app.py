@@ -26,7 +26,7 @@ from connectors.sandbox.hubspot.routing import Routes
 from connectors.sandbox.hubspot.search import SearchConfig
 from connectors.sandbox.hubspot.seed import load
 from connectors.sandbox.hubspot.state import PartialFailures, State
-from connectors.sandbox.hubspot.store import canonical
+from connectors.sandbox.hubspot.store import Label, canonical
 
 DEFAULT_TOKEN = "pat-na1-sandbox-0000"
 
@@ -146,10 +146,25 @@ class HubSpotSandbox(StandIn):
         return deal
 
     def associate(
-        self, from_type: str, from_id: int, to_type: str, to_id: int, *, primary: bool = True
+        self,
+        from_type: str,
+        from_id: int,
+        to_type: str,
+        to_id: int,
+        *,
+        primary: bool = True,
+        labels: dict[int, str] | None = None,
     ) -> None:
+        """Associate two records; ``labels`` maps custom (``USER_DEFINED``) typeIds to
+        their display text, e.g. ``{1: "Reference"}`` (typeIds may collide with
+        HubSpot's own, as on real portals)."""
         self.state.store.associate(
-            _type(from_type), from_id, _type(to_type), to_id, primary=primary
+            _type(from_type),
+            from_id,
+            _type(to_type),
+            to_id,
+            primary=primary,
+            labels=tuple(Label(t, text) for t, text in (labels or {}).items()),
         )
 
     def archive(self, object_type: str, record_id: int) -> None:

@@ -66,6 +66,15 @@ class _TypeState:
     archived_ids: list[int] | None = None
 
 
+@dataclass(frozen=True)
+class Label:
+    """A custom (``USER_DEFINED``) association label: a portal-local typeId that may
+    collide with a ``HUBSPOT_DEFINED`` one (notes 13), and its display text."""
+
+    type_id: int
+    label: str
+
+
 Listener = Callable[[str, Record, dict[str, str | None] | None], None]
 
 
@@ -79,6 +88,8 @@ class Store:
         self._email: dict[str, int] = {}
         # (from_type, to_type) -> from_id -> to_id -> primary?
         self._assoc: dict[tuple[str, str], dict[int, dict[int, bool]]] = {}
+        # (from_type, to_type) -> from_id -> to_id -> custom (USER_DEFINED) labels
+        self._labels: dict[tuple[str, str], dict[int, dict[int, tuple[Label, ...]]]] = {}
         self.listeners: list[Listener] = []
 
     # -- records -----------------------------------------------------------
@@ -251,8 +262,11 @@ class Store:
         to_id: int,
         *,
         primary: bool = True,
+        labels: tuple[Label, ...] = (),
         _notify: bool = True,
     ) -> None:
+        """Associate two records; ``labels`` adds custom labels to the edge (both
+        directions carry them: the inverse label's typeId is not modelled apart)."""
         with self.lock:
             self._assoc.setdefault((from_type, to_type), {}).setdefault(from_id, {})[to_id] = (
                 primary
@@ -260,13 +274,26 @@ class Store:
             self._assoc.setdefault((to_type, from_type), {}).setdefault(to_id, {})[from_id] = (
                 primary
             )
+            if labels:
+                for (f, fid), (t, tid) in (
+                    ((from_type, from_id), (to_type, to_id)),
+                    ((to_type, to_id), (from_type, from_id)),
+                ):
+                    held = self._labels.setdefault((f, t), {}).setdefault(fid, {})
+                    held[tid] = tuple(dict.fromkeys((*held.get(tid, ()), *labels)))
             if _notify:
                 self.version += 1
+
+    def labels(self, from_type: str, from_id: int, to_type: str, to_id: int) -> tuple[Label, ...]:
+        """Custom labels of one edge (``()``: none)."""
+        return self._labels.get((from_type, to_type), {}).get(from_id, {}).get(to_id, ())
 
     def dissociate(self, from_type: str, from_id: int, to_type: str, to_id: int) -> None:
         with self.lock:
             self._assoc.get((from_type, to_type), {}).get(from_id, {}).pop(to_id, None)
             self._assoc.get((to_type, from_type), {}).get(to_id, {}).pop(from_id, None)
+            self._labels.get((from_type, to_type), {}).get(from_id, {}).pop(to_id, None)
+            self._labels.get((to_type, from_type), {}).get(to_id, {}).pop(from_id, None)
             self.version += 1
 
     def associated(self, from_type: str, from_id: int, to_type: str) -> list[tuple[int, bool]]:
