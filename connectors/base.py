@@ -115,6 +115,9 @@ class WriteResult:
     record_id: str
     ok: bool
     error: CrmError | None = None
+    #: Set when the record was merged into another one (a new id) before the
+    #: write: not a rejection; the engine pulls again and plans for the new id.
+    merged_into: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

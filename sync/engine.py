@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
@@ -32,6 +32,9 @@ from sync.config import Config
 from sync.fields import families, field_specs, list_name
 from sync.plan import Change, Plan, build_plan
 from sync.state import PullState, State
+
+#: Rounds of pull-and-replan after writes that met merged records (``Engine.replan_merged``).
+MAX_REPLANS = 2
 
 
 class MassChange(CrmsegError):
@@ -86,6 +89,9 @@ class Engine:
         self.last_report: SegmentationReport | None = None
         #: Object types whose links may point at merged-away records: pulled in full.
         self.relink: set[ObjectType] = set()
+        #: (object type, old id) -> new id, for writes that met a record merged
+        #: away after the pull; the run pulls again and re-plans for them.
+        self.merged: dict[tuple[ObjectType, str], str] = {}
 
     # -- what to pull ----------------------------------------------------------
     def object_types(self) -> list[ObjectType]:
@@ -138,6 +144,7 @@ class Engine:
                 self.guard(plan, options)
                 summary["provisioned"] = self.provision()
                 written, result.failures = self.write(run_id, plan)
+                written += self.replan_merged(run_id, options, result)
                 summary["written"] = written
                 summary["failed"] = len(result.failures)
                 summary["failures"] = [
@@ -337,6 +344,33 @@ class Engine:
                 raise error
         return written, failures
 
+    def replan_merged(self, run_id: int, options: RunOptions, result: RunResult) -> int:
+        """Writes that met records merged away after the pull are not rejections: pull
+        again (the merged record and its relinked deals), compute and write the new
+        plan. Returns the records written; at most ``MAX_REPLANS`` rounds."""
+        written = 0
+        for _ in range(MAX_REPLANS):
+            if not self.merged:
+                break
+            merged, self.merged = self.merged, {}
+            result.summary["merged"] = result.summary.get("merged", 0) + len(merged)
+            self.pull(replace(options, full=False))
+            self.compute(options.as_of)
+            result.plan = plan = build_plan(
+                self.state.con,
+                self.families,
+                self.config.segmentation.level,
+                record_ids=options.record_ids,
+            )
+            ok, failures = self.write(run_id, plan)
+            written += ok
+            result.failures += failures
+        for (object_type, old), new in self.merged.items():
+            message = f"merged into {object_type} {new} again during the run; run again"
+            result.failures.append((Change(object_type, old, "", None, None), message))
+        self.merged.clear()
+        return written
+
     def _record_results(
         self,
         run_id: int,
@@ -359,6 +393,9 @@ class Engine:
         failures: list[tuple[Change, str]] = []
         for r in results:
             if r.ok:
+                continue
+            if r.merged_into is not None:
+                self.merged[(object_type, r.record_id)] = r.merged_into
                 continue
             message = str(r.error) if r.error else "rejected"
             changes = by_record.get((object_type, r.record_id), [])

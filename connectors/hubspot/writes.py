@@ -8,7 +8,11 @@ one :class:`~connectors.base.WriteResult` per update, in input order:
   it to the record id) or ``context.ids`` -- as :class:`RecordRejected`; the
   rest are written.
 * A record missing from ``results`` with no error was not updated either: HubSpot
-  silently drops ids merged into another record.
+  silently drops ids merged into another record. Such ids are read back one by
+  one (rare): since merges create a new record whose id every old id resolves
+  to, an answer under another id means "merged into it" and the result carries
+  ``merged_into`` (the engine re-plans for the new record); no answer means
+  deleted, a :class:`RecordRejected`.
 * 400 ``VALIDATION_ERROR`` (an ``INVALID_OPTION``, say) rejects the *whole*
   batch although usually one record is at fault. One bad value must not block
   99 good ones, so the batch is split in halves, down to single records, until
@@ -113,7 +117,33 @@ def _write(
             code=err.code,
         )
         return [WriteResult(updates[0].record_id, ok=False, error=rejected)]
-    return _results(object_type, updates, response)
+    results = _results(object_type, updates, response)
+    return [_merged(transport, object_type, r) for r in results]
+
+
+def _merged(transport: HubSpotTransport, object_type: str, result: WriteResult) -> WriteResult:
+    """``result`` with ``merged_into`` when its record id now answers another record."""
+    if result.ok or result.error is None or result.error.code is not None:
+        return result
+    api = cached_api(transport, f"crm.{hubspot_object(object_type)}.basic_api")
+    try:
+        found = transport.call(
+            "objects.get", api.get_by_id, result.record_id, properties=["hs_object_id"]
+        )
+    except CrmError as err:
+        if err.status == 404:
+            return result
+        raise
+    new_id = str(getattr(found, "id", "") or "")
+    if not new_id or new_id == result.record_id:
+        return result
+    error = RecordRejected(
+        f"merged into {object_type} {new_id} before the write",
+        crm="hubspot",
+        object_type=object_type,
+        record_id=result.record_id,
+    )
+    return WriteResult(result.record_id, ok=False, error=error, merged_into=new_id)
 
 
 def _results(object_type: str, updates: list[TagUpdate], response: Any) -> list[WriteResult]:

@@ -339,3 +339,32 @@ def test_json_logs_are_one_object_per_line(
     finished = lines[-1]
     assert finished["level"] == "info" and finished["event_level"] == "contact"
     assert finished["written"] == 60 and finished["status"] == "ok"
+
+
+def test_contacts_merged_during_a_run_are_replanned_for_the_new_record(
+    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any
+) -> None:
+    """Merged after the pull, before the write: HubSpot drops the writes to both old
+    ids; crmseg must not report them as rejected (exit 6) but pull again and tag
+    the new record, so a second run has nothing left to do."""
+    config = config_file()
+    merged: list[int] = []
+
+    def merge_before_first_write(request: Any) -> None:
+        if not merged and request.path.endswith("/contacts/batch/update"):
+            hub.merge("contacts", 6, 7)
+            merged.append(max(hub.state.store.ids("contacts")))
+        return None
+
+    hub.add_fault_hook("merge", merge_before_first_write)
+    code, summary = sync(crmseg, config)
+    assert code == 0, summary
+    assert summary["failed"] == 0 and summary["merged"] == 2
+    new = merged[0]
+    tags = hub.get("contacts", new) or {}
+    assert tags.get("crmseg_lifecycle")
+    status = json.loads(crmseg("status", "--config", str(config), "--json").stdout)
+    assert status["mirror"]["contact"] == 59
+    hub.faults.remove_hook("merge")
+    code, again = sync(crmseg, config)
+    assert code == 0 and again["plan"]["records"] == 0

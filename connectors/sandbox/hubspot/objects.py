@@ -105,7 +105,10 @@ def register(routes: Routes, state: State) -> None:
 
     def resolve(t: str, key: str, id_property: str | None, archived: bool = False) -> Record | None:
         if id_property in (None, "", "hs_object_id"):
-            return store.get(t, int(key), archived=archived) if key.isdigit() else None
+            if not key.isdigit():
+                return None
+            # an id merged away answers the record it was merged into (FACTS.md)
+            return store.get(t, int(key), archived=True) if archived else store.resolve(t, int(key))
         if t == "contacts" and id_property == "email":
             rec = store.by_email(key)
             return rec if rec is not None and rec.archived == archived else None
@@ -354,7 +357,7 @@ def register(routes: Routes, state: State) -> None:
             raise validation_error(
                 "primaryObjectId and objectIdToMerge must be existing, different records"
             ) from None
-        return Response(200, record_json(t, rec, shown_props(t, [])))
+        return Response(200, record_json(t, rec, [*shown_props(t, []), "hs_merged_object_ids"]))
 
     routes.add("POST", BASE + r"/batch/read", batch_read, "objects.batch.read", read)
     routes.add("POST", BASE + r"/batch/update", batch_update, "objects.batch.update", write)

@@ -143,21 +143,44 @@ def test_two_bad_records_in_a_full_batch_cost_a_bounded_number_of_calls(
     assert hs.log.count("POST", BATCH_UPDATE) == 25
 
 
-def test_merged_record_missing_from_results_is_not_ok(
+def test_merged_record_missing_from_results_names_the_new_record(
     hs: HubSpotSandbox, transport: HubSpotTransport, contact_ids: list[str]
 ) -> None:
-    survivor, loser, other = contact_ids[:3]
-    hs.merge("contacts", int(survivor), int(loser))
+    primary, loser, other = contact_ids[:3]
+    hs.merge("contacts", int(primary), int(loser))
+    new_id = str(max(int(i) for i in hs.state.store.ids("contacts")))
 
     results = write_batch(
         transport, [upd(loser, crmseg_lifecycle="new"), upd(other, crmseg_lifecycle="new")]
     )
 
-    assert [(r.record_id, r.ok) for r in results] == [(loser, False), (other, True)]
+    assert [(r.record_id, r.ok, r.merged_into) for r in results] == [
+        (loser, False, new_id),
+        (other, True, None),
+    ]
+    assert tags(hs, new_id)[0] is None  # the merged record was not silently tagged either
+    assert hs.log.count("GET", rf"/crm/v3/objects/contacts/{loser}$") == 1
+
+
+def test_deleted_record_missing_from_results_is_rejected(
+    hs: HubSpotSandbox, transport: HubSpotTransport, contact_ids: list[str]
+) -> None:
+    gone, other = contact_ids[:2]
+    hs.state.store.records("contacts")[int(gone)].merged_into = (
+        10**9
+    )  # silently dropped, unresolvable
+
+    results = write_batch(
+        transport, [upd(gone, crmseg_lifecycle="new"), upd(other, crmseg_lifecycle="new")]
+    )
+
+    assert [(r.record_id, r.ok, r.merged_into) for r in results] == [
+        (gone, False, None),
+        (other, True, None),
+    ]
     error = results[0].error
     assert isinstance(error, RecordRejected)
-    assert (error.message, error.record_id, error.object_type) == (NOT_UPDATED, loser, "contact")
-    assert tags(hs, survivor)[0] is None  # the survivor was not silently tagged either
+    assert (error.message, error.record_id, error.object_type) == (NOT_UPDATED, gone, "contact")
 
 
 def test_unknown_id_is_reported_as_not_found(
