@@ -237,6 +237,7 @@ class Engine:
                 swept, relink = self.state.sweep(object_type)
                 if relink:
                     self._links_moved(object_type)
+                cursor = _capped(cursor, started_at)
             self.state.commit_pull(
                 object_type, properties, cursor, full=full, started_at=started_at
             )
@@ -452,6 +453,20 @@ class Engine:
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
+
+
+def _capped(cursor: Cursor | None, started_at: datetime) -> Cursor | None:
+    """A full pull's cursor, at most the pull's start.
+
+    A full pull reads records in id order, so a record already read and edited
+    while the pull runs is not read again; had a later record (edited even
+    later) moved the cursor past that edit, the next incremental pull would
+    miss it until the next full pull. Starting the next pull from the full
+    pull's start (less the usual overlap) reads every edit made meanwhile.
+    """
+    if cursor is None or cursor.modified_at <= started_at:
+        return cursor
+    return Cursor(started_at, None)
 
 
 def _later(a: Cursor, b: Cursor) -> bool:
