@@ -132,6 +132,10 @@ class ListSpec:
     #: step itself (``Connector.lists_need_members``); ``None`` where the CRM
     #: evaluates the filter (HubSpot's active lists).
     members: frozenset[str] | None = None
+    #: The id the CRM gave this list when crmseg created it (kept in the state
+    #: file); ``None`` when crmseg has no record of creating it. A list of that
+    #: name with another id is someone else's, and crmseg leaves it alone.
+    list_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ the state file, so the same engine serves every CRM.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -415,6 +416,7 @@ class Engine:
         entries = self.config.lists.entries()
         if not entries:
             return []
+        owned = self.owned_lists()
         specs = [
             ListSpec(
                 list_name(family, value),
@@ -424,11 +426,14 @@ class Engine:
                 self._members(f"crmseg_{family}", value)
                 if self.connector.lists_need_members
                 else None,
+                owned.get(list_name(family, value)),
             )
             for family, value in entries
         ]
         with self.reporter.phase("Keeping lists", None):
             states = self.connector.ensure_lists(specs)
+        owned.update({s.spec.name: s.list_id for s in states})
+        self.state.set_meta(self._owned_key(), json.dumps(owned, sort_keys=True))
         return [
             {
                 "name": s.spec.name,
@@ -440,6 +445,15 @@ class Engine:
             }
             for s in states
         ]
+
+    def _owned_key(self) -> str:
+        return f"owned_lists.{self.connector.name}"
+
+    def owned_lists(self) -> dict[str, str]:
+        """Name -> id of the segment lists crmseg created (or adopted) in this CRM: the
+        connector refuses to touch a list of that name under another id."""
+        raw = self.state.meta(self._owned_key())
+        return dict(json.loads(raw)) if raw else {}
 
     def _members(self, field: str, value: str) -> frozenset[str]:
         """Contacts whose desired tag holds ``value`` (multi-values count per value)."""

@@ -368,3 +368,32 @@ def test_contacts_merged_during_a_run_are_replanned_for_the_new_record(
     hub.faults.remove_hook("merge")
     code, again = sync(crmseg, config)
     assert code == 0 and again["plan"]["records"] == 0
+
+
+def test_a_list_crmseg_did_not_create_is_never_touched_and_exits_5(
+    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any
+) -> None:
+    from hubspot import HubSpot
+    from hubspot.crm.lists import ListCreateRequest
+
+    from connectors.hubspot.lists import filter_branch
+
+    api = HubSpot(**hub.client_settings()).crm.lists.lists_api
+    config = config_file('[lists]\nlifecycle = ["prospect"]\n')
+    code, summary = sync(crmseg, config)
+    assert code == 0
+    (ours,) = summary["lists"]
+    # A colleague deletes crmseg's list and makes their own under the same name.
+    api.remove(ours["id"])
+    theirs = api.create(
+        ListCreateRequest(
+            name=ours["name"],
+            object_type_id="0-1",
+            processing_type="DYNAMIC",
+            filter_branch=filter_branch("crmseg_lifecycle", "prospect"),
+        )
+    ).list
+    result = crmseg("sync", "--config", str(config), "--as-of", str(AS_OF))
+    assert result.exit_code == 5
+    assert f"'{ours['name']}' (id {theirs.list_id}) was not created by crmseg" in result.stderr
+    assert hub.log.count("PUT", r"/update-list-filters$") == 0
