@@ -6,7 +6,10 @@ one :class:`~connectors.base.WriteResult` per update, in input order:
 * 200: every record written.
 * 207: the ``errors`` name the failed inputs -- by ``objectWriteTraceId`` (we set
   it to the record id) or ``context.ids`` -- as :class:`RecordRejected`; the
-  rest are written.
+  rest are written. With ``objectWriteTraceId`` on every input HubSpot reports
+  invalid values per input in a 207 rather than failing the batch; a property
+  that does not exist or is read-only is then a schema error there too
+  (:class:`SchemaMismatch`, fatal), never a rejected record.
 * A record missing from ``results`` with no error was not updated either: HubSpot
   silently drops ids merged into another record. Such ids are read back one by
   one (rare): since merges create a new record whose id every old id resolves
@@ -146,12 +149,33 @@ def _merged(transport: HubSpotTransport, object_type: str, result: WriteResult) 
     return WriteResult(result.record_id, ok=False, error=error, merged_into=new_id)
 
 
+def _schema_problems(error: Any) -> list[dict[str, Any]]:
+    """The per-property problems of one 207 error that mean the schema is wrong."""
+    problems = _problems(str(getattr(error, "message", "") or ""))
+    for detail in getattr(error, "errors", None) or []:
+        code = getattr(detail, "code", None)
+        names = (getattr(detail, "context", None) or {}).get("propertyName") or ["?"]
+        if code and not any(p.get("error") == code for p in problems):
+            problems.append({"error": code, "name": names[0], "message": detail.message or ""})
+    return [p for p in problems if p.get("error") in SCHEMA_CODES]
+
+
 def _results(object_type: str, updates: list[TagUpdate], response: Any) -> list[WriteResult]:
     written = {str(r.id) for r in getattr(response, "results", None) or []}
     wanted = {u.record_id for u in updates}
     failed: dict[str, RecordRejected] = {}
     unattributed: list[Any] = []
-    for e in getattr(response, "errors", None) or []:
+    errors = list(getattr(response, "errors", None) or [])
+    schema = [p for e in errors for p in _schema_problems(e)]
+    if schema:
+        raise SchemaMismatch(
+            f"{_describe(schema)}; run ensure_fields for the crmseg tag properties first",
+            crm="hubspot",
+            object_type=object_type,
+            status=207,
+            code=str(schema[0].get("error")),
+        )
+    for e in errors:
         context = e.context or {}
         ids = [
             i for i in context.get("objectWriteTraceId") or context.get("ids") or [] if i in wanted
@@ -162,7 +186,7 @@ def _results(object_type: str, updates: list[TagUpdate], response: Any) -> list[
             failed.setdefault(
                 rid,
                 RecordRejected(
-                    e.message or "rejected",
+                    _describe(_problems(e.message or "")) or e.message or "rejected",
                     crm="hubspot",
                     object_type=object_type,
                     record_id=rid,
