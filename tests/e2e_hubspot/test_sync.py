@@ -397,3 +397,34 @@ def test_a_list_crmseg_did_not_create_is_never_touched_and_exits_5(
     assert result.exit_code == 5
     assert f"'{ours['name']}' (id {theirs.list_id}) was not created by crmseg" in result.stderr
     assert hub.log.count("PUT", r"/update-list-filters$") == 0
+
+
+def test_network_failures_exit_5_naming_the_url_or_ca_bundle(
+    hub: HubSpotSandbox, crmseg: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    import socket
+    import time
+
+    import certifi
+
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", hub.token)
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    closed = f"https://127.0.0.1:{s.getsockname()[1]}"
+    s.close()
+    cases = {
+        closed: (f'base_url = "{closed}"', f"cannot reach {closed}"),
+        "tls": (f'base_url = "{hub.base_url}"\nca_bundle = "{certifi.where()}"', "ca_bundle"),
+    }
+    for name, (crm, expected) in cases.items():
+        config = tmp_path / f"{len(name)}.toml"
+        config.write_text(
+            f'[crm]\n{crm}\n[state]\npath = "{tmp_path / (str(len(name)) + ".duckdb")}"\n',
+            encoding="utf-8",
+        )
+        started = time.monotonic()
+        result = crmseg("sync", "--config", str(config), "--as-of", str(AS_OF))
+        assert result.exit_code == 5, result.output
+        assert expected in result.stderr
+        assert "AttributeError" not in result.stderr and "no answer in time" not in result.stderr
+        assert time.monotonic() - started < 5
