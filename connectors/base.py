@@ -118,6 +118,9 @@ class WriteResult:
     #: Set when the record was merged into another one (a new id) before the
     #: write: not a rejection; the engine pulls again and plans for the new id.
     merged_into: str | None = None
+    #: The record's modification stamp after this write, as the CRM answered it
+    #: (``None``: not known). Lets the next pull recognise crmseg's own writes.
+    modified_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -209,6 +209,13 @@ class Engine:
         if not full and previous is not None and previous.cursor is not None:
             overlap = timedelta(minutes=self.config.crm.overlap_minutes)
             since = Cursor(previous.cursor.modified_at - overlap, None)
+        own = getattr(self.connector, "recognise_own_writes", None)
+        if callable(own):
+            own(
+                object_type,
+                self.state.own_writes(object_type, since.modified_at) if since else {},
+                lambda records: self.state.unchanged(object_type, records),
+            )
         before = self.state.mirror_count(object_type)
         started_at = now_utc()
         records = deleted = 0
@@ -382,6 +389,10 @@ class Engine:
     ) -> tuple[int, list[tuple[Change, str]]]:
         """Store one batch's (or bulk job's) outcome; returns (records written, failures)."""
         ok = [r.record_id for r in results if r.ok]
+        self.state.record_stamps(
+            object_type,
+            [(r.record_id, r.modified_at) for r in results if r.ok and r.modified_at is not None],
+        )
         self.state.record_written(
             run_id,
             object_type,

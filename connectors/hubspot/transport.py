@@ -113,6 +113,11 @@ class HubSpotSettings:
     search_window_seconds: float = 1.0
     margin_seconds: float = 0.25
     concurrency: int = 4
+    #: Skip reading crmseg's own write window when a counting search shows only
+    #: crmseg's writes in it. Off by default: an edit made by someone else between
+    #: crmseg's pull and its write of the same record then waits for the next
+    #: full pull (see ``connectors.hubspot.pull``).
+    count_own_write_window: bool = False
 
 
 def _is_api_exception(exc: BaseException) -> bool:

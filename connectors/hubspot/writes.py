@@ -3,7 +3,9 @@
 One call per batch of at most 100 updates; the answer is turned into exactly
 one :class:`~connectors.base.WriteResult` per update, in input order:
 
-* 200: every record written.
+* 200: every record written; each result carries the ``updatedAt`` HubSpot
+  answered (``WriteResult.modified_at``), so the next pull can tell crmseg's own
+  write from anyone else's.
 * 207: the ``errors`` name the failed inputs -- by ``objectWriteTraceId`` (we set
   it to the record id) or ``context.ids`` -- as :class:`RecordRejected`; the
   rest are written. With ``objectWriteTraceId`` on every input HubSpot reports
@@ -33,6 +35,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from hubspot.crm.objects import BatchInputSimplePublicObjectBatchInput, SimplePublicObjectBatchInput
@@ -161,7 +164,11 @@ def _schema_problems(error: Any) -> list[dict[str, Any]]:
 
 
 def _results(object_type: str, updates: list[TagUpdate], response: Any) -> list[WriteResult]:
-    written = {str(r.id) for r in getattr(response, "results", None) or []}
+    stamps = {
+        str(r.id): _utc(getattr(r, "updated_at", None))
+        for r in getattr(response, "results", None) or []
+    }
+    written = set(stamps)
     wanted = {u.record_id for u in updates}
     failed: dict[str, RecordRejected] = {}
     unattributed: list[Any] = []
@@ -199,7 +206,7 @@ def _results(object_type: str, updates: list[TagUpdate], response: Any) -> list[
         if rid in failed:
             out.append(WriteResult(rid, ok=False, error=failed[rid]))
         elif rid in written:
-            out.append(WriteResult(rid, ok=True))
+            out.append(WriteResult(rid, ok=True, modified_at=stamps[rid]))
         else:
             cause = unattributed[0] if unattributed else None
             error = RecordRejected(
@@ -211,6 +218,12 @@ def _results(object_type: str, updates: list[TagUpdate], response: Any) -> list[
             )
             out.append(WriteResult(rid, ok=False, error=error))
     return out
+
+
+def _utc(value: Any) -> datetime | None:
+    if not isinstance(value, datetime):
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _problems(message: str) -> list[dict[str, Any]]:

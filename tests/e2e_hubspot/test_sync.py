@@ -428,3 +428,53 @@ def test_network_failures_exit_5_naming_the_url_or_ca_bundle(
         assert expected in result.stderr
         assert "AttributeError" not in result.stderr and "no answer in time" not in result.stderr
         assert time.monotonic() - started < 5
+
+
+def test_the_no_op_rerun_does_not_reprocess_what_crmseg_wrote(
+    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any
+) -> None:
+    config = config_file()
+    assert sync(crmseg, config)[0] == 0
+    hub.log.clear()
+    code, summary = sync(crmseg, config)
+    assert code == 0 and summary["written"] == 0
+    # every contact's stamp moved with crmseg's own write; none is processed again,
+    # and their companies are not read again
+    assert summary["pulled"]["contact"]["records"] == 0
+    assert hub.log.count("POST", r"/crm/v4/associations/contacts/") == 0
+    hub.set_property("contacts", 5, "firstname", "Edited")  # after crmseg's write
+    code, summary = sync(crmseg, config)
+    assert code == 0 and summary["pulled"]["contact"]["records"] == 1
+
+
+def test_with_many_own_writes_their_window_is_counted_not_read(
+    tmp_path: Path, crmseg: Any, monkeypatch: Any
+) -> None:
+    import connectors.hubspot.transport
+    from connectors.hubspot import HubSpotSettings
+    from connectors.sandbox.hubspot import LimitConfig
+
+    def counting(**kw: Any) -> HubSpotSettings:
+        return HubSpotSettings(**kw, count_own_write_window=True)
+
+    monkeypatch.setattr(connectors.hubspot.transport, "HubSpotSettings", counting)
+    with HubSpotSandbox(seed=5, contacts=450, as_of=AS_OF, limits=LimitConfig(enabled=False)) as hs:
+        monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", hs.token)
+        config = tmp_path / "crmseg.toml"
+        config.write_text(
+            f'[crm]\nbase_url = "{hs.base_url}"\nca_bundle = "{hs.ca_path}"\n'
+            f'[state]\npath = "{tmp_path / "s.duckdb"}"\n',
+            encoding="utf-8",
+        )
+        code, first = sync(crmseg, config)
+        assert code == 0 and first["written"] == 450
+        hs.log.clear()
+        code, summary = sync(crmseg, config)
+        assert code == 0 and summary["pulled"]["contact"]["records"] == 0
+        # before the window, after it, and one counting search (limit 1) of the window
+        searches = [e for e in hs.log.entries if e.path == "/crm/v3/objects/contacts/search"]
+        assert len(searches) == 3
+        hs.set_property("contacts", 7, "country", "Österreich")
+        hs.log.clear()
+        code, summary = sync(crmseg, config)
+        assert code == 0 and summary["pulled"]["contact"]["records"] == 1
