@@ -450,19 +450,14 @@ def test_the_no_op_rerun_does_not_reprocess_what_crmseg_wrote(
 def test_with_many_own_writes_their_window_is_counted_not_read(
     tmp_path: Path, crmseg: Any, monkeypatch: Any
 ) -> None:
-    import connectors.hubspot.transport
-    from connectors.hubspot import HubSpotSettings
     from connectors.sandbox.hubspot import LimitConfig
 
-    def counting(**kw: Any) -> HubSpotSettings:
-        return HubSpotSettings(**kw, count_own_write_window=True)
-
-    monkeypatch.setattr(connectors.hubspot.transport, "HubSpotSettings", counting)
     with HubSpotSandbox(seed=5, contacts=450, as_of=AS_OF, limits=LimitConfig(enabled=False)) as hs:
         monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", hs.token)
         config = tmp_path / "crmseg.toml"
         config.write_text(
             f'[crm]\nbase_url = "{hs.base_url}"\nca_bundle = "{hs.ca_path}"\n'
+            "count_own_write_window = true\n"
             f'[state]\npath = "{tmp_path / "s.duckdb"}"\n',
             encoding="utf-8",
         )
