@@ -151,7 +151,11 @@ class ListRegistry:
 
     def members(self, lst: HubList) -> list[int]:
         if lst.processing_type != "DYNAMIC":
-            return sorted(lst.members)
+            # a member merged away is answered as the record it was merged into;
+            # archived ones are no members (FACTS.md)
+            t = canonical(lst.object_type_id) or "contacts"
+            live = (self.store.resolve(t, i) for i in lst.members)
+            return sorted({r.id for r in live if r is not None})
         hit = self._dyn_cache.get(lst.id)
         if hit and hit[0] == self.store.version and hit[1] == lst.version:
             return hit[2]
