@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import logging
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from hubspot import HubSpot
@@ -150,17 +151,22 @@ def test_filter_changed_by_hand_is_corrected(
     assert list_writes(hs) == 0
 
 
+def made_by_hand(client: HubSpot, name: str, lifecycle: str) -> Any:
+    """A DYNAMIC list created outside crmseg, "crmseg_lifecycle is any of [lifecycle]"."""
+    return client.crm.lists.lists_api.create(
+        ListCreateRequest(
+            name=name,
+            object_type_id="0-1",
+            processing_type="DYNAMIC",
+            filter_branch=filter_branch("crmseg_lifecycle", lifecycle),
+        )
+    ).list
+
+
 def test_a_colleagues_dynamic_list_with_a_crmseg_name_is_never_changed(
     hs: HubSpotSandbox, client: HubSpot, transport: HubSpotTransport, tagged: list[str]
 ) -> None:
-    theirs = client.crm.lists.lists_api.create(
-        ListCreateRequest(
-            name=AT_RISK.name,
-            object_type_id="0-1",
-            processing_type="DYNAMIC",
-            filter_branch=filter_branch("crmseg_lifecycle", "active"),
-        )
-    ).list
+    theirs = made_by_hand(client, AT_RISK.name, "active")
     hs.log.clear()
 
     with pytest.raises(
@@ -177,14 +183,7 @@ def test_a_colleagues_dynamic_list_with_a_crmseg_name_is_never_changed(
 def test_a_list_with_crmseg_filter_but_no_record_is_adopted_without_a_write(
     hs: HubSpotSandbox, client: HubSpot, transport: HubSpotTransport, tagged: list[str]
 ) -> None:
-    made = client.crm.lists.lists_api.create(
-        ListCreateRequest(
-            name=AT_RISK.name,
-            object_type_id="0-1",
-            processing_type="DYNAMIC",
-            filter_branch=filter_branch("crmseg_lifecycle", "at_risk"),
-        )
-    ).list
+    made = made_by_hand(client, AT_RISK.name, "at_risk")
     hs.log.clear()
     (state,) = ensure_lists(transport, [AT_RISK])
     assert (state.list_id, state.created, state.updated) == (made.list_id, False, False)
