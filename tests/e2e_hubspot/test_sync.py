@@ -473,3 +473,22 @@ def test_with_many_own_writes_their_window_is_counted_not_read(
         hs.log.clear()
         code, summary = sync(crmseg, config)
         assert code == 0 and summary["pulled"]["contact"]["records"] == 1
+
+
+def test_a_tag_property_that_became_read_only_stops_the_run_with_exit_5(
+    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any
+) -> None:
+    """HubSpot answers the traced batch with a 207 whose every input fails on the
+    read-only property: a schema problem (exit 5), not 60 rejected records (exit 6)."""
+    config = config_file()
+
+    def lock_property(request: Any) -> None:
+        prop = hub.state.schema.get("contacts", "crmseg_lifecycle")
+        if request.path.endswith("/batch/update") and prop is not None:
+            prop.read_only_value = True
+        return None
+
+    hub.add_fault_hook("read-only", lock_property)
+    result = crmseg("sync", "--config", str(config), "--as-of", str(AS_OF))
+    assert result.exit_code == 5, result.output
+    assert "READ_ONLY_VALUE on crmseg_lifecycle" in result.stderr
