@@ -204,6 +204,28 @@ class Connector(abc.ABC):
         connector's own threshold). One result per update when not ``None``."""
         return None
 
+    def account_id(self) -> str | None:
+        """Which CRM account the credentials belong to, as a stable readable name
+        (``hubspot portal 12345678``, ``salesforce org 00D...``); asks the CRM.
+
+        The state file is bound to it: an API URL alone is the same for every
+        HubSpot portal. ``None``: the source has no account (CSV files)."""
+        return None
+
+    def plan_fields(self, object_type: ObjectType, fields: Sequence[FieldSpec]) -> list[str] | None:
+        """What ``ensure_fields`` would create or change, read-only, one line each; a
+        field that exists with another type raises ``SchemaMismatch``. ``None``: the
+        connector cannot tell (nothing to provision)."""
+        return None
+
+    def plan_lists(self, specs: Sequence[ListSpec]) -> list[str] | None:
+        """What ``ensure_lists`` would create or correct, read-only, one line each."""
+        return None
+
+    def missing_properties(self, object_type: ObjectType, names: Sequence[str]) -> list[str]:
+        """Those of ``names`` the CRM has no property (field) for on ``object_type``."""
+        return []
+
     def snapshot_list(self, name: str, object_type: ObjectType, record_ids: Sequence[str]) -> str:
         """Create a static list holding exactly ``record_ids``; returns its id.
 

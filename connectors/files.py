@@ -148,8 +148,41 @@ def record_line(csv_file: CsvFile, index: int) -> int:
     return start
 
 
+#: The longest record (one CSV line, quoted line breaks included) crmseg reads: 64 MB.
+MAX_RECORD_BYTES = 64 * 1024 * 1024
+
+
+def mixed_line_endings(csv_file: CsvFile) -> InputError | None:
+    """A file whose lines end in both CRLF and LF (or CR) confuses CSV readers; name the
+    first line that ends differently from the first one. Quoted line breaks count too:
+    they are rare enough that naming them is more help than harm."""
+    first: bytes | None = None
+    line = 1
+    with csv_file.path.open("rb") as fh:
+        data = fh.read()
+    i = 0
+    while True:
+        j = min((k for k in (data.find(b"\r", i), data.find(b"\n", i)) if k >= 0), default=-1)
+        if j < 0:
+            return None
+        end = b"\r\n" if data[j : j + 2] == b"\r\n" else data[j : j + 1]
+        if first is None:
+            first = end
+        elif end != first:
+            names = {b"\r\n": "CRLF (Windows)", b"\n": "LF (Unix)", b"\r": "CR (old Mac)"}
+            return InputError(
+                f"mixed line endings: this line ends in {names[end]}, the first line in "
+                f"{names[first]}; save the file with one kind of line ending",
+                file=csv_file.name,
+                line=line,
+            )
+        line += 1
+        i = j + len(end)
+
+
 def find_malformed_record(csv_file: CsvFile) -> InputError | None:
     """Scan with Python's csv module for a record with the wrong number of fields."""
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_RECORD_BYTES))
     try:
         with csv_file.path.open(encoding="utf-8-sig", newline="") as fh:
             reader = csv.reader(fh, delimiter=csv_file.delimiter, strict=True)
@@ -164,7 +197,10 @@ def find_malformed_record(csv_file: CsvFile) -> InputError | None:
                     )
                 start = reader.line_num + 1
     except csv.Error as exc:
-        return InputError(f"malformed CSV: {exc}", file=csv_file.name, line=start)
+        reason = str(exc)
+        if "field larger than field limit" in reason:
+            reason = f"a field is longer than the {MAX_RECORD_BYTES // 2**20} MB crmseg reads"
+        return InputError(f"malformed CSV: {reason}", file=csv_file.name, line=start)
     except UnicodeDecodeError:
         return InputError("not valid UTF-8", file=csv_file.name)
     return None
@@ -185,18 +221,24 @@ class CsvLoader:
             self.con.execute(
                 f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM read_csv($path, "
                 "header = true, all_varchar = true, delim = $delim, quote = '\"', escape = '\"', "
-                "auto_detect = false, columns = $columns, encoding = 'utf-8')",
+                "auto_detect = false, columns = $columns, encoding = 'utf-8', "
+                "max_line_size = $max_line)",
                 {
                     "path": str(csv_file.path),
                     "delim": csv_file.delimiter,
                     "columns": {name: "VARCHAR" for name in csv_file.header},
+                    "max_line": MAX_RECORD_BYTES,
                 },
             )
         except duckdb.Error as exc:
-            problem = find_malformed_record(csv_file)
+            problem = mixed_line_endings(csv_file) or find_malformed_record(csv_file)
             if problem is not None:
                 raise problem from None
-            raise InputError(f"could not read CSV: {exc}", file=csv_file.name) from None
+            first = (str(exc).strip().splitlines() or ["unknown problem"])[0]
+            first = first.removeprefix("Invalid Input Error: ").removeprefix("Conversion Error: ")
+            raise InputError(
+                f"could not be read as CSV ({first[:200]})", file=csv_file.name
+            ) from None
 
     def _validate(self, csv_file: CsvFile, table: str, checks: Sequence[Check] = ()) -> None:
         """Check ids (none empty, none repeated) and ``checks`` in one scan; only when one

@@ -7,6 +7,8 @@ Exit codes are listed in :mod:`sync.cli_common`; the sync commands live in
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 import sys
 import time
 from datetime import date
@@ -28,14 +30,16 @@ from sync.cli_common import (
     app,
     handles_errors,
     parse_as_of,
+    quiet_broken_pipe,
+    read_config,
 )
-from sync.config import load_config
 from sync.demo import DEMO_INTERESTS, SAMPLE_AS_OF, run_demo
 from sync.output import print_json, print_table, stderr
 from sync.progress import reporter
+from sync.report import cli as report_cli
 from sync.summary import summarize
 
-__all__ = ["DEMO_INTERESTS", "SAMPLE_AS_OF", "app", "cli_sync", "main"]
+__all__ = ["DEMO_INTERESTS", "SAMPLE_AS_OF", "app", "cli_sync", "main", "report_cli"]
 
 
 def run_segmentation(
@@ -56,6 +60,26 @@ def run_segmentation(
     return con, summary
 
 
+def check_out(out: Path, input_dir: Path) -> None:
+    """Refuse an ``--out`` that would overwrite an input, is a folder, or cannot be written,
+    before anything is read (the write itself is atomic)."""
+    target = out.expanduser().resolve()
+    inputs = {(input_dir / n).resolve() for n in ("contacts.csv", "deals.csv", "companies.csv")}
+    if target in inputs:
+        raise InputError(
+            "--out names one of the input files; write tags.csv elsewhere", file=str(out)
+        )
+    if target.is_dir():
+        raise InputError("--out is a directory; give a file name such as tags.csv", file=str(out))
+    folder = next((p for p in (target.parent, *target.parent.parents) if p.exists()), None)
+    if folder is None or not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(
+            f"--out cannot be written here (no writable folder {target.parent})", file=str(out)
+        )
+    if target.exists() and not os.access(target, os.W_OK):
+        raise InputError("--out exists and is not writable", file=str(out))
+
+
 @app.command("segment")
 @handles_errors
 def segment_command(
@@ -70,7 +94,8 @@ def segment_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or summary on stderr."),
 ) -> None:
     """Segment a CSV export and write one row of tags per contact (written atomically)."""
-    config = load_config(config_path)
+    config = read_config(config_path, quiet=quiet)
+    check_out(out, input_dir)
     seg = config.segmentation
     if level is not None:
         seg = seg.model_copy(update={"level": level.value})
@@ -104,11 +129,15 @@ class DemoCrm(StrEnum):
 def demo_command(
     crm: DemoCrm = typer.Option(DemoCrm.hubspot, "--crm", help="Which CRM sandbox to sync."),
     json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    report_out: Path = typer.Option(
+        Path("crmseg-demo-report.html"), "--report-out", help="Where to write the demo's report."
+    ),
 ) -> None:
     """Sync a local CRM sandbox (300 generated contacts) twice: tags written, then
-    nothing left to write. Shows the segments and the API calls used."""
+    nothing left to write. Shows the segments and the API calls used, and writes the
+    HTML report of the demo data."""
     with reporter(not json_output) as progress:
-        demo = run_demo(progress, crm.value)
+        demo = run_demo(progress, crm.value, report=report_out)
     if json_output:
         print_json(demo)
         return
@@ -149,21 +178,27 @@ def demo_command(
         markup=False,
         highlight=False,
     )
+    stderr.print(f"Report: {Path(demo['report']).resolve()}", markup=False, highlight=False)
 
 
 def main() -> None:
     """Console entry point: unexpected failures exit 1, with a traceback only under --debug."""
     try:
         app()
+    except BrokenPipeError:
+        sys.exit(quiet_broken_pipe().exit_code)
     except Exception as exc:  # typer.Exit never reaches here: standalone mode handles it
         if "--debug" in sys.argv[1:]:
             raise
+        message = f"unexpected failure: {type(exc).__name__}: {exc}"
         stderr.print(
-            f"Error: unexpected failure: {type(exc).__name__}: {exc} (run with --debug for the "
-            "traceback)",
+            f"Error: {message} (run with --debug for the traceback)",
             markup=False,
             highlight=False,
         )
+        if "--json" in sys.argv[1:]:
+            error = {"kind": "unexpected", "message": message}
+            print(json.dumps({"status": "failed", "exit_code": EXIT_FAILURE, "error": error}))
         sys.exit(EXIT_FAILURE)
 
 

@@ -11,26 +11,40 @@ Exit codes (the README documents them):
 * 5 the CRM refused the run: credentials, permissions, API budget, or it kept
   failing after retries (what was written before is recorded);
 * 6 the run finished but the CRM rejected some records (they are retried by
-  the next run).
+  the next run);
+* 130 / 143 stopped by SIGINT (Ctrl-C) / SIGTERM: the run is recorded as
+  ``interrupted`` with what it wrote; the next run goes on from there.
+
+With ``--json`` a failure still prints one JSON object on stdout
+(``{"status": "failed", "exit_code": N, "error": {"kind": ..., "message": ...}}``);
+with ``--log-format json`` the error line on stderr is JSON too.
 """
 
 from __future__ import annotations
 
 import functools
+import json
+import logging
+import os
+import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from importlib import metadata
+from pathlib import Path
 from typing import Any, TypeVar
 
+import duckdb
 import typer
 
 from connectors.errors import ConfigError, CrmError, CrmsegError, InputError
 from connectors.sandbox.cli import sandbox_app
-from sync.config import Config
+from sync.cli_signals import Interrupted, stop_on_signals
+from sync.config import Config, find_config, load_config
 from sync.engine import MassChange
 from sync.lock import AlreadyRunning
-from sync.output import stderr
+from sync.logs import LogFormat
+from sync.output import print_json, stderr
 from sync.state import StateError
 
 EXIT_OK = 0
@@ -40,6 +54,8 @@ EXIT_LOCKED = 3
 EXIT_MASS_CHANGE = 4
 EXIT_CRM = 5
 EXIT_PARTIAL = 6
+EXIT_SIGINT = 130
+EXIT_SIGTERM = 143
 
 app = typer.Typer(
     name="crmseg",
@@ -59,35 +75,120 @@ class Level(StrEnum):
     company = "company"
 
 
-#: Which of crmseg's own errors ends a command with which prefix and exit code
-#: (the first matching class wins, so subclasses come before their bases).
-EXITS: tuple[tuple[type[CrmsegError], str, int], ...] = (
-    (InputError, "Error", EXIT_USAGE),
-    (StateError, "Error", EXIT_USAGE),
-    (AlreadyRunning, "Error", EXIT_LOCKED),
-    (MassChange, "Stopped", EXIT_MASS_CHANGE),
-    (CrmError, "Error", EXIT_CRM),
-    (CrmsegError, "Error", EXIT_FAILURE),
+#: Which of crmseg's own errors ends a command with which prefix, exit code and
+#: ``kind`` (in ``--json``); the first matching class wins, so subclasses come first.
+EXITS: tuple[tuple[type[CrmsegError], str, int, str], ...] = (
+    (ConfigError, "Error", EXIT_USAGE, "config"),
+    (InputError, "Error", EXIT_USAGE, "input"),
+    (StateError, "Error", EXIT_USAGE, "state"),
+    (AlreadyRunning, "Error", EXIT_LOCKED, "locked"),
+    (MassChange, "Stopped", EXIT_MASS_CHANGE, "mass_change"),
+    (CrmError, "Error", EXIT_CRM, "crm"),
+    (CrmsegError, "Error", EXIT_FAILURE, "unexpected"),
 )
+
+log = logging.getLogger("crmseg.cli")
+
+
+def fail(
+    code: int,
+    kind: str,
+    lines: list[str],
+    *,
+    prefix: str = "Error",
+    json_output: bool = False,
+    log_json: bool = False,
+) -> typer.Exit:
+    """Report a failure the way the command was asked to talk; returns the Exit to raise."""
+    for line in lines:
+        if log_json:
+            record = {
+                "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                "level": "error",
+                "logger": "crmseg",
+                "message": line,
+                "exit_code": code,
+                "kind": kind,
+            }
+            print(json.dumps(record), file=sys.stderr, flush=True)
+        else:
+            stderr.print(f"{prefix}: {line}", markup=False, highlight=False)
+    if json_output:
+        error: dict[str, Any] = {"kind": kind, "message": lines[0] if lines else ""}
+        if len(lines) > 1:
+            error["problems"] = lines
+        print_json({"status": "failed", "exit_code": code, "error": error})
+    return typer.Exit(code)
+
+
+def quiet_broken_pipe() -> typer.Exit:
+    """stdout's reader went away (``crmseg demo | head``): stop quietly, exit 0."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return typer.Exit(EXIT_OK)
 
 
 def handles_errors(command: F) -> F:
-    """Turn crmseg's own errors into ``Error: ...`` on stderr and a documented exit code."""
+    """Turn crmseg's own errors, signals and state-file trouble into a message and a
+    documented exit code (see the module doc)."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        report = functools.partial(
+            fail,
+            json_output=bool(kwargs.get("json_output")),
+            log_json=kwargs.get("log_format") == LogFormat.json,
+        )
         try:
-            return command(*args, **kwargs)
-        except ConfigError as exc:
-            for problem in exc.problems:
-                stderr.print(f"Error: {problem}", markup=False, highlight=False)
-            raise typer.Exit(EXIT_USAGE) from None
+            with stop_on_signals():
+                return command(*args, **kwargs)
+        except BrokenPipeError:
+            raise quiet_broken_pipe() from None
+        except Interrupted as exc:
+            detail = getattr(exc, "detail", "nothing was written")
+            raise report(
+                exc.exit_code,
+                "interrupted",
+                [f"interrupted by {exc.name}: {detail}"],
+                prefix="Stopped",
+            ) from None
         except CrmsegError as exc:
-            prefix, code = next((p, c) for cls, p, c in EXITS if isinstance(exc, cls))
-            stderr.print(f"{prefix}: {exc}", markup=False, highlight=False)
-            raise typer.Exit(code) from None
+            prefix, code, kind = next((p, c, k) for cls, p, c, k in EXITS if isinstance(exc, cls))
+            lines = exc.problems if isinstance(exc, ConfigError) else [str(exc)]
+            raise report(code, kind, lines, prefix=prefix) from None
+        except duckdb.Error as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise report(
+                EXIT_USAGE,
+                "state",
+                [
+                    f"the state file failed ({first}); it is only a cache: move it away "
+                    "(or set another [state] path) and crmseg pulls everything again"
+                ],
+            ) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+DEFAULTS_LINE = (
+    "Config: no --config given and no ./crmseg.toml here; running on the defaults "
+    "(HubSpot at https://api.hubapi.com)"
+)
+
+
+def read_config(path: Path | None, *, quiet: bool = False, log_json: bool = False) -> Config:
+    """``--config``, else ``./crmseg.toml``, else the defaults; the first line says which."""
+    found = find_config(path)
+    if not quiet:
+        line = f"Config: {found}" if found is not None else DEFAULTS_LINE
+        if log_json:
+            log.info(line, extra={"fields": {"config": str(found) if found else None}})
+        else:
+            stderr.print(line, markup=False, highlight=False)
+    return load_config(found)
 
 
 def _version(value: bool) -> None:
@@ -106,13 +207,28 @@ def _root(
     """crmseg: segments for the CRM you already use."""
 
 
-def parse_as_of(value: str | None, config: Config) -> date:
-    """``--as-of`` beats ``[segmentation] as_of`` beats today (UTC)."""
+def parse_as_of(value: str | None, config: Config, *, allow_future: bool = True) -> date:
+    """``--as-of`` beats ``[segmentation] as_of`` beats today (UTC). Commands that write
+    refuse a future day unless ``allow_future``."""
     if value is not None:
         try:
             if len(value) != 10:
                 raise ValueError
-            return date.fromisoformat(value)
-        except ValueError:
+            day = date.fromisoformat(value)
+        except (ValueError, OverflowError):
             raise ConfigError(f"--as-of: {value!r} is not a date as YYYY-MM-DD") from None
-    return config.segmentation.as_of or datetime.now(UTC).date()
+    else:
+        day = config.segmentation.as_of or datetime.now(UTC).date()
+    if not 1900 <= day.year <= 9000:
+        raise ConfigError(
+            f"--as-of: {day.isoformat()} is outside the years 1900 to 9000 crmseg computes for"
+        )
+    today = datetime.now(UTC).date()
+    if not allow_future and day > today:
+        where = "--as-of" if value is not None else "[segmentation] as_of"
+        raise ConfigError(
+            f"{where}: {day.isoformat()} is later than today ({today.isoformat()}); tags "
+            "computed for a future day would be written now. Pass --allow-future if that "
+            "is really meant"
+        )
+    return day

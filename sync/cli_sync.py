@@ -3,27 +3,31 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
 from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import typer
 
+from connectors.base import Connector, ListSpec, ObjectType
 from connectors.errors import ConfigError, InputError
 from segmentation import segment
-from sync.cli_common import EXIT_PARTIAL, app, handles_errors, parse_as_of
-from sync.config import LISTABLE_FAMILIES, Config, load_config
+from sync.cli_common import EXIT_PARTIAL, app, handles_errors, parse_as_of, read_config
+from sync.cli_signals import Interrupted
+from sync.config import LIST_VALUES, LISTABLE_FAMILIES, Config
 from sync.connect import open_connector, source_id
 from sync.engine import Engine, RunOptions, RunResult
 from sync.explain import explain, find_contact
-from sync.fields import list_name
+from sync.fields import field_specs, list_name
 from sync.lock import run_lock
 from sync.logs import LogFormat, configure, event
 from sync.output import print_json, print_table, stderr, stdout
 from sync.progress import reporter
-from sync.state import State
+from sync.state import CACHE_HINT, State, StateError, io_message, prepare_folder
 
 log = logging.getLogger("crmseg.sync")
 
@@ -36,6 +40,18 @@ MassOption = typer.Option(
     False, "--allow-mass-change", help="Let a run change more than [sync] mass_change_share."
 )
 LogFormatOption = typer.Option(LogFormat.text, "--log-format", help="Log lines as text or JSON.")
+FutureOption = typer.Option(
+    False, "--allow-future", help="Let --as-of be later than today (tags for a future day)."
+)
+
+
+def _start(log_format: LogFormat, config_path: Path | None, *, quiet: bool) -> tuple[Config, bool]:
+    """Logging, then the config (its first line says which file); returns the config
+    and whether people-facing text is off (``--quiet`` or JSON logs)."""
+    configure(log_format)
+    log_json = log_format is LogFormat.json
+    config = read_config(config_path, quiet=quiet, log_json=log_json)
+    return config, quiet or log_json
 
 
 def execute(
@@ -45,20 +61,117 @@ def execute(
     *,
     quiet: bool,
 ) -> RunResult:
-    """Lock, open the state and the connector, run the engine."""
+    """Connect, lock, open the state, check it belongs to the account, run the engine.
+
+    The account is asked before the state file is touched: a typo in the URL fails
+    here (exit 5) and leaves the mirror as it is.
+    """
     connector = open_connector(config)
-    with run_lock(config.state.path, command), State(config.state.path) as state:
-        if state.bind_source(source_id(config)):
-            stderr.print(
-                "The state file held another CRM account's mirror; it was emptied and "
-                "everything is pulled again.",
-                markup=False,
-            )
-        event(log, "run started", command=command, as_of=options.as_of, dry_run=options.dry_run)
+    prepare_folder(config.state.path)
+    if config.state.path.is_dir():
+        raise StateError(f"{config.state.path}: is a directory, not a state file; {CACHE_HINT}")
+    with run_lock(config.state.path, command):
+        account = connector.account_id() if options.pull else None
+        with State(config.state.path) as state:
+            return _run(command, config, options, connector, state, account, quiet=quiet)
+
+
+def _run(
+    command: str,
+    config: Config,
+    options: RunOptions,
+    connector: Connector,
+    state: State,
+    account: str | None,
+    *,
+    quiet: bool,
+) -> RunResult:
+    """Bind the state to the account, then run the engine (under the lock)."""
+    if account is not None and state.bind_account(account, source_id(config)):
+        message = (
+            "The state file held the mirror of another CRM endpoint; it was emptied "
+            "and everything is pulled again."
+        )
+        log.warning(message)
+        if not quiet:
+            stderr.print(message, markup=False)
+    state.close_abandoned_runs()
+    provisioning = preflight(connector, config, show=options.dry_run) if options.pull else None
+    event(
+        log,
+        "run started",
+        command=command,
+        as_of=options.as_of,
+        dry_run=options.dry_run,
+        account=account or state.account(),
+    )
+    try:
         with reporter(not quiet) as progress:
             result = Engine(connector, state, config, progress).run(options)
-        event(log, "run finished", **{k: v for k, v in result.summary.items() if k != "plan"})
-        return result
+    except Interrupted as exc:
+        exc.detail = _interrupted_detail(state)  # type: ignore[attr-defined]
+        event(log, "run interrupted", signal=exc.name)
+        raise
+    except duckdb.Error as exc:
+        raise StateError(io_message(config.state.path, exc)) from None
+    if provisioning is not None and options.dry_run:
+        result.summary["provisioning"] = provisioning
+    event(log, "run finished", **{k: v for k, v in result.summary.items() if k != "plan"})
+    return result
+
+
+def preflight(connector: Connector, config: Config, *, show: bool) -> list[str] | None:
+    """Before anything is pulled or written: every property an interest rule names
+    exists (exit 2 otherwise), and, for a plan (``show``), what provisioning would
+    create or change; an incompatible existing field is exit 5 here, before a write."""
+    rules = list(enumerate(config.segmentation.interests))
+    missing: set[tuple[str, str]] = set()
+    sources: tuple[ObjectType, ...] = ("contact", "deal")
+    for object_type in sources:
+        names = sorted({r.property for _, r in rules if r.source == object_type})
+        if names:
+            missing |= {(object_type, n) for n in connector.missing_properties(object_type, names)}
+    problems = [
+        f"segmentation.interests[{i}].{rule.source}_property: the CRM has no {rule.source} "
+        f"property {rule.property!r} (rule for tag {rule.tag!r}); check its internal name"
+        for i, rule in rules
+        if (rule.source, rule.property) in missing
+    ]
+    if problems:
+        raise ConfigError(problems[0], problems)
+    if not show:
+        return None
+    lines: list[str] = []
+    tagged: tuple[ObjectType, ...] = ("contact", "company")
+    for object_type in tagged:
+        if object_type == "company" and config.segmentation.level != "company":
+            continue
+        planned = connector.plan_fields(object_type, field_specs(config.segmentation, object_type))
+        lines += planned or []
+    specs = [
+        ListSpec(list_name(family, value), "contact", f"crmseg_{family}", value)
+        for family, value in config.lists.entries()
+    ]
+    if specs:
+        lines += connector.plan_lists(specs) or []
+    return lines
+
+
+def _interrupted_detail(state: State) -> str:
+    """What the line after a signal says: the run, as recorded, and what it wrote."""
+    row = state.con.execute("SELECT id, status FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+    if row is None:
+        return "nothing was written"
+    written = state.con.execute(
+        "SELECT count(DISTINCT (object_type, record_id)) FROM audit "
+        "WHERE run_id = ? AND status = 'written'",
+        [row[0]],
+    ).fetchone()
+    n = int(written[0]) if written else 0
+    return (
+        f"run {row[0]} recorded as {row[1]} after writing {n} records; the next "
+        "`crmseg sync` goes on from there"
+    )
 
 
 def show(result: RunResult, *, json_output: bool, quiet: bool, details: bool = False) -> None:
@@ -111,6 +224,13 @@ def show(result: RunResult, *, json_output: bool, quiet: bool, details: bool = F
                 for c in result.plan.changes
             ],
         )
+    provisioning = summary.get("provisioning")
+    if provisioning is not None:
+        print_table(
+            "Provisioning a sync would do first",
+            ["change"],
+            [(line,) for line in provisioning] or [("nothing: fields and lists are in place",)],
+        )
     calls = summary.get("api_calls", {})
     if calls:
         print_table("API calls", ["endpoint", "calls"], sorted(calls.items()))
@@ -154,13 +274,13 @@ def sync_command(
     json_output: bool = JsonOption,
     quiet: bool = QuietOption,
     log_format: LogFormat = LogFormatOption,
+    allow_future: bool = FutureOption,
 ) -> None:
     """Pull what changed, recompute every contact's tags, write only what differs."""
-    configure(log_format)
-    config = load_config(config_path)
+    config, quiet = _start(log_format, config_path, quiet=quiet)
     options = RunOptions(
         "sync",
-        parse_as_of(as_of, config),
+        parse_as_of(as_of, config, allow_future=allow_future),
         full=full,
         dry_run=dry_run,
         allow_mass_change=allow_mass_change,
@@ -182,17 +302,20 @@ def resync_command(
     json_output: bool = JsonOption,
     quiet: bool = QuietOption,
     log_format: LogFormat = LogFormatOption,
+    allow_future: bool = FutureOption,
 ) -> None:
     """Pull everything again and reconcile every tag with the values the CRM holds
     (or, with --contact / --email, rewrite one contact's tags)."""
-    configure(log_format)
-    if contact and email:
+    if contact is not None and email is not None:
         raise ConfigError("give --contact or --email, not both")
-    config = load_config(config_path)
-    day = parse_as_of(as_of, config)
+    for flag, given in (("--contact", contact), ("--email", email)):
+        if given is not None and not given.strip():
+            raise ConfigError(f"{flag}: an empty value names no contact")
+    config, quiet = _start(log_format, config_path, quiet=quiet)
+    day = parse_as_of(as_of, config, allow_future=allow_future)
     record_ids: tuple[str, ...] | None = None
     if contact or email:
-        key = contact or email or ""
+        key = (contact or email or "").strip()
         record_ids = (_resolve(config, key),)
     options = RunOptions(
         "resync",
@@ -230,8 +353,7 @@ def plan_command(
     log_format: LogFormat = LogFormatOption,
 ) -> None:
     """Show what a sync would change (counts per field and value), writing nothing."""
-    configure(log_format)
-    config = load_config(config_path)
+    config, quiet = _start(log_format, config_path, quiet=quiet)
     options = RunOptions("plan", parse_as_of(as_of, config), dry_run=True, pull=not offline)
     result = execute("plan", config, options, quiet=quiet or json_output)
     show(result, json_output=json_output, quiet=quiet, details=details)
@@ -245,8 +367,11 @@ def status_command(
     json_output: bool = JsonOption,
 ) -> None:
     """Recent runs, pull cursors, and how fresh the tags in the CRM are."""
-    config = load_config(config_path)
+    config = read_config(config_path)
+    running = lock_held(config.state.path)
     with State(config.state.path, read_only=True) as state:
+        account = state.account()
+        copied = state.copied
         recent = state.con.execute(
             "SELECT id, command, status, started_at, finished_at, as_of, dry_run, error "
             "FROM runs ORDER BY id DESC LIMIT ?",
@@ -266,8 +391,14 @@ def status_command(
         if last
         else None
     )
+    if not running:
+        # A run marked running while nobody holds the lock was killed before it could
+        # record its end; the next run records it as interrupted.
+        recent = [(*r[:2], "interrupted" if r[2] == "running" else r[2], *r[3:]) for r in recent]
     payload: dict[str, Any] = {
         "state": str(config.state.path),
+        "account": account,
+        "sync_running": running,
         "last_successful_sync": last,
         "hours_since_last_successful_sync": age_hours,
         "mirror": mirror,
@@ -303,11 +434,31 @@ def status_command(
         [(p[0], mirror.get(p[0], 0), p[1], p[2], p[3]) for p in pulls],
     )
     stderr.print(
+        f"State file {config.state.path} belongs to {account or 'no account yet'}"
+        + ("; a sync is running (read from a copy)" if copied else ""),
+        markup=False,
+        highlight=False,
+    )
+    stderr.print(
         f"Last successful sync: {last or 'never'}"
         + (f" ({age_hours} hours ago)" if age_hours is not None else ""),
         markup=False,
         highlight=False,
     )
+
+
+def lock_held(state_path: Path) -> bool:
+    """Whether a crmseg run holds the state file's lock right now (see ``sync.lock``)."""
+    path = state_path.with_name(state_path.name + ".lock")
+    if not path.exists():
+        return False
+    with path.open("a+", encoding="utf-8") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        return False
 
 
 def _when(moment: datetime | None) -> str | None:
@@ -326,7 +477,7 @@ def history_command(
     families = (*LISTABLE_FAMILIES, "rfm_score")
     if family not in families:
         raise ConfigError(f"--family: {family!r} is not one of {', '.join(families)}")
-    config = load_config(config_path)
+    config = read_config(config_path)
     with State(config.state.path, read_only=True) as state:
         rows = state.con.execute(
             """SELECT s.run_id, s.as_of, s.value, s.contacts FROM segment_sizes s
@@ -362,7 +513,7 @@ def explain_command(
 ) -> None:
     """Show one contact's inputs (purchases, window sums, scores) and why each tag has
     its value, from the mirror (no CRM call)."""
-    config = load_config(config_path)
+    config = read_config(config_path)
     day = parse_as_of(as_of, config)
     with State(config.state.path, read_only=True) as state:
         contact_id = find_contact(state.con, contact)
@@ -429,12 +580,27 @@ def snapshot_command(
     that must not change audience while it runs."""
     if family not in LISTABLE_FAMILIES:
         raise ConfigError(f"{family!r} is not one of {', '.join(LISTABLE_FAMILIES)}")
-    config = load_config(config_path)
+    config = read_config(config_path)
+    allowed = LIST_VALUES.get(family) or tuple(
+        dict.fromkeys(r.tag for r in config.segmentation.interests)
+    )
+    if value not in allowed:
+        raise ConfigError(
+            f"{family} has no value {value!r}; it takes "
+            + (", ".join(allowed) if allowed else "no value (no interest rules configured)")
+        )
+    if name is not None and not name.strip():
+        raise ConfigError("--name: an empty list name")
     connector = open_connector(config) if not dry_run else None
+    account = connector.account_id() if connector is not None else None
     today = datetime.now(UTC).date().isoformat()
     list_title = name or f"{list_name(family, value)} · snapshot {today}"
+    if not dry_run:
+        prepare_folder(config.state.path)
     lock = run_lock(config.state.path, "snapshot") if not dry_run else nullcontext()
     with lock, State(config.state.path, read_only=dry_run) as state:
+        if account is not None:
+            state.check_account(account)
         ids = [
             str(r[0])
             for r in state.con.execute(
@@ -456,4 +622,75 @@ def snapshot_command(
         + (f" (id {list_id})" if list_id else ""),
         markup=False,
         highlight=False,
+    )
+
+
+@app.command("audit")
+@handles_errors
+def audit_command(
+    config_path: Path | None = ConfigOption,
+    run: int | None = typer.Option(None, "--run", min=1, help="Only this run."),
+    contact: str | None = typer.Option(None, "--contact", help="Only this record id."),
+    limit: int = typer.Option(200, "--limit", min=1, help="At most this many rows (newest first)."),
+    json_output: bool = JsonOption,
+) -> None:
+    """What crmseg wrote when: old and new value, status and error of every field value
+    written (or refused), newest first, from the state file (no CRM call)."""
+    if contact is not None and not contact.strip():
+        raise ConfigError("--contact: an empty value names no record")
+    config = read_config(config_path)
+    where: list[str] = []
+    params: list[object] = []
+    if run is not None:
+        where.append("run_id = ?")
+        params.append(run)
+    if contact is not None:
+        where.append("record_id = ?")
+        params.append(contact.strip())
+    sql = (
+        "SELECT run_id, written_at, object_type, record_id, field, old_value, new_value, "
+        "status, error FROM audit"
+        + (f" WHERE {' AND '.join(where)}" if where else "")
+        + " ORDER BY written_at DESC, run_id DESC, record_id, field LIMIT ?"
+    )
+    with State(config.state.path, read_only=True) as state:
+        if (
+            run is not None
+            and not state.con.execute("SELECT 1 FROM runs WHERE id = ?", [run]).fetchone()
+        ):
+            raise InputError(f"--run: the state file has no run {run}")
+        rows = state.con.execute(sql, [*params, limit]).fetchall()
+    entries = [
+        {
+            "run": r[0],
+            "written_at": _when(r[1]),
+            "object_type": r[2],
+            "record": r[3],
+            "field": r[4],
+            "old": r[5],
+            "new": r[6],
+            "status": r[7],
+            "error": r[8],
+        }
+        for r in rows
+    ]
+    if json_output:
+        print_json({"entries": entries, "count": len(entries)})
+        return
+    print_table(
+        "Audit (newest first)",
+        ["run", "written (UTC)", "record", "field", "old", "new", "status", "error"],
+        [
+            (
+                e["run"],
+                e["written_at"],
+                f"{e['object_type']} {e['record']}",
+                e["field"],
+                e["old"],
+                e["new"],
+                e["status"],
+                e["error"],
+            )
+            for e in entries
+        ],
     )

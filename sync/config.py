@@ -7,9 +7,13 @@ and what is allowed.
 
 from __future__ import annotations
 
+import hashlib
+import re
 import tomllib
+from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import platformdirs
 from pydantic import (
@@ -84,9 +88,19 @@ class CrmConfig(BaseModel):
     #: shows only crmseg's writes in it (far fewer requests; an edit made between
     #: crmseg's pull and its write of the same record then waits for the full pull).
     count_own_write_window: bool = False
+    #: Salesforce: pull even when the integration user lacks "View All Data" (it then
+    #: sees only the records shared with it; by default such a run is refused).
+    partial_visibility_ok: bool = False
     #: API base URL and CA bundle; only for proxies and the local sandbox.
     base_url: str | None = None
     ca_bundle: Path | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _a_url(cls, url: str | None) -> str | None:
+        if url is not None and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", url):
+            raise ValueError("must be a URL such as https://api.hubapi.com")
+        return url
 
     @property
     def ten_secondly_limit(self) -> int:
@@ -166,6 +180,25 @@ class ListsConfig(BaseModel):
         return [(family, v) for family in LISTABLE_FAMILIES for v in getattr(self, family)]
 
 
+class ReportConfig(BaseModel):
+    """``[report]``: the HTML report of ``crmseg report``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: Where the report is written (relative paths: to the config file's folder).
+    output: Path = Path("crmseg-report.html")
+    #: At most this many rows per list of people (migration cells, hygiene work
+    #: list...): keeps the file small; the page says when a list is cut.
+    detail_limit: int = Field(default=200, ge=1, le=10_000)
+    #: Whether the lists show e-mail addresses (off: ids and names only).
+    include_emails: bool = True
+
+    @field_validator("output")
+    @classmethod
+    def _expand_home(cls, path: Path) -> Path:
+        return path.expanduser()
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -174,6 +207,7 @@ class Config(BaseModel):
     state: StateConfig = Field(default_factory=StateConfig)
     sync: SyncConfig = Field(default_factory=SyncConfig)
     lists: ListsConfig = Field(default_factory=ListsConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
 
     @model_validator(mode="after")
     def _listed_interests_exist(self) -> Config:
@@ -194,33 +228,223 @@ def _key(loc: tuple[int | str, ...]) -> str:
     return key or "(top level)"
 
 
+#: Key names whose values are never echoed in a message (a secret pasted into the
+#: config by mistake must not end up in a terminal scroll-back or a CI log).
+SECRET_KEY = re.compile(
+    r"(secret|token|password|passwd|private|api_?key|client_id|credential)", re.I
+)
+#: Values that look like a credential whatever their key: HubSpot private-app tokens,
+#: Salesforce session ids, long unbroken random-looking strings.
+SECRET_VALUE = re.compile(
+    r"^(pat-[a-z0-9]+-|00D[0-9A-Za-z]{12,15}!)|^(?=.*[0-9])(?=.*[A-Za-z])[A-Za-z0-9_+=!-]{24,}$"
+)
+
+
+def looks_secret(key: str, value: object) -> bool:
+    return bool(SECRET_KEY.search(key)) or (
+        isinstance(value, str) and bool(SECRET_VALUE.search(value))
+    )
+
+
 def _describe(error: dict[str, Any]) -> str:
     message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
         return "unknown key"
     value = error.get("input")
+    key = _key(tuple(error["loc"]))
     if error["type"] not in ("missing",) and not isinstance(value, dict | list):
-        message += f" (got {value!r})"
+        message += " (value not shown)" if looks_secret(key, value) else f" (got {value!r})"
     return message
+
+
+# -- strict types -------------------------------------------------------------------
+# TOML already has real types; a quoted number or a boolean where a number belongs
+# is a mistake to report, not to coerce. pydantic's strict mode would also refuse a
+# TOML float for a Decimal and a string for a path, so the check is done here, per
+# key, against the model's annotations.
+
+_NUMBER = (int, float, Decimal)
+
+
+def _kinds(annotation: Any) -> tuple[Any, ...]:
+    """The concrete types an annotation allows (Optional and Annotated unwrapped)."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _kinds(get_args(annotation)[0])
+    if origin in (Union, UnionType):
+        return tuple(k for a in get_args(annotation) for k in _kinds(a))
+    return (annotation,)
+
+
+def _type_problem(kinds: tuple[Any, ...], value: Any) -> str | None:
+    if value is None:
+        return None
+    plain = [k for k in kinds if isinstance(k, type)]
+    if any(get_origin(k) is Literal for k in kinds) or not plain:
+        return None
+    if bool in plain:
+        return None if isinstance(value, bool) else "must be true or false, without quotes"
+    if any(issubclass(k, _NUMBER) for k in plain) and not any(
+        issubclass(k, str | Path) for k in plain
+    ):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return "must be a number, without quotes"
+        if (
+            int in plain
+            and float not in plain
+            and Decimal not in plain
+            and not isinstance(value, int)
+        ):
+            return "must be a whole number"
+        return None
+    if any(issubclass(k, str | Path) for k in plain) and not isinstance(value, str):
+        return "must be a string, in quotes"
+    return None
+
+
+def strict_problems(model: type[BaseModel], data: Any, loc: str = "") -> list[str]:
+    """Type mistakes in raw TOML ``data`` for ``model``, each as ``key: what is wrong``."""
+    problems: list[str] = []
+    if not isinstance(data, dict):
+        return problems
+    for name, value in data.items():
+        info = model.model_fields.get(name)
+        if info is None:
+            continue  # unknown keys: pydantic reports them
+        key = f"{loc}.{name}" if loc else name
+        for kind in _kinds(info.annotation):
+            if isinstance(kind, type) and issubclass(kind, BaseModel):
+                if isinstance(value, dict):
+                    problems += strict_problems(kind, value, key)
+                break
+            if get_origin(kind) is list and isinstance(value, list):
+                (item,) = get_args(kind) or (Any,)
+                for i, element in enumerate(value):
+                    inner = _kinds(item)
+                    if any(isinstance(k, type) and issubclass(k, BaseModel) for k in inner):
+                        model_cls = next(k for k in inner if isinstance(k, type))
+                        problems += strict_problems(model_cls, element, f"{key}[{i}]")
+                    elif problem := _type_problem(inner, element):
+                        problems.append(f"{key}[{i}]: {problem}{_shown(key, element)}")
+                break
+        else:
+            if problem := _type_problem(_kinds(info.annotation), value):
+                problems.append(f"{key}: {problem}{_shown(key, value)}")
+    return problems
+
+
+def _shown(key: str, value: Any) -> str:
+    if looks_secret(key, value):
+        return " (value not shown)"
+    return f" (got {value!r})"
+
+
+# -- settings that do not apply -------------------------------------------------------
+
+#: ``[crm]`` keys that only mean something for one CRM type.
+CRM_ONLY: dict[str, tuple[str, ...]] = {
+    "salesforce": (
+        "instance_url",
+        "auth",
+        "client_id",
+        "username",
+        "api_version",
+        "bulk_ingest_threshold",
+        "bulk_query_threshold",
+    ),
+    "hubspot": ("tier", "requests_per_10s", "won_stages"),
+}
+RFM_EDGES = ("rfm_r_edges", "rfm_f_edges", "rfm_m_edges")
+
+
+def inapplicable(config: Config) -> list[str]:
+    """Keys set in the file that the rest of the file makes meaningless."""
+    problems = []
+    crm = config.crm
+    for crm_type, keys in CRM_ONLY.items():
+        if crm.type != crm_type:
+            for key in keys:
+                if key in crm.model_fields_set:
+                    problems.append(
+                        f'crm.{key}: applies only to type = "{crm_type}" '
+                        f'(this config has type = "{crm.type}"); remove it'
+                    )
+    seg = config.segmentation
+    if seg.rfm_method == "quantile":
+        for key in RFM_EDGES:
+            if key in seg.model_fields_set and getattr(seg, key) is not None:
+                problems.append(
+                    f'segmentation.{key}: applies only to rfm_method = "thresholds" '
+                    "(quantile scoring has no edges); remove it or set rfm_method"
+                )
+    return problems
+
+
+#: Read when no ``--config`` is given and it exists in the working directory.
+DEFAULT_CONFIG = Path("crmseg.toml")
+
+
+def find_config(path: Path | None) -> Path | None:
+    """``--config`` if given, else ``./crmseg.toml`` if it exists, else ``None``."""
+    if path is not None:
+        return path
+    return DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None
+
+
+def default_state_path(config_path: Path | None) -> Path:
+    """Without ``[state] path``: one file per config (its name and a digest of where it
+    is), so two configs never share a mirror by accident."""
+    folder = Path(platformdirs.user_data_dir("crmseg"))
+    if config_path is None:
+        return folder / "state.duckdb"
+    where = str(config_path.resolve())
+    digest = hashlib.sha256(where.encode("utf-8")).hexdigest()[:8]
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", config_path.stem) or "config"
+    return folder / f"{stem}-{digest}.duckdb"
 
 
 def load_config(path: Path | None) -> Config:
     """Read and validate ``path``; ``None`` means every default."""
     if path is None:
         return Config()
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a directory; --config takes a TOML file")
     try:
         with path.open("rb") as fh:
             data = tomllib.load(fh)
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not valid TOML: the file is not UTF-8 text") from None
+    strict = [f"{path}: {p}" for p in strict_problems(Config, data)]
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
         problems = [f"{path}: {_key(tuple(e['loc']))}: {_describe(dict(e))}" for e in exc.errors()]
+        # a strict-type line says more than pydantic's for the same key
+        keys = {p.split(": ")[1] for p in strict}
+        problems = strict + [p for p in problems if p.split(": ")[1] not in keys]
         raise ConfigError(problems[0], problems) from None
-    if not config.state.path.is_absolute():
+    bundle = config.crm.ca_bundle
+    if bundle is not None:
+        bundle = config.crm.ca_bundle = (path.parent / bundle.expanduser()).resolve()
+    missing = (
+        [f"{path}: crm.ca_bundle: {bundle} is not a file (a PEM bundle of CA certificates)"]
+        if bundle is not None and not bundle.is_file()
+        else []
+    )
+    problems = strict + [f"{path}: {p}" for p in inapplicable(config)] + missing
+    if problems:
+        raise ConfigError(problems[0], problems)
+    if "path" not in config.state.model_fields_set:
+        config.state.path = default_state_path(path)
+    elif not config.state.path.is_absolute():
         # A relative state path is taken relative to the config file, not the cwd of cron.
         config.state.path = (path.parent / config.state.path).resolve()
+    if not config.report.output.is_absolute():
+        config.report.output = (path.parent / config.report.output).resolve()
     return config

@@ -45,6 +45,7 @@ def _salesforce(config: Config, *, secret: str | None) -> Connector:
         bulk_ingest_threshold=crm.bulk_ingest_threshold,
         ca_bundle=str(crm.ca_bundle) if crm.ca_bundle else None,
         amount_field=crm.amount_property,
+        partial_visibility_ok=crm.partial_visibility_ok,
     )
     session = (
         SalesforceSession(settings, secret) if secret else SalesforceSession.from_env(settings)

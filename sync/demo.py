@@ -46,9 +46,11 @@ SALESFORCE_DEMO_INTERESTS = [
 DEMO_LISTS = ListsConfig(lifecycle=["at_risk"], rfm_segment=["champion", "cannot_lose"])
 
 
-def run_demo(reporter: Reporter | None = None, crm: str = "hubspot") -> dict[str, Any]:
+def run_demo(
+    reporter: Reporter | None = None, crm: str = "hubspot", report: Path | None = None
+) -> dict[str, Any]:
     """Two syncs against a fresh sandbox of ``crm``; returns both run summaries and the
-    segments."""
+    segments. With ``report``, also writes the HTML report of the synced data there."""
     # Imported here: the sandboxes (TLS, both CRM clients) would cost every other
     # command a fifth of a second at start-up.
     from connectors.sandbox.hubspot import HubSpotSandbox
@@ -71,7 +73,7 @@ def run_demo(reporter: Reporter | None = None, crm: str = "hubspot") -> dict[str
                     state=StateConfig(path=state_path),
                     lists=DEMO_LISTS,
                 )
-                return _two_syncs(config, org.credentials.consumer_secret, reporter)
+                return _two_syncs(config, org.credentials.consumer_secret, reporter, report)
         with HubSpotSandbox(
             seed=SAMPLE_SEED, contacts=SAMPLE_CONTACTS, deals=SAMPLE_DEALS, as_of=SAMPLE_AS_OF
         ) as hub:
@@ -81,10 +83,12 @@ def run_demo(reporter: Reporter | None = None, crm: str = "hubspot") -> dict[str
                 state=StateConfig(path=state_path),
                 lists=DEMO_LISTS,
             )
-            return _two_syncs(config, hub.token, reporter)
+            return _two_syncs(config, hub.token, reporter, report)
 
 
-def _two_syncs(config: Config, secret: str, reporter: Reporter | None) -> dict[str, Any]:
+def _two_syncs(
+    config: Config, secret: str, reporter: Reporter | None, report: Path | None = None
+) -> dict[str, Any]:
     runs = []
     with State(config.state.path) as state:
         for _ in range(2):
@@ -92,9 +96,18 @@ def _two_syncs(config: Config, secret: str, reporter: Reporter | None) -> dict[s
             runs.append(engine.run(RunOptions("sync", SAMPLE_AS_OF)).summary)
         assert engine.last_report is not None
         segments = summarize(state.con, engine.last_report)
+        written = _write_report(state, config, report) if report is not None else None
     return {
         "crm": config.crm.type,
         "first_sync": runs[0],
         "second_sync": runs[1],
         "segments": segments,
+        "report": str(written) if written else None,
     }
+
+
+def _write_report(state: State, config: Config, out: Path) -> Path:
+    from sync.report import report_from_state
+    from sync.report.render import render, write
+
+    return write(render(report_from_state(state, config, SAMPLE_AS_OF)), out)

@@ -162,7 +162,13 @@ class Engine:
                 self.state.record_sizes(run_id, options.as_of, [f.column for f in self.families])
                 result.status = "partial" if result.failures else "ok"
         except BaseException as exc:
-            result.status = "stopped" if isinstance(exc, MassChange) else "failed"
+            result.status = (
+                "stopped"
+                if isinstance(exc, MassChange)
+                else "interrupted"
+                if isinstance(exc, KeyboardInterrupt)
+                else "failed"
+            )
             self._finish(result, started, error=str(exc))
             raise
         self._finish(result, started)
@@ -333,7 +339,11 @@ class Engine:
             for _ in range(workers):
                 submit()
             while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                try:
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                except KeyboardInterrupt as exc:  # a signal: send no more, record in-flight
+                    error = error or exc
+                    continue
                 for future in done:
                     batch = pending.pop(future)
                     try:

@@ -10,8 +10,18 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+
+class _DataConsole(Console):
+    """stdout: a reader that stops early (``crmseg demo | head``) is no failure."""
+
+    def on_broken_pipe(self) -> None:
+        # rich's own handler exits 1; the output was wanted only this far.
+        self.quiet = True
+        raise BrokenPipeError
+
+
 stderr = Console(stderr=True, soft_wrap=True)
-stdout = Console(highlight=False, soft_wrap=True)
+stdout = _DataConsole(highlight=False, soft_wrap=True)
 
 
 def print_json(payload: dict[str, Any]) -> None:

@@ -11,7 +11,11 @@ what is really different.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import shutil
+import tempfile
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -110,6 +114,57 @@ class StateError(CrmsegError):
     pass
 
 
+class AccountMismatch(StateError):
+    """The state file belongs to another CRM account than the credentials."""
+
+
+#: How long a run waits for a reader (``crmseg status``...) to let go of the file.
+READER_WAIT_SECONDS = 10.0
+
+#: What every state-file message ends with: the file is a cache.
+CACHE_HINT = (
+    "the state file is only a cache: move it away (or set another [state] path) and "
+    "crmseg pulls everything again"
+)
+
+
+def prepare_folder(path: Path) -> None:
+    """Create the state file's folder, or say why it cannot be."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StateError(
+            f"{path}: cannot create the state file's folder ({exc.strerror}); "
+            "set [state] path to a writable place"
+        ) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _locked(exc: BaseException) -> bool:
+    """Whether DuckDB refused the file because another process holds its lock."""
+    text = str(exc)
+    return "Could not set lock" in text or "Conflicting lock" in text
+
+
+def io_message(path: Path, exc: BaseException) -> str:
+    text = str(exc)
+    if _locked(exc):
+        return f"{path}: another process holds the state file; is another crmseg run using it?"
+    if "No space left" in text or "disk full" in text.lower():
+        return f"{path}: no space left on the device holding the state file; free some space"
+    if "not a valid DuckDB database" in text or "Corrupt" in text or "corrupt" in text:
+        return f"{path}: not a crmseg state file (damaged or another kind of file); {CACHE_HINT}"
+    if "Permission denied" in text or "read-only" in text.lower():
+        return (
+            f"{path}: cannot write the state file (permission denied or read-only file "
+            "system); set [state] path to a writable place"
+        )
+    return f"{path}: cannot use the state file ({_first_line(exc)}); {CACHE_HINT}"
+
+
 def now() -> datetime:
     """UTC now, naive: the state file stores UTC timestamps without a zone."""
     return datetime.now(UTC).replace(tzinfo=None)
@@ -126,29 +181,87 @@ class State:
 
     def __init__(self, path: Path, *, read_only: bool = False) -> None:
         self.path = path
+        #: Set when the file was locked by a running sync and a copy was read instead.
+        self.copied = False
+        self._copy_dir: tempfile.TemporaryDirectory[str] | None = None
+        if path.is_dir():
+            raise StateError(f"{path}: is a directory, not a state file; {CACHE_HINT}")
         if not read_only:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            prepare_folder(path)
         elif not path.exists():
             raise StateError(f"{path}: no state file yet; run `crmseg sync` first")
         try:
-            self.con = duckdb.connect(str(path), read_only=read_only)
+            self.con = self._connect(path, read_only) if read_only else self._connect_rw(path)
         except duckdb.IOException as exc:
-            raise StateError(
-                f"{path}: cannot open the state file ({exc}); is another crmseg run using it?"
-            ) from None
+            if read_only and _locked(exc):
+                self.con = self._connect_copy(path)
+            else:
+                raise StateError(io_message(path, exc)) from None
         except duckdb.Error as exc:
             raise StateError(
-                f"{path}: not a crmseg state file ({exc}); move it away to start afresh "
-                "(crmseg then pulls everything again)"
+                f"{path}: not a crmseg state file ({_first_line(exc)}); {CACHE_HINT}"
             ) from None
-        self.con.execute("SET enable_progress_bar = false")
-        if not read_only:
-            self.con.execute(SCHEMA)
-            self._check_version()
-        self.con.execute(INPUT_VIEWS)
+        try:
+            self.con.execute("SET enable_progress_bar = false")
+            if not read_only:
+                self.con.execute(SCHEMA)
+                self._check_version()
+            elif self.meta_table_missing():
+                raise StateError(f"{path}: not a crmseg state file (no meta table); {CACHE_HINT}")
+            self.con.execute(INPUT_VIEWS)
+        except duckdb.Error as exc:
+            self.con.close()
+            raise StateError(io_message(path, exc)) from None
+
+    @staticmethod
+    def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+        return duckdb.connect(str(path), read_only=read_only)
+
+    @classmethod
+    def _connect_rw(cls, path: Path) -> duckdb.DuckDBPyConnection:
+        """Open for writing. ``status``, ``history`` and ``explain`` may hold the file for
+        a moment (they read it while nobody writes): wait for them, a few seconds."""
+        deadline = time.monotonic() + READER_WAIT_SECONDS
+        while True:
+            try:
+                return cls._connect(path, False)
+            except duckdb.IOException as exc:
+                if not _locked(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+    def _connect_copy(self, path: Path) -> duckdb.DuckDBPyConnection:
+        """A running sync holds the file: read a copy of it (with its write-ahead log)."""
+        self._copy_dir = tempfile.TemporaryDirectory(prefix="crmseg-state-")
+        copy = Path(self._copy_dir.name) / path.name
+        for attempt in range(3):
+            try:
+                shutil.copyfile(path, copy)
+                wal = path.with_name(path.name + ".wal")
+                if wal.exists():
+                    shutil.copyfile(wal, copy.with_name(copy.name + ".wal"))
+                con = duckdb.connect(str(copy))
+                self.copied = True
+                return con
+            except (OSError, duckdb.Error):
+                if attempt == 2:
+                    raise StateError(
+                        f"{path}: a running sync holds the state file and no consistent copy "
+                        "could be read; try again when it has finished"
+                    ) from None
+                time.sleep(0.2)
+        raise AssertionError("unreachable")
+
+    def meta_table_missing(self) -> bool:
+        row = self.con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
+        ).fetchone()
+        return not row or row[0] == 0
 
     def close(self) -> None:
         self.con.close()
+        if self._copy_dir is not None:
+            self._copy_dir.cleanup()
 
     def __enter__(self) -> State:
         return self
@@ -164,7 +277,7 @@ class State:
         elif found != SCHEMA_VERSION:
             raise StateError(
                 f"{self.path}: state file of schema {found}, this crmseg uses "
-                f"{SCHEMA_VERSION}; move it away (crmseg then pulls everything again)"
+                f"{SCHEMA_VERSION}; {CACHE_HINT}"
             )
 
     def meta(self, key: str) -> str | None:
@@ -175,16 +288,48 @@ class State:
         self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
 
     def bind_source(self, source: str) -> bool:
-        """Tie the mirror to one CRM account; a different one empties it. True if emptied."""
+        """Tie the mirror to one API endpoint (files without an account binding); a
+        different one empties it. True if emptied."""
         known = self.meta("source")
         if known == source:
             return False
         self.con.execute("BEGIN")
-        emptied = known is not None
+        emptied = known is not None and self.meta("account") is None
         if emptied:
             self.forget_mirror()
         self.set_meta("source", source)
         self.con.execute("COMMIT")
+        return emptied
+
+    def account(self) -> str | None:
+        """The CRM account the state file belongs to (``None`` before the first run)."""
+        return self.meta("account")
+
+    def check_account(self, account: str) -> None:
+        """Refuse a state file of another account, before anything is pulled or written."""
+        known = self.account()
+        if known is not None and known != account:
+            raise AccountMismatch(
+                f"{self.path} belongs to {known}, but the credentials are for {account}. "
+                "Nothing was pulled or written. Give this account its own [state] path, or "
+                "move the file away (it is only a cache: crmseg then pulls everything again)"
+            )
+
+    def bind_account(self, account: str, source: str) -> bool:
+        """Record the account at the first run (after a connection to it succeeded).
+
+        A file of another account is refused (``AccountMismatch``); the same account
+        behind another URL (a proxy) keeps its mirror. A file written before accounts
+        were recorded is adopted, emptied first if its API endpoint differs.
+        Returns whether the mirror was emptied.
+        """
+        self.check_account(account)
+        emptied = self.bind_source(source) if self.account() is None else False
+        if self.account() is None or self.meta("source") != source:
+            self.con.execute("BEGIN")
+            self.set_meta("account", account)
+            self.set_meta("source", source)
+            self.con.execute("COMMIT")
         return emptied
 
     def forget_mirror(self) -> None:
@@ -313,7 +458,10 @@ class State:
         self.con.execute("COMMIT")
 
     def rollback(self) -> None:
-        self.con.execute("ROLLBACK")
+        """Undo the open transaction. A failing rollback (the transaction already gone,
+        the disk full) must not hide the error that led here, so it is swallowed."""
+        with contextlib.suppress(duckdb.Error):
+            self.con.execute("ROLLBACK")
 
     def _delete(
         self, object_type: ObjectType, ids: list[str], *, keep_stamps: bool = False
@@ -561,10 +709,24 @@ class State:
     def finish_run(
         self, run_id: int, status: str, summary: dict[str, Any], error: str | None = None
     ) -> None:
+        # A run ends outside any transaction: what a signal cut short is undone first
+        # (a no-op after a clean run), so the end itself is committed.
+        self.rollback()
         self.con.execute(
             "UPDATE runs SET finished_at = ?, status = ?, summary = ?, error = ? WHERE id = ?",
             [now(), status, json.dumps(summary, default=str), error, run_id],
         )
+
+    def close_abandoned_runs(self) -> int:
+        """Runs still marked running when a new run holds the lock were killed before
+        recording their end (SIGKILL, power loss): they are marked interrupted."""
+        rows = self.con.execute(
+            "UPDATE runs SET status = 'interrupted', finished_at = COALESCE(finished_at, ?), "
+            "error = COALESCE(error, 'the process ended before recording the end of the run') "
+            "WHERE status = 'running' RETURNING id",
+            [now()],
+        ).fetchall()
+        return len(rows)
 
     def record_sizes(self, run_id: int, as_of: date, families: Sequence[str]) -> None:
         """Contacts per value of each tag family (multi-values count once per value)."""

@@ -25,6 +25,7 @@ from connectors.base import (
     TagUpdate,
     WriteResult,
 )
+from connectors.errors import CrmError
 from connectors.hubspot.pull import Puller
 from connectors.hubspot.records import PLURAL, RecordMapper
 from connectors.hubspot.transport import HubSpotSettings, Transport
@@ -121,6 +122,46 @@ class HubSpotConnector(Connector):
             self.puller.own[object_type] = (stamps, unchanged)
         else:
             self.puller.own.pop(object_type, None)
+
+    def plan_fields(self, object_type: ObjectType, fields: Sequence[FieldSpec]) -> list[str]:
+        from connectors.hubspot.fields import plan_fields
+
+        return plan_fields(self.transport, object_type, fields)
+
+    def plan_lists(self, specs: Sequence[ListSpec]) -> list[str]:
+        from connectors.hubspot.lists import plan_lists
+
+        return plan_lists(self.transport, specs)
+
+    def missing_properties(self, object_type: ObjectType, names: Sequence[str]) -> list[str]:
+        from connectors.hubspot.fields import property_names
+
+        have = property_names(self.transport, object_type)
+        return [n for n in names if n not in have]
+
+    def account_id(self) -> str:
+        """``hubspot portal <portalId>`` from ``GET /account-info/v3/details``."""
+        api = self.transport.api("crm.contacts.basic_api").api_client
+        timeout = self.transport.settings.timeout_seconds
+
+        def details() -> Any:
+            # The client has no generated account-info api: call its low-level door,
+            # which keeps the configured host, CA bundle and token.
+            return api.call_api(
+                "/account-info/v3/details",
+                "GET",
+                header_params={"Accept": "application/json"},
+                response_types_map={200: "object"},
+                auth_settings=["oauth2"],
+                _return_http_data_only=True,
+                _request_timeout=timeout,
+            )
+
+        data = self.transport.call("account-info.details", details)
+        portal = data.get("portalId") if isinstance(data, dict) else None
+        if portal is None:
+            raise CrmError("account-info.details: the answer names no portalId", crm="hubspot")
+        return f"hubspot portal {portal}"
 
     # -- observability ----------------------------------------------------------------
     def api_calls(self) -> dict[str, int]:

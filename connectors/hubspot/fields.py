@@ -252,3 +252,44 @@ def _ensure_group(transport: HubSpotTransport, hs_type: str, object_type: str) -
             raise
         return []
     return [f"created property group {GROUP_NAME} on {object_type}"]
+
+
+def plan_fields(
+    transport: HubSpotTransport, object_type: ObjectType, fields: Sequence[FieldSpec]
+) -> list[str]:
+    """What :func:`ensure_fields` would change, read-only: one line per property or
+    option it would create or change. Raises :class:`SchemaMismatch` for a property of
+    that name with another type, as ``ensure_fields`` would before its first write."""
+    _check_specs(fields)
+    if not fields:
+        return []
+    existing = _properties(transport, object_type)
+    lines: list[str] = []
+    for spec in fields:
+        prop = existing.get(spec.name)
+        if prop is None:
+            lines.append(
+                f"create {object_type} property {spec.name} "
+                f"({_field_type(spec)}, {len(spec.options)} options)"
+            )
+            continue
+        _check_kind(object_type, spec, prop)
+        have = {o.value for o in prop.options or []}
+        added = [v for v in spec.options if v not in have]
+        if added:
+            lines.append(f"add options {', '.join(added)} to {object_type} property {spec.name}")
+    return lines
+
+
+def property_names(transport: HubSpotTransport, object_type: ObjectType) -> frozenset[str]:
+    """The names of the properties ``object_type`` has (read-only)."""
+    return frozenset(_properties(transport, object_type))
+
+
+def _properties(transport: HubSpotTransport, object_type: ObjectType) -> dict[str, Any]:
+    """Name -> property (unarchived) of ``object_type``."""
+    core = cached_api(transport, "crm.properties.core_api")
+    answer = transport.call(
+        "properties.list", core.get_all, hubspot_object(object_type), archived=False
+    )
+    return {p.name: p for p in answer.results}

@@ -297,3 +297,25 @@ def _norm(branch: Any) -> str:
 def same_filter(have: Any, want: Any) -> bool:
     """Whether two filter branches (SDK models or dicts) select the same records."""
     return _norm(have) == _norm(want)
+
+
+def plan_lists(transport: HubSpotTransport, specs: Sequence[ListSpec]) -> list[str]:
+    """What :func:`ensure_lists` would create or correct, read-only: one line per list."""
+    api = cached_api(transport, "crm.lists.lists_api")
+    lines = []
+    for spec in specs:
+        found = _by_name(transport, api, spec.name, spec.object_type, include_filters=True)
+        if found is None:
+            lines.append(f"create active list {spec.name!r}")
+            continue
+        if found.processing_type != "DYNAMIC":
+            raise SchemaMismatch(
+                f"list {spec.name!r} (id {found.list_id}) is {found.processing_type}, but "
+                "crmseg keeps segment lists as DYNAMIC lists. Rename or delete that list, "
+                "then run again.",
+                crm="hubspot",
+                object_type=spec.object_type,
+            )
+        if not same_filter(found.filter_branch, filter_branch(spec.field, spec.value)):
+            lines.append(f"correct the filter of list {spec.name!r}")
+    return lines

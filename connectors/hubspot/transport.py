@@ -178,6 +178,12 @@ def _missing_scopes(body: dict[str, Any]) -> list[str]:
     return scopes
 
 
+def _is_certificate(exc: BaseException) -> bool:
+    # not str(exc): a generated ApiException without a body cannot be printed
+    text = f"{getattr(exc, 'reason', '')} {type(exc).__name__} {exc.args!r}"
+    return "CERTIFICATE_VERIFY_FAILED" in text or "SSLCertVerificationError" in text
+
+
 def _chain(exc: BaseException) -> list[BaseException]:
     """``exc`` and the exceptions it was raised from or while handling."""
     out: list[BaseException] = []
@@ -232,6 +238,11 @@ def map_exception(exc: BaseException, endpoint: str, url: str = DEFAULT_URL) -> 
     network = _network_error(exc, endpoint, url)
     if network is not None:
         return network
+    context = exc.__context__
+    if isinstance(exc, AttributeError) and context is not None and _is_api_exception(context):
+        # The client's call_api decodes ``e.body`` of a body-less ApiException (TLS
+        # and connection failures) and fails on it: the ApiException is the context.
+        exc = context
     if _is_api_exception(exc):
         status = int(getattr(exc, "status", 0) or 0)
         body = _body(exc)
@@ -273,6 +284,12 @@ def map_exception(exc: BaseException, endpoint: str, url: str = DEFAULT_URL) -> 
             )
         if status >= 500:
             return ServerError(f"{endpoint}: HubSpot server error: {message}", code=category, **kw)
+        if status == 0 and _is_certificate(exc):
+            return CertificateProblem(
+                f"{endpoint}: the TLS certificate of the API host could not be verified: a "
+                "certificate problem; point [crm] ca_bundle at the CA that signed it",
+                **kw,
+            )
         if status == 0:
             reason = str(getattr(exc, "reason", "") or "").splitlines()[0:1]
             return ServerError(
@@ -280,6 +297,21 @@ def map_exception(exc: BaseException, endpoint: str, url: str = DEFAULT_URL) -> 
                 **kw,
             )
         return CrmError(f"{endpoint}: {message}", code=category, **kw)
+    refused = exc.reason if isinstance(exc, urllib3.exceptions.MaxRetryError) else exc
+    if isinstance(refused, urllib3.exceptions.NewConnectionError):  # refused, unknown host
+        conn = getattr(refused, "conn", None)
+        where = f"https://{conn.host}:{conn.port}" if conn is not None else "the API host"
+        return Unreachable(
+            f"{endpoint}: cannot connect to {where} (connection refused or unknown host); "
+            "check [crm] base_url",
+            crm=CRM,
+        )
+    if isinstance(refused, urllib3.exceptions.SSLError) or _is_certificate(exc):
+        return CertificateProblem(
+            f"{endpoint}: the TLS certificate of the API host could not be verified: a "
+            "certificate problem; point [crm] ca_bundle at the CA that signed it",
+            crm=CRM,
+        )
     if isinstance(
         exc, urllib3.exceptions.ReadTimeoutError | urllib3.exceptions.ConnectTimeoutError
     ):

@@ -26,7 +26,7 @@ from connectors.base import (
     WriteResult,
 )
 from connectors.salesforce.pull import Puller
-from connectors.salesforce.records import SOBJECT
+from connectors.salesforce.records import SOBJECT, to_api_name
 from connectors.salesforce.session import SalesforceSession
 from connectors.salesforce.settings import SalesforceSettings
 
@@ -92,6 +92,24 @@ class SalesforceConnector(Connector):
         from connectors.salesforce.lists import snapshot_list  # type: ignore[import-not-found,unused-ignore]
 
         return snapshot_list(self.session, name, object_type, record_ids)  # type: ignore[no-any-return,unused-ignore]
+
+    def plan_fields(self, object_type: ObjectType, fields: Sequence[FieldSpec]) -> list[str]:
+        from connectors.salesforce.fields import plan_fields
+
+        return plan_fields(self.session, object_type, fields)
+
+    def plan_lists(self, specs: Sequence[ListSpec]) -> list[str]:
+        from connectors.salesforce.lists import plan_lists
+
+        return plan_lists(self.session, specs)
+
+    def missing_properties(self, object_type: ObjectType, names: Sequence[str]) -> list[str]:
+        have = self.puller.describe_fields(SOBJECT[object_type])
+        return [n for n in names if to_api_name(n).lower() not in have]
+
+    def account_id(self) -> str:
+        """``salesforce org <organization id>``, from the token answer's identity URL."""
+        return f"salesforce org {self.session.org_id}"
 
     # -- observability ----------------------------------------------------------------
     def api_calls(self) -> dict[str, int]:

@@ -16,9 +16,12 @@ crmseg's own permission set (``Name`` ``crmseg``) with Read+Edit
 ``FieldPermissions`` on every field it manages, assigned to the integration
 user -- again read first, write only what is missing.
 
-The integration user is the session's ``user_id`` or ``username`` when the
-session exposes one, else the creator of the ``crmseg`` permission set (which
-crmseg creates with that same user on its first run).
+The integration user is the session's ``user_id``: the identity the OAuth token
+answer names (never the permission set's creator, who may be an admin).
+
+Every create (field, permission set, grants, assignment) survives a lost
+answer: it is looked up by its unique name before it is sent again, and a
+``DUPLICATE_*`` refusal counts as found (:mod:`connectors.salesforce.creates`).
 
 Every call goes through ``session.call(endpoint, fn, ...)`` where ``fn`` gets the
 current simple-salesforce client; the session retries, renews and maps errors.
@@ -27,13 +30,15 @@ current simple-salesforce client; the session retries, renews and maps errors.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 from simple_salesforce import format_soql
 
 from connectors.base import FieldSpec, ObjectType, chunks
-from connectors.errors import CrmError, PermissionDenied, SchemaMismatch
+from connectors.errors import CrmError, PermissionDenied, Retriable, SchemaMismatch
+from connectors.salesforce.creates import call_once, create_once
 from connectors.salesforce.records import to_api_name
 
 log = logging.getLogger(__name__)
@@ -106,11 +111,13 @@ def ensure_fields(
         api = to_api_name(spec.name)
         meta = metadata.get(spec.name)
         if meta is None:
-            session.call(
+            create_once(
+                session,
                 "tooling.customfield.create",
-                lambda sf, body: sf.toolingexecute(
-                    "sobjects/CustomField", method="POST", data=body
+                lambda sf, body: str(
+                    sf.toolingexecute("sobjects/CustomField", method="POST", data=body)["id"]
                 ),
+                lambda api=api: _existing_fields(session, obj).get(api),  # type: ignore[misc]
                 {"FullName": f"{obj}.{api}", "Metadata": _new_metadata(spec)},
             )
             changes.append(
@@ -131,7 +138,67 @@ def ensure_fields(
         )
         changes.append(f"added values {', '.join(missing)} to {object_type} field {api}")
     changes += _grant(session, obj, [to_api_name(s.name) for s in fields])
+    _report_record_type_gaps(session, object_type, obj, fields)
     return changes
+
+
+def record_type_gaps(
+    session: SalesforceSessionLike, obj: str, fields: Sequence[FieldSpec]
+) -> dict[str, dict[str, list[str]]]:
+    """Active record type name -> tag field -> crmseg values that record type does not allow.
+
+    Values added to a restricted picklist are not added to the object's record types
+    (FACTS.md "Record types"), and a record of a record type that lacks a value is
+    refused one by one. Read through the UI API's picklist-values resource (one call
+    per record type and field); an object without record types costs one query."""
+    types = _query(
+        session,
+        "recordtype.find",
+        format_soql(
+            "SELECT Id, Name FROM RecordType WHERE SobjectType = {} AND IsActive = true", obj
+        ),
+    )
+    gaps: dict[str, dict[str, list[str]]] = {}
+    for rt in types:
+        for spec in fields:
+            api = to_api_name(spec.name)
+            answer = session.call(
+                "recordtype.picklist.get",
+                lambda sf, path: sf.restful(path),
+                f"ui-api/object-info/{obj}/picklist-values/{rt['Id']}/{api}",
+            )
+            allowed = {str(v.get("value")) for v in (answer or {}).get("values") or []}
+            missing = [v for v in spec.options if v not in allowed]
+            if missing:
+                gaps.setdefault(str(rt["Name"]), {})[api] = missing
+    return gaps
+
+
+def _report_record_type_gaps(
+    session: SalesforceSessionLike, object_type: str, obj: str, fields: Sequence[FieldSpec]
+) -> None:
+    """One warning, before any tag is written, naming what an admin must add where.
+
+    crmseg does not edit record types itself: that takes the Metadata API
+    (``RecordType.picklistValues``), whose SOAP client in simple-salesforce ignores
+    the session crmseg configures (timeouts, CA bundle), and a record type is the
+    admin's page-layout and process design, not crmseg's to change."""
+    gaps = record_type_gaps(session, obj, fields)
+    if not gaps:
+        return
+    detail = "; ".join(
+        f"record type {name!r}: "
+        + ", ".join(f"{field} lacks {', '.join(values)}" for field, values in by_field.items())
+        for name, by_field in gaps.items()
+    )
+    log.warning(
+        "%s records of these record types will be refused for the missing values "
+        "(INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST) until an admin adds them in Setup > "
+        "Object Manager > %s > Record Types > (record type) > the field's picklist: %s",
+        object_type,
+        obj,
+        detail,
+    )
 
 
 # ----- the fields ----------------------------------------------------------------------------
@@ -204,7 +271,7 @@ def _value_set(values: Iterable[str], restricted: bool = True) -> dict[str, Any]
         "restricted": restricted,
         "valueSetDefinition": {
             "sorted": False,
-            "value": [{"fullName": v, "label": v, "default": False} for v in values],
+            "value": [{"valueName": v, "label": v, "default": False} for v in values],
         },
     }
 
@@ -221,9 +288,15 @@ def _new_metadata(spec: FieldSpec) -> dict[str, Any]:
     return {k: v for k, v in meta.items() if v is not None}
 
 
+def _value_name(entry: dict[str, Any]) -> str:
+    """A Tooling CustomValue's API name: ``valueName`` (FACTS.md); ``fullName`` is the
+    Metadata API's spelling, read only as a fallback."""
+    return str(entry.get("valueName") or entry.get("fullName") or "")
+
+
 def _values(meta: dict[str, Any]) -> list[str]:
     definition = (meta.get("valueSet") or {}).get("valueSetDefinition") or {}
-    return [str(v.get("fullName")) for v in definition.get("value") or []]
+    return [_value_name(v) for v in definition.get("value") or [] if _value_name(v)]
 
 
 def _with_values(meta: dict[str, Any], values: list[str]) -> dict[str, Any]:
@@ -231,14 +304,22 @@ def _with_values(meta: dict[str, Any], values: list[str]) -> dict[str, Any]:
     labels and order; a restricted set stays restricted)."""
     value_set = dict(meta.get("valueSet") or {})
     definition = dict(value_set.get("valueSetDefinition") or {})
-    old = {str(v.get("fullName")): v for v in definition.get("value") or []}
+    old = {_value_name(v): v for v in definition.get("value") or []}
     definition["value"] = [
-        old.get(v) or {"fullName": v, "label": v, "default": False} for v in values
+        _tooling_value(old[v]) if v in old else {"valueName": v, "label": v, "default": False}
+        for v in values
     ]
     definition.setdefault("sorted", False)
     value_set["valueSetDefinition"] = definition
     value_set.setdefault("restricted", True)
     return {**meta, "valueSet": value_set}
+
+
+def _tooling_value(entry: dict[str, Any]) -> dict[str, Any]:
+    """An existing value as read, sent back in Tooling's spelling (never ``fullName``)."""
+    out = {k: v for k, v in entry.items() if k != "fullName"}
+    out["valueName"] = _value_name(entry)
+    return out
 
 
 # ----- field-level security ------------------------------------------------------------------
@@ -249,25 +330,21 @@ def _query(session: SalesforceSessionLike, endpoint: str, soql: str) -> list[dic
     return list(answer.get("records") or [])
 
 
-def _create(
-    session: SalesforceSessionLike, endpoint: str, sobject_name: str, body: dict[str, Any]
-) -> str:
-    answer = session.call(
-        endpoint,
-        lambda sf, path, b: sf.restful(path, method="POST", json=b),
-        f"sobjects/{sobject_name}/",
-        body,
-    )
-    return str(answer["id"])
-
-
 def collection(
-    session: SalesforceSessionLike, endpoint: str, method: str, records: list[dict[str, Any]]
+    session: SalesforceSessionLike,
+    endpoint: str,
+    method: str,
+    records: list[dict[str, Any]],
+    *,
+    once: bool = False,
 ) -> list[dict[str, Any]]:
-    """``POST``/``PATCH composite/sobjects`` with ``allOrNone`` false; per-record results."""
+    """``POST``/``PATCH composite/sobjects`` with ``allOrNone`` false; per-record results.
+
+    ``once``: a single attempt (the caller re-reads before retrying a create)."""
     if len(records) > COLLECTION_LIMIT:
         raise ValueError(f"a collections call holds at most {COLLECTION_LIMIT} records")
-    answer = session.call(
+    send = (lambda *a: call_once(session, *a)) if once else session.call
+    answer = send(
         endpoint,
         lambda sf, m, body: sf.restful("composite/sobjects", method=m, json=body),
         method,
@@ -286,54 +363,102 @@ def first_error(result: dict[str, Any]) -> tuple[str, str]:
 
 def _grant(session: SalesforceSessionLike, obj: str, api_names: list[str]) -> list[str]:
     changes: list[str] = []
-    found = _query(
-        session,
-        "permissionset.find",
-        format_soql(
-            "SELECT Id, CreatedById FROM PermissionSet WHERE Name = {}", PERMISSION_SET_NAME
-        ),
-    )
-    if found:
-        ps_id, creator = str(found[0]["Id"]), str(found[0]["CreatedById"])
+
+    def find_set() -> str | None:
+        rows = _query(
+            session,
+            "permissionset.find",
+            format_soql("SELECT Id FROM PermissionSet WHERE Name = {}", PERMISSION_SET_NAME),
+        )
+        return str(rows[0]["Id"]) if rows else None
+
+    existing = find_set()
+    if existing is not None:
+        ps_id = existing
     else:
-        ps_id = _create(
+        ps_id, _ = create_once(
             session,
             "permissionset.create",
-            "PermissionSet",
+            lambda sf, b: str(sf.restful("sobjects/PermissionSet/", method="POST", json=b)["id"]),
+            find_set,
             {"Name": PERMISSION_SET_NAME, "Label": PERMISSION_SET_LABEL},
         )
-        creator = ""
         changes.append(f"created permission set {PERMISSION_SET_NAME}")
     changes += _field_permissions(session, ps_id, obj, api_names)
-    user = _integration_user(session, ps_id, creator)
-    assigned = _query(
-        session,
-        "permissionset.assignment.find",
-        format_soql(
-            "SELECT Id FROM PermissionSetAssignment WHERE PermissionSetId = {} AND AssigneeId = {}",
-            ps_id,
-            user,
-        ),
-    )
-    if not assigned:
-        try:
-            _create(
-                session,
-                "permissionset.assignment.create",
-                "PermissionSetAssignment",
-                {"AssigneeId": user, "PermissionSetId": ps_id},
-            )
-        except CrmError as err:
-            if err.code != "DUPLICATE_VALUE":  # assigned meanwhile by a concurrent run
-                raise
-        else:
-            changes.append(f"assigned permission set {PERMISSION_SET_NAME} to user {user}")
+    user = _integration_user(session)
+
+    def find_assignment() -> str | None:
+        rows = _query(
+            session,
+            "permissionset.assignment.find",
+            format_soql(
+                "SELECT Id FROM PermissionSetAssignment WHERE PermissionSetId = {} "
+                "AND AssigneeId = {}",
+                ps_id,
+                user,
+            ),
+        )
+        return str(rows[0]["Id"]) if rows else None
+
+    if find_assignment() is None:
+        create_once(
+            session,
+            "permissionset.assignment.create",
+            lambda sf, b: str(
+                sf.restful("sobjects/PermissionSetAssignment/", method="POST", json=b)["id"]
+            ),
+            find_assignment,
+            {"AssigneeId": user, "PermissionSetId": ps_id},
+        )
+        changes.append(f"assigned permission set {PERMISSION_SET_NAME} to user {user}")
     return changes
+
+
+#: Grant rounds: a round re-reads the grants and sends what is still missing, so a lost
+#: answer or a locked row costs one more round, never a duplicate row.
+GRANT_ROUNDS = 4
+LOCKED = "UNABLE_TO_LOCK_ROW"
+#: Per-record codes that say the integration user may not manage permission sets.
+ACCESS_CODES = frozenset(
+    {
+        "INSUFFICIENT_ACCESS",
+        "INSUFFICIENT_ACCESS_OR_READONLY",
+        "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY",
+    }
+)
 
 
 def _field_permissions(
     session: SalesforceSessionLike, ps_id: str, obj: str, api_names: list[str]
 ) -> list[str]:
+    """Read+Edit FieldPermissions on every field, in rounds (read, diff, write).
+
+    A round whose answer is lost (Retriable) or whose rows are locked
+    (``UNABLE_TO_LOCK_ROW``) is followed by another round after a short backoff;
+    ``DUPLICATE_VALUE`` (the row exists: an earlier lost answer) counts as done."""
+    sleep = getattr(session, "sleep", None) or time.sleep
+    changes: list[str] = []
+    pending: CrmError | None = None
+    for round_no in range(GRANT_ROUNDS):
+        if round_no:
+            sleep(float(2 ** (round_no - 1)))
+        pending = None
+        try:
+            done, retry = _grant_round(session, ps_id, obj, api_names)
+        except Retriable as exc:
+            pending = exc
+            continue
+        changes += done
+        if not retry:
+            return changes
+        pending = retry
+    assert pending is not None
+    raise pending
+
+
+def _grant_round(
+    session: SalesforceSessionLike, ps_id: str, obj: str, api_names: list[str]
+) -> tuple[list[str], CrmError | None]:
     rows = _query(
         session,
         "fieldpermissions.find",
@@ -371,15 +496,35 @@ def _field_permissions(
                 }
             )
     changes: list[str] = []
+    retry: CrmError | None = None
     for method, records in (("POST", create), ("PATCH", fix)):
         for chunk in chunks(records, COLLECTION_LIMIT):
-            results = collection(session, f"fieldpermissions.{method.lower()}", method, chunk)
+            results = collection(
+                session, f"fieldpermissions.{method.lower()}", method, chunk, once=method == "POST"
+            )
             for rec, res in zip(chunk, results, strict=False):
                 field = rec.get("Field") or next(
                     (str(r["Field"]) for r in rows if r["Id"] == rec.get("id")), "?"
                 )
-                if not res.get("success"):
-                    code, message = first_error(res)
+                if res.get("success"):
+                    changes.append(
+                        f"granted read/edit on {field} to permission set {PERMISSION_SET_NAME}"
+                    )
+                    continue
+                code, message = first_error(res)
+                if code == "DUPLICATE_VALUE":
+                    continue  # made by an attempt whose answer was lost
+                if code == LOCKED:
+                    retry = CrmError(
+                        f"could not grant read/edit on {field} to permission set "
+                        f"{PERMISSION_SET_NAME}: the row stayed locked by another transaction "
+                        f"({message}); run again",
+                        crm="salesforce",
+                        object_type=obj,
+                        code=code,
+                    )
+                    continue
+                if code in ACCESS_CODES:
                     raise PermissionDenied(
                         f"could not grant read/edit on {field} to permission set "
                         f"{PERMISSION_SET_NAME}: {message}. The integration user needs "
@@ -388,45 +533,53 @@ def _field_permissions(
                         object_type=obj,
                         code=code,
                     )
-                changes.append(
-                    f"granted read/edit on {field} to permission set {PERMISSION_SET_NAME}"
+                raise CrmError(
+                    f"could not grant read/edit on {field} to permission set "
+                    f"{PERMISSION_SET_NAME}: {message}",
+                    crm="salesforce",
+                    object_type=obj,
+                    code=code,
                 )
-    return changes
+    return changes, retry
 
 
-def _integration_user(session: SalesforceSessionLike, ps_id: str, creator: str) -> str:
-    """The session's user: ``user_id``/``username`` when the session knows them, else the
-    creator of crmseg's permission set (crmseg creates it as the integration user)."""
+def _integration_user(session: SalesforceSessionLike) -> str:
+    """The user the session runs as: the identity the token answer names (both flows).
+
+    Never the creator of the permission set: an admin may have made it by hand, and
+    the integration user would then never see the tag fields (FACTS.md "Run-as user")."""
     user_id = getattr(session, "user_id", None)
     if user_id:
         return str(user_id)
-    username = getattr(session, "username", None) or getattr(
-        getattr(session, "settings", None), "username", None
+    raise PermissionDenied(
+        f"cannot tell which user to assign permission set {PERMISSION_SET_NAME} to: the "
+        "session names no user",
+        crm="salesforce",
     )
-    if username:
-        rows = _query(
-            session,
-            "user.find",
-            format_soql("SELECT Id FROM User WHERE Username = {}", str(username)),
-        )
-        if rows:
-            return str(rows[0]["Id"])
-        raise PermissionDenied(
-            f"no Salesforce user named {username!r} is visible to this session; check the "
-            "configured username",
-            crm="salesforce",
-        )
-    if not creator:
-        rows = _query(
-            session,
-            "permissionset.find",
-            format_soql("SELECT CreatedById FROM PermissionSet WHERE Id = {}", ps_id),
-        )
-        creator = str(rows[0]["CreatedById"]) if rows else ""
-    if not creator:
-        raise PermissionDenied(
-            f"cannot tell which user to assign permission set {PERMISSION_SET_NAME} to; "
-            "configure the integration user's username",
-            crm="salesforce",
-        )
-    return creator
+
+
+def plan_fields(
+    session: SalesforceSessionLike, object_type: ObjectType, fields: Sequence[FieldSpec]
+) -> list[str]:
+    """What :func:`ensure_fields` would change, read-only: one line per field or picklist
+    value it would create. Raises :class:`SchemaMismatch` for a field of that name with
+    another type, as ``ensure_fields`` would before its first write."""
+    obj = sobject(object_type)
+    _check_specs(fields)
+    if not fields:
+        return []
+    existing = _existing_fields(session, obj)
+    lines: list[str] = []
+    for spec in fields:
+        api = to_api_name(spec.name)
+        if api not in existing:
+            lines.append(
+                f"create {object_type} field {api} ({_kind(spec)}, {len(spec.options)} values)"
+            )
+            continue
+        meta = _read_metadata(session, existing[api])
+        _check_kind(object_type, obj, spec, meta)
+        missing = [v for v in spec.options if v not in _values(meta)]
+        if missing:
+            lines.append(f"add values {', '.join(missing)} to {object_type} field {api}")
+    return lines

@@ -7,7 +7,7 @@ Campaign by its exact ``Name`` (one SOQL query for all specs), creates the
 missing ones (``IsActive`` true), reactivates inactive ones, reads the current
 members of all found campaigns in one query, then inserts the missing contacts
 (collections ``POST``) and deletes the departed rows (collections ``DELETE`` by
-CampaignMember id), at most 200 per call. ``DUPLICATE_VALUE`` ("Already a
+CampaignMember id), at most 200 per call and ``concurrency`` calls in flight. ``DUPLICATE_VALUE`` ("Already a
 campaign member", e.g. added meanwhile) counts as done. A second call with the
 same members makes no write call.
 
@@ -21,7 +21,8 @@ given contacts; it refuses a name that already exists.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,7 @@ from simple_salesforce import format_soql
 
 from connectors.base import ListSpec, ListState, ObjectType, chunks
 from connectors.errors import CrmError, SchemaMismatch
+from connectors.salesforce.creates import create_once
 from connectors.salesforce.fields import (
     COLLECTION_LIMIT,
     SalesforceSessionLike,
@@ -186,12 +188,21 @@ def _members(
 
 
 def _create_campaign(session: SalesforceSessionLike, name: str) -> str:
-    answer = session.call(
+    """Campaign names are not unique in Salesforce, so a blindly retried create makes a
+    twin; the retry looks for the name first (:func:`create_once`)."""
+
+    def find() -> str | None:
+        row = _campaigns(session, [name]).get(name)
+        return str(row["Id"]) if row else None
+
+    campaign_id, _ = create_once(
+        session,
         "campaign.create",
-        lambda sf, body: sf.restful("sobjects/Campaign/", method="POST", json=body),
+        lambda sf, body: str(sf.restful("sobjects/Campaign/", method="POST", json=body)["id"]),
+        find,
         {"Name": name, "IsActive": True},
     )
-    return str(answer["id"])
+    return campaign_id
 
 
 @dataclass
@@ -216,17 +227,37 @@ class _Failures:
         )
 
 
+def _concurrency(session: SalesforceSessionLike) -> int:
+    return max(1, int(getattr(getattr(session, "settings", None), "concurrency", 1) or 1))
+
+
+def _in_parallel(
+    session: SalesforceSessionLike, send: Callable[[list[str]], list[Any]], ids: Sequence[str]
+) -> list[tuple[list[str], list[Any]]]:
+    """``send`` each chunk of 200 ids, ``concurrency`` chunks in flight at once (the
+    session is thread-safe); (chunk, results) pairs in input order."""
+    parts = list(chunks(list(ids), COLLECTION_LIMIT))
+    workers = min(_concurrency(session), len(parts))
+    if workers <= 1:
+        return [(part, send(part)) for part in parts]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="crmseg-members") as pool:
+        return list(zip(parts, pool.map(send, parts), strict=True))
+
+
 def _add(
     session: SalesforceSessionLike, campaign_id: str, name: str, contact_ids: Sequence[str]
 ) -> int:
     added = 0
     failures = _Failures("add", name)
-    for chunk in chunks(contact_ids, COLLECTION_LIMIT):
+
+    def send(chunk: list[str]) -> list[Any]:
         records = [
             {"attributes": {"type": "CampaignMember"}, "CampaignId": campaign_id, "ContactId": c}
             for c in chunk
         ]
-        results = collection(session, "campaignmember.create", "POST", records)
+        return collection(session, "campaignmember.create", "POST", records)
+
+    for chunk, results in _in_parallel(session, send, contact_ids):
         for contact_id, res in zip(chunk, results, strict=False):
             if res.get("success"):
                 added += 1
@@ -241,17 +272,21 @@ def _add(
 def _remove(session: SalesforceSessionLike, name: str, member_ids: Sequence[str]) -> int:
     removed = 0
     failures = _Failures("remove", name)
-    for chunk in chunks(member_ids, COLLECTION_LIMIT):
-        results = session.call(
+
+    def send(chunk: list[str]) -> list[Any]:
+        answer = session.call(
             "campaignmember.delete",
             lambda sf, ids: sf.restful(
                 "composite/sobjects",
                 method="DELETE",
                 params={"ids": ",".join(ids), "allOrNone": "false"},
             ),
-            list(chunk),
+            chunk,
         )
-        for member_id, res in zip(chunk, results or [], strict=False):
+        return list(answer or [])
+
+    for chunk, results in _in_parallel(session, send, member_ids):
+        for member_id, res in zip(chunk, results, strict=False):
             if res.get("success"):
                 removed += 1
                 continue
@@ -260,3 +295,10 @@ def _remove(session: SalesforceSessionLike, name: str, member_ids: Sequence[str]
                 failures.items.append((member_id, code))
     failures.log()
     return removed
+
+
+def plan_lists(session: SalesforceSessionLike, specs: Sequence[ListSpec]) -> list[str]:
+    """Which campaigns :func:`ensure_lists` would create, read-only (membership changes
+    follow from the plan's tags and are not listed)."""
+    found = _campaigns(session, [s.name for s in specs])
+    return [f"create campaign {s.name!r}" for s in specs if s.name not in found]

@@ -28,13 +28,17 @@ Paging
     (``INVALID_QUERY_LOCATOR``) restarts the query from the last row yielded.
 
 Full pull (``since is None``)
-    The first REST page's ``totalSize`` is the row count (the stand-in has no
-    ``COUNT()``; this costs no extra call on the REST path). Above
-    ``settings.bulk_query_threshold`` the REST query is dropped and the rows come
-    from one Bulk API 2.0 query job (CSV pages by ``Sforce-Locator``, no ORDER BY).
-    ``deleted_ids`` is empty: the engine replaces its mirror with a full pull.
-    Deals: all OpportunityContactRole rows are read first (same REST/Bulk rule)
-    into opportunity -> contacts.
+    The row count comes from ``SELECT COUNT() FROM <object>`` -- never from an
+    unfiltered ``ORDER BY`` query, the classic ``QUERY_TIMEOUT`` on big objects (a
+    COUNT that itself times out counts as big). Above
+    ``settings.bulk_query_threshold`` the rows come from one Bulk API 2.0 query job
+    (CSV pages by ``Sforce-Locator``, no ORDER BY); an org without the Bulk API
+    (``API_DISABLED_FOR_ORG``) is read through REST instead. A REST query that
+    answers ``QUERY_TIMEOUT`` is not retried unchanged: it is split into two
+    SystemModstamp windows, read one after the other (recursively, down to one
+    second). ``deleted_ids`` is empty: the engine replaces its mirror with a full
+    pull. Deals: all OpportunityContactRole rows are read first (same rules) into
+    opportunity -> contacts.
 
 Incremental pull
     ``queryAll`` from the cursor: live rows become records, ``IsDeleted`` rows
@@ -51,24 +55,31 @@ Incremental pull
 
 Cursors
     ``Page.cursor`` is the largest (SystemModstamp, Id) seen so far (``None``
-    until a row was seen); role changes advance it as ``(T, None)``.
+    until a row was seen); role changes advance it as ``(T, None)``. A full pull's
+    cursor is capped at the time the pull started, ``(start, None)``: a long pull
+    reads its rows minutes apart (Bulk jobs read PK chunks one after another), so a
+    row read late may carry a stamp later than an edit to a row read early, and a
+    cursor past that edit would make the next incremental pull skip it. From the
+    capped cursor the next pull (less the engine's overlap) re-reads everything
+    changed since the full pull began.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import logging
 import re
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from simple_salesforce import format_soql
 from simple_salesforce.bulk2 import Operation
 
 from connectors.base import Cursor, ObjectType, Page, chunks
-from connectors.errors import ConfigError, CrmError
+from connectors.errors import ConfigError, CrmError, PermissionDenied
 from connectors.salesforce.records import (
     FIELD_NAME,
     SOBJECT,
@@ -81,10 +92,17 @@ from connectors.salesforce.session import CRM, SalesforceSession
 
 __all__ = ["IN_CHUNK", "Puller", "keyset_where"]
 
+log = logging.getLogger(__name__)
+
 #: Opportunity ids per ``OpportunityId IN (...)`` query (keeps the URI near 3,000 chars).
 IN_CHUNK = 100
 MAX_RESTARTS = 1_000
 BULK_TERMINAL_FAILURES = ("Failed", "Aborted")
+QUERY_TIMEOUT = "QUERY_TIMEOUT"
+#: Refusals of a Bulk job create that mean "this org has no Bulk API": read via REST.
+BULK_DISABLED = frozenset(
+    {"API_DISABLED_FOR_ORG", "FeatureNotEnabled", "FEATURE_NOT_ENABLED", "NOT_FOUND"}
+)
 _CONVERT = re.compile(r"^convertCurrency\(([A-Za-z][A-Za-z0-9_]*(?:__c)?)\)$")
 
 CORE: dict[ObjectType, tuple[str, ...]] = {
@@ -113,6 +131,40 @@ def keyset_where(position: Position) -> str:
     )
 
 
+def _csv_rows(text: str, fields: Sequence[str]) -> list[Row]:
+    """Bulk CSV rows keyed by what was selected, read *by position*: the header Bulk
+    writes for ``convertCurrency(Amount)`` is not documented (REST names it ``Amount``),
+    so each column takes the REST key of its SELECT item, in SELECT order."""
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if header is None:
+        return []
+    keys = [_rest_key(f) for f in fields]
+    if len(header) != len(keys):
+        raise CrmError(
+            f"a Bulk 2.0 result page has {len(header)} columns ({', '.join(header)}) for "
+            f"{len(keys)} selected fields",
+            crm=CRM,
+            code="BULK_COLUMNS",
+        )
+    return [
+        {k: (v if v != "" else None) for k, v in zip(keys, row, strict=True)}
+        for row in reader
+        if row
+    ]
+
+
+def _rest_key(item: str) -> str:
+    """``convertCurrency(Amount)`` -> ``Amount`` (REST's key); field names unchanged."""
+    m = _CONVERT.fullmatch(item)
+    return m.group(1) if m else item
+
+
+def _before(end: datetime | None) -> str | None:
+    """``SystemModstamp < end`` (``end`` is whole seconds) or nothing."""
+    return None if end is None else format_soql("SystemModstamp < {}", _utc(end))
+
+
 def _after(row: Row, position: Position | None) -> bool:
     """Exact client-side check that ``row`` lies after ``position``."""
     if position is None:
@@ -126,6 +178,13 @@ def _after(row: Row, position: Position | None) -> bool:
     if last_id is None or ts.microsecond == 0:
         return True  # ">= T", or the server already applied "Id > last_id" exactly
     return str(row.get("Id")) > last_id
+
+
+def _capped(cursor: Cursor | None, started: datetime) -> Cursor | None:
+    """A full pull's cursor, never later than the pull's start (module doc, "Cursors")."""
+    if cursor is not None and _utc(cursor.modified_at) > started:
+        return Cursor(modified_at=started, last_id=None)
+    return cursor
 
 
 class _Tracker:
@@ -174,13 +233,56 @@ class Puller:
         self.missing: dict[str, list[str]] = {}
         #: How the last full pull of each sObject was read: "rest" or "bulk".
         self.paths: dict[str, str] = {}
+        #: How often a timed-out query was split into two SystemModstamp windows.
+        self.narrowings = 0
+        #: None until checked; then whether the integration user sees every record.
+        self.sees_everything: bool | None = None
 
     # -- entry point -----------------------------------------------------------------
     def pull(
         self, object_type: ObjectType, since: Cursor | None, properties: Sequence[str] = ()
     ) -> Iterator[Page[Any]]:
         plan = self.plan(object_type, properties)  # validates before the first request
+        self.check_visibility()
         return self._pull(plan, since)
+
+    def check_visibility(self) -> None:
+        """Once per run: refuse to pull for a user without "View All Data" (FACTS.md
+        "Sharing"), unless ``settings.partial_visibility_ok``.
+
+        Such a user sees only the records shared with it, and queries return that subset
+        without a word, so every segment (ABC classes, RFM quantiles) would be computed
+        on part of the org. The permission is read from the user's permission set
+        assignments, which include the one its profile owns."""
+        if self.sees_everything is not None:
+            return
+        user = self.session.user_id
+        soql = format_soql(
+            "SELECT Id FROM PermissionSetAssignment WHERE AssigneeId = {} "
+            "AND PermissionSet.PermissionsViewAllData = true LIMIT 1",
+            user,
+        )
+        answer = self.session.call("viewalldata.find", lambda sf: sf.query(soql))
+        self.sees_everything = bool(answer.get("records"))
+        if self.sees_everything:
+            return
+        if self.settings.partial_visibility_ok:
+            log.warning(
+                "the Salesforce integration user %s lacks 'View All Data': crmseg sees only "
+                "the records shared with it, and segments cover only those "
+                "([crm] partial_visibility_ok = true)",
+                user,
+            )
+            return
+        raise PermissionDenied(
+            f"the integration user {user} lacks 'View All Data', so Salesforce returns only "
+            "the records shared with it and every segment would be computed on that subset "
+            "without a warning. Grant 'View All Data' to the integration user (in a "
+            "permission set), or set [crm] partial_visibility_ok = true to segment what it "
+            "can see.",
+            crm=CRM,
+            code="PARTIAL_VISIBILITY",
+        )
 
     def _pull(self, plan: _Plan, since: Cursor | None) -> Iterator[Page[Any]]:
         if plan.object_type == "deal":
@@ -362,43 +464,117 @@ class Puller:
                 lambda sf, at: client(sf).get_query_results(job_id, at, max_records=page),
                 loc,
             )
-            text = str(result.get("records") or "")
-            rows = [
-                {k: (v if v != "" else None) for k, v in r.items()}
-                for r in csv.DictReader(io.StringIO(text))
-            ]
+            rows = _csv_rows(str(result.get("records") or ""), fields)
             if rows:
                 yield rows
             locator = str(result.get("locator") or "")
             if not locator or locator == "null":
                 return
 
+    def count(self, sobject: str) -> int | None:
+        """``SELECT COUNT() FROM sobject`` (one cheap call; ``None`` if even that timed out)."""
+        try:
+            answer = self.session.call(
+                "query.count", lambda sf: sf.query(f"SELECT COUNT() FROM {sobject}")
+            )
+        except CrmError as exc:
+            if exc.code != QUERY_TIMEOUT:
+                raise
+            return None
+        return int(answer.get("totalSize") or 0)
+
     def full_rows(self, sobject: str, fields: Sequence[str]) -> Iterator[list[Row]]:
-        """Every live row: REST pages, or Bulk 2.0 above ``bulk_query_threshold`` rows."""
-        probe = _Probe()
-        rest = self.rest_rows(sobject, fields, probe=probe)
-        first = next(rest, None)
-        if probe.total is not None and probe.total > self.settings.bulk_query_threshold:
-            rest.close()
-            self.paths[sobject] = "bulk"
-            yield from self.bulk_rows(sobject, fields)
-            return
+        """Every live row: REST pages, or Bulk 2.0 above ``bulk_query_threshold`` rows.
+
+        The size comes from ``SELECT COUNT()``, never from an unfiltered ``ORDER BY``
+        query (the classic ``QUERY_TIMEOUT`` on big objects; a COUNT that itself times
+        out means "big"). An org without the Bulk API (``API_DISABLED_FOR_ORG``) is read
+        through REST, narrowed by SystemModstamp windows where a query times out."""
+        total = self.count(sobject)
+        if total is None or total > self.settings.bulk_query_threshold:
+            try:
+                pages = self.bulk_rows(sobject, fields)
+                first = next(pages, None)
+            except CrmError as exc:
+                if exc.code not in BULK_DISABLED:
+                    raise
+            else:
+                self.paths[sobject] = "bulk"
+                if first is not None:
+                    yield first
+                yield from pages
+                return
         self.paths[sobject] = "rest"
-        if first is not None:
-            yield first
-        yield from rest
+        yield from self.narrowed_rows(sobject, fields)
+
+    def narrowed_rows(
+        self,
+        sobject: str,
+        fields: Sequence[str],
+        *,
+        where: str | None = None,
+        after: Position | None = None,
+        include_deleted: bool = False,
+    ) -> Iterator[list[Row]]:
+        """:meth:`rest_rows`, split into SystemModstamp windows when a query answers
+        ``QUERY_TIMEOUT`` (FACTS.md "Big objects"): the failing window [from, to) is
+        halved (whole seconds) and its halves are read in order, so the key-set order
+        holds across windows. A window of one second that still times out raises."""
+        windows: list[tuple[Position | None, datetime | None]] = [(after, None)]
+        while windows:
+            start, end = windows.pop()
+            last = start
+            conditions = [c for c in (where, _before(end)) if c]
+            try:
+                for rows in self.rest_rows(
+                    sobject,
+                    fields,
+                    where=" AND ".join(f"({c})" for c in conditions) if conditions else None,
+                    after=start,
+                    include_deleted=include_deleted,
+                ):
+                    yield rows
+                    stamp = parse_datetime(rows[-1].get("SystemModstamp"))
+                    if stamp is not None:
+                        last = (stamp, str(rows[-1]["Id"]))
+            except CrmError as exc:
+                if exc.code != QUERY_TIMEOUT:
+                    raise
+                lo = last[0] if last else self._oldest(sobject, where, include_deleted)
+                if lo is None:
+                    return
+                hi = end or datetime.now(UTC) + timedelta(seconds=1)
+                mid = (_utc(lo) + (_utc(hi) - _utc(lo)) / 2).replace(microsecond=0)
+                if mid <= _utc(lo).replace(microsecond=0) or mid >= _utc(hi):
+                    raise
+                self.narrowings += 1
+                windows.append(((mid, None), end))  # read second
+                windows.append((last, mid))  # read first
+
+    def _oldest(self, sobject: str, where: str | None, include_deleted: bool) -> datetime | None:
+        soql = f"SELECT SystemModstamp FROM {sobject}"
+        if where:
+            soql += f" WHERE {where}"
+        soql += " ORDER BY SystemModstamp LIMIT 1"
+        answer = self.session.call(
+            "query.oldest", lambda sf: sf.query(soql, include_deleted=include_deleted)
+        )
+        rows = answer.get("records") or []
+        return parse_datetime(rows[0].get("SystemModstamp")) if rows else None
 
     # -- full pulls ------------------------------------------------------------------------
     def _full(self, plan: _Plan) -> Iterator[Page[Any]]:
+        started = datetime.now(UTC)
         tracker = _Tracker()
         for rows in self.full_rows(plan.sobject, plan.fields):
             records = []
             for row in rows:
                 records.append(plan.mapper.record(plan.object_type, row))
                 tracker.see_row(row)
-            yield Page(records=records, cursor=tracker.cursor)
+            yield Page(records=records, cursor=_capped(tracker.cursor, started))
 
     def _full_deals(self, plan: _Plan) -> Iterator[Page[Any]]:
+        started = datetime.now(UTC)
         contacts: dict[str, set[str]] = {}
         for rows in self.full_rows("OpportunityContactRole", OCR_FIELDS):
             for row in rows:
@@ -410,7 +586,7 @@ class Puller:
             for row in rows:
                 records.append(plan.mapper.deal(row, contacts.get(str(row["Id"]), ())))
                 tracker.see_row(row)
-            yield Page(records=records, cursor=tracker.cursor)
+            yield Page(records=records, cursor=_capped(tracker.cursor, started))
 
     # -- incremental pulls -----------------------------------------------------------------
     def _changed(
@@ -419,7 +595,7 @@ class Puller:
         """(live rows, deleted ids) per page of rows changed after ``since``."""
         fields = [*plan.fields, "IsDeleted"]
         after: Position = (since.modified_at, since.last_id)
-        for rows in self.rest_rows(plan.sobject, fields, after=after, include_deleted=True):
+        for rows in self.narrowed_rows(plan.sobject, fields, after=after, include_deleted=True):
             live, deleted = [], []
             for row in rows:
                 tracker.see_row(row)

@@ -36,15 +36,30 @@ Error mapping (the only place vendor exceptions become ours; ``crm="salesforce"`
     SalesforceMalformedRequest 400 UNABLE_TO_LOCK_ROW    -> ServerError (retried)
     SalesforceMalformedRequest 400 INVALID_FIELD,
       INVALID_TYPE, INVALID_FIELD_FOR_INSERT_UPDATE      -> SchemaMismatch
-    SalesforceMalformedRequest 400 QUERY_TIMEOUT         -> Timeout (retried)
+    SalesforceMalformedRequest 400 QUERY_TIMEOUT         -> CrmError(code=QUERY_TIMEOUT), not
+                                                           retried unchanged: the puller
+                                                           narrows it by SystemModstamp
     SalesforceMalformedRequest 400 other                 -> CrmError(code=errorCode)
     SalesforceResourceNotFound 404 / MoreThanOneRecord   -> CrmError(code=errorCode)
-    SalesforceGeneralError 429                           -> RateLimited (retried)
+    SalesforceGeneralError 429                           -> RateLimited (retried after
+                                                           Retry-After, capped at max_wait)
     SalesforceGeneralError 5xx                           -> ServerError (retried)
     SalesforceGeneralError other                         -> CrmError(code=errorCode)
     SalesforceOperationError (Bulk 2.0 job failed)       -> CrmError(code=BULK_JOB_FAILED)
+    requests SSLError (certificate not verified)         -> CertificateProblem (names ca_bundle)
+    connection refused / host unknown                    -> Unreachable (after 2 quick retries,
+                                                           names the URL)
     requests Timeout                                     -> Timeout (retried)
     requests ConnectionError / ChunkedEncodingError      -> Timeout (retried)
+
+Timeouts: each call's read timeout follows its operation (:func:`timeout_for`):
+queries ``query_timeout`` (SOQL may run 120 s), writes ``write_timeout`` (a
+200-record write runs every trigger and flow of the object), Tooling
+``tooling_timeout``, Bulk status polls ``bulk_poll_timeout``, token and describe
+``timeout_seconds`` (also the connect timeout). A request abandoned too early
+keeps running server-side, and its retry only adds load; what is retried on a
+timeout is safe to repeat (absolute values, looked-up creates, the ingest upload
+is never repeated: see :mod:`connectors.salesforce.writes`).
 
 Secrets (client secret, private key, session id) are never put in a message, a
 repr or a log line; every mapped message also passes :meth:`_redact`.
@@ -65,10 +80,12 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 import requests
+import urllib3
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import (
     SalesforceAuthenticationFailed,
@@ -86,6 +103,7 @@ from simple_salesforce.util import exception_handler
 from connectors.errors import (
     AuthError,
     BudgetExhausted,
+    CertificateProblem,
     ConfigError,
     CrmError,
     PermissionDenied,
@@ -93,6 +111,7 @@ from connectors.errors import (
     SchemaMismatch,
     ServerError,
     Timeout,
+    Unreachable,
 )
 from connectors.ratelimit import DailyBudget, retrying
 from connectors.salesforce.settings import SalesforceSettings
@@ -180,7 +199,7 @@ def map_exception(exc: BaseException, endpoint: str) -> CrmError | None:
             if code == "UNABLE_TO_LOCK_ROW":
                 return ServerError(text, code=code, **kw)
             if code == "QUERY_TIMEOUT":
-                return Timeout(text, code=code, **kw)
+                return CrmError(text, code=code, **kw)
             if code in SCHEMA_CODES:
                 return SchemaMismatch(text, code=code, **kw)
             return CrmError(text, code=code, **kw)
@@ -194,6 +213,21 @@ def map_exception(exc: BaseException, endpoint: str) -> CrmError | None:
             return CrmError(text, code=code, **kw)
     if isinstance(exc, SalesforceOperationError):
         return CrmError(f"{endpoint}: {str(exc)[:500]}", crm=CRM, code="BULK_JOB_FAILED")
+    if isinstance(exc, requests.exceptions.SSLError):
+        return CertificateProblem(
+            f"{endpoint}: the TLS certificate of {_url_of(exc)} could not be verified "
+            f"({_reason(exc)}); set [crm] ca_bundle to the CA file that signed it (a "
+            "TLS-inspecting proxy's CA, or the local stand-in's), or check the URL",
+            crm=CRM,
+            code="CERTIFICATE_VERIFY_FAILED",
+        )
+    if refused(exc):
+        return Unreachable(
+            f"{endpoint}: cannot connect to {_url_of(exc)} ({_reason(exc)}); check "
+            "[crm] instance_url (the org's My Domain URL) and the network",
+            crm=CRM,
+            code="UNREACHABLE",
+        )
     if isinstance(exc, requests.Timeout):
         return Timeout(f"{endpoint}: no answer in time ({type(exc).__name__})", crm=CRM)
     if isinstance(exc, requests.ConnectionError | requests.exceptions.ChunkedEncodingError):
@@ -201,15 +235,109 @@ def map_exception(exc: BaseException, endpoint: str) -> CrmError | None:
     return None
 
 
+#: Quick extra attempts when a connection cannot be opened at all (then Unreachable).
+UNREACHABLE_RETRIES = 2
+UNREACHABLE_WAIT = 0.5
+
+
+def refused(exc: BaseException) -> bool:
+    """Connection refused or host unknown: the request never reached Salesforce
+    (unlike a reset or a timeout, after which it may be running there)."""
+    if not isinstance(exc, requests.ConnectionError) or isinstance(
+        exc, requests.exceptions.SSLError | requests.Timeout
+    ):
+        return False
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, urllib3.exceptions.NewConnectionError | ConnectionRefusedError):
+            return True
+        inner = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
+        seen = getattr(seen, "reason", None) or inner or seen.__cause__ or seen.__context__
+    return False
+
+
+def _url_of(exc: BaseException) -> str:
+    request = getattr(exc, "request", None)
+    url = str(getattr(request, "url", "") or "")
+    return url.split("?")[0] or "the Salesforce host"
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc)
+    for marker in ("Connection refused", "Name or service not known", "certificate verify failed"):
+        if marker.lower() in text.lower():
+            return marker
+    return type(exc).__name__
+
+
+def quick_retry(fn: Callable[[], T], sleep: Callable[[float], None]) -> T:
+    """``fn()``, tried up to ``UNREACHABLE_RETRIES`` more times, quickly, while the
+    connection is refused (nothing reached the server, so any request may be repeated)."""
+    for attempt in range(UNREACHABLE_RETRIES + 1):
+        try:
+            return fn()
+        except requests.ConnectionError as exc:
+            if not refused(exc) or attempt == UNREACHABLE_RETRIES:
+                raise
+        sleep(UNREACHABLE_WAIT * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def _seconds(value: str | None) -> float | None:
+    """``Retry-After`` as seconds (only the delta-seconds form; an HTTP date is ignored)."""
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _identity(url: object) -> tuple[str, str]:
+    """(org id, user id) from the token answer's ``id``: ``https://login.../id/00D.../005...``."""
+    parts = [p for p in str(url or "").split("?")[0].split("/") if p]
+    if len(parts) >= 3 and parts[-3] == "id" and parts[-2][:3] == "00D" and parts[-1][:3] == "005":
+        return parts[-2], parts[-1]
+    raise AuthError(
+        "oauth.token: the token answer names no user (its 'id' should be an identity URL "
+        f"ending in /<org id>/<user id>, got {str(url)[:120]!r}); crmseg cannot tell which "
+        "user to grant its tag fields to",
+        crm=CRM,
+        code="NO_IDENTITY",
+    )
+
+
+def timeout_for(settings: SalesforceSettings, endpoint: str) -> float:
+    """Read timeout of one operation, by its endpoint name (module doc, "Timeouts")."""
+    s = settings
+    if endpoint.startswith("tooling."):
+        return s.tooling_timeout
+    if endpoint in ("bulk2.query.job", "bulk2.ingest.get"):
+        return s.bulk_poll_timeout
+    if endpoint.startswith(("query", "bulk2.query.results")) or endpoint.endswith(
+        (".find", ".get")
+    ):
+        return s.query_timeout
+    if endpoint in ("describe", "oauth.token", "limits"):
+        return s.timeout_seconds
+    return s.write_timeout
+
+
 class _TimeoutSession(requests.Session):
-    """A requests session with a default timeout (simple-salesforce sets none)."""
+    """A requests session whose timeout follows the operation in progress (simple-salesforce
+    sets none): ``(connect, read)`` with the read part set per call by the session."""
 
     def __init__(self, timeout: float) -> None:
         super().__init__()
         self.default_timeout = timeout
+        self._op = threading.local()
+
+    def for_operation(self, read_timeout: float | None) -> None:
+        self._op.read = read_timeout
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        kwargs.setdefault("timeout", self.default_timeout)
+        read = getattr(self._op, "read", None) or self.default_timeout
+        kwargs.setdefault("timeout", (self.default_timeout, read))
         return super().request(method, url, *args, **kwargs)
 
 
@@ -267,6 +395,10 @@ class SalesforceSession:
                 # else REQUESTS_CA_BUNDLE would replace ``verify`` (notes section 1)
                 http.trust_env = False
         self.requests: requests.Session = http
+        #: Retry-After of the calling thread's last refused answer (simple-salesforce's
+        #: exceptions drop the headers, so a response hook keeps it).
+        self._answer = threading.local()
+        http.hooks.setdefault("response", []).append(self._remember_retry_after)
         self.budget = DailyBudget(s.daily_reserve, crm=CRM, explain=self._explain_budget)
         self.calls: Counter[str] = Counter()
         self.retries = 0
@@ -275,6 +407,7 @@ class SalesforceSession:
         self._lock = threading.RLock()
         self._sf: Salesforce | None = None
         self.instance_url = s.instance_url.rstrip("/")
+        self._identity: tuple[str, str] | None = None
 
     # -- construction from the environment ------------------------------------------
     @classmethod
@@ -314,6 +447,25 @@ class SalesforceSession:
             return self._sf
 
     @property
+    def user_id(self) -> str:
+        """The user this integration runs as, from the token answer's identity URL
+        (``.../id/<orgId>/<userId>``): the run-as user of the client credentials flow, the
+        ``sub`` user of the JWT flow. Logs in first if needed."""
+        with self._lock:
+            if self._identity is None:
+                self._login()
+            assert self._identity is not None
+            return self._identity[1]
+
+    @property
+    def org_id(self) -> str:
+        with self._lock:
+            if self._identity is None:
+                self._login()
+            assert self._identity is not None
+            return self._identity[0]
+
+    @property
     def version(self) -> str:
         return self.settings.api_version
 
@@ -328,6 +480,22 @@ class SalesforceSession:
 
     def call(self, endpoint: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """``fn(sf, *args, **kwargs)`` budgeted, renewed, mapped and retried (module doc)."""
+        return self._call(endpoint, fn, args, kwargs, self.settings.attempts)
+
+    def call_once(self, endpoint: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """As :meth:`call` but a single attempt (a 401 still renews once): for creates,
+        whose retry must first look for what a lost attempt may have made
+        (:mod:`connectors.salesforce.creates`)."""
+        return self._call(endpoint, fn, args, kwargs, 1)
+
+    def _call(
+        self,
+        endpoint: str,
+        fn: Callable[..., T],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        attempts: int,
+    ) -> T:
         s = self.settings
 
         def default_wait(exc: RateLimited) -> float:
@@ -344,8 +512,10 @@ class SalesforceSession:
                 sf = self.sf
                 with self._lock:
                     self.calls[endpoint] += 1
+                if isinstance(self.requests, _TimeoutSession):
+                    self.requests.for_operation(timeout_for(s, endpoint))
                 try:
-                    out = fn(sf, *args, **kwargs)
+                    out = quick_retry(partial(fn, sf, *args, **kwargs), self._sleep)
                 except SalesforceExpiredSession:
                     if renewed:
                         raise
@@ -363,13 +533,14 @@ class SalesforceSession:
                 if mapped is None:
                     raise
                 mapped.message = self._redact(mapped.message)
+                self._with_retry_after(mapped)
                 if mapped is exc:
                     raise
                 raise mapped from None
 
         return retrying(
             mapped_attempt,
-            attempts=s.attempts,
+            attempts=attempts,
             max_wait=s.max_wait,
             default_wait=default_wait,
             on_retry=on_retry,
@@ -417,6 +588,20 @@ class SalesforceSession:
             "later, or lower daily_reserve"
         )
 
+    def _remember_retry_after(self, resp: requests.Response, *args: Any, **kwargs: Any) -> None:
+        self._answer.retry_after = (
+            _seconds(resp.headers.get("Retry-After"))
+            if resp.status_code in (429, 403, 503)
+            else None
+        )
+
+    def _with_retry_after(self, mapped: CrmError) -> CrmError:
+        """A RateLimited error gets the answer's Retry-After, capped at ``max_wait``."""
+        after = getattr(self._answer, "retry_after", None)
+        if isinstance(mapped, RateLimited) and after is not None and mapped.retry_after is None:
+            mapped.retry_after = min(after, self.settings.max_wait)
+        return mapped
+
     # -- session handling -----------------------------------------------------------
     def _observe(self, sf: Salesforce) -> None:
         usage = getattr(sf, "api_usage", None) or {}
@@ -435,8 +620,10 @@ class SalesforceSession:
         def once() -> None:
             with self._lock:
                 self.calls["oauth.token"] += 1
+            if isinstance(self.requests, _TimeoutSession):
+                self.requests.for_operation(self.settings.timeout_seconds)
             try:
-                self._token()
+                quick_retry(self._token, self._sleep)
             except Exception as exc:
                 mapped = map_exception(exc, "oauth.token")
                 if mapped is None:
@@ -509,6 +696,7 @@ class SalesforceSession:
                 status=resp.status_code,
                 code=error or None,
             )
+        self._identity = _identity(body.get("id"))
         self.__sid = str(body["access_token"])
         instance = str(body.get("instance_url") or self.instance_url).rstrip("/")
         self.instance_url = instance

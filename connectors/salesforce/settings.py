@@ -28,6 +28,12 @@ class SalesforceSettings:
     * ``api_version``: REST version without ``v``; the stand-in routes any version.
     * ``daily_reserve``: share of the rolling 24 h API allocation left untouched for the
       org's other integrations; a call that would dip into it raises BudgetExhausted.
+    * ``timeout_seconds``: connect timeout, and the read timeout of light calls
+      (token, describe, Bulk status polls use ``bulk_poll_timeout``).
+      Heavier calls wait longer, because Salesforce keeps working on an abandoned
+      request and a retry only adds load: ``query_timeout`` (SOQL runs up to 120 s),
+      ``write_timeout`` (a 200-record write runs every trigger and flow; REST calls
+      run up to 10 min) and ``tooling_timeout`` (field creation deploys metadata).
     * ``attempts`` / ``max_wait``: retries of transient failures (5xx, lock contention,
       dropped connections) and the longest wait between two.
     * ``bulk_query_threshold``: a full pull of more rows than this reads through a
@@ -44,6 +50,9 @@ class SalesforceSettings:
     * ``country_field``: the Contact field read as the contact's country.
     * ``query_page_size``: ``Sforce-Query-Options: batchSize`` (200..2000, a hint).
     * ``bulk_page_size``: rows per Bulk 2.0 result page (``maxRecords``).
+    * ``partial_visibility_ok``: pull even when the integration user lacks "View All
+      Data" (it then sees only the records shared with it, and segments cover only
+      those); by default such a run is refused before the first pull.
     """
 
     instance_url: str
@@ -55,6 +64,10 @@ class SalesforceSettings:
     api_version: str = "62.0"
     daily_reserve: float = 0.20
     timeout_seconds: float = 30
+    query_timeout: float = 130
+    write_timeout: float = 600
+    tooling_timeout: float = 300
+    bulk_poll_timeout: float = 30
     attempts: int = 6
     max_wait: float = 60
     concurrency: int = 4
@@ -65,6 +78,7 @@ class SalesforceSettings:
     country_field: str = "MailingCountry"
     query_page_size: int = 2000
     bulk_page_size: int = 50_000
+    partial_visibility_ok: bool = False
 
     @property
     def token_url(self) -> str:

@@ -8,8 +8,8 @@ exactly one :class:`~connectors.base.WriteResult`; a refused record becomes a
 ``INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST`` or ``UNABLE_TO_LOCK_ROW``).
 
 :func:`write_bulk` takes over above ``session.settings.bulk_ingest_threshold``
-updates (10,000 unless configured; up to it, it returns ``None`` and the engine
-sends batches): one Bulk 2.0 ``update`` ingest job per object type (notes §4.3)
+updates (10,000 unless configured; up to it, or when the org has no Bulk API, it
+returns ``None`` and the engine sends batches): one Bulk 2.0 ``update`` ingest job per object type (notes §4.3)
 -- CSV with ``Id`` and the tag columns, ``#N/A`` to clear a value and an empty
 cell to leave one alone -- closed, polled with backoff until it ends, then
 ``successfulResults``, ``failedResults`` and ``unprocessedRecords`` are mapped
@@ -35,6 +35,7 @@ from simple_salesforce.util import call_salesforce
 
 from connectors.base import TagUpdate, WriteResult
 from connectors.errors import CrmError, PermissionDenied, RecordRejected, SchemaMismatch, Timeout
+from connectors.salesforce.creates import call_once
 from connectors.salesforce.fields import (
     COLLECTION_LIMIT,
     SalesforceSessionLike,
@@ -56,6 +57,10 @@ TERMINAL = ("JobComplete", "Failed", "Aborted")
 NO_RESULT = "Salesforce reported no result for this record"
 FIELD_MISSING = "INVALID_FIELD"
 FIELD_NOT_WRITABLE = "INVALID_FIELD_FOR_INSERT_UPDATE"
+#: A job create refused with one of these: the org has no Bulk API (FACTS.md).
+BULK_DISABLED = frozenset(
+    {"API_DISABLED_FOR_ORG", "FeatureNotEnabled", "FEATURE_NOT_ENABLED", "NOT_FOUND"}
+)
 
 
 # ----- sObject Collections -------------------------------------------------------------------
@@ -209,9 +214,14 @@ def write_bulk(
     for i, u in enumerate(updates):
         by_type.setdefault(u.object_type, []).append(i)
     out: list[WriteResult | None] = [None] * len(updates)
-    for object_type, positions in by_type.items():
+    for n, (object_type, positions) in enumerate(by_type.items()):
         group = [updates[i] for i in positions]
-        results = _bulk_object(session, object_type, group, sleep=sleep, timeout=timeout)
+        try:
+            results = _bulk_object(session, object_type, group, sleep=sleep, timeout=timeout)
+        except CrmError as exc:
+            if exc.code not in BULK_DISABLED or n:
+                raise
+            return None  # the org has no Bulk API: nothing was written, send batches
         for i, res in zip(positions, results, strict=True):
             out[i] = res
     done = [r for r in out if r is not None]
@@ -291,18 +301,25 @@ def _run_job(
         },
     )
     job_id = str(job["id"])
-    session.call(
-        "bulk2.ingest.upload",
-        lambda sf, data: _raw(
-            sf,
-            "PUT",
-            f"jobs/ingest/{job_id}/batches",
-            data=data,
-            headers={"Content-Type": "text/csv; charset=UTF-8", "Accept": "application/json"},
-        ),
-        payload.encode("utf-8"),
-    )
-    _set_state(session, job_id, "UploadComplete")
+    # never repeated: a second upload into the same job would hold every row twice
+    try:
+        call_once(
+            session,
+            "bulk2.ingest.upload",
+            lambda sf, data: _raw(
+                sf,
+                "PUT",
+                f"jobs/ingest/{job_id}/batches",
+                data=data,
+                headers={"Content-Type": "text/csv; charset=UTF-8", "Accept": "application/json"},
+            ),
+            payload.encode("utf-8"),
+        )
+    except CrmError:
+        with contextlib.suppress(CrmError):  # nothing runs until UploadComplete: drop the job
+            _set_state(session, job_id, "Aborted")
+        raise
+    _close(session, job_id)
     info = _wait(session, job_id, sleep=sleep, timeout=timeout)
     if info.get("state") == "Failed" and "Field name not found" in str(info.get("errorMessage")):
         raise SchemaMismatch(
@@ -326,6 +343,19 @@ def _run_job(
             rid, _failed(object_type, rid, "UNPROCESSED", f"not processed by Bulk job: {why}")
         )
     return outcome
+
+
+def _close(session: SalesforceSessionLike, job_id: str) -> None:
+    """``UploadComplete``; when a retried close meets ``INVALIDJOBSTATE`` the first one
+    (whose answer was lost) went through, which the job's state confirms."""
+    try:
+        _set_state(session, job_id, "UploadComplete")
+    except CrmError as exc:
+        if exc.code != "INVALIDJOBSTATE":
+            raise
+        info = session.call("bulk2.ingest.get", lambda sf: sf.restful(f"jobs/ingest/{job_id}"))
+        if dict(info or {}).get("state") in ("Open", None):
+            raise
 
 
 def _set_state(session: SalesforceSessionLike, job_id: str, state: str) -> Any:

@@ -1,15 +1,20 @@
 """``crmseg sandbox serve <crm>``: run a CRM stand-in until Ctrl-C.
 
-Thin layer: parse options, build the sandbox through the registry, print
-base URL / token / CA path (stdout is data), wait. Another CRM plugs in by
-adding a factory to :data:`SANDBOXES` (``register_sandbox("salesforce", f)``).
+Thin layer: parse options, build the sandbox through the registry, print what
+crmseg needs to connect to it -- a ready ``crmseg.toml`` and the environment
+lines to export (stdout is data) -- and wait. Another CRM plugs in by adding a
+factory to :data:`SANDBOXES` (``register_sandbox("salesforce", f)``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import typer
@@ -27,6 +32,20 @@ class RunningSandbox(Protocol):
     def stop(self) -> None: ...
 
 
+def connection(crm: str, sb: RunningSandbox) -> tuple[str, dict[str, str]]:
+    """The ``crmseg.toml`` text and the environment that connect crmseg to ``sb``."""
+    state = f'[state]\npath = "crmseg-sandbox-{crm}.duckdb"\n'
+    if crm == "salesforce":
+        key = getattr(sb, "consumer_key", "")
+        toml = (
+            f'[crm]\ntype = "salesforce"\ninstance_url = "{sb.base_url}"\n'
+            f'client_id = "{key}"\nca_bundle = "{sb.ca_path}"\n\n{state}'
+        )
+        return toml, {"SALESFORCE_CLIENT_SECRET": getattr(sb, "consumer_secret", "")}
+    toml = f'[crm]\nbase_url = "{sb.base_url}"\nca_bundle = "{sb.ca_path}"\n\n{state}'
+    return toml, {"HUBSPOT_ACCESS_TOKEN": sb.token}
+
+
 @dataclass
 class ServeOptions:
     port: int
@@ -39,6 +58,7 @@ class ServeOptions:
     error_burst: int
     error_status: int
     retry_after: float | None
+    portal_id: int = 12345678
 
 
 SandboxFactory = Callable[[ServeOptions], RunningSandbox]
@@ -54,6 +74,7 @@ def _hubspot(opts: ServeOptions) -> RunningSandbox:
         contacts=opts.contacts,
         token=opts.token or DEFAULT_TOKEN,
         limits=LimitConfig(enabled=opts.rate_limits),
+        portal_id=opts.portal_id,
     )
     hs.faults.set_latency(opts.latency, opts.jitter)
     if opts.error_burst:
@@ -70,6 +91,9 @@ class _SalesforceRunning:
         self._org = SalesforceStandIn(port=opts.port, seed=opts.seed, contacts=opts.contacts)
         self.faults = self._org.faults
         self.token = ""
+        #: What crmseg logs in with (client credentials flow).
+        self.consumer_key = self._org.credentials.consumer_key
+        self.consumer_secret = self._org.credentials.consumer_secret
 
     @property
     def base_url(self) -> str:
@@ -117,23 +141,39 @@ def _group() -> None:
 @sandbox_app.command()
 def serve(
     crm: str = typer.Argument(..., help=f"CRM to emulate ({', '.join(sorted(SANDBOXES))})."),
-    port: int = typer.Option(0, help="Port on 127.0.0.1 (0 = any free port)."),
-    seed: int = typer.Option(0, help="Seed of the generated data."),
-    contacts: int = typer.Option(1000, help="Number of generated contacts."),
+    port: int = typer.Option(0, min=0, max=65535, help="Port on 127.0.0.1 (0 = any free port)."),
+    seed: int = typer.Option(0, min=0, help="Seed of the generated data."),
+    contacts: int = typer.Option(1000, min=0, help="Number of generated contacts."),
     token: str | None = typer.Option(None, help="Bearer token to accept (default: built-in)."),
+    portal_id: int = typer.Option(
+        12345678, "--portal-id", min=1, help="HubSpot: the portal id the sandbox answers."
+    ),
+    write_config: Path | None = typer.Option(
+        None, "--write-config", help="Also write the printed crmseg.toml to this file."
+    ),
     rate_limits: bool = typer.Option(
         True, "--rate-limits/--no-rate-limits", help="Enforce the CRM's rate limits."
     ),
-    latency: float = typer.Option(0.0, help="Added latency per response, seconds."),
-    jitter: float = typer.Option(0.0, help="Random extra latency up to this many seconds."),
-    error_burst: int = typer.Option(0, help="Answer the first N requests with --error-status."),
+    latency: float = typer.Option(0.0, min=0, help="Added latency per response, seconds."),
+    jitter: float = typer.Option(0.0, min=0, help="Random extra latency up to this many seconds."),
+    error_burst: int = typer.Option(
+        0, min=0, help="Answer the first N requests with --error-status."
+    ),
     error_status: int = typer.Option(429, help="Status for --error-burst (429, 500, 502, 503)."),
-    retry_after: float | None = typer.Option(None, help="Retry-After seconds on burst errors."),
+    retry_after: float | None = typer.Option(
+        None, min=0, help="Retry-After seconds on burst errors."
+    ),
 ) -> None:
-    """Serve a CRM stand-in over HTTPS until Ctrl-C."""
+    """Serve a CRM stand-in over HTTPS until Ctrl-C; prints a crmseg.toml and the
+    environment lines that connect crmseg to it."""
     factory = SANDBOXES.get(crm.lower())
     if factory is None:
         typer.echo(f"Error: unknown CRM '{crm}'; choose one of {sorted(SANDBOXES)}", err=True)
+        raise typer.Exit(2)
+    if error_burst and error_status not in (429, 500, 502, 503):
+        typer.echo(
+            f"Error: --error-status {error_status} is not one of 429, 500, 502, 503", err=True
+        )
         raise typer.Exit(2)
     sb = factory(
         ServeOptions(
@@ -147,14 +187,32 @@ def serve(
             error_burst,
             error_status,
             retry_after,
+            portal_id,
         )
     )
-    sb.start()
-    typer.echo(f"base_url={sb.base_url}")
-    typer.echo(f"token={sb.token}")
-    typer.echo(f"ca_path={sb.ca_path}")
-    typer.echo("Serving; press Ctrl-C to stop.", err=True)
     try:
+        sb.start()
+    except OSError as exc:
+        with contextlib.suppress(Exception):
+            sb.stop()  # removes the CA file written before the bind failed
+        if exc.errno == errno.EADDRINUSE:
+            typer.echo(f"Error: --port {port}: the port is in use on 127.0.0.1", err=True)
+        else:
+            typer.echo(f"Error: --port {port}: cannot listen ({exc.strerror})", err=True)
+        raise typer.Exit(2) from None
+    try:
+        toml, env = connection(crm.lower(), sb)
+        if write_config is not None:
+            write_config.write_text(toml, encoding="utf-8")
+        typer.echo("# crmseg.toml: save these lines as crmseg.toml where you run crmseg")
+        typer.echo(toml.rstrip("\n"))
+        typer.echo("")
+        typer.echo("# environment: run these lines in the shell you run crmseg from")
+        for name, value in env.items():
+            typer.echo(f"export {name}={shlex.quote(value)}")
+        if write_config is not None:
+            typer.echo(f"Wrote {write_config}.", err=True)
+        typer.echo("Serving; press Ctrl-C to stop.", err=True)
         while True:
             time.sleep(0.5)
     except KeyboardInterrupt:

@@ -11,6 +11,7 @@ from typing import Any
 
 from connectors.sandbox.salesforce import SalesforceStandIn
 from sync.config import load_config
+from tests.connectors.salesforce_writes import crmseg_assignments
 from tests.e2e_salesforce.conftest import AS_OF, contact_ids, crm_tags, expected_tags
 
 READS = ("/services/oauth2/token", "/jobs/query")
@@ -168,3 +169,107 @@ def test_a_session_expiring_mid_run_is_renewed(
     expected = expected_tags(org, tmp_path, load_config(config).segmentation)
     assert all(crm_tags(org, c) == t for c, t in expected.items())
     assert org.log.count("POST", r"/services/oauth2/token") >= 2
+
+
+def test_lost_create_answers_then_one_clean_rerun_leave_exactly_the_expected_state(
+    org: SalesforceStandIn, config_file: Callable[..., Path], crmseg: Any, tmp_path: Path
+) -> None:
+    """Every create crmseg sends loses its answer once (it commits, the connection drops):
+    a campaign, a Tooling field, the permission set, its grants, its assignment and a
+    batch of campaign members. No twin may appear, then or on the rerun."""
+    config = config_file('[lists]\nlifecycle = ["prospect", "new"]\n')
+    for path in (
+        r"/sobjects/Campaign/?$",
+        r"/tooling/sobjects/CustomField/?$",
+        r"/sobjects/PermissionSet/?$",
+        r"/sobjects/PermissionSetAssignment/?$",
+    ):
+        org.lose_responses(1, path, "POST")
+    org.lose_responses(2, r"/composite/sobjects$", "POST")  # grants, then members
+
+    code, first = sync(crmseg, config)
+    assert code == 0, first
+    assert len(org.lost) == 6
+    code, rerun = sync(crmseg, config)
+    assert code == 0, rerun
+
+    expected = expected_tags(org, tmp_path, load_config(config).segmentation)
+    assert {c: crm_tags(org, c) for c in expected} == expected
+    names = sorted(str(c["Name"]) for c in org.org.live("Campaign"))
+    assert names == ["crmseg · lifecycle = new", "crmseg · lifecycle = prospect"]
+    for campaign in org.org.live("Campaign"):
+        stage = str(campaign["Name"]).rsplit(" ", 1)[-1]
+        rows = [m for m in org.org.live("CampaignMember") if m["CampaignId"] == campaign["Id"]]
+        want = {c for c, t in expected.items() if t["crmseg_lifecycle"] == stage}
+        assert sorted(m["ContactId"] for m in rows) == sorted(want)  # each contact once
+    fields = sorted(f"{o}.{fd.name}" for o, fd in org.org.custom_fields.values())
+    assert len(fields) == len(set(fields))
+    assert [p["Name"] for p in org.org.live("PermissionSet") if not p["IsOwnedByProfile"]] == [
+        "crmseg"
+    ]
+    grants = [str(fp["Field"]) for fp in org.org.live("FieldPermissions")]
+    assert sorted(grants) == fields
+    assert len(crmseg_assignments(org.org)) == 1
+    assert rerun["written"] == 0
+
+
+def test_a_user_without_view_all_data_is_refused_with_exit_5_unless_allowed(
+    org: SalesforceStandIn, config_file: Callable[..., Path], crmseg: Any
+) -> None:
+    org.org.restrict_visibility(set(contact_ids(org)[:10]))
+    before = len(org.log.entries)
+    code, summary = sync(crmseg, config_file())
+    assert code == 5, summary
+    assert "View All Data" in json.dumps(summary) and writes(org, before) == []
+    code, summary = sync(crmseg, config_file(crm="partial_visibility_ok = true"))
+    assert code == 0, summary
+    assert summary["contacts"] == 50
+
+
+def test_rate_limits_locks_expiry_and_slow_writes_then_a_clean_rerun_leave_the_expected_state(
+    org: SalesforceStandIn, config_file: Callable[..., Path], crmseg: Any, tmp_path: Path
+) -> None:
+    config = config_file('[lists]\nlifecycle = ["prospect"]\n')
+    org.faults.error_burst(2, status=429, retry_after=0.2, path=r"/query/?$")
+    org.lock_next_writes(2)  # the first provisioning writes meet row locks
+    org.hold_requests(1, 1.5, path=r"/composite/sobjects$")  # a slow but fine write
+    fired: list[bool] = []
+
+    def expire_once(request: Any) -> None:
+        if request.path.endswith("/tooling/sobjects/CustomField") and not fired:
+            fired.append(True)
+            org.expire_sessions()
+
+    org.faults.add_hook("expire", expire_once)
+
+    code, first = sync(crmseg, config)
+    assert code == 0, first
+    assert fired
+    code, rerun = sync(crmseg, config)
+    assert code == 0, rerun
+    assert rerun["written"] == 0
+
+    expected = expected_tags(org, tmp_path, load_config(config).segmentation)
+    assert {c: crm_tags(org, c) for c in expected} == expected
+    assert len(list(org.org.live("Campaign"))) == 1
+    rows = [m["ContactId"] for m in org.org.live("CampaignMember")]
+    assert sorted(rows) == sorted(
+        c for c, t in expected.items() if t["crmseg_lifecycle"] == "prospect"
+    )
+    fields = sorted(f"{o}.{fd.name}" for o, fd in org.org.custom_fields.values())
+    assert sorted(str(fp["Field"]) for fp in org.org.live("FieldPermissions")) == fields
+    assert len(crmseg_assignments(org.org)) == 1
+
+
+def test_an_org_without_bulk_api_syncs_through_rest_above_both_thresholds(
+    org: SalesforceStandIn, config_file: Callable[..., Path], crmseg: Any, tmp_path: Path
+) -> None:
+    org.disable_bulk_api()
+    org.time_out_queries_above(40)  # and its big objects time out when read in one go
+    config = config_file(crm="bulk_query_threshold = 10\nbulk_ingest_threshold = 10")
+    code, summary = sync(crmseg, config)
+    assert code == 0, summary
+    expected = expected_tags(org, tmp_path, load_config(config).segmentation)
+    assert {c: crm_tags(org, c) for c in expected} == expected
+    jobs = [e.status for e in org.log.entries if e.method == "POST" and "/jobs/" in e.path]
+    assert jobs and set(jobs) == {403}  # every job create refused; REST did the work

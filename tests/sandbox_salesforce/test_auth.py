@@ -89,3 +89,21 @@ def _always_invalid(path: str):  # type: ignore[no-untyped-def]
         return json_response([{"message": "Session expired or invalid",
                                "errorCode": "INVALID_SESSION_ID"}], 401)
     return None
+
+
+def test_the_token_answer_names_the_run_as_user_in_its_identity_url(
+    sf_server: SalesforceStandIn,
+) -> None:
+    import requests as rq
+
+    creds = sf_server.credentials
+    answer = rq.post(
+        f"{sf_server.instance_url}/services/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        auth=(creds.consumer_key, creds.consumer_secret),
+        verify=sf_server.ca_path,
+        timeout=10,
+    ).json()
+    org_id, user_id = answer["id"].rsplit("/", 2)[-2:]
+    assert (org_id, user_id) == (sf_server.org.org_id, sf_server.org.api_user_id)
+    assert sf_server.org.records["User"][user_id]["Username"] == creds.username

@@ -103,3 +103,42 @@ def test_parallel_jobs_get_distinct_ids_and_all_rows_land(sf: Salesforce) -> Non
     assert len({r["job_id"] for r in results}) == 3
     assert sum(r["numberRecordsProcessed"] for r in results) == 6
     assert sf.query("SELECT Id FROM Contact WHERE LastName LIKE 'Par%'")["totalSize"] == 6
+
+
+def test_query_job_pages_are_read_when_served_not_snapshotted(
+        sf_server: SalesforceStandIn, sf: Salesforce) -> None:
+    pages = sf.bulk2.Contact.query("SELECT Id, Title FROM Contact", max_records=30, wait=WAIT)
+    first = _rows(next(pages))
+    (job,) = sf_server.state.bulk_jobs.values()
+    late = str(job.result.rows[-1]["Id"])
+    sf_server.update(late, Title="changed mid-job")
+    rest = [r for page in pages for r in _rows(page)]
+    assert {r["Id"]: r["Title"] for r in rest}[late] == "changed mid-job"
+    assert len(first) + len(rest) == 60
+
+
+def test_a_multi_currency_org_converts_amounts_in_rest_and_bulk() -> None:
+    from decimal import Decimal
+
+    rates = {"USD": Decimal(1), "EUR": Decimal("0.9"), "GBP": Decimal("0.8")}
+    with SalesforceStandIn(seed=3, contacts=0, currencies=rates) as server:
+        sf = server.client()
+        account = server.insert("Account", Name="Acme")
+        opp = server.insert("Opportunity", Name="Big", StageName="Closed Won", AccountId=account,
+                            CloseDate="2026-01-02", Amount=Decimal("90"), CurrencyIsoCode="EUR")
+        rest = sf.query("SELECT Id, CurrencyIsoCode, convertCurrency(Amount) FROM Opportunity")
+        (row,) = rest["records"]
+        assert (row["Id"], row["CurrencyIsoCode"], row["Amount"]) == (opp, "EUR", 100.0)
+        (page,) = list(sf.bulk2.Opportunity.query(
+            "SELECT Id, convertCurrency(Amount) FROM Opportunity", wait=WAIT))
+        header, values = page.strip().splitlines()
+        assert header == '"Id","convertCurrency(Amount)"'  # not REST's "Amount"
+        assert values == f'"{opp}","100.00"'
+        plain = sf.query("SELECT Amount FROM Opportunity")["records"][0]["Amount"]
+        assert plain == 90.0
+        server_single = SalesforceStandIn(contacts=0).start()
+        try:
+            with pytest.raises(Exception, match="multiple currencies"):
+                server_single.client().query("SELECT convertCurrency(Amount) FROM Opportunity")
+        finally:
+            server_single.stop()

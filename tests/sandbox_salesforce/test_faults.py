@@ -66,3 +66,13 @@ def test_unrouted_path_is_a_not_found_array(sf: Salesforce) -> None:
 def test_session_refuses_hosts_other_than_loopback(sf_server: SalesforceStandIn) -> None:
     with pytest.raises(requests.ConnectionError, match="non-loopback"):
         sf_server.requests_session().get("https://example.com/")
+
+
+def test_a_lost_response_commits_the_create_and_drops_the_answer(
+        sf_server: SalesforceStandIn, sf: Salesforce) -> None:
+    sf_server.lose_responses(1, r"/sobjects/Campaign/?$", "POST")
+    with pytest.raises(requests.ConnectionError):
+        sf.Campaign.create({"Name": "Spring"})
+    assert [c["Name"] for c in sf_server.org.live("Campaign")] == ["Spring"]
+    assert sf.Campaign.create({"Name": "Spring"})["success"] is True  # names are not unique
+    assert len(list(sf_server.org.live("Campaign"))) == 2

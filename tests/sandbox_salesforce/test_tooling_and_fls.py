@@ -15,7 +15,7 @@ def _picklist(full_name: str, values: list[str], *, multi: bool = False) -> dict
     meta: dict[str, Any] = {
         "label": full_name.split(".")[1], "type": "MultiselectPicklist" if multi else "Picklist",
         "valueSet": {"restricted": True, "valueSetDefinition": {"sorted": False, "value": [
-            {"fullName": v, "label": v, "default": False} for v in values]}}}
+            {"valueName": v, "label": v, "default": False} for v in values]}}}
     if multi:
         meta["visibleLines"] = 4
     return {"FullName": full_name, "Metadata": meta}
@@ -121,7 +121,7 @@ def test_tooling_query_finds_fields_and_patch_extends_the_value_set(sf: Salesfor
     sf.toolingexecute(f"sobjects/CustomField/{fid}", method="PATCH",
                       data=_picklist("Contact.Rfm__c", ["111", "555"]))
     meta = sf.toolingexecute(f"sobjects/CustomField/{fid}")["Metadata"]
-    assert [v["fullName"] for v in meta["valueSet"]["valueSetDefinition"]["value"]] == \
+    assert [v["valueName"] for v in meta["valueSet"]["valueSetDefinition"]["value"]] == \
         ["111", "555"]
 
 
@@ -133,3 +133,54 @@ def test_edit_without_read_is_refused_on_field_permissions(sf: Salesforce) -> No
                                     "Field": "Contact.E__c", "PermissionsRead": False,
                                     "PermissionsEdit": True})
     assert exc.value.content[0]["errorCode"] == "FIELD_INTEGRITY_EXCEPTION"
+
+
+def test_tooling_picklist_values_are_named_by_value_name_not_full_name(sf: Salesforce) -> None:
+    fid = sf.toolingexecute("sobjects/CustomField", method="POST",
+                            data=_picklist("Contact.Vn__c", ["x", "y"]))["id"]
+    values = sf.toolingexecute(f"sobjects/CustomField/{fid}")["Metadata"]["valueSet"][
+        "valueSetDefinition"]["value"]
+    assert [v["valueName"] for v in values] == ["x", "y"]
+    assert all("fullName" not in v for v in values)
+    metadata_spelling = _picklist("Contact.Fn__c", ["x"])
+    metadata_spelling["Metadata"]["valueSet"]["valueSetDefinition"]["value"] = [
+        {"fullName": "x", "label": "x", "default": False}]
+    with pytest.raises(SalesforceMalformedRequest) as exc:
+        sf.toolingexecute("sobjects/CustomField", method="POST", data=metadata_spelling)
+    assert exc.value.content[0]["errorCode"] == "JSON_PARSER_ERROR"
+
+
+def test_a_second_grant_row_for_the_same_field_is_duplicate_value(sf: Salesforce) -> None:
+    sf.toolingexecute("sobjects/CustomField", method="POST", data=_picklist("Contact.D__c", ["A"]))
+    ps = sf.PermissionSet.create({"Name": "d", "Label": "d"})["id"]
+    row = {"ParentId": ps, "SobjectType": "Contact", "Field": "Contact.D__c",
+           "PermissionsRead": True, "PermissionsEdit": True}
+    sf.FieldPermissions.create(row)
+    with pytest.raises(SalesforceMalformedRequest) as exc:
+        sf.FieldPermissions.create(row)
+    assert exc.value.content[0]["errorCode"] == "DUPLICATE_VALUE"
+    with pytest.raises(SalesforceMalformedRequest) as exc:
+        sf.PermissionSet.create({"Name": "D", "Label": "again"})
+    assert exc.value.content[0]["errorCode"] == "DUPLICATE_DEVELOPER_NAME"
+
+
+def test_record_types_allow_only_their_values_and_new_values_are_not_added(
+        sf_server: SalesforceStandIn, sf: Salesforce) -> None:
+    fid = sf.toolingexecute("sobjects/CustomField", method="POST",
+                            data=_picklist("Contact.Rt__c", ["A", "B"]))["id"]
+    _grant(sf, sf_server, "Contact.Rt__c")
+    rt = sf_server.org.add_record_type("Contact", "Partner Contact", {"Rt__c": ["A"]})
+    contacts = sorted(r["Id"] for r in sf_server.org.live("Contact"))
+    sf_server.update(contacts[0], RecordTypeId=rt)
+    sf.toolingexecute(f"sobjects/CustomField/{fid}", method="PATCH",
+                      data=_picklist("Contact.Rt__c", ["A", "B", "C"]))
+
+    result = sf.restful("composite/sobjects", method="PATCH", json={"allOrNone": False, "records": [
+        {"attributes": {"type": "Contact"}, "id": contacts[0], "Rt__c": "C"},
+        {"attributes": {"type": "Contact"}, "id": contacts[1], "Rt__c": "C"},
+        {"attributes": {"type": "Contact"}, "id": contacts[0], "Rt__c": "A"}]})
+
+    assert [r["success"] for r in result] == [False, True, True]
+    assert result[0]["errors"][0]["statusCode"] == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+    values = sf.restful(f"ui-api/object-info/Contact/picklist-values/{rt}/Rt__c")["values"]
+    assert [v["value"] for v in values] == ["A"]

@@ -28,7 +28,7 @@ from connectors.sandbox._server import (
     StandIn,
 )
 from connectors.sandbox.generator import Dataset, generate
-from connectors.sandbox.hubspot import associations, lists, objects, properties, search
+from connectors.sandbox.hubspot import account, associations, lists, objects, properties, search
 from connectors.sandbox.hubspot.errors import fault_body
 from connectors.sandbox.hubspot.limits import Gateway, LimitConfig
 from connectors.sandbox.hubspot.routing import Routes
@@ -56,9 +56,10 @@ class HubSpotSandbox(StandIn):
         as_of: dt.date | None = None,
         limits: LimitConfig | None = None,
         search_config: SearchConfig | None = None,
+        portal_id: int = 12345678,
     ) -> None:
         self.token = token
-        self.state = State()
+        self.state = State(portal_id=portal_id)
         self.limits = limits or LimitConfig()
         self.search_config = search_config or SearchConfig()
         self.tokens: dict[str, frozenset[str] | None] = {
@@ -70,6 +71,7 @@ class HubSpotSandbox(StandIn):
         properties.register(routes, self.state)
         self.state.lists = lists.register(routes, self.state)
         objects.register(routes, self.state)
+        account.register(routes, self.state)
         self.gateway = Gateway(routes, self.limits, self.tokens, self.state.portal_id)
         self.server = SandboxServer(
             routes.router,

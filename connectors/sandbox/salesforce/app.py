@@ -60,6 +60,20 @@ def error_body(status: int, message: str) -> Response:
     return json_response([{"message": message, "errorCode": code}], status)
 
 
+class _LostResponse(Exception):
+    """Raised while the answer is being written: the server closes the connection."""
+
+
+class _Lost(Response):
+    """An answer that never leaves the server (see ``lose_responses``)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status, None, {}, "application/json")
+
+    def encoded(self) -> bytes:
+        raise _LostResponse("response lost on purpose")
+
+
 class SalesforceStandIn(StandIn):
     """A Salesforce org on ``https://127.0.0.1:<port>`` with seeded data and injectable faults."""
 
@@ -75,14 +89,25 @@ class SalesforceStandIn(StandIn):
         credentials: Credentials | None = None,
         as_of: date | None = None,
         clock: Callable[[], datetime] | None = None,
+        currencies: dict[str, Decimal] | None = None,
+        org_id: str | None = None,
     ) -> None:
+        """``currencies`` (ISO code -> rate per corporate unit, the corporate one at 1)
+        makes a multi-currency org: opportunities then carry the generator's currency."""
         self.org = Org(clock=clock) if clock is not None else Org()
-        self.auth = Auth(credentials)
+        if org_id is not None:
+            self.org.org_id = org_id
+            credentials = credentials or Credentials()
+            credentials.org_id = org_id
+        self.auth = Auth(credentials, identity=(self.org.org_id, self.org.api_user_id))
         self.limits = Limits(
             daily_max=daily_api_max, long_seconds=long_request_seconds, max_long=max_long_requests
         )
         self.state = State(self.org, self.auth, self.limits)
         self._holds: list[list[Any]] = []
+        self._losses: list[list[Any]] = []
+        #: (method, path) of every request whose answer ``lose_responses`` threw away.
+        self.lost: list[tuple[str, str]] = []
         self._holds_lock = threading.Lock()
         router = Router()
         router.add("POST", r"/services/oauth2/token", self._token, "oauth token")
@@ -103,6 +128,9 @@ class SalesforceStandIn(StandIn):
             fault_seed=seed,
         )
         self.ids: dict[str, dict[int, str]] = {}
+        if currencies is not None:
+            corporate = next(k for k, v in currencies.items() if v == 1)
+            self.org.enable_multi_currency(currencies, corporate=corporate)
         if contacts:
             self.ids = load_dataset(self.org, generate(seed=seed, contacts=contacts, as_of=as_of))
 
@@ -186,6 +214,34 @@ class SalesforceStandIn(StandIn):
         self.unlock_rows()
         with self._holds_lock:
             self._holds.clear()
+            self._losses.clear()
+
+    def time_out_queries_above(self, rows: int | None) -> None:
+        """An ordered REST query that returns more than ``rows`` rows answers 400
+        ``QUERY_TIMEOUT`` (an unfiltered ``ORDER BY`` over a big object); ``None`` ends it."""
+        self.state.query_timeout_rows = rows
+
+    def disable_bulk_api(self, disabled: bool = True) -> None:
+        """The org has no Bulk API: every job create answers ``API_DISABLED_FOR_ORG``."""
+        self.state.bulk_disabled = disabled
+
+    def lose_responses(self, n: int, path: str, method: str | None = None) -> None:
+        """The next ``n`` matching requests are *carried out* (a create commits), then the
+        connection closes before any answer: the client sees a dropped connection and
+        cannot know whether its write happened -- a lost response."""
+        with self._holds_lock:
+            self._losses.append([n, re.compile(path), method])
+
+    def _take_loss(self, method: str, path: str) -> bool:
+        with self._holds_lock:
+            for i, loss in enumerate(self._losses):
+                if loss[1].search(path) and (loss[2] is None or loss[2] == method):
+                    loss[0] -= 1
+                    if loss[0] <= 0:
+                        self._losses.pop(i)
+                    self.lost.append((method, path))
+                    return True
+        return False
 
     def hold_requests(self, n: int, seconds: float, path: str | None = None) -> None:
         """The next ``n`` matching requests run ``seconds`` longer *inside* the server."""
@@ -193,8 +249,15 @@ class SalesforceStandIn(StandIn):
             self._holds.append([n, seconds, re.compile(path) if path else None])
 
     # ----- direct data changes for tests (bypass FLS; stamp SystemModstamp) -----------------
-    def insert(self, sobject: str, **fields: Any) -> str:
-        return insert(self.org, sobject, fields, as_api_user=False)
+    def insert(self, sobject: str, *, created_by: str | None = None, **fields: Any) -> str:
+        """A record made outside the API user (``created_by``: e.g. ``org.admin_user_id``,
+        as when an admin makes it by hand in Setup)."""
+        rid = insert(self.org, sobject, fields, as_api_user=False)
+        if created_by is not None:
+            with self.org.lock:
+                rec = self.org.records[sobject][rid]
+                rec["CreatedById"] = rec["LastModifiedById"] = created_by
+        return rid
 
     def update(self, record_id: str, **fields: Any) -> None:
         update(self.org, None, record_id, fields, as_api_user=False)
@@ -265,7 +328,10 @@ class SalesforceStandIn(StandIn):
                     wait = self._take_hold(req.path)
                     if wait:
                         time.sleep(wait)
-                    return handler(req)
+                    response = handler(req)
+                    if self._take_loss(req.method, req.path):
+                        return _Lost(response.status)
+                    return response
             except SfError as err:
                 return json_response(err.body(), err.status)
             except RecordError as err:

@@ -37,6 +37,8 @@ class Credentials:
     my_domain: str = "crmseg-sandbox.my"  # pass as ``domain=`` for client credentials
     private_key_pem: str = ""
     public_key_pem: str = ""
+    #: The organization id in session ids and the identity URL (FACTS.md).
+    org_id: str = "00D5g000000crmseg"
 
 
 def _new_key_pair() -> tuple[str, str]:
@@ -55,8 +57,17 @@ def _new_key_pair() -> tuple[str, str]:
 class Auth:
     """Issues and checks session ids; ``expire_all`` makes every live session invalid."""
 
-    def __init__(self, creds: Credentials | None = None, *, session_seconds: float = 7200) -> None:
+    def __init__(
+        self,
+        creds: Credentials | None = None,
+        *,
+        session_seconds: float = 7200,
+        identity: tuple[str, str] = ("00D5g000000crmsegAAA", "0055g000000crmsegAAA"),
+    ) -> None:
         self.creds = creds or Credentials()
+        #: (org id, user id) the token answer's ``id`` URL names: the run-as user of the
+        #: client credentials flow, the ``sub`` user of the JWT flow (one user here).
+        self.identity = identity
         if not self.creds.private_key_pem:
             self.creds.private_key_pem, self.creds.public_key_pem = _new_key_pair()
         self.session_seconds = session_seconds
@@ -65,7 +76,7 @@ class Auth:
         self.token_requests = 0
 
     def issue(self) -> str:
-        sid = "00D5g000000crmseg!" + secrets.token_urlsafe(48)
+        sid = f"{self.creds.org_id}!" + secrets.token_urlsafe(48)
         with self._lock:
             self._sessions[sid] = time.monotonic() + self.session_seconds
         return sid
@@ -112,7 +123,7 @@ class Auth:
         return 200, {
             "access_token": self.issue(),
             "instance_url": instance_url,
-            "id": f"{instance_url}/id/00D5g000000crmseg/0055g000000crmseg",
+            "id": f"https://login.salesforce.com/id/{self.identity[0]}/{self.identity[1]}",
             "token_type": "Bearer",
             "issued_at": str(int(time.time() * 1000)),
             "signature": base64.b64encode(secrets.token_bytes(32)).decode(),

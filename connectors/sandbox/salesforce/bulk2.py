@@ -156,6 +156,12 @@ def register(router: Router, state: State) -> None:
         if not isinstance(spec, dict):
             raise SfError(400, "JSON_PARSER_ERROR", "Expected a JSON object")
         operation = str(spec.get("operation", ""))
+        if state.bulk_disabled:
+            raise SfError(
+                403,
+                "API_DISABLED_FOR_ORG",
+                "Bulk API is not enabled for this Organization or Partner",
+            )
         job_id = state.new_id("750")
         common: dict[str, Any] = {
             "id": job_id,
@@ -169,6 +175,10 @@ def register(router: Router, state: State) -> None:
                 raise SfError(400, "INVALIDJOB", f"Invalid operation: {operation}")
             soql = str(spec.get("query", ""))
             query = parse(soql)
+            if query.count:
+                raise SfError(
+                    400, "INVALIDJOB", "Aggregate queries are not supported by Bulk API 2.0"
+                )
             result = execute(
                 org, query, include_deleted=operation == "queryAll", today=org.now().date()
             )
@@ -271,9 +281,14 @@ def register(router: Router, state: State) -> None:
         size = int(q1(req, "maxRecords") or 0) or len(job.result.rows) or 1
         loc = q1(req, "locator")
         offset = int(base64.b64decode(loc).decode()) if loc else 0
-        chunk = job.result.rows[offset : offset + size]
         cols = [resolve(org, job.result.sobject, c.ref) for c in job.result.columns]
         with org.lock:
+            # not a snapshot: the rows were chosen at create, their values are read now
+            # (a real job reads its PK chunks one after another, minutes apart)
+            chunk = [
+                org.get(job.result.sobject, r["Id"]) or r
+                for r in job.result.rows[offset : offset + size]
+            ]
             table = [[to_csv_cell(value_of(org, r, c)) for c in cols] for r in chunk]
         nxt = offset + size
         headers = {

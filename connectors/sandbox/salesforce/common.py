@@ -32,6 +32,10 @@ class State:
     cursors: dict[str, Any] = field(default_factory=dict)
     bulk_jobs: dict[str, Any] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: An ordered REST query returning more rows than this answers QUERY_TIMEOUT (None: never).
+    query_timeout_rows: int | None = None
+    #: The org has no Bulk API: job creates answer API_DISABLED_FOR_ORG.
+    bulk_disabled: bool = False
     _seq: int = 0
 
     def new_id(self, prefix: str) -> str:

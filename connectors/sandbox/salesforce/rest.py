@@ -17,6 +17,7 @@ from .common import API_PREFIX, State, base_path, body_json, json_response, no_c
 from .errors import RecordError, SfError, not_found
 from .schema import FieldDef, ObjectDef
 from .soql_eval import Result, execute, rest_record
+from .soql_parse import parse
 from .wire import format_datetime, to_wire
 from .writes import delete, insert, update
 
@@ -64,7 +65,17 @@ def register(router: Router, state: State) -> None:
         soql = q1(req, "q")
         if not soql:
             raise SfError(400, "MALFORMED_QUERY", "A query string has to be specified")
-        result = execute(org, soql, include_deleted=include_deleted, today=org.now().date())
+        parsed = parse(soql)
+        result = execute(org, parsed, include_deleted=include_deleted, today=org.now().date())
+        if parsed.count:
+            return json_response({"totalSize": len(result.rows), "done": True, "records": []})
+        limit = state.query_timeout_rows
+        if limit is not None and parsed.order_by and len(result.rows) > limit:
+            raise SfError(
+                400,
+                "QUERY_TIMEOUT",
+                "Your query request was running for too long.",
+            )
         locator = state.new_id("0r8")
         with state.lock:
             state.cursors[locator] = result
@@ -193,6 +204,33 @@ def register(router: Router, state: State) -> None:
     def limits(req: Request) -> Response:
         return json_response(state.limits.body())
 
+    def picklist_values(req: Request) -> Response:
+        """UI API: the values of one picklist a record type allows."""
+        od = sobject(state, req.params["obj"])
+        fd = org.readable(od.name, req.params["field"])
+        rt = req.params["rt"]
+        found = org.find(rt)
+        if fd is None or fd.picklist is None or found is None or found[0] != "RecordType":
+            raise not_found()
+        values = org.allowed_values(found[1]["Id"], fd)
+        return json_response(
+            {
+                "controllerValues": {},
+                "defaultValue": None,
+                "eTag": f"{len(values)}",
+                "url": req.path,
+                "values": [
+                    {
+                        "attributes": None,
+                        "label": fd.value_labels.get(v, v),
+                        "validFor": [],
+                        "value": v,
+                    }
+                    for v in values
+                ],
+            }
+        )
+
     p = API_PREFIX
     router.add("GET", p + r"/query/?", lambda r: query(r, False), "query")
     router.add("GET", p + r"/queryAll/?", lambda r: query(r, True), "queryAll")
@@ -203,6 +241,12 @@ def register(router: Router, state: State) -> None:
         "query more",
     )
     router.add("GET", p + r"/limits/?", limits, "limits")
+    router.add(
+        "GET",
+        p + rf"/ui-api/object-info/{_OBJ}/picklist-values/(?P<rt>012\w{{12,15}})/(?P<field>\w+)",
+        picklist_values,
+        "ui-api picklist values",
+    )
     router.add("GET", p + r"/sobjects/?", describe_global, "describe global")
     router.add("GET", p + rf"/sobjects/{_OBJ}/describe/?", describe, "describe")
     router.add("GET", p + rf"/sobjects/{_OBJ}/updated/?", lambda r: changed(r, False), "updated")

@@ -24,6 +24,7 @@ KEY_PREFIXES: dict[str, str] = {
     "PermissionSet": "0PS",
     "PermissionSetAssignment": "0Pa",
     "FieldPermissions": "01k",
+    "RecordType": "012",
 }
 
 OPPORTUNITY_STAGES: list[tuple[str, bool, bool, int]] = [
@@ -57,6 +58,8 @@ class FieldDef:
     custom: bool = False
     visible_lines: int | None = None
     default: object = None
+    #: picklist value -> its label, when it differs from the value (Setup lets admins choose)
+    value_labels: dict[str, str] = field(default_factory=dict)
 
     @property
     def relationship_name(self) -> str | None:
@@ -138,6 +141,7 @@ def standard_objects() -> dict[str, ObjectDef]:
     a.add(_s("BillingCountry", 80))
     a.add(FieldDef("Website", "url", length=255))
     a.add(_ref("ParentId", "Account"))
+    a.add(_ref("RecordTypeId", "RecordType"))
 
     c = objs["Contact"]
     c.add(_s("FirstName", 40))
@@ -156,6 +160,7 @@ def standard_objects() -> dict[str, ObjectDef]:
     )
     c.add(FieldDef("HasOptedOutOfEmail", "boolean", default=False))
     c.add(_ref("AccountId", "Account"))
+    c.add(_ref("RecordTypeId", "RecordType"))
 
     o = objs["Opportunity"]
     o.add(_s("Name", 120, required=True))
@@ -223,10 +228,20 @@ def standard_objects() -> dict[str, ObjectDef]:
     ps = objs["PermissionSet"]
     ps.add(_s("Name", 80, required=True))
     ps.add(_s("Label", 80, required=True))
+    ps.add(FieldDef("PermissionsViewAllData", "boolean", default=False))
+    ps.add(
+        FieldDef("IsOwnedByProfile", "boolean", default=False, createable=False, updateable=False)
+    )
 
     pa = objs["PermissionSetAssignment"]
     pa.add(_ref("AssigneeId", "User", required=True, **create_only))
     pa.add(_ref("PermissionSetId", "PermissionSet", required=True, **create_only))
+
+    rt = objs["RecordType"]
+    rt.add(_s("Name", 80, **ro))
+    rt.add(_s("DeveloperName", 80, **ro))
+    rt.add(_s("SobjectType", 40, **ro))
+    rt.add(FieldDef("IsActive", "boolean", **ro))
 
     fp = objs["FieldPermissions"]
     fp.add(_ref("ParentId", "PermissionSet", required=True, **create_only))

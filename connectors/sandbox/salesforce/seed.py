@@ -5,7 +5,8 @@ deals -> Opportunity (won/lost/open -> Closed Won / Closed Lost / an open stage,
 AccountId from deal-company) and one OpportunityContactRole per deal-contact
 pair, the first one primary (so ``Opportunity.ContactId`` is set). Records are
 placed directly (they "already existed"), with CreatedDate from the generator.
-The org is single-currency: the generator's currency code is not loaded.
+In a multi-currency org (``Org.rates``) an opportunity carries the generator's
+currency code when the org has it active (else the corporate currency).
 """
 
 from __future__ import annotations
@@ -82,6 +83,15 @@ def load_dataset(org: Org, ds: Dataset) -> dict[str, dict[int, str]]:
                     "IsWon": won,
                     "Probability": Decimal(prob),
                     "Type": "New Customer",
+                    **(
+                        {
+                            "CurrencyIsoCode": d.currency
+                            if d.currency in org.rates
+                            else org.corporate_currency
+                        }
+                        if org.rates is not None
+                        else {}
+                    ),
                     "AccountId": ids["company"].get(comp) if comp else None,
                 },
             )

@@ -65,8 +65,11 @@ class Column:
 
     @property
     def label(self) -> str:
+        """The Bulk CSV header. For ``convertCurrency(X)`` Salesforce documents none; the
+        stand-in writes ``convertCurrency(X)``, unlike REST's key ``X`` (FACTS.md)."""
         names = [fd.relationship_name or "" for _, fd in self.hops] + [self.fd.name]
-        return ".".join(names)
+        dotted = ".".join(names)
+        return f"{self.ref.func}({dotted})" if self.ref.func else dotted
 
 
 @dataclass
@@ -90,7 +93,28 @@ def resolve(cat: Catalog, obj: str, ref: FieldRef) -> Column:
     fd = cat.readable(current, ref.path[-1])
     if fd is None:
         raise invalid_field(ref.dotted, current)
+    if ref.func == "convertCurrency":
+        if getattr(cat, "rates", None) is None:
+            raise SfError(
+                400,
+                "INVALID_FIELD",
+                "convertCurrency() can only be used in an organization with multiple currencies",
+            )
+        if fd.type != "currency":
+            raise SfError(
+                400, "INVALID_FIELD", f"convertCurrency() needs a currency field: {fd.name}"
+            )
     return Column(ref, tuple(hops), current, fd)
+
+
+def _plain(cat: Catalog, rec: Record | None, col: Column) -> Any:
+    """A stored value, converted for ``convertCurrency`` columns (``Org.convert``)."""
+    if rec is None:
+        return None
+    value = rec.get(col.fd.name)
+    if col.ref.func == "convertCurrency":
+        return cat.convert(value, rec.get("CurrencyIsoCode"))  # type: ignore[attr-defined]
+    return value
 
 
 def value_of(cat: Catalog, rec: Record | None, col: Column) -> Any:
@@ -99,7 +123,7 @@ def value_of(cat: Catalog, rec: Record | None, col: Column) -> Any:
             return None
         parent_id = rec.get(link.name)
         rec = cat.get(link.reference_to or "", parent_id) if parent_id else None
-    return None if rec is None else rec.get(col.fd.name)
+    return _plain(cat, rec, col)
 
 
 def _type_error(fd: FieldDef, kind: str, quoted: bool) -> SfError:
@@ -308,5 +332,5 @@ def rest_record(cat: Catalog, result: Result, rec: Record, base: str) -> dict[st
             target = target[rel]
             del obj
         else:
-            target[col.fd.name] = None if current is None else current.get(col.fd.name)
+            target[col.fd.name] = _plain(cat, current, col)
     return out

@@ -2,8 +2,10 @@
 
 Grammar (keywords case-insensitive)::
 
-    query     := SELECT field (',' field)* FROM name [WHERE cond] [ORDER BY order (',' order)*]
+    query     := SELECT (COUNT '(' ')' | item (',' item)*) FROM name [WHERE cond]
+                 [ORDER BY order (',' order)*]
                  [LIMIT int]
+    item      := field | convertCurrency '(' field ')'
     cond      := unary ((AND unary)* | (OR unary)*)     -- mixing AND/OR needs parentheses
     unary     := NOT unary | '(' cond ')' | predicate
     predicate := field op value | field [NOT] IN '(' value, ... ')' | field [NOT] LIKE string
@@ -66,6 +68,7 @@ class Token:
 @dataclass(frozen=True)
 class FieldRef:
     path: tuple[str, ...]  # ("Name",) or ("Account", "Name")
+    func: str | None = None  # "convertCurrency" in SELECT
 
     @property
     def dotted(self) -> str:
@@ -144,6 +147,8 @@ class Query:
     where: Cond | None
     order_by: tuple[OrderItem, ...]
     limit: int | None
+    #: ``SELECT COUNT() FROM ...``: only ``totalSize`` is answered, no records.
+    count: bool = False
 
 
 def tokenize(soql: str) -> list[Token]:
@@ -249,12 +254,31 @@ class _Parser:
             raise self.unexpected()
         return FieldRef(tuple(tok.text.split(".")))
 
+    def select_item(self) -> FieldRef:
+        """A field, or ``convertCurrency(field)`` (the only function in the subset)."""
+        tok = self.peek()
+        if tok.kw() == "CONVERTCURRENCY" and self.toks[self.i + 1].text == "(":
+            self.take()
+            self.expect("(")
+            inner = self.field()
+            self.expect(")")
+            return FieldRef(inner.path, "convertCurrency")
+        return self.field()
+
     def query(self) -> Query:
         self.expect_kw("SELECT")
-        fields = [self.field()]
-        while self.peek().text == ",":
+        count = False
+        fields: list[FieldRef] = []
+        if self.peek().kw() == "COUNT" and self.toks[self.i + 1].text == "(":
             self.take()
-            fields.append(self.field())
+            self.expect("(")
+            self.expect(")")
+            count = True
+        else:
+            fields.append(self.select_item())
+            while self.peek().text == ",":
+                self.take()
+                fields.append(self.select_item())
         self.expect_kw("FROM")
         obj = self.take()
         if obj.kind != "name" or "." in obj.text:
@@ -280,7 +304,7 @@ class _Parser:
             limit = int(tok.text)
         if self.peek().kind != "eof":
             raise self.unexpected()
-        return Query(tuple(fields), obj.text, where, tuple(order), limit)
+        return Query(tuple(fields), obj.text, where, tuple(order), limit, count)
 
     def order_item(self) -> OrderItem:
         ref = self.field()

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from .errors import RecordError
@@ -78,6 +79,81 @@ class Org:
             "Email": "integration@crmseg.sandbox",
             "IsActive": True,
         }
+        #: An administrator: things made by hand in Setup carry this user as their creator.
+        self.admin_user_id = self.new_id("User")
+        self.records["User"][self.admin_user_id] = self._system(self.admin_user_id, now) | {
+            "Username": "admin@crmseg.sandbox",
+            "Name": "Org Admin",
+            "Email": "admin@crmseg.sandbox",
+            "IsActive": True,
+        }
+        #: The org id the token answer's identity URL names.
+        self.org_id = "00D5g000000crmsegAAA"
+        #: Record type id -> picklist field (lower case) -> the values that record type
+        #: allows. Values added to a field later are NOT added here (FACTS.md).
+        self.record_type_values: dict[str, dict[str, list[str]]] = {}
+        #: Records the API user may not see (sharing), once it lacks View All Data.
+        self.hidden_ids: set[str] = set()
+        # Every profile is backed by a permission set the profile owns, assigned to its
+        # users: the integration user's profile grants View All Data unless a test says not.
+        self.profile_set_id = self.new_id("PermissionSet")
+        self.records["PermissionSet"][self.profile_set_id] = self._system(
+            self.profile_set_id, now
+        ) | {
+            "Name": "X00e5g000000IntegrationProfile",
+            "Label": "Integration Profile",
+            "PermissionsViewAllData": True,
+            "IsOwnedByProfile": True,
+        }
+        assignment = self.new_id("PermissionSetAssignment")
+        self.records["PermissionSetAssignment"][assignment] = self._system(assignment, now) | {
+            "AssigneeId": self.api_user_id,
+            "PermissionSetId": self.profile_set_id,
+        }
+
+    # ----- currencies ---------------------------------------------------------------------
+    #: ISO code -> conversion rate (units per one unit of the corporate currency), or None
+    #: in a single-currency org.
+    rates: dict[str, Decimal] | None = None
+    corporate_currency = "USD"
+    #: The integration user's personal currency: ``convertCurrency`` converts into it.
+    user_currency = "USD"
+
+    def enable_multi_currency(
+        self, rates: dict[str, Decimal], *, corporate: str = "USD", user_currency: str | None = None
+    ) -> None:
+        """Turn on multiple currencies: every object gets ``CurrencyIsoCode`` (restricted
+        picklist of the active codes), existing records carry the corporate currency."""
+        if rates.get(corporate) != Decimal(1):
+            raise ValueError("the corporate currency's rate must be 1")
+        with self.lock:
+            self.rates = dict(rates)
+            self.corporate_currency = corporate
+            self.user_currency = user_currency or corporate
+            for name, od in self.objects.items():
+                if name in ("User", "PermissionSet", "PermissionSetAssignment", "FieldPermissions"):
+                    continue
+                od.add(
+                    FieldDef(
+                        "CurrencyIsoCode",
+                        "picklist",
+                        "Currency ISO Code",
+                        picklist=sorted(rates),
+                        restricted=True,
+                        default=corporate,
+                        length=3,
+                    )
+                )
+                for rec in self.records[name].values():
+                    rec.setdefault("CurrencyIsoCode", corporate)
+
+    def convert(self, amount: Any, iso: str | None) -> Decimal | None:
+        """``convertCurrency``: record currency -> the user's currency, rounded to cents."""
+        if amount is None or self.rates is None:
+            return amount  # type: ignore[no-any-return]
+        rate = self.rates.get(iso or self.corporate_currency, Decimal(1))
+        out = Decimal(amount) / rate * self.rates[self.user_currency]
+        return out.quantize(Decimal("0.01"))
 
     # ----- ids and time -------------------------------------------------------------------
     def new_id(self, obj: str) -> str:
@@ -253,10 +329,45 @@ class Org:
 
     # ----- the read interface the SOQL evaluator uses (see soql_eval.Catalog) -------------
     def rows(self, obj: str, include_deleted: bool) -> list[Record]:
+        """What the API user's queries see: without View All Data, only shared records."""
         with self.lock:
             return [
-                dict(r) for r in self.records[obj].values() if include_deleted or not r["IsDeleted"]
+                dict(r)
+                for r in self.records[obj].values()
+                if (include_deleted or not r["IsDeleted"]) and r["Id"] not in self.hidden_ids
             ]
+
+    def add_record_type(
+        self, sobject: str, name: str, allowed: dict[str, list[str]], *, active: bool = True
+    ) -> str:
+        """A record type of ``sobject`` allowing, per restricted picklist field, only the
+        values listed (a field not listed allows none of its values)."""
+        with self.lock:
+            rid = self.put_new(
+                "RecordType",
+                {
+                    "Name": name,
+                    "DeveloperName": name.replace(" ", "_"),
+                    "SobjectType": sobject,
+                    "IsActive": active,
+                },
+            )
+            self.record_type_values[rid] = {k.lower(): list(v) for k, v in allowed.items()}
+            return rid
+
+    def allowed_values(self, record_type_id: str, field: FieldDef) -> list[str]:
+        """The values of ``field`` a record of that record type may hold."""
+        with self.lock:
+            by_field = self.record_type_values.get(record_type_id)
+            if by_field is None:
+                return list(field.picklist or [])
+            return [v for v in by_field.get(field.name.lower(), []) if v in (field.picklist or [])]
+
+    def restrict_visibility(self, hidden: set[str]) -> None:
+        """The API user loses View All Data and sees none of ``hidden`` (not shared with it)."""
+        with self.lock:
+            self.records["PermissionSet"][self.profile_set_id]["PermissionsViewAllData"] = False
+            self.hidden_ids = set(hidden)
 
     def get(self, obj: str, rid: str) -> Record | None:
         with self.lock:

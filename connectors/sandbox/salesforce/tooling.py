@@ -74,10 +74,26 @@ def field_from_metadata(name: str, meta: dict[str, Any]) -> FieldDef:
     return fd
 
 
+#: Tooling's CustomValue properties (FACTS.md "Tooling picklist values"). ``fullName`` is the
+#: Metadata API's spelling; Tooling does not know it.
+CUSTOM_VALUE_KEYS = frozenset(
+    {"valueName", "label", "default", "color", "description", "isActive", "urls"}
+)
+
+
 def _apply_value_set(fd: FieldDef, meta: dict[str, Any]) -> None:
     vs = meta.get("valueSet") or {}
     values = (vs.get("valueSetDefinition") or {}).get("value") or []
-    names = [str(v.get("fullName", "")) for v in values if isinstance(v, dict)]
+    for v in values:
+        unknown = sorted(set(v) - CUSTOM_VALUE_KEYS) if isinstance(v, dict) else ["(not an object)"]
+        if unknown:
+            raise SfError(
+                400,
+                "JSON_PARSER_ERROR",
+                f"Unrecognized field(s) {', '.join(unknown)} in CustomValue: Tooling picklist "
+                "values are named by valueName",
+            )
+    names = [str(v.get("valueName") or "") for v in values]
     if not names:
         raise _bad("A picklist needs at least one value", ["valueSet"])
     if len(names) > MAX_PICKLIST_VALUES:
@@ -91,6 +107,11 @@ def _apply_value_set(fd: FieldDef, meta: dict[str, Any]) -> None:
     if len(set(names)) != len(names):
         raise SfError(400, "DUPLICATE_VALUE", "Duplicate picklist value", ["valueSet"])
     fd.picklist = names
+    fd.value_labels = {
+        n: str(v["label"])
+        for n, v in zip(names, values, strict=True)
+        if v.get("label") not in (None, "", n)
+    }
     fd.restricted = bool(vs.get("restricted", False))
 
 
@@ -106,7 +127,18 @@ def metadata_of(fd: FieldDef) -> dict[str, Any]:
             "restricted": fd.restricted,
             "valueSetDefinition": {
                 "sorted": False,
-                "value": [{"fullName": v, "label": v, "default": False} for v in fd.picklist],
+                "value": [
+                    {
+                        "color": None,
+                        "default": False,
+                        "description": None,
+                        "isActive": None,
+                        "label": fd.value_labels.get(v, v),
+                        "urls": None,
+                        "valueName": v,
+                    }
+                    for v in fd.picklist
+                ],
             },
         }
     return meta
@@ -204,6 +236,7 @@ def register(router: Router, state: State) -> None:
         with org.lock:
             fd.label, fd.length, fd.picklist = new.label, new.length, new.picklist
             fd.restricted, fd.visible_lines = new.restricted, new.visible_lines
+            fd.value_labels = new.value_labels
         return no_content()
 
     def remove(req: Request) -> Response:

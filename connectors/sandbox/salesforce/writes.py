@@ -145,6 +145,28 @@ def _derive(org: Org, obj: str, rec: Record, changes: Record) -> None:
         changes["HasResponded"] = changes["Status"] == "Responded"
 
 
+def _check_record_type(org: Org, obj: str, merged: Record, changes: Record) -> None:
+    """A restricted picklist value must be one the record's record type allows."""
+    rt = merged.get("RecordTypeId")
+    if not rt:
+        return
+    od = org.objects[obj]
+    for name, value in changes.items():
+        fd = od.field(name)
+        if fd is None or not fd.restricted or fd.type not in ("picklist", "multipicklist"):
+            continue
+        if value is None:
+            continue
+        allowed = org.allowed_values(rt, fd)
+        for part in str(value).split(";") if fd.type == "multipicklist" else [str(value)]:
+            if part not in allowed:
+                raise RecordError(
+                    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                    f"{fd.label}: bad value for restricted picklist field: {part}",
+                    [fd.name],
+                )
+
+
 def _check_unique(org: Org, obj: str, merged: Record, rid: str | None) -> None:
     if obj == "CampaignMember" and merged.get("ContactId"):
         for other in org.live("CampaignMember"):
@@ -166,7 +188,27 @@ def _check_unique(org: Org, obj: str, merged: Record, rid: str | None) -> None:
                     f"Duplicate PermissionSetAssignment. Assignee: {merged.get('AssigneeId')}",
                     [],
                 )
+    if obj == "PermissionSet":
+        for other in org.live("PermissionSet"):
+            if other["Id"] != rid and str(other["Name"]).lower() == str(merged.get("Name")).lower():
+                raise RecordError(
+                    "DUPLICATE_DEVELOPER_NAME",
+                    f"The API name {merged.get('Name')} is already in use",
+                    ["Name"],
+                )
     if obj == "FieldPermissions":
+        for other in org.live("FieldPermissions"):
+            if (
+                other["Id"] != rid
+                and other["ParentId"] == merged.get("ParentId")
+                and str(other["Field"]).lower() == str(merged.get("Field")).lower()
+            ):
+                raise RecordError(
+                    "DUPLICATE_VALUE",
+                    f"duplicate value found: Field duplicates value on record with id: "
+                    f"{other['Id']}",
+                    ["Field"],
+                )
         if merged.get("PermissionsEdit") and not merged.get("PermissionsRead"):
             raise RecordError(
                 "FIELD_INTEGRITY_EXCEPTION",
@@ -204,6 +246,7 @@ def insert(org: Org, obj: str, values: dict[str, Any], *, as_api_user: bool = Tr
                 missing,
             )
         _derive(org, obj, {}, changes)
+        _check_record_type(org, obj, changes, changes)
         _check_unique(org, obj, changes, None)
         rid = org.put_new(obj, changes)
         if obj == "Opportunity" and changes.get("ContactId"):
@@ -243,6 +286,7 @@ def update(
         org.check_lock(rec["Id"])
         changes = _prepare(org, sobj, values, creating=False, as_api_user=as_api_user)
         _derive(org, sobj, rec, changes)
+        _check_record_type(org, sobj, rec | changes, changes)
         _check_unique(org, sobj, rec | changes, rec["Id"])
         org.put_changes(sobj, rec["Id"], changes)
         if sobj == "OpportunityContactRole" and changes.get("IsPrimary"):

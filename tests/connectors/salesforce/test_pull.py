@@ -111,7 +111,7 @@ def test_tag_fields_come_back_under_their_crmseg_name(
             "label": "ABC",
             "valueSet": {
                 "valueSetDefinition": {
-                    "value": [{"fullName": "A", "label": "A"}, {"fullName": "B", "label": "B"}]
+                    "value": [{"valueName": "A", "label": "A"}, {"valueName": "B", "label": "B"}]
                 }
             },
         },
@@ -368,3 +368,118 @@ def test_the_connector_declares_its_shape(connector: SalesforceConnector) -> Non
     assert connector.max_batch_size == 200
     assert connector.lists_need_members is True
     assert connector.concurrency == 4
+
+
+# -- big orgs ------------------------------------------------------------------------------
+def test_a_big_object_is_sized_by_count_and_read_in_bulk_without_an_ordered_scan(
+    sf_server: SalesforceStandIn,
+) -> None:
+    sf_server.time_out_queries_above(40)  # 60 contacts: an unfiltered ORDER BY times out
+    bulk = SalesforceConnector(session_for(sf_server, bulk_query_threshold=10, attempts=2))
+    records, _, _ = pull_all(bulk, "contact")
+    assert sorted(r.id for r in records) == sorted(live(sf_server, "Contact"))
+    assert bulk.puller.paths["Contact"] == "bulk"
+    assert {e.status for e in sf_server.log.entries if e.endpoint == "query"} == {200}  # no timeout
+    bulk.session.close()
+
+
+def test_without_bulk_api_a_timing_out_pull_is_read_in_narrower_windows(
+    sf_server: SalesforceStandIn,
+) -> None:
+    sf_server.disable_bulk_api()
+    sf_server.time_out_queries_above(25)
+    connector = SalesforceConnector(session_for(sf_server, bulk_query_threshold=10))
+    records, _, pages = pull_all(connector, "contact")
+
+    ids = [r.id for r in records]
+    assert sorted(ids) == sorted(live(sf_server, "Contact")) and len(ids) == len(set(ids))
+    keys = [(r.updated_at, r.id) for r in records]
+    assert keys == sorted(keys)  # key-set order holds across windows
+    assert connector.puller.paths["Contact"] == "rest" and connector.puller.narrowings >= 2
+    assert pages[-1].cursor == Cursor(*keys[-1])
+    # an incremental pull narrows the same way
+    since = Cursor(datetime(2000, 1, 1, tzinfo=UTC))
+    again, _, _ = pull_all(connector, "contact", since)
+    assert sorted(r.id for r in again) == sorted(ids)
+    connector.session.close()
+
+
+def test_an_edit_during_a_long_full_pull_is_caught_by_the_next_incremental_pull(
+    sf_server: SalesforceStandIn,
+) -> None:
+    """A Bulk job's pages are read minutes apart: a contact on page 1 is edited after that
+    page was read, then a contact on the last page is edited and read with its new, later
+    stamp. The full pull's cursor must not pass the first edit."""
+    session = session_for(sf_server, bulk_query_threshold=10, bulk_page_size=20)
+    connector = SalesforceConnector(session)
+    pages = connector.pull("contact", None)
+    first = next(pages)  # the job exists now; page 1 of 3 is read
+    early = first.records[0].id
+    (job,) = sf_server.state.bulk_jobs.values()
+    late = str(job.result.rows[-1]["Id"])
+    sf_server.update(early, Title="edited after its page was read")
+    time.sleep(0.01)
+    sf_server.update(late, Title="edited before its page is read")
+    rest = list(pages)
+    assert late in {r.id for r in rest[-1].records}
+    cursor = rest[-1].cursor
+    assert cursor is not None
+
+    changed, _, _ = pull_all(connector, "contact", cursor)
+
+    assert {early, late} <= {r.id for r in changed}
+    session.close()
+
+
+def test_above_the_bulk_threshold_a_multi_currency_org_yields_converted_amounts() -> None:
+    rates = {
+        "USD": Decimal(1),
+        "EUR": Decimal("0.9"),
+        "GBP": Decimal("0.8"),
+        "CHF": Decimal("0.85"),
+    }
+    with SalesforceStandIn(seed=7, contacts=60, currencies=rates) as server:
+        opps = live(server, "Opportunity")
+        want = {
+            rid: (Decimal(r["Amount"]) / rates[r["CurrencyIsoCode"]]).quantize(Decimal("0.01"))
+            for rid, r in opps.items()
+        }
+        assert {r["CurrencyIsoCode"] for r in opps.values()} >= {"EUR", "USD"}
+        for threshold in (10, 50_000):  # Bulk, then REST
+            connector = SalesforceConnector(session_for(server, bulk_query_threshold=threshold))
+            deals, _, _ = pull_all(connector, "deal")
+            assert connector.puller.paths["Opportunity"] == ("bulk" if threshold == 10 else "rest")
+            assert {d.id: d.amount for d in deals} == want
+            connector.session.close()
+
+
+# -- what the integration user may see ------------------------------------------------------
+def test_without_view_all_data_the_pull_is_refused_unless_allowed(
+    sf_server: SalesforceStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    from connectors.errors import PermissionDenied
+
+    hidden = set(sorted(live(sf_server, "Contact"))[:20])
+    sf_server.org.restrict_visibility(hidden)
+    connector = SalesforceConnector(session_for(sf_server))
+    with pytest.raises(PermissionDenied, match=r"View All Data.*partial_visibility_ok") as exc:
+        pull_all(connector, "contact")
+    assert exc.value.code == "PARTIAL_VISIBILITY"
+    assert sf_server.log.count("GET", r"/query/$") == 1  # the check only: nothing pulled
+    connector.session.close()
+
+    allowed = SalesforceConnector(session_for(sf_server, partial_visibility_ok=True))
+    records, _, _ = pull_all(allowed, "contact")
+    assert len(records) == 40 and not hidden & {r.id for r in records}
+    assert "lacks 'View All Data'" in caplog.text
+    pull_all(allowed, "company")
+    checks = [e for e in sf_server.log.entries if "PermissionsViewAllData" in str(e.query)]
+    assert len(checks) == 2  # once per connector (one run), not per pull
+    allowed.session.close()
+
+
+def test_with_view_all_data_everything_is_pulled(
+    sf_server: SalesforceStandIn, connector: SalesforceConnector
+) -> None:
+    records, _, _ = pull_all(connector, "contact")
+    assert len(records) == 60 and connector.puller.sees_everything is True

@@ -30,7 +30,7 @@ from connectors.errors import (
     ServerError,
     Timeout,
 )
-from connectors.salesforce import SalesforceConnector, SalesforceSession
+from connectors.salesforce import SalesforceConnector, SalesforceSession, SalesforceSettings
 from connectors.salesforce.session import map_exception
 from connectors.sandbox.salesforce import SalesforceStandIn
 from tests.connectors.salesforce.conftest import session_for, settings_for
@@ -257,7 +257,7 @@ def _sf_error(cls: type, status: int, code: str, message: str = "m") -> Any:
         (_sf_error(SalesforceMalformedRequest, 400, "UNABLE_TO_LOCK_ROW"), ServerError),
         (_sf_error(SalesforceMalformedRequest, 400, "INVALID_FIELD"), SchemaMismatch),
         (_sf_error(SalesforceMalformedRequest, 400, "INVALID_TYPE"), SchemaMismatch),
-        (_sf_error(SalesforceMalformedRequest, 400, "QUERY_TIMEOUT"), Timeout),
+        (_sf_error(SalesforceMalformedRequest, 400, "QUERY_TIMEOUT"), CrmError),
         (_sf_error(SalesforceMalformedRequest, 400, "MALFORMED_QUERY"), CrmError),
         (_sf_error(SalesforceResourceNotFound, 404, "NOT_FOUND"), CrmError),
         (_sf_error(SalesforceMoreThanOneRecord, 300, "MULTIPLE"), CrmError),
@@ -295,3 +295,127 @@ def test_the_raw_request_helper_reaches_routes_outside_the_library(
     sf_server.expire_sessions()
     assert session.request("limits", "GET", "limits/").status_code == 200
     assert session.renewals == 1
+
+
+def test_a_429_waits_as_long_as_retry_after_says_capped_at_max_wait(
+    sf_server: SalesforceStandIn,
+) -> None:
+    waits: list[float] = []
+    session = SalesforceSession(
+        settings_for(sf_server, max_wait=45),
+        sf_server.credentials.consumer_secret,
+        sleep=waits.append,
+    )
+    _total(session)
+    sf_server.faults.error_burst(1, status=429, retry_after=7, path=r"/query/")
+    sf_server.faults.error_burst(1, status=429, retry_after=600, path=r"/query/")
+    sf_server.faults.error_burst(1, status=429, path=r"/query/")
+
+    assert _total(session) == 60
+
+    assert waits == [7.0, 45.0, 20.0]  # as told; capped; no header: the default wait
+    session.close()
+
+
+# -- timeouts per operation ----------------------------------------------------------------
+def test_a_slow_but_fine_write_is_waited_for_not_repeated(sf_server: SalesforceStandIn) -> None:
+    session = session_for(sf_server, timeout_seconds=0.3, write_timeout=10, attempts=3)
+    contact = sorted(sf_server.ids["contact"].values())[0]
+    _total(session)
+    sf_server.hold_requests(1, 1.0, path=r"/composite/sobjects$")  # triggers and flows run
+    body = {
+        "allOrNone": False,
+        "records": [{"attributes": {"type": "Contact"}, "id": contact, "Title": "CTO"}],
+    }
+
+    answer = session.call(
+        "composite.sobjects.update",
+        lambda sf: sf.restful("composite/sobjects", method="PATCH", json=body),
+    )
+
+    assert answer[0]["success"] is True
+    assert sf_server.log.count("PATCH", r"/composite/sobjects$") == 1
+    assert session.retries == 0
+    session.close()
+
+
+def test_a_light_call_still_gives_up_quickly(sf_server: SalesforceStandIn) -> None:
+    session = session_for(sf_server, timeout_seconds=0.3, attempts=1)
+    _total(session)
+    sf_server.hold_requests(1, 1.0, path=r"/describe")
+    with pytest.raises(Timeout):
+        session.call("describe", lambda sf: sf.restful("sobjects/Contact/describe"))
+    session.close()
+
+
+def test_each_operation_has_its_own_timeout() -> None:
+    from connectors.salesforce.session import timeout_for
+
+    s = SalesforceSettings(instance_url="https://acme.my.salesforce.com")
+    table = {
+        name: timeout_for(s, name)
+        for name in (
+            "query",
+            "query_more",
+            "campaign.find",
+            "bulk2.query.results",
+            "composite.sobjects.update",
+            "campaign.create",
+            "bulk2.ingest.upload",
+            "tooling.customfield.create",
+            "bulk2.ingest.get",
+            "bulk2.query.job",
+            "describe",
+            "oauth.token",
+        )
+    }
+    assert table == {
+        "query": 130,
+        "query_more": 130,
+        "campaign.find": 130,
+        "bulk2.query.results": 130,
+        "composite.sobjects.update": 600,
+        "campaign.create": 600,
+        "bulk2.ingest.upload": 600,
+        "tooling.customfield.create": 300,
+        "bulk2.ingest.get": 30,
+        "bulk2.query.job": 30,
+        "describe": 30,
+        "oauth.token": 30,
+    }
+
+
+# -- unreachable hosts and certificates ----------------------------------------------------
+def test_a_refused_connection_is_unreachable_after_two_quick_retries_naming_the_url(
+    sf_server: SalesforceStandIn,
+) -> None:
+    import socket
+
+    from connectors.errors import Unreachable
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again: nothing listens there
+    waits: list[float] = []
+    session = SalesforceSession(
+        settings_for(sf_server, instance_url=f"https://127.0.0.1:{port}"),
+        sf_server.credentials.consumer_secret,
+        sleep=waits.append,
+    )
+    with pytest.raises(Unreachable) as exc:
+        _total(session)
+    assert f"https://127.0.0.1:{port}/services/oauth2/token" in str(exc.value)
+    assert session.calls["oauth.token"] == 1 and waits == [0.5, 1.0]  # 3 tries, quickly
+    session.close()
+
+
+def test_an_unverifiable_certificate_is_a_certificate_problem_naming_ca_bundle(
+    sf_server: SalesforceStandIn,
+) -> None:
+    from connectors.errors import CertificateProblem
+
+    session = session_for(sf_server, ca_bundle=requests.certs.where())  # public CAs only
+    with pytest.raises(CertificateProblem, match="ca_bundle"):
+        _total(session)
+    assert sf_server.log.count("POST", TOKEN) == 0  # the handshake failed: nothing arrived
+    session.close()

@@ -36,9 +36,15 @@ def add_open_fields(server: SalesforceStandIn, sobject: str, *specs: FieldSpec) 
             "type": "MultiselectPicklist" if spec.multi else "Picklist",
             "valueSet": {
                 "restricted": True,
-                "valueSetDefinition": {"value": [{"fullName": v} for v in spec.options]},
+                "valueSetDefinition": {"value": [{"valueName": v} for v in spec.options]},
             },
         }
         if spec.multi:
             meta["visibleLines"] = 4
         server.add_custom_field(sobject, f"{spec.name}__c", meta, open_to_api_user=True)
+
+
+def crmseg_assignments(org: Any) -> list[dict[str, Any]]:
+    """Permission set assignments other than the profiles' own (every user has one)."""
+    owned = {p["Id"] for p in org.live("PermissionSet") if p["IsOwnedByProfile"]}
+    return [a for a in org.live("PermissionSetAssignment") if a["PermissionSetId"] not in owned]

@@ -7,7 +7,7 @@ callback run just before a named endpoint (to simulate a concurrent change).
 
 ``StandInSession`` is the smallest thing the write side accepts -- ``call``
 handing the client to ``fn`` and turning simple-salesforce exceptions into
-:class:`CrmError`, plus ``settings`` with the bulk threshold: a test runs on it
+:class:`CrmError`, ``settings`` with the bulk threshold and the run-as ``user_id``: a test runs on it
 to check the code needs nothing more.
 """
 
@@ -40,10 +40,20 @@ class HookedSession(SalesforceSession):
             hook()
         return super().call(endpoint, fn, *args, **kwargs)
 
+    def call_once(self, endpoint: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        self.endpoints.append(endpoint)
+        hook = self.before.pop(endpoint, None)
+        if hook is not None:
+            hook()
+        return super().call_once(endpoint, fn, *args, **kwargs)
+
 
 class StandInSession:
-    def __init__(self, sf: Salesforce, *, bulk_ingest_threshold: int = 10_000) -> None:
+    def __init__(
+        self, sf: Salesforce, *, bulk_ingest_threshold: int = 10_000, user_id: str = ""
+    ) -> None:
         self.sf = sf
+        self.user_id = user_id
         self.settings = SimpleNamespace(bulk_ingest_threshold=bulk_ingest_threshold)
         self.endpoints: list[str] = []
 

@@ -227,3 +227,55 @@ def test_snapshot_refuses_an_existing_name_without_writing(
     assert old in str(exc.value)
     assert writes(sf_server) == 0
     assert members(sf_server, old) == set(contact_ids[:2])
+
+
+def test_a_lost_campaign_create_answer_does_not_make_a_twin(
+    sf_server: SalesforceStandIn, session: HookedSession, contact_ids: list[str]
+) -> None:
+    session.settings.attempts = 3
+    sf_server.lose_responses(1, r"/sobjects/Campaign/?$", "POST")
+
+    (state,) = ensure_lists(session, [spec(set(contact_ids[:2]))])
+
+    assert sf_server.lost == [("POST", sf_server.lost[0][1])]
+    (campaign,) = campaigns(sf_server, AT_RISK)
+    assert state.list_id == campaign["Id"]
+    assert members(sf_server, str(campaign["Id"])) == set(contact_ids[:2])
+    # the lost attempt is the only create: the retry found the campaign by name first
+    assert session.endpoints.count("campaign.create") == 1
+    assert ensure_lists(session, [spec(set(contact_ids[:2]))])[0].list_id == campaign["Id"]
+
+
+def test_member_chunks_go_concurrency_at_a_time_and_results_keep_their_order() -> None:
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    from connectors.salesforce.lists import _add
+
+    class Slow:
+        settings = SimpleNamespace(concurrency=3)
+
+        def __init__(self) -> None:
+            self.lock = threading.Lock()
+            self.in_flight = self.most = 0
+            self.sent: list[str] = []
+
+        def call(self, endpoint: str, fn: object, method: str, body: dict) -> list[dict]:
+            with self.lock:
+                self.in_flight += 1
+                self.most = max(self.most, self.in_flight)
+            time.sleep(0.05)
+            with self.lock:
+                self.in_flight -= 1
+                self.sent += [r["ContactId"] for r in body["records"]]
+            return [
+                {"success": r["ContactId"] != "003bad", "errors": [{"statusCode": "X"}]}
+                for r in body["records"]
+            ]
+
+    session = Slow()
+    ids = [f"003{i:015d}" for i in range(1000)] + ["003bad"]
+
+    assert _add(session, "701x", "list", ids) == 1000  # type: ignore[arg-type]
+    assert session.most == 3 and sorted(session.sent) == sorted(ids)  # 6 chunks, 3 at once

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from connectors.base import FieldSpec, TagUpdate
-from connectors.errors import RecordRejected, SchemaMismatch
+from connectors.errors import CrmError, RecordRejected, SchemaMismatch
 from connectors.salesforce.fields import ensure_fields
 from connectors.salesforce.writes import _bulk_error, poll_wait, write_batch, write_bulk
 from connectors.sandbox.salesforce import SalesforceStandIn
@@ -331,10 +331,12 @@ def test_bulk_error_column_is_split_into_code_and_message(
     assert _bulk_error(text) == expected
 
 
-def test_the_write_side_needs_only_call_and_settings_from_a_session(
+def test_the_write_side_needs_only_call_settings_and_user_id_from_a_session(
     sf_server: SalesforceStandIn, contact_ids: list[str]
 ) -> None:
-    minimal = StandInSession(sf_server.client(), bulk_ingest_threshold=1)
+    minimal = StandInSession(
+        sf_server.client(), bulk_ingest_threshold=1, user_id=sf_server.org.api_user_id
+    )
     a, b = contact_ids[:2]
     ensure_fields(minimal, "contact", [FieldSpec("crmseg_tier", "Tier", ("gold", "silver"))])
 
@@ -381,3 +383,35 @@ def test_a_row_lock_that_clears_is_written_on_the_retry(
     assert [r.ok for r in results] == [True, True], [str(r.error) for r in results]
     assert sf_server.log.count("PATCH", COLLECTIONS) == 2
     assert [stored(sf_server, i, "crmseg_lifecycle__c") for i in (a, b)] == ["new", "new"]
+
+
+def test_a_bulk_upload_whose_answer_is_lost_is_not_sent_twice(
+    sf_server: SalesforceStandIn, session: HookedSession, contact_ids: list[str]
+) -> None:
+    add_open_fields(sf_server, "Contact", LIFECYCLE)
+    session.settings.attempts = 3
+    session.settings.bulk_ingest_threshold = 1
+    sf_server.lose_responses(1, r"/jobs/ingest/\w+/batches$", "PUT")
+    updates = [TagUpdate("contact", c, {"crmseg_lifecycle": "new"}) for c in contact_ids[:3]]
+
+    with pytest.raises(CrmError):
+        write_bulk(session, updates, sleep=no_sleep)
+
+    assert len(sf_server.lost) == 1
+    assert sf_server.log.count("PUT", r"/batches$") == 0  # the lost one is not logged
+    (job,) = sf_server.state.bulk_jobs.values()
+    assert (len(job.uploads), job.state) == (1, "Aborted")  # one upload, never run
+    assert all(stored(sf_server, c, "crmseg_lifecycle__c") is None for c in contact_ids[:3])
+
+
+def test_without_bulk_api_write_bulk_declines_and_batches_do_the_work(
+    sf_server: SalesforceStandIn, session: HookedSession, contact_ids: list[str]
+) -> None:
+    add_open_fields(sf_server, "Contact", LIFECYCLE)
+    session.settings.bulk_ingest_threshold = 1
+    sf_server.disable_bulk_api()
+    updates = [TagUpdate("contact", c, {"crmseg_lifecycle": "new"}) for c in contact_ids[:3]]
+
+    assert write_bulk(session, updates, sleep=no_sleep) is None
+    assert all(r.ok for r in write_batch(session, updates))
+    assert [stored(sf_server, c, "crmseg_lifecycle__c") for c in contact_ids[:3]] == ["new"] * 3

@@ -1,0 +1,93 @@
+"""How a command talks when it fails, which config it read, and a reader that stops
+early."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from connectors.sandbox.hubspot import HubSpotSandbox
+from tests.operator.conftest import AS_OF, ROOT, hub_config
+
+
+def test_json_failure_is_one_object_on_stdout(tmp_path: Path, crmseg: Any) -> None:
+    config = tmp_path / "crmseg.toml"
+    config.write_text('[segmentation]\nwindow_days = "365"\n', encoding="utf-8")
+    result = crmseg("sync", "--config", config, "--json")
+    assert result.exit_code == 2
+    payload = json.loads(result.stdout)
+    assert payload["status"] == "failed" and payload["exit_code"] == 2
+    assert payload["error"]["kind"] == "config"
+    assert "segmentation.window_days" in payload["error"]["message"]
+
+
+def test_json_failure_of_the_crm(
+    hub: HubSpotSandbox, tmp_path: Path, crmseg: Any, monkeypatch: Any
+) -> None:
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "pat-na1-wrong")
+    config = hub_config(tmp_path / "crmseg.toml", hub, tmp_path / "state.duckdb")
+    result = crmseg("plan", "--config", config, "--json")
+    assert result.exit_code == 5
+    payload = json.loads(result.stdout)
+    assert payload["error"]["kind"] == "crm" and "refused" in payload["error"]["message"]
+
+
+def test_json_logs_carry_the_final_error_too(
+    hub: HubSpotSandbox, tmp_path: Path, crmseg: Any, monkeypatch: Any
+) -> None:
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", hub.token)
+    config = hub_config(tmp_path / "crmseg.toml", hub, tmp_path / "state.duckdb")
+    result = crmseg("sync", "--config", config, "--as-of", "2999-01-01", "--log-format", "json")
+    assert result.exit_code == 2
+    lines = [json.loads(line) for line in result.stderr.splitlines()]  # every line is JSON
+    assert lines[0]["message"].startswith("Config: ")
+    assert lines[-1]["level"] == "error" and "later than today" in lines[-1]["message"]
+    assert lines[-1]["exit_code"] == 2
+    ok = crmseg("sync", "--config", config, "--as-of", AS_OF, "--log-format", "json")
+    assert ok.exit_code == 0
+    assert all(json.loads(line) for line in ok.stderr.splitlines())
+
+
+def test_crmseg_toml_in_the_working_directory_is_read_and_named(
+    hub: HubSpotSandbox, tmp_path: Path, crmseg: Any, monkeypatch: Any
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", hub.token)
+    hub_config(tmp_path / "crmseg.toml", hub, tmp_path / "state.duckdb")
+    result = crmseg("plan", "--as-of", AS_OF)
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[0] == "Config: crmseg.toml"
+    assert (tmp_path / "state.duckdb").exists()
+
+
+def test_without_any_config_the_first_line_says_defaults(
+    tmp_path: Path, crmseg: Any, monkeypatch: Any
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = crmseg("status")
+    first = result.stderr.splitlines()[0]
+    assert "no ./crmseg.toml" in first and "https://api.hubapi.com" in first
+
+
+def _demo_into_head(tmp_path: Path, demo: str, lines: int) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        f"set -o pipefail; {sys.executable} -m sync.cli {demo} | head -n {lines}",
+        shell=True,
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        executable="/bin/bash",
+    )
+
+
+def test_demo_into_head_exits_0_quietly(tmp_path: Path) -> None:
+    tables = _demo_into_head(tmp_path, "demo", 2)
+    assert tables.returncode == 0, tables.stderr
+    assert "Error" not in tables.stderr and "Traceback" not in tables.stderr
+    piped = _demo_into_head(tmp_path, "demo --json", 1)
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout == "{\n"

@@ -1,0 +1,104 @@
+"""The README's "Trying crmseg on a local sandbox" steps, run exactly as written."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.operator.conftest import ROOT
+
+
+def documented_steps(crm: str) -> list[str]:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(rf"<!-- sandbox-steps: {crm} -->\n```sh\n(.*?)```", readme, re.S)
+    assert block is not None, f"README has no sandbox steps for {crm}"
+    return [line for line in block.group(1).splitlines() if line.strip()]
+
+
+def crmseg(line: str) -> list[str]:
+    words = shlex.split(line)
+    assert words[0] == "crmseg"
+    return [sys.executable, "-m", "sync.cli", *words[1:]]
+
+
+@pytest.mark.parametrize("crm", ["hubspot", "salesforce"])
+def test_the_documented_sandbox_steps_work(crm: str, tmp_path: Path) -> None:
+    serve, *rest = documented_steps(crm)
+    assert serve.startswith(f"crmseg sandbox serve {crm}")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for name in [n for n in env if n.startswith(("HUBSPOT_", "SALESFORCE_"))]:
+        del env[name]
+    server = subprocess.Popen(
+        crmseg(serve), cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        printed: list[str] = []
+        assert server.stdout is not None
+        while not any(line.startswith("export ") for line in printed):
+            line = server.stdout.readline()
+            assert line, f"serve ended early: {printed}"
+            printed.append(line.rstrip("\n"))
+        exported = dict(
+            shlex.split(line.removeprefix("export "))[0].split("=", 1)
+            for line in printed
+            if line.startswith("export ")
+        )
+        config = (tmp_path / "crmseg.toml").read_text(encoding="utf-8")
+        assert config.strip() in "\n".join(printed)  # what it wrote is what it printed
+        for step in rest:
+            if step.startswith("export "):
+                name, value = step.removeprefix("export ").split("=", 1)
+                # the README shows the fixed HubSpot token verbatim, and says to copy
+                # the printed Salesforce secret
+                assert name in exported
+                if not value.startswith("..."):
+                    assert value == exported[name]
+                env[name] = exported[name]
+                continue
+            started = time.monotonic()
+            result = subprocess.run(
+                crmseg(step), cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+            )
+            assert result.returncode == 0, (step, result.stderr)
+            assert result.stderr.splitlines()[0] == "Config: crmseg.toml"
+            assert time.monotonic() - started < 300
+        assert "belongs to" in result.stderr  # the last step is `crmseg status`
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.communicate(timeout=30)
+
+
+def test_serve_on_a_port_in_use_exits_2_naming_it() -> None:
+    from typer.testing import CliRunner
+
+    from connectors.sandbox.cli import sandbox_app
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(sandbox_app, ["serve", "hubspot", "--port", str(port)])
+    assert result.exit_code == 2
+    assert f"--port {port}" in result.output and "in use" in result.output
+
+
+@pytest.mark.parametrize(
+    "args", [["--contacts", "-1"], ["--port", "70000"], ["--latency", "-2"], ["--portal-id", "0"]]
+)
+def test_serve_refuses_nonsense_numbers(args: list[str]) -> None:
+    from typer.testing import CliRunner
+
+    from connectors.sandbox.cli import sandbox_app
+
+    result = CliRunner().invoke(sandbox_app, ["serve", "hubspot", *args])
+    assert result.exit_code == 2
+    assert args[0] in result.output
