@@ -205,17 +205,18 @@ def _network_error(exc: BaseException, endpoint: str, url: str) -> CrmError | No
         if isinstance(e, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in text:
             detail = getattr(e, "verify_message", None) or "certificate verify failed"
             return CertificateProblem(
-                f"{endpoint}: the TLS certificate of {url} could not be verified ({detail}). "
-                "If HTTPS goes through a proxy that inspects it, set [crm] ca_bundle to the "
-                "proxy's CA bundle (a PEM file); otherwise check [crm] base_url",
+                f"{endpoint}: a certificate problem: the TLS certificate of {url} could not be "
+                f"verified ({detail}). If HTTPS goes through a proxy that inspects it, set "
+                "[crm] ca_bundle to the proxy's CA bundle (a PEM file); otherwise check "
+                "[crm] base_url",
                 crm=CRM,
                 code="CERTIFICATE_VERIFY_FAILED",
             )
     for e in chain:
         if isinstance(e, urllib3.exceptions.NameResolutionError):
             return Unreachable(
-                f"{endpoint}: cannot reach {url}: the host name is unknown (DNS). Check "
-                "[crm] base_url and the network",
+                f"{endpoint}: cannot reach {url}: unknown host (DNS has no such name). "
+                "Check [crm] base_url and the network",
                 crm=CRM,
                 code="HOST_UNKNOWN",
             )

@@ -353,7 +353,7 @@ def test_an_unknown_host_is_unreachable_and_names_the_url() -> None:
     exc = urllib3.exceptions.NameResolutionError("no-such-host.invalid", conn, OSError("unknown"))
     mapped = map_exception(exc, "objects.list", "https://no-such-host.invalid")
     assert isinstance(mapped, Unreachable)
-    assert "https://no-such-host.invalid" in str(mapped) and "host name is unknown" in str(mapped)
+    assert "https://no-such-host.invalid" in str(mapped) and "unknown host" in str(mapped)
     assert mapped.code == "HOST_UNKNOWN"
 
 
