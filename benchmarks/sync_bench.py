@@ -285,12 +285,18 @@ def floors(n_contacts: int, n_deals: int, written: int, pulled: dict[str, Any] |
     return out
 
 
+#: ``--count-window``: HubSpotSettings.count_own_write_window for every HubSpot run.
+COUNT_WINDOW = False
+
+
 def sync_once(
     hs: HubSpotSandbox, config: Config, state: State, dump: Path | None = None
 ) -> tuple[dict[str, Any], float]:
     hs.log.clear()
     hs.reset_limits()
     connector = open_connector(config, token=hs.token)
+    if COUNT_WINDOW:
+        connector.transport.settings.count_own_write_window = True  # type: ignore[attr-defined]
     sends: list[tuple[float, str]] = []
     if dump is not None:
         record_sends(connector, sends)
@@ -875,7 +881,15 @@ def main() -> None:
     ap.add_argument(
         "--report", type=Path, default=None, help="only print the tables of an earlier --json"
     )
+    ap.add_argument(
+        "--count-window",
+        action="store_true",
+        help="HubSpot: turn on count_own_write_window (one counting search instead of "
+        "re-reading crmseg's own write window)",
+    )
     a = ap.parse_args()
+    global COUNT_WINDOW
+    COUNT_WINDOW = a.count_window
     if a.report:
         report(json.loads(a.report.read_text()))
         return

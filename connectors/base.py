@@ -119,6 +119,12 @@ class WriteResult:
     record_id: str
     ok: bool
     error: CrmError | None = None
+    #: Set when the record was merged into another one (a new id) before the
+    #: write: not a rejection; the engine pulls again and plans for the new id.
+    merged_into: str | None = None
+    #: The record's modification stamp after this write, as the CRM answered it
+    #: (``None``: not known). Lets the next pull recognise crmseg's own writes.
+    modified_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +139,10 @@ class ListSpec:
     #: step itself (``Connector.lists_need_members``); ``None`` where the CRM
     #: evaluates the filter (HubSpot's active lists).
     members: frozenset[str] | None = None
+    #: The id the CRM gave this list when crmseg created it (kept in the state
+    #: file); ``None`` when crmseg has no record of creating it. A list of that
+    #: name with another id is someone else's, and crmseg leaves it alone.
+    list_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

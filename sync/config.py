@@ -84,6 +84,10 @@ class CrmConfig(BaseModel):
     overlap_minutes: int = Field(default=10, ge=0, le=24 * 60)
     #: Seconds before one HTTP request is abandoned (and retried).
     timeout_seconds: float = Field(default=30, gt=0)
+    #: HubSpot: do not re-read crmseg's own write window when one counting search
+    #: shows only crmseg's writes in it (far fewer requests; an edit made between
+    #: crmseg's pull and its write of the same record then waits for the full pull).
+    count_own_write_window: bool = False
     #: Salesforce: pull even when the integration user lacks "View All Data" (it then
     #: sees only the records shared with it; by default such a run is refused).
     partial_visibility_ok: bool = False

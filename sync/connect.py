@@ -65,6 +65,7 @@ def _hubspot(config: Config, *, token: str | None) -> Connector:
         concurrency=crm.concurrency,
         host=crm.base_url,
         ssl_ca_cert=str(crm.ca_bundle) if crm.ca_bundle else None,
+        count_own_write_window=crm.count_own_write_window,
     )
     connector = HubSpotConnector(
         Transport(token, settings) if token else Transport.from_env(settings),

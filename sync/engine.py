@@ -8,11 +8,12 @@ the state file, so the same engine serves every CRM.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
@@ -32,6 +33,9 @@ from sync.config import Config
 from sync.fields import families, field_specs, list_name, observed_values
 from sync.plan import Change, Plan, build_plan
 from sync.state import PullState, State
+
+#: Rounds of pull-and-replan after writes that met merged records (``Engine.replan_merged``).
+MAX_REPLANS = 2
 
 
 class MassChange(CrmsegError):
@@ -86,6 +90,9 @@ class Engine:
         self.last_report: SegmentationReport | None = None
         #: Object types whose links may point at merged-away records: pulled in full.
         self.relink: set[ObjectType] = set()
+        #: (object type, old id) -> new id, for writes that met a record merged
+        #: away after the pull; the run pulls again and re-plans for them.
+        self.merged: dict[tuple[ObjectType, str], str] = {}
 
     # -- what to pull ----------------------------------------------------------
     def object_types(self) -> list[ObjectType]:
@@ -157,6 +164,7 @@ class Engine:
                 self.guard(plan, options)
                 summary["provisioned"] = self.provision()
                 written, result.failures = self.write(run_id, plan)
+                written += self.replan_merged(run_id, options, result)
                 summary["written"] = written
                 summary["failed"] = len(result.failures)
                 summary["failures"] = [
@@ -226,6 +234,13 @@ class Engine:
         if not full and previous is not None and previous.cursor is not None:
             overlap = timedelta(minutes=self.config.crm.overlap_minutes)
             since = Cursor(previous.cursor.modified_at - overlap, None)
+        own = getattr(self.connector, "recognise_own_writes", None)
+        if callable(own):
+            own(
+                object_type,
+                self.state.own_writes(object_type, since.modified_at) if since else {},
+                lambda records: self.state.unchanged(object_type, records),
+            )
         before = self.state.mirror_count(object_type)
         started_at = now_utc()
         records = deleted = 0
@@ -255,6 +270,7 @@ class Engine:
                 swept, relink = self.state.sweep(object_type)
                 if relink:
                     self._links_moved(object_type)
+                cursor = _capped(cursor, started_at)
             self.state.commit_pull(
                 object_type, properties, cursor, full=full, started_at=started_at
             )
@@ -371,6 +387,33 @@ class Engine:
                 raise error
         return written, failures
 
+    def replan_merged(self, run_id: int, options: RunOptions, result: RunResult) -> int:
+        """Writes that met records merged away after the pull are not rejections: pull
+        again (the merged record and its relinked deals), compute and write the new
+        plan. Returns the records written; at most ``MAX_REPLANS`` rounds."""
+        written = 0
+        for _ in range(MAX_REPLANS):
+            if not self.merged:
+                break
+            merged, self.merged = self.merged, {}
+            result.summary["merged"] = result.summary.get("merged", 0) + len(merged)
+            self.pull(replace(options, full=False))
+            self.compute(options.as_of)
+            result.plan = plan = build_plan(
+                self.state.con,
+                self.families,
+                self.config.segmentation.level,
+                record_ids=options.record_ids,
+            )
+            ok, failures = self.write(run_id, plan)
+            written += ok
+            result.failures += failures
+        for (object_type, old), new in self.merged.items():
+            message = f"merged into {object_type} {new} again during the run; run again"
+            result.failures.append((Change(object_type, old, "", None, None), message))
+        self.merged.clear()
+        return written
+
     def _record_results(
         self,
         run_id: int,
@@ -380,6 +423,10 @@ class Engine:
     ) -> tuple[int, list[tuple[Change, str]]]:
         """Store one batch's (or bulk job's) outcome; returns (records written, failures)."""
         ok = [r.record_id for r in results if r.ok]
+        self.state.record_stamps(
+            object_type,
+            [(r.record_id, r.modified_at) for r in results if r.ok and r.modified_at is not None],
+        )
         self.state.record_written(
             run_id,
             object_type,
@@ -393,6 +440,9 @@ class Engine:
         failures: list[tuple[Change, str]] = []
         for r in results:
             if r.ok:
+                continue
+            if r.merged_into is not None:
+                self.merged[(object_type, r.record_id)] = r.merged_into
                 continue
             message = str(r.error) if r.error else "rejected"
             changes = by_record.get((object_type, r.record_id), [])
@@ -411,6 +461,7 @@ class Engine:
         entries = self.config.lists.entries()
         if not entries:
             return []
+        owned = self.owned_lists()
         specs = [
             ListSpec(
                 list_name(family, value),
@@ -420,11 +471,14 @@ class Engine:
                 self._members(f"crmseg_{family}", value)
                 if self.connector.lists_need_members
                 else None,
+                owned.get(list_name(family, value)),
             )
             for family, value in entries
         ]
         with self.reporter.phase("Keeping lists", None):
             states = self.connector.ensure_lists(specs)
+        owned.update({s.spec.name: s.list_id for s in states})
+        self.state.set_meta(self._owned_key(), json.dumps(owned, sort_keys=True))
         return [
             {
                 "name": s.spec.name,
@@ -436,6 +490,15 @@ class Engine:
             }
             for s in states
         ]
+
+    def _owned_key(self) -> str:
+        return f"owned_lists.{self.connector.name}"
+
+    def owned_lists(self) -> dict[str, str]:
+        """Name -> id of the segment lists crmseg created (or adopted) in this CRM: the
+        connector refuses to touch a list of that name under another id."""
+        raw = self.state.meta(self._owned_key())
+        return dict(json.loads(raw)) if raw else {}
 
     def _members(self, field: str, value: str) -> frozenset[str]:
         """Contacts whose desired tag holds ``value`` (multi-values count per value)."""
@@ -449,6 +512,20 @@ class Engine:
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
+
+
+def _capped(cursor: Cursor | None, started_at: datetime) -> Cursor | None:
+    """A full pull's cursor, at most the pull's start.
+
+    A full pull reads records in id order, so a record already read and edited
+    while the pull runs is not read again; had a later record (edited even
+    later) moved the cursor past that edit, the next incremental pull would
+    miss it until the next full pull. Starting the next pull from the full
+    pull's start (less the usual overlap) reads every edit made meanwhile.
+    """
+    if cursor is None or cursor.modified_at <= started_at:
+        return cursor
+    return Cursor(started_at, None)
 
 
 def _later(a: Cursor, b: Cursor) -> bool:

@@ -54,6 +54,12 @@ CREATE TABLE IF NOT EXISTS crm_values (
     object_type VARCHAR NOT NULL, record_id VARCHAR NOT NULL, field VARCHAR NOT NULL,
     value VARCHAR NOT NULL, PRIMARY KEY (object_type, record_id, field)
 );
+-- The modification stamp the CRM answered for crmseg's own last write of a record:
+-- a record pulled with exactly that stamp changed only by that write.
+CREATE TABLE IF NOT EXISTS own_writes (
+    object_type VARCHAR NOT NULL, record_id VARCHAR NOT NULL, updated_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (object_type, record_id)
+);
 CREATE TABLE IF NOT EXISTS pulls (
     object_type VARCHAR PRIMARY KEY, properties VARCHAR NOT NULL,
     cursor_modified_at TIMESTAMP, cursor_last_id VARCHAR,
@@ -360,6 +366,7 @@ class State:
             "mirror_deal_companies",
             "mirror_properties",
             "crm_values",
+            "own_writes",
             "pulls",
         ):
             self.con.execute(f"DELETE FROM {table}")
@@ -409,7 +416,8 @@ class State:
         records = list(page.records)
         ids = [r.id for r in records]
         if ids:
-            self._delete(object_type, ids)
+            self._forget_stale_stamps(object_type, records)
+            self._delete(object_type, ids, keep_stamps=True)
             if object_type == "contact":
                 self._insert_contacts(records)
             elif object_type == "company":
@@ -480,10 +488,18 @@ class State:
         with contextlib.suppress(duckdb.Error):
             self.con.execute("ROLLBACK")
 
-    def _delete(self, object_type: ObjectType, ids: list[str]) -> None:
+    def _delete(
+        self, object_type: ObjectType, ids: list[str], *, keep_stamps: bool = False
+    ) -> None:
         """Remove records with everything hanging off them (properties, held values,
-        a deal's links)."""
+        a deal's links, the stamps of crmseg's writes unless ``keep_stamps``)."""
         params = [ids]
+        if not keep_stamps:
+            self.con.execute(
+                "DELETE FROM own_writes WHERE object_type = $2 AND record_id IN "
+                "(SELECT unnest($1::VARCHAR[]))",
+                [ids, object_type],
+            )
         self.con.execute(
             f"DELETE FROM {TABLE[object_type]} WHERE id IN (SELECT unnest($1::VARCHAR[]))",
             params,
@@ -588,6 +604,80 @@ class State:
                 [[p[0] for p in held], [p[1] for p in held], [p[2] for p in held], object_type],
             )
 
+    # -- crmseg's own writes -------------------------------------------------------
+    def _forget_stale_stamps(self, object_type: ObjectType, records: Sequence[Any]) -> None:
+        """Drop the write stamps of records pulled with another stamp: changed since."""
+        self.con.execute(
+            "DELETE FROM own_writes o USING (SELECT unnest($2::VARCHAR[]) AS id, "
+            "unnest($3::TIMESTAMP[]) AS at) p WHERE o.object_type = $1 AND o.record_id = p.id "
+            "AND o.updated_at IS DISTINCT FROM p.at",
+            [object_type, [r.id for r in records], [_naive(r.updated_at) for r in records]],
+        )
+
+    def record_stamps(
+        self, object_type: ObjectType, stamps: Sequence[tuple[str, datetime]]
+    ) -> None:
+        """Store the modification stamps the CRM answered for crmseg's writes."""
+        if not stamps:
+            return
+        self.con.execute(
+            "INSERT OR REPLACE INTO own_writes SELECT $1, unnest($2::VARCHAR[]), "
+            "unnest($3::TIMESTAMP[])",
+            [object_type, [s[0] for s in stamps], [_naive(s[1]) for s in stamps]],
+        )
+
+    def own_writes(self, object_type: ObjectType, since: datetime) -> dict[str, datetime]:
+        """Record id -> stamp of crmseg's own last write, for writes at or after ``since``."""
+        rows = self.con.execute(
+            "SELECT record_id, updated_at FROM own_writes WHERE object_type = ? "
+            "AND updated_at >= ?",
+            [object_type, _naive(since)],
+        ).fetchall()
+        return {str(r[0]): _utc(r[1]) for r in rows}  # type: ignore[misc]
+
+    def unchanged(self, object_type: ObjectType, records: Sequence[Any]) -> set[str]:
+        """Ids of ``records`` whose pulled values equal the mirror's (associations aside):
+        a record whose stamp is crmseg's own write and that holds nothing new."""
+        if not records or object_type == "deal":
+            return set()
+        table = TABLE[object_type]
+        columns = [
+            str(r[0])
+            for r in self.con.execute(f"DESCRIBE {table}").fetchall()
+            if r[0] not in ("id", "company_id", "updated_at")
+        ]
+        ids = [r.id for r in records]
+        rows = self.con.execute(
+            f"SELECT id, {', '.join(columns)} FROM {table} WHERE id IN "
+            "(SELECT unnest($1::VARCHAR[]))",
+            [ids],
+        ).fetchall()
+        mirror = {str(r[0]): r[1:] for r in rows}
+        props: dict[str, dict[str, str | None]] = {}
+        for rid, name, value in self.con.execute(
+            "SELECT record_id, name, value FROM mirror_properties WHERE object_type = $2 AND "
+            "record_id IN (SELECT unnest($1::VARCHAR[])) UNION ALL SELECT record_id, field, "
+            "value FROM crm_values WHERE object_type = $2 AND record_id IN "
+            "(SELECT unnest($1::VARCHAR[]))",
+            [ids, object_type],
+        ).fetchall():
+            props.setdefault(str(rid), {})[str(name)] = value
+        same: set[str] = set()
+        for r in records:
+            if r.id not in mirror:
+                continue
+            if tuple(getattr(r, c, None) for c in columns) != mirror[r.id]:
+                continue
+            held = props.get(r.id, {})
+            pulled = {
+                k: (_norm_multi(v) if owned(k) else v)
+                for k, v in r.properties.items()
+                if v not in (None, "")
+            }
+            if pulled == {k: v for k, v in held.items() if v not in (None, "")}:
+                same.add(r.id)
+        return same
+
     # -- written values ----------------------------------------------------------
     def record_written(
         self,
@@ -680,6 +770,11 @@ class State:
                 ) WHERE v <> '' GROUP BY v""",
                 [run_id, as_of],
             )
+
+
+def _norm_multi(value: str) -> str:
+    """What ``NORMALISE`` makes of a multi-value in SQL: sorted, distinct, ``;``-joined."""
+    return ";".join(sorted({x for x in value.split(";") if x.strip()}))
 
 
 def _utc(value: datetime | None) -> datetime | None:

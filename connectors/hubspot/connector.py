@@ -10,7 +10,8 @@ is thread-safe, so the engine may call :meth:`write_batch` from
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from connectors.base import (
@@ -105,6 +106,22 @@ class HubSpotConnector(Connector):
         from connectors.hubspot.lists import snapshot_list
 
         return snapshot_list(self.transport, name, object_type, record_ids)
+
+    def recognise_own_writes(
+        self,
+        object_type: ObjectType,
+        stamps: Mapping[str, datetime],
+        unchanged: Callable[[Sequence[Any]], set[str]],
+    ) -> None:
+        """Before an incremental pull: the stamps HubSpot answered for crmseg's own writes
+        (record id -> ``updatedAt``) and the engine's check of which pulled records
+        hold nothing the mirror lacks. Such records are not processed again; when
+        search shows that only they were modified in crmseg's write window, that
+        window is not read at all (see :mod:`connectors.hubspot.pull`)."""
+        if stamps:
+            self.puller.own[object_type] = (stamps, unchanged)
+        else:
+            self.puller.own.pop(object_type, None)
 
     def plan_fields(self, object_type: ObjectType, fields: Sequence[FieldSpec]) -> list[str]:
         from connectors.hubspot.fields import plan_fields

@@ -117,12 +117,20 @@ def ensure_fields(
                 form_field=False,
                 hidden=False,
             )
-            transport.call("properties.create", core.create, hs_type, body)
-            changes.append(
-                f"created {object_type} property {spec.name} "
-                f"({_field_type(spec)}, {len(spec.options)} options)"
-            )
-            continue
+            try:
+                transport.call("properties.create", core.create, hs_type, body)
+            except CrmError as err:
+                if err.status != 409:
+                    raise
+                # "already exists": our own create whose answer was lost and that was
+                # retried, or a concurrent run. Read it back; carry on only if it is ours.
+                prop = _read_back(transport, core, hs_type, object_type, spec, err)
+            else:
+                changes.append(
+                    f"created {object_type} property {spec.name} "
+                    f"({_field_type(spec)}, {len(spec.options)} options)"
+                )
+                continue
         have = [_option_key(o) for o in prop.options or []]
         want = _option_inputs(spec.options, prop.options or [])
         if have == [_option_key(o) for o in want]:
@@ -141,6 +149,31 @@ def ensure_fields(
             + (f"added {', '.join(added)}" if added else "reordered / relabelled")
         )
     return changes
+
+
+def _read_back(
+    transport: HubSpotTransport,
+    core: Any,
+    hs_type: str,
+    object_type: str,
+    spec: FieldSpec,
+    err: CrmError,
+) -> Any:
+    """The property a create was told "already exists" about, if it is crmseg's own
+    (our name, in our group, with our type and field type); otherwise SchemaMismatch."""
+    prop = transport.call("properties.get", core.get_by_name, hs_type, spec.name, archived=False)
+    _check_kind(object_type, spec, prop)
+    if getattr(prop, "group_name", None) != GROUP_NAME:
+        raise SchemaMismatch(
+            f"{object_type} property {spec.name} already exists in property group "
+            f"{getattr(prop, 'group_name', None)!r}, not in crmseg's group {GROUP_NAME!r}: "
+            "it was not created by crmseg. Rename or delete it in HubSpot, then run again.",
+            crm="hubspot",
+            object_type=object_type,
+            status=err.status,
+            request_id=err.request_id,
+        ) from err
+    return prop
 
 
 def _check_specs(fields: Sequence[FieldSpec]) -> None:
@@ -212,7 +245,10 @@ def _ensure_group(transport: HubSpotTransport, hs_type: str, object_type: str) -
     try:
         transport.call("properties.groups.create", groups.create, hs_type, body)
     except CrmError as err:
-        if err.status != 409:  # 409: created meanwhile by a concurrent run; that is fine
+        # 409: our own create whose answer was lost and that was retried, or a
+        # concurrent run. A group only holds properties; its name is all that
+        # marks it, and crmseg checks each property it uses on its own.
+        if err.status != 409:
             raise
         return []
     return [f"created property group {GROUP_NAME} on {object_type}"]

@@ -36,6 +36,28 @@ Incremental pull (``since`` given)
     upserts). Search results carry no associations: they are fetched with the
     v4 batch read for each page's ids.
 
+crmseg's own writes (incremental only)
+    crmseg's batch updates move the last-modified stamp of every record they
+    write, so the next incremental pull finds them all again. The engine hands
+    over the stamp HubSpot answered for each of crmseg's writes
+    (:meth:`HubSpotConnector.recognise_own_writes`); a record found with
+    exactly that stamp whose values equal the mirror's changed only by crmseg's
+    write: it is dropped from the page and its associations are not read again.
+    This is exact: an edit by someone else either moves the stamp or changes a
+    value. The searches still return those records (HubSpot's search cannot
+    exclude them), so the request count stays.
+
+    With ``HubSpotSettings.count_own_write_window`` (off by default) the pull
+    does not read crmseg's write window [first, last own stamp] at all when one
+    counting search (``total``, limit 1) finds exactly as many records stamped
+    in it as crmseg wrote there (less those already found later): the window
+    costs one request instead of ``N / 200`` searches and their association
+    reads. Any foreign edit inside the window breaks the count and the window is
+    read as usual. Not caught: an edit someone makes to a record between
+    crmseg's pull and crmseg's write of that same record (the write's stamp
+    hides it); such an edit waits for the next full pull
+    (``full_pull_every_days``).
+
 Deletions (incremental only)
     ``Page.deleted_ids`` holds ids the engine must remove from its mirror:
     ids merged away (read from each changed survivor's ``hs_merged_object_ids``,
@@ -53,7 +75,7 @@ Cursors
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -137,12 +159,24 @@ class _CursorTracker:
             self.cursor = Cursor(modified_at=updated, last_id=record_id)
 
 
+#: Own writes below this many are not worth the counting search of their window.
+WINDOW_MIN = SEARCH_LIMIT
+
+Unchanged = Callable[[Sequence[Any]], set[str]]
+
+
 class Puller:
     """Full and incremental pulls for one transport and record mapping."""
 
     def __init__(self, transport: Transport, mapper: RecordMapper) -> None:
         self.transport = transport
         self.mapper = mapper
+        #: Per object type: record id -> stamp of crmseg's own last write, and the
+        #: engine's check of which records hold nothing the mirror lacks.
+        self.own: dict[ObjectType, tuple[Mapping[str, datetime], Unchanged]] = {}
+        #: Records not re-processed because their only change was crmseg's own write.
+        self.skipped = 0
+        self._seen: set[str] = set()
 
     # -- entry point ---------------------------------------------------------------
     def pull(
@@ -306,16 +340,77 @@ class Puller:
     def _incremental(
         self, object_type: ObjectType, since: Cursor, requested: list[str]
     ) -> Iterator[Page[Any]]:
+        tracker = _CursorTracker(since)
+        lower = _ms(since.modified_at)
+        self._seen = set()
+        stamps = {
+            i: t for i, t in self.own.get(object_type, ({}, None))[0].items() if _ms(t) >= lower
+        }
+        counting = getattr(self.transport.settings, "count_own_write_window", False)
+        if not counting or len(stamps) < WINDOW_MIN:
+            yield from self._range(object_type, requested, tracker, lower, "GTE", None)
+        else:
+            first, last = min(_ms(t) for t in stamps.values()), max(_ms(t) for t in stamps.values())
+            yield from self._range(object_type, requested, tracker, lower, "GTE", first)
+            yield from self._range(object_type, requested, tracker, last, "GT", None)
+            expected = sum(1 for i in stamps if i not in self._seen)
+            if self._count(object_type, first, last) == expected:
+                # Every record stamped inside crmseg's own write window is one crmseg
+                # wrote, still at the stamp of that write: nothing to read there.
+                newest = max(stamps, key=lambda i: (_ms(stamps[i]), _id_key(i)))
+                tracker.see(newest, stamps[newest])
+                self.skipped += expected
+                yield Page(records=[], deleted_ids=(), cursor=tracker.cursor)
+            else:
+                yield from self._range(object_type, requested, tracker, first, "GTE", last + 1)
+        yield from self._archived(object_type, since, tracker)
+
+    def _count(self, object_type: ObjectType, first: int, last: int) -> int:
+        """How many records search holds with a last-modified stamp in [first, last]."""
+        lastmod = LASTMOD[object_type]
+        api = self.transport.api(f"crm.{PLURAL[object_type]}.search_api")
+        body = {
+            "filterGroups": [
+                {
+                    "filters": [
+                        {"propertyName": lastmod, "operator": "GTE", "value": str(first)},
+                        {"propertyName": lastmod, "operator": "LTE", "value": str(last)},
+                    ]
+                }
+            ],
+            "sorts": [{"propertyName": lastmod, "direction": "ASCENDING"}],
+            "properties": ["hs_object_id"],
+            "limit": 1,
+            "after": "0",
+        }
+        resp = self.transport.call(
+            "objects.search", api.do_search, public_object_search_request=body, bucket="search"
+        )
+        return int(getattr(resp, "total", -1) or 0)
+
+    def _range(
+        self,
+        object_type: ObjectType,
+        requested: list[str],
+        tracker: _CursorTracker,
+        lower: int,
+        op: str,
+        upper: int | None,
+    ) -> Iterator[Page[Any]]:
+        """Records with a last-modified stamp ``op`` ``lower`` (and below ``upper``)."""
         plural = PLURAL[object_type]
         lastmod = LASTMOD[object_type]
         props = self.mapper.wire_properties(object_type, requested)
-        tracker = _CursorTracker(since)
-        lower, op = _ms(since.modified_at), "GTE"
+        below = (
+            [{"propertyName": lastmod, "operator": "LT", "value": str(upper)}]
+            if upper is not None
+            else []
+        )
         for _ in range(MAX_RESTARTS):
             window = _Window()
             yield from self._search(
                 object_type,
-                [{"propertyName": lastmod, "operator": op, "value": str(lower)}],
+                [{"propertyName": lastmod, "operator": op, "value": str(lower)}, *below],
                 lastmod,
                 props,
                 requested,
@@ -337,7 +432,6 @@ class Puller:
                 lower, op = window.last_ts, "GTE"
         else:
             raise CrmError(f"search {plural}: gave up after {MAX_RESTARTS} restarts", crm="hubspot")
-        yield from self._archived(object_type, since, tracker)
 
     def _keyset(
         self,
@@ -416,6 +510,8 @@ class Puller:
                 wires.append(w)
                 merged = w.properties.get("hs_merged_object_ids") or ""
                 deleted.extend(x for x in merged.split(";") if x)
+            wires = self._drop_own(object_type, wires, requested, tracker)
+            self._seen.update(w.id for w in wires)
             if wires and assoc_types:
                 ids = [w.id for w in wires]
                 self._fill_associations(object_type, wires, {t: ids for t in assoc_types})
@@ -433,6 +529,38 @@ class Puller:
                 raise CrmError(
                     f"search {plural}: unexpected paging cursor {after!r}", crm="hubspot"
                 ) from None
+
+    def _drop_own(
+        self,
+        object_type: ObjectType,
+        wires: list[WireRecord],
+        requested: Sequence[str],
+        tracker: _CursorTracker,
+    ) -> list[WireRecord]:
+        """``wires`` without the records whose only change is crmseg's own write: the
+        stamp is the one its write got and the values equal the mirror's. Their
+        associations are not read again."""
+        own = self.own.get(object_type)
+        if own is None or not wires:
+            return wires
+        stamps, unchanged = own
+        mine = [
+            w
+            for w in wires
+            if w.id in stamps
+            and w.updated_at is not None
+            and _ms(w.updated_at) == _ms(stamps[w.id])
+        ]
+        if not mine:
+            return wires
+        same = unchanged([self.mapper.record(object_type, w, requested) for w in mine])
+        if not same:
+            return wires
+        self.skipped += len(same)
+        for w in wires:
+            if w.id in same:
+                tracker.see(w.id, w.updated_at)
+        return [w for w in wires if w.id not in same]
 
     def _archived(
         self, object_type: ObjectType, since: Cursor, tracker: _CursorTracker

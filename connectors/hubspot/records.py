@@ -9,7 +9,11 @@ Rules (notes sections 1, 3):
 
 * ids are strings; timestamps UTC; money ``Decimal``.
 * a contact's ``company_id`` is its primary company (v3 type
-  ``contact_to_company`` / v4 typeId 1), else the lowest unlabeled one.
+  ``contact_to_company`` / v4 ``HUBSPOT_DEFINED`` typeId 1), else the associated
+  company with the lowest id. Association types are keyed by (category,
+  typeId), never typeId alone: custom ``USER_DEFINED`` labels get small typeIds
+  that collide with HubSpot's own (notes 13); in v3 only the exact primary
+  type name counts, never a custom label's name.
 * a deal's ``contact_ids`` / ``company_ids`` are de-duplicated (the primary
   edge appears a second time as ``..._unlabeled``) and sorted numerically.
 * ``amount`` comes from a configurable property; empty -> ``None``; anything
@@ -56,8 +60,14 @@ ASSOCIATED_TYPES: dict[ObjectType, tuple[str, ...]] = {
     "company": (),
     "deal": ("contacts", "companies"),
 }
-#: HUBSPOT_DEFINED primary association type ids (notes 3.2).
-PRIMARY_TYPE_IDS = frozenset({1, 2, 5, 6})
+#: The HUBSPOT_DEFINED primary association types, as (category, typeId) (notes 3.2, 13).
+PRIMARY_TYPES = frozenset(
+    {("HUBSPOT_DEFINED", 1), ("HUBSPOT_DEFINED", 2), ("HUBSPOT_DEFINED", 5), ("HUBSPOT_DEFINED", 6)}
+)
+#: v3 type names of the primary types (``<from>_to_<to>``; labels have other names).
+PRIMARY_V3_NAMES = frozenset(
+    {"contact_to_company", "company_to_contact", "deal_to_company", "company_to_deal"}
+)
 _CONTACT_FIELDS = {
     "email": "email",
     "firstname": "first_name",
@@ -105,7 +115,7 @@ def assocs_from_v3(results: Iterable[Any]) -> list[Assoc]:
     out = []
     for item in results or ():
         kind = str(_attr(item, "type") or "")
-        out.append(Assoc(str(_attr(item, "id")), primary=not kind.endswith("_unlabeled")))
+        out.append(Assoc(str(_attr(item, "id")), primary=kind in PRIMARY_V3_NAMES))
     return out
 
 
@@ -114,11 +124,11 @@ def assocs_from_v4(to: Iterable[Any]) -> list[Assoc]:
     out = []
     for item in to or ():
         types = _attr(item, "association_types", "associationTypes") or []
-        ids = {_attr(t, "type_id", "typeId") for t in types}
+        keys = {(_attr(t, "category"), _attr(t, "type_id", "typeId")) for t in types}
         out.append(
             Assoc(
                 str(_attr(item, "to_object_id", "toObjectId")),
-                primary=bool(ids & PRIMARY_TYPE_IDS),
+                primary=bool(keys & PRIMARY_TYPES),
             )
         )
     return out

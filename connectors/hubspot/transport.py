@@ -28,9 +28,20 @@ Error mapping (the only place vendor exceptions become ours; ``crm="hubspot"``):
     *ApiException status 5xx                      -> ServerError
     *ApiException status 0 (SSL, bad response)    -> ServerError
     *ApiException other 4xx                       -> CrmError(code=body.category)
+    urllib3 NewConnectionError (refused) and
+      NameResolutionError (host unknown)          -> Unreachable (names the URL;
+                                                     retried twice, quickly)
+    certificate verification failed (the SDK
+      hides it behind status 0 "SSLError" and an
+      AttributeError from its own handler)        -> CertificateProblem (names
+                                                     ``ca_bundle``)
     urllib3 ReadTimeoutError / ConnectTimeoutError-> Timeout
-    urllib3 ProtocolError / NewConnectionError /
-      MaxRetryError / ConnectionError (reset)     -> Timeout
+    urllib3 ProtocolError / MaxRetryError /
+      ConnectionError (reset, dropped)            -> Timeout
+
+A refused connection or an unknown host never reached HubSpot, so waiting
+longer does not help: two quick retries cover a blip, then the run stops with
+the URL in the message instead of waiting half a minute for "no answer".
 
 ``*ApiException`` means the ``ApiException`` of *any* ``hubspot`` sub-package
 (contacts, lists, properties, associations... each has its own class) and its
@@ -48,6 +59,7 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import threading
 import time
 from collections import Counter
@@ -78,6 +90,10 @@ __all__ = ["Bucket", "HubSpotSettings", "Transport", "map_exception"]
 T = TypeVar("T")
 Bucket = Literal["standard", "search", "exempt"]
 CRM = "hubspot"
+DEFAULT_URL = "https://api.hubapi.com"
+#: Quick retries of a refused connection / unknown host, and the pause before each.
+UNREACHABLE_RETRIES = 2
+UNREACHABLE_PAUSE = 0.25
 TOKEN_ENV = "HUBSPOT_ACCESS_TOKEN"
 
 
@@ -97,6 +113,11 @@ class HubSpotSettings:
     search_window_seconds: float = 1.0
     margin_seconds: float = 0.25
     concurrency: int = 4
+    #: Skip reading crmseg's own write window when a counting search shows only
+    #: crmseg's writes in it. Off by default: an edit made by someone else between
+    #: crmseg's pull and its write of the same record then waits for the next
+    #: full pull (see ``connectors.hubspot.pull``).
+    count_own_write_window: bool = False
 
 
 def _is_api_exception(exc: BaseException) -> bool:
@@ -163,10 +184,61 @@ def _is_certificate(exc: BaseException) -> bool:
     return "CERTIFICATE_VERIFY_FAILED" in text or "SSLCertVerificationError" in text
 
 
-def map_exception(exc: BaseException, endpoint: str) -> CrmError | None:
-    """Translate a client exception into crmseg's tree (``None``: not ours to map)."""
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and the exceptions it was raised from or while handling."""
+    out: list[BaseException] = []
+    cur: BaseException | None = exc
+    while cur is not None and cur not in out and len(out) < 20:
+        out.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    return out
+
+
+def _network_error(exc: BaseException, endpoint: str, url: str) -> CrmError | None:
+    """Unreachable / CertificateProblem for refused, unknown-host and TLS failures."""
+    chain = _chain(exc)
+    for e in chain:
+        if isinstance(e, urllib3.exceptions.MaxRetryError) and e.reason is not None:
+            chain.append(e.reason)
+    for e in chain:
+        text = str(getattr(e, "reason", "") or e)
+        if isinstance(e, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in text:
+            detail = getattr(e, "verify_message", None) or "certificate verify failed"
+            return CertificateProblem(
+                f"{endpoint}: a certificate problem: the TLS certificate of {url} could not be "
+                f"verified ({detail}). If HTTPS goes through a proxy that inspects it, set "
+                "[crm] ca_bundle to the proxy's CA bundle (a PEM file); otherwise check "
+                "[crm] base_url",
+                crm=CRM,
+                code="CERTIFICATE_VERIFY_FAILED",
+            )
+    for e in chain:
+        if isinstance(e, urllib3.exceptions.NameResolutionError):
+            return Unreachable(
+                f"{endpoint}: cannot reach {url}: unknown host (DNS has no such name). "
+                "Check [crm] base_url and the network",
+                crm=CRM,
+                code="HOST_UNKNOWN",
+            )
+        if isinstance(e, urllib3.exceptions.NewConnectionError):
+            return Unreachable(
+                f"{endpoint}: cannot reach {url}: the connection was refused. Check [crm] "
+                "base_url, a proxy or firewall in between, and HubSpot's status page",
+                crm=CRM,
+                code="CONNECTION_REFUSED",
+            )
+    return None
+
+
+def map_exception(exc: BaseException, endpoint: str, url: str = DEFAULT_URL) -> CrmError | None:
+    """Translate a client exception into crmseg's tree (``None``: not ours to map).
+
+    ``url`` is the API base URL, named in messages about network failures."""
     if isinstance(exc, CrmError):
         return exc
+    network = _network_error(exc, endpoint, url)
+    if network is not None:
+        return network
     context = exc.__context__
     if isinstance(exc, AttributeError) and context is not None and _is_api_exception(context):
         # The client's call_api decodes ``e.body`` of a body-less ApiException (TLS
@@ -314,7 +386,12 @@ class Transport:
         return cls(token, settings)
 
     def __repr__(self) -> str:
-        return f"Transport(host={self.settings.host or 'https://api.hubapi.com'!r}, token=***)"
+        return f"Transport(host={self.url!r}, token=***)"
+
+    @property
+    def url(self) -> str:
+        """The API base URL requests go to."""
+        return (self.settings.host or DEFAULT_URL).rstrip("/")
 
     # -- api objects -------------------------------------------------------------
     def api(self, path: str) -> Any:
@@ -371,7 +448,7 @@ class Transport:
             try:
                 return self._send(fn, args, kwargs)
             except Exception as exc:
-                mapped = map_exception(exc, endpoint)
+                mapped = map_exception(exc, endpoint, self.url)
                 if mapped is None:
                     raise
                 if mapped.status == 429:
@@ -385,8 +462,22 @@ class Transport:
                 if limiter is not None:
                     limiter.release()  # counted from the response on (see the limiter)
 
+        def reachable_attempt() -> T:
+            """``attempt``, with a refused / unknown-host failure tried twice more, quickly
+            (it is Fatal, so ``retrying`` below passes it on at once)."""
+            for tries in range(UNREACHABLE_RETRIES + 1):
+                try:
+                    return attempt()
+                except Unreachable:
+                    if tries == UNREACHABLE_RETRIES:
+                        raise
+                    with self._lock:
+                        self.retries += 1
+                    (self._sleep or time.sleep)(UNREACHABLE_PAUSE * (tries + 1))
+            raise AssertionError("unreachable")  # pragma: no cover
+
         return retrying(
-            attempt,
+            reachable_attempt,
             attempts=s.attempts,
             max_wait=s.max_wait,
             default_wait=default_wait,

@@ -3,12 +3,21 @@
 One call per batch of at most 100 updates; the answer is turned into exactly
 one :class:`~connectors.base.WriteResult` per update, in input order:
 
-* 200: every record written.
+* 200: every record written; each result carries the ``updatedAt`` HubSpot
+  answered (``WriteResult.modified_at``), so the next pull can tell crmseg's own
+  write from anyone else's.
 * 207: the ``errors`` name the failed inputs -- by ``objectWriteTraceId`` (we set
   it to the record id) or ``context.ids`` -- as :class:`RecordRejected`; the
-  rest are written.
+  rest are written. With ``objectWriteTraceId`` on every input HubSpot reports
+  invalid values per input in a 207 rather than failing the batch; a property
+  that does not exist or is read-only is then a schema error there too
+  (:class:`SchemaMismatch`, fatal), never a rejected record.
 * A record missing from ``results`` with no error was not updated either: HubSpot
-  silently drops ids merged into another record.
+  silently drops ids merged into another record. Such ids are read back one by
+  one (rare): since merges create a new record whose id every old id resolves
+  to, an answer under another id means "merged into it" and the result carries
+  ``merged_into`` (the engine re-plans for the new record); no answer means
+  deleted, a :class:`RecordRejected`.
 * 400 ``VALIDATION_ERROR`` (an ``INVALID_OPTION``, say) rejects the *whole*
   batch although usually one record is at fault. One bad value must not block
   99 good ones, so the batch is split in halves, down to single records, until
@@ -26,6 +35,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from hubspot.crm.objects import BatchInputSimplePublicObjectBatchInput, SimplePublicObjectBatchInput
@@ -113,15 +123,66 @@ def _write(
             code=err.code,
         )
         return [WriteResult(updates[0].record_id, ok=False, error=rejected)]
-    return _results(object_type, updates, response)
+    results = _results(object_type, updates, response)
+    return [_merged(transport, object_type, r) for r in results]
+
+
+def _merged(transport: HubSpotTransport, object_type: str, result: WriteResult) -> WriteResult:
+    """``result`` with ``merged_into`` when its record id now answers another record."""
+    if result.ok or result.error is None or result.error.code is not None:
+        return result
+    api = cached_api(transport, f"crm.{hubspot_object(object_type)}.basic_api")
+    try:
+        found = transport.call(
+            "objects.get", api.get_by_id, result.record_id, properties=["hs_object_id"]
+        )
+    except CrmError as err:
+        if err.status == 404:
+            return result
+        raise
+    new_id = str(getattr(found, "id", "") or "")
+    if not new_id or new_id == result.record_id:
+        return result
+    error = RecordRejected(
+        f"merged into {object_type} {new_id} before the write",
+        crm="hubspot",
+        object_type=object_type,
+        record_id=result.record_id,
+    )
+    return WriteResult(result.record_id, ok=False, error=error, merged_into=new_id)
+
+
+def _schema_problems(error: Any) -> list[dict[str, Any]]:
+    """The per-property problems of one 207 error that mean the schema is wrong."""
+    problems = _problems(str(getattr(error, "message", "") or ""))
+    for detail in getattr(error, "errors", None) or []:
+        code = getattr(detail, "code", None)
+        names = (getattr(detail, "context", None) or {}).get("propertyName") or ["?"]
+        if code and not any(p.get("error") == code for p in problems):
+            problems.append({"error": code, "name": names[0], "message": detail.message or ""})
+    return [p for p in problems if p.get("error") in SCHEMA_CODES]
 
 
 def _results(object_type: str, updates: list[TagUpdate], response: Any) -> list[WriteResult]:
-    written = {str(r.id) for r in getattr(response, "results", None) or []}
+    stamps = {
+        str(r.id): _utc(getattr(r, "updated_at", None))
+        for r in getattr(response, "results", None) or []
+    }
+    written = set(stamps)
     wanted = {u.record_id for u in updates}
     failed: dict[str, RecordRejected] = {}
     unattributed: list[Any] = []
-    for e in getattr(response, "errors", None) or []:
+    errors = list(getattr(response, "errors", None) or [])
+    schema = [p for e in errors for p in _schema_problems(e)]
+    if schema:
+        raise SchemaMismatch(
+            f"{_describe(schema)}; run ensure_fields for the crmseg tag properties first",
+            crm="hubspot",
+            object_type=object_type,
+            status=207,
+            code=str(schema[0].get("error")),
+        )
+    for e in errors:
         context = e.context or {}
         ids = [
             i for i in context.get("objectWriteTraceId") or context.get("ids") or [] if i in wanted
@@ -132,7 +193,7 @@ def _results(object_type: str, updates: list[TagUpdate], response: Any) -> list[
             failed.setdefault(
                 rid,
                 RecordRejected(
-                    e.message or "rejected",
+                    _describe(_problems(e.message or "")) or e.message or "rejected",
                     crm="hubspot",
                     object_type=object_type,
                     record_id=rid,
@@ -145,7 +206,7 @@ def _results(object_type: str, updates: list[TagUpdate], response: Any) -> list[
         if rid in failed:
             out.append(WriteResult(rid, ok=False, error=failed[rid]))
         elif rid in written:
-            out.append(WriteResult(rid, ok=True))
+            out.append(WriteResult(rid, ok=True, modified_at=stamps[rid]))
         else:
             cause = unattributed[0] if unattributed else None
             error = RecordRejected(
@@ -157,6 +218,12 @@ def _results(object_type: str, updates: list[TagUpdate], response: Any) -> list[
             )
             out.append(WriteResult(rid, ok=False, error=error))
     return out
+
+
+def _utc(value: Any) -> datetime | None:
+    if not isinstance(value, datetime):
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _problems(message: str) -> list[dict[str, Any]]:

@@ -347,3 +347,156 @@ def test_json_logs_are_one_object_per_line(
     finished = lines[-1]
     assert finished["level"] == "info" and finished["event_level"] == "contact"
     assert finished["written"] == 60 and finished["status"] == "ok"
+
+
+def test_contacts_merged_during_a_run_are_replanned_for_the_new_record(
+    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any
+) -> None:
+    """Merged after the pull, before the write: HubSpot drops the writes to both old
+    ids; crmseg must not report them as rejected (exit 6) but pull again and tag
+    the new record, so a second run has nothing left to do."""
+    config = config_file()
+    merged: list[int] = []
+
+    def merge_before_first_write(request: Any) -> None:
+        if not merged and request.path.endswith("/contacts/batch/update"):
+            hub.merge("contacts", 6, 7)
+            merged.append(max(hub.state.store.ids("contacts")))
+        return None
+
+    hub.add_fault_hook("merge", merge_before_first_write)
+    code, summary = sync(crmseg, config)
+    assert code == 0, summary
+    assert summary["failed"] == 0 and summary["merged"] == 2
+    new = merged[0]
+    tags = hub.get("contacts", new) or {}
+    assert tags.get("crmseg_lifecycle")
+    status = json.loads(crmseg("status", "--config", str(config), "--json").stdout)
+    assert status["mirror"]["contact"] == 59
+    hub.faults.remove_hook("merge")
+    code, again = sync(crmseg, config)
+    assert code == 0 and again["plan"]["records"] == 0
+
+
+def test_a_list_crmseg_did_not_create_is_never_touched_and_exits_5(
+    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any
+) -> None:
+    from hubspot import HubSpot
+    from hubspot.crm.lists import ListCreateRequest
+
+    from connectors.hubspot.lists import filter_branch
+
+    api = HubSpot(**hub.client_settings()).crm.lists.lists_api
+    config = config_file('[lists]\nlifecycle = ["prospect"]\n')
+    code, summary = sync(crmseg, config)
+    assert code == 0
+    (ours,) = summary["lists"]
+    # A colleague deletes crmseg's list and makes their own under the same name.
+    api.remove(ours["id"])
+    theirs = api.create(
+        ListCreateRequest(
+            name=ours["name"],
+            object_type_id="0-1",
+            processing_type="DYNAMIC",
+            filter_branch=filter_branch("crmseg_lifecycle", "prospect"),
+        )
+    ).list
+    result = crmseg("sync", "--config", str(config), "--as-of", str(AS_OF))
+    assert result.exit_code == 5
+    assert f"'{ours['name']}' (id {theirs.list_id}) was not created by crmseg" in result.stderr
+    assert hub.log.count("PUT", r"/update-list-filters$") == 0
+
+
+def test_network_failures_exit_5_naming_the_url_or_ca_bundle(
+    hub: HubSpotSandbox, crmseg: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    import socket
+    import time
+
+    import certifi
+
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", hub.token)
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    closed = f"https://127.0.0.1:{s.getsockname()[1]}"
+    s.close()
+    cases = {
+        closed: (f'base_url = "{closed}"', f"cannot reach {closed}"),
+        "tls": (f'base_url = "{hub.base_url}"\nca_bundle = "{certifi.where()}"', "ca_bundle"),
+    }
+    for name, (crm, expected) in cases.items():
+        config = tmp_path / f"{len(name)}.toml"
+        config.write_text(
+            f'[crm]\n{crm}\n[state]\npath = "{tmp_path / (str(len(name)) + ".duckdb")}"\n',
+            encoding="utf-8",
+        )
+        started = time.monotonic()
+        result = crmseg("sync", "--config", str(config), "--as-of", str(AS_OF))
+        assert result.exit_code == 5, result.output
+        assert expected in result.stderr
+        assert "AttributeError" not in result.stderr and "no answer in time" not in result.stderr
+        assert time.monotonic() - started < 5
+
+
+def test_the_no_op_rerun_does_not_reprocess_what_crmseg_wrote(
+    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any
+) -> None:
+    config = config_file()
+    assert sync(crmseg, config)[0] == 0
+    hub.log.clear()
+    code, summary = sync(crmseg, config)
+    assert code == 0 and summary["written"] == 0
+    # every contact's stamp moved with crmseg's own write; none is processed again,
+    # and their companies are not read again
+    assert summary["pulled"]["contact"]["records"] == 0
+    assert hub.log.count("POST", r"/crm/v4/associations/contacts/") == 0
+    hub.set_property("contacts", 5, "firstname", "Edited")  # after crmseg's write
+    code, summary = sync(crmseg, config)
+    assert code == 0 and summary["pulled"]["contact"]["records"] == 1
+
+
+def test_with_many_own_writes_their_window_is_counted_not_read(
+    tmp_path: Path, crmseg: Any, monkeypatch: Any
+) -> None:
+    from connectors.sandbox.hubspot import LimitConfig
+
+    with HubSpotSandbox(seed=5, contacts=450, as_of=AS_OF, limits=LimitConfig(enabled=False)) as hs:
+        monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", hs.token)
+        config = tmp_path / "crmseg.toml"
+        config.write_text(
+            f'[crm]\nbase_url = "{hs.base_url}"\nca_bundle = "{hs.ca_path}"\n'
+            "count_own_write_window = true\n"
+            f'[state]\npath = "{tmp_path / "s.duckdb"}"\n',
+            encoding="utf-8",
+        )
+        code, first = sync(crmseg, config)
+        assert code == 0 and first["written"] == 450
+        hs.log.clear()
+        code, summary = sync(crmseg, config)
+        assert code == 0 and summary["pulled"]["contact"]["records"] == 0
+        # before the window, after it, and one counting search (limit 1) of the window
+        searches = [e for e in hs.log.entries if e.path == "/crm/v3/objects/contacts/search"]
+        assert len(searches) == 3
+        hs.set_property("contacts", 7, "country", "Österreich")
+        hs.log.clear()
+        code, summary = sync(crmseg, config)
+        assert code == 0 and summary["pulled"]["contact"]["records"] == 1
+
+
+def test_a_tag_property_that_became_read_only_stops_the_run_with_exit_5(
+    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any
+) -> None:
+    """HubSpot answers the traced batch with a 207 whose every input fails on the
+    read-only property: a schema problem (exit 5), not 60 rejected records (exit 6)."""
+    config = config_file()
+
+    def lock_property(request: Any) -> None:
+        prop = hub.state.schema.get("contacts", "crmseg_lifecycle")
+        if request.path.endswith("/batch/update") and prop is not None:
+            prop.read_only_value = True
+        return None
+
+    hub.add_fault_hook("read-only", lock_property)
+    result = crmseg("sync", "--config", str(config), "--as-of", str(AS_OF))
+    assert result.exit_code == 5, result.output
+    assert "READ_ONLY_VALUE on crmseg_lifecycle" in result.stderr

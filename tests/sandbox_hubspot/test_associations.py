@@ -65,3 +65,31 @@ def test_v4_batch_over_1000_inputs_is_400(client: HubSpot) -> None:
             ),
         )
     assert e.value.status == 400
+
+
+def test_custom_labels_are_user_defined_and_may_reuse_hubspot_type_ids(
+    client: HubSpot, sandbox: HubSpotSandbox
+) -> None:
+    # captured real answer: {"category": "USER_DEFINED", "typeId": 1, "label": "Reference"}
+    contact = sandbox.create("contacts", {"email": "label@x.test"})
+    sandbox.associate("contacts", contact, "companies", 2, primary=False, labels={1: "Reference"})
+    sandbox.associate("contacts", contact, "companies", 5, primary=True)
+    page = client.crm.associations.v4.basic_api.get_page("contacts", str(contact), "companies")
+    types = {
+        r.to_object_id: sorted((t.category, t.type_id, t.label or "") for t in r.association_types)
+        for r in page.results
+    }
+    assert types == {
+        "2": [("HUBSPOT_DEFINED", 279, ""), ("USER_DEFINED", 1, "Reference")],
+        "5": [("HUBSPOT_DEFINED", 1, "Primary"), ("HUBSPOT_DEFINED", 279, "")],
+    }
+    raw = page.results[0].association_types
+    assert any(t.label is None for t in raw)  # unlabelled types answer label: null
+    inline = client.crm.contacts.basic_api.get_by_id(str(contact), associations=["companies"])
+    kinds = sorted((r.id, r.type) for r in inline.associations["companies"].results)
+    assert kinds == [
+        ("2", "contact_to_company_unlabeled"),
+        ("2", "reference"),
+        ("5", "contact_to_company"),
+        ("5", "contact_to_company_unlabeled"),
+    ]

@@ -154,3 +154,18 @@ def test_duplicate_list_name_is_rejected(client: HubSpot) -> None:
     manual(client, "same")
     with pytest.raises(ApiException):
         manual(client, "same")
+
+
+def test_members_of_a_static_list_merged_away_are_answered_as_the_new_record(
+    client: HubSpot, sandbox: HubSpotSandbox
+) -> None:
+    from hubspot.crm.lists import ListCreateRequest
+
+    made = client.crm.lists.lists_api.create(
+        ListCreateRequest(name="static", object_type_id="0-1", processing_type="MANUAL")
+    ).list
+    client.crm.lists.memberships_api.add(made.list_id, ["1", "5"])
+    sandbox.merge("contacts", 1, 2)
+    new = max(sandbox.state.store.ids("contacts"))
+    page = client.crm.lists.memberships_api.get_page(made.list_id)
+    assert sorted(int(m.record_id) for m in page.results) == [5, new]

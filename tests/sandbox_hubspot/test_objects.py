@@ -242,3 +242,29 @@ def test_batch_create_is_201_and_stamps_are_server_side(client: HubSpot) -> None
     rec = res.results[0]
     assert rec.properties["hs_object_id"] == rec.id == "61"
     assert rec.properties["createdate"] == rec.properties["lastmodifieddate"]
+
+
+def test_batch_update_invalid_value_is_400_without_trace_ids_and_207_with_them(
+    client: HubSpot,
+) -> None:
+    from hubspot.crm.contacts import ApiException
+
+    inputs = [
+        SimplePublicObjectBatchInput(id="1", properties={"firstname": "Ok"}),
+        SimplePublicObjectBatchInput(id="2", properties={"no_such_property": "x"}),
+    ]
+    with pytest.raises(ApiException) as e:
+        client.crm.contacts.batch_api.update(BatchInputSimplePublicObjectBatchInput(inputs=inputs))
+    assert e.value.status == 400 and "Property values were not valid" in e.value.body
+    assert (client.crm.contacts.basic_api.get_by_id("1").properties["firstname"]) != "Ok"
+
+    for item in inputs:
+        item.object_write_trace_id = f"t{item.id}"
+    res = client.crm.contacts.batch_api.update(
+        BatchInputSimplePublicObjectBatchInput(inputs=inputs)
+    )
+    assert [r.id for r in res.results] == ["1"] and res.num_errors == 1
+    (error,) = res.errors
+    assert error.context["objectWriteTraceId"] == ["t2"]
+    assert "PROPERTY_DOESNT_EXIST" in error.message
+    assert res.results[0].updated_at is not None

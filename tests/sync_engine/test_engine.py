@@ -15,9 +15,11 @@ import sys
 import textwrap
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from connectors.base import Cursor, Page
 from sync.config import Config, CrmConfig, ListsConfig, SyncConfig
 from sync.engine import Engine, MassChange, RunOptions
 from sync.lock import AlreadyRunning, run_lock
@@ -303,3 +305,39 @@ def test_large_plans_go_through_the_bulk_path_and_lists_get_their_members(
     assert crm.members["crmseg · lifecycle = prospect"] == {"5", "6", "7"}
     prospects = next(e for e in again.summary["lists"] if e["name"].endswith("prospect"))  # type: ignore[attr-defined]
     assert (prospects["added"], prospects["removed"]) == (0, 1)
+
+
+def test_a_full_pulls_cursor_is_capped_at_its_start(
+    crm: FakeCrm, state: State, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Contact 1 is read, then edited while the full pull runs; contact 6, edited
+    later still, is read with its new stamp. Uncapped, the cursor would sit at 6's
+    stamp and the next incremental pull would never see 1's edit."""
+    import sync.engine
+
+    monkeypatch.setattr(sync.engine, "now_utc", lambda: crm.clock)
+    original = FakeCrm.pull
+
+    def pull(self: FakeCrm, object_type: str, since: Any, properties: Any = ()) -> Any:
+        pages = original(self, object_type, since, properties)  # type: ignore[arg-type]
+        if object_type != "contact" or since is not None:
+            yield from pages
+            return
+        yield next(pages)  # contacts 1 and 2
+        self.add_contact("1", email="new@example.com", first_name="A", country="AT")
+        self.add_contact("6", email="u6@example.com", first_name="A", country="FR")
+        rest = sorted(
+            (c for c in self.contacts.values() if c.id not in ("1", "2")), key=lambda c: c.id
+        )
+        yield Page(rest, (), Cursor(max(c.updated_at for c in rest), "6"))  # type: ignore[arg-type,type-var]
+
+    monkeypatch.setattr(FakeCrm, "pull", pull)
+    started = crm.clock
+    config = Config(crm=CrmConfig(overlap_minutes=0))
+    run(crm, state, config)
+    pulled = state.pull_state("contact")
+    assert pulled is not None and pulled.cursor is not None
+    assert pulled.cursor.modified_at == started
+    run(crm, state, config)
+    row = state.con.execute("SELECT email, country FROM mirror_contacts WHERE id = '1'").fetchone()
+    assert row == ("new@example.com", "AT")

@@ -14,10 +14,19 @@ Usage::
 from __future__ import annotations
 
 import datetime as dt
+import re
+import threading
 from decimal import Decimal
 from typing import Any
 
-from connectors.sandbox._server import FaultHook, SandboxServer, StandIn
+from connectors.sandbox._server import (
+    FaultHook,
+    HttpError,
+    Request,
+    Response,
+    SandboxServer,
+    StandIn,
+)
 from connectors.sandbox.generator import Dataset, generate
 from connectors.sandbox.hubspot import (
     account,
@@ -34,7 +43,7 @@ from connectors.sandbox.hubspot.routing import Routes
 from connectors.sandbox.hubspot.search import SearchConfig
 from connectors.sandbox.hubspot.seed import load
 from connectors.sandbox.hubspot.state import PartialFailures, State
-from connectors.sandbox.hubspot.store import canonical
+from connectors.sandbox.hubspot.store import Label, canonical
 
 DEFAULT_TOKEN = "pat-na1-sandbox-0000"
 
@@ -81,6 +90,8 @@ class HubSpotSandbox(StandIn):
             after=self.gateway.after,
         )
         self.dataset: Dataset | None = None
+        #: (method, path, status) of requests carried out whose answers were lost.
+        self.lost: list[tuple[str, str, int]] = []
         if seed is not None or contacts:
             self.seed(seed or 0, contacts=contacts, companies=companies, deals=deals, as_of=as_of)
 
@@ -157,10 +168,25 @@ class HubSpotSandbox(StandIn):
         return deal
 
     def associate(
-        self, from_type: str, from_id: int, to_type: str, to_id: int, *, primary: bool = True
+        self,
+        from_type: str,
+        from_id: int,
+        to_type: str,
+        to_id: int,
+        *,
+        primary: bool = True,
+        labels: dict[int, str] | None = None,
     ) -> None:
+        """Associate two records; ``labels`` maps custom (``USER_DEFINED``) typeIds to
+        their display text, e.g. ``{1: "Reference"}`` (typeIds may collide with
+        HubSpot's own, as on real portals)."""
         self.state.store.associate(
-            _type(from_type), from_id, _type(to_type), to_id, primary=primary
+            _type(from_type),
+            from_id,
+            _type(to_type),
+            to_id,
+            primary=primary,
+            labels=tuple(Label(t, text) for t, text in (labels or {}).items()),
         )
 
     def archive(self, object_type: str, record_id: int) -> None:
@@ -193,12 +219,47 @@ class HubSpotSandbox(StandIn):
             batches, frozenset(ids or ()), every, category, message
         )
 
+    def lose_responses(self, n: int, path: str, method: str = "POST") -> None:
+        """The next ``n`` matching requests are carried out, then the connection
+        closes before the answer is sent: the client sees a dropped connection
+        for a write that happened (a lost create response)."""
+        rx = re.compile(path)
+        left = [n]
+        lock = threading.Lock()
+
+        def hook(request: Request) -> Response | None:
+            if request.method != method.upper() or not rx.search(request.path):
+                return None
+            with lock:
+                if left[0] <= 0:
+                    return None
+                left[0] -= 1
+            resolved = self.server.router.resolve(request.method, request.path)
+            if resolved is None:
+                return None
+            try:
+                answer = resolved[0].handler(request)
+            except HttpError as err:
+                answer = err.response
+            self.lost.append((request.method, request.path, answer.status))
+            return _Lost(answer.status)
+
+        self.faults.add_hook(f"lose:{method}:{path}:{id(hook)}", hook)
+
     def add_fault_hook(self, name: str, hook: FaultHook) -> None:
         self.faults.add_hook(name, hook)
 
     def client_settings(self) -> dict[str, str]:
         """Keyword arguments for ``hubspot.HubSpot(**...)``."""
         return {"access_token": self.token, "host": self.base_url, "ssl_ca_cert": self.ca_path}
+
+
+class _Lost(Response):
+    """An answer that never leaves: encoding it fails, so the server closes the
+    connection without a byte of response."""
+
+    def encoded(self) -> bytes:
+        raise ConnectionAbortedError("response lost on purpose")
 
 
 def _type(object_type: str) -> str:

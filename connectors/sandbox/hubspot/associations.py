@@ -5,6 +5,12 @@ results (``contact_to_company`` and ``contact_to_company_unlabeled``), v4
 ``toObjectId`` is a JSON number, and a v4 batch read input without
 associations turns the whole answer into a 207 with
 ``crm.associations.NO_ASSOCIATIONS_FOUND`` -- clients must read that as "empty".
+
+Association types carry ``category``: ``HUBSPOT_DEFINED`` ones (primary,
+unlabelled -- whose ``label`` is null) and ``USER_DEFINED`` custom labels,
+whose small portal-local typeIds collide with HubSpot's own (a captured answer
+shows ``USER_DEFINED`` typeId 1, the number of the primary contact->company
+type). Every edge also carries the unlabelled type. See ``FACTS.md``.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from connectors.sandbox._server import Request, Response
 from connectors.sandbox.hubspot.errors import validation_error
 from connectors.sandbox.hubspot.routing import Routes, object_scope, object_type
 from connectors.sandbox.hubspot.state import State
-from connectors.sandbox.hubspot.store import SINGULAR, Store, canonical
+from connectors.sandbox.hubspot.store import SINGULAR, Label, Store, canonical
 from connectors.sandbox.hubspot.wire import (
     body_object,
     decode_cursor,
@@ -47,22 +53,37 @@ def type_for_ids(types: list[dict[str, Any]], from_type: str) -> str | None:
     return None
 
 
-def _v3_types(from_type: str, to_type: str, primary: bool) -> list[str]:
+def label_name(label: Label) -> str:
+    """The v3 ``type`` of a custom-labelled edge: the label's internal name
+    (lower-case, ``_`` for spaces). Unverified; it only needs to be a name that
+    is neither the primary type's nor ends in ``_unlabeled``."""
+    return "_".join(label.label.lower().split())
+
+
+def _v3_types(
+    from_type: str, to_type: str, primary: bool, labels: tuple[Label, ...] = ()
+) -> list[str]:
     name = f"{SINGULAR[from_type]}_to_{SINGULAR[to_type]}"
     _p, unlabeled = TYPE_IDS[(from_type, to_type)]
+    custom = [label_name(lab) for lab in labels]
     if unlabeled is None:
-        return [name]
-    return [name, f"{name}_unlabeled"] if primary else [f"{name}_unlabeled"]
+        return [name, *custom]
+    return ([name] if primary else []) + [f"{name}_unlabeled", *custom]
 
 
-def _v4_types(from_type: str, to_type: str, primary: bool) -> list[dict[str, Any]]:
+def _v4_types(
+    from_type: str, to_type: str, primary: bool, labels: tuple[Label, ...] = ()
+) -> list[dict[str, Any]]:
     p, unlabeled = TYPE_IDS[(from_type, to_type)]
+    custom = [
+        {"category": "USER_DEFINED", "typeId": lab.type_id, "label": lab.label} for lab in labels
+    ]
     if unlabeled is None:
-        return [{"category": "HUBSPOT_DEFINED", "typeId": p, "label": None}]
+        return [{"category": "HUBSPOT_DEFINED", "typeId": p, "label": None}, *custom]
     out = [{"category": "HUBSPOT_DEFINED", "typeId": unlabeled, "label": None}]
     if primary:
         out.append({"category": "HUBSPOT_DEFINED", "typeId": p, "label": "Primary"})
-    return out
+    return out + custom
 
 
 def inline(store: Store, from_type: str, from_id: int, to_types: list[str]) -> dict[str, Any]:
@@ -75,7 +96,9 @@ def inline(store: Store, from_type: str, from_id: int, to_types: list[str]) -> d
         rows = [
             {"id": str(tid), "type": name}
             for tid, primary in store.associated(from_type, from_id, to_type)
-            for name in _v3_types(from_type, to_type, primary)
+            for name in _v3_types(
+                from_type, to_type, primary, store.labels(from_type, from_id, to_type, tid)
+            )
         ]
         if not rows:
             continue
@@ -92,7 +115,11 @@ def _v4_page(
     edges = store.associated(f, fid, t)
     page = edges[after : after + limit]
     rows = [
-        {"toObjectId": tid, "associationTypes": _v4_types(f, t, primary)} for tid, primary in page
+        {
+            "toObjectId": tid,
+            "associationTypes": _v4_types(f, t, primary, store.labels(f, fid, t, tid)),
+        }
+        for tid, primary in page
     ]
     return rows, (encode_cursor(after + limit) if after + limit < len(edges) else None)
 

@@ -8,6 +8,7 @@ go to ``recordIdsMissing``); DYNAMIC lists are evaluated from their
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,10 +61,27 @@ def normalise_branch(branch: Any) -> dict[str, Any]:
             if f.get("filterType") != "PROPERTY" or not f.get("property") or not op:
                 raise validation_error("Only PROPERTY filters with an operation are supported")
             op.setdefault("includeObjectsWithNoValueSet", False)
+            if isinstance(op.get("values"), list):
+                op["values"] = sorted(dict.fromkeys(str(v) for v in op["values"]))
         c["filterBranchOperator"] = "AND"
         c.setdefault("filterBranches", [])
+        c.setdefault("filters", [])
     branch["filterBranchOperator"] = "OR"
-    return branch
+    branch.setdefault("filters", [])
+    return _reserialised(branch)
+
+
+def _reserialised(node: Any) -> Any:
+    """The tree as HubSpot stores it: same meaning, its own key order (keys
+    reversed here) and sibling branches in its own order (by their text)."""
+    if isinstance(node, list):
+        items = [_reserialised(x) for x in node]
+        if all(isinstance(x, dict) and "filterBranchType" in x for x in items):
+            items.sort(key=lambda x: json.dumps(x, sort_keys=True))
+        return items
+    if isinstance(node, dict):
+        return {k: _reserialised(node[k]) for k in sorted(node, reverse=True)}
+    return node
 
 
 def _matches(rec: Record, f: dict[str, Any]) -> bool:
@@ -133,7 +151,11 @@ class ListRegistry:
 
     def members(self, lst: HubList) -> list[int]:
         if lst.processing_type != "DYNAMIC":
-            return sorted(lst.members)
+            # a member merged away is answered as the record it was merged into;
+            # archived ones are no members (FACTS.md)
+            t = canonical(lst.object_type_id) or "contacts"
+            live = (self.store.resolve(t, i) for i in lst.members)
+            return sorted({r.id for r in live if r is not None})
         hit = self._dyn_cache.get(lst.id)
         if hit and hit[0] == self.store.version and hit[1] == lst.version:
             return hit[2]

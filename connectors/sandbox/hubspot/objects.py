@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.sandbox._server import Request, Response
+from connectors.sandbox._server import HttpError, Request, Response
 from connectors.sandbox.hubspot import associations
 from connectors.sandbox.hubspot.errors import api_error, not_found, validation_error
 from connectors.sandbox.hubspot.routing import ID, OBJ, Routes, object_scope, object_type
@@ -105,7 +105,10 @@ def register(routes: Routes, state: State) -> None:
 
     def resolve(t: str, key: str, id_property: str | None, archived: bool = False) -> Record | None:
         if id_property in (None, "", "hs_object_id"):
-            return store.get(t, int(key), archived=archived) if key.isdigit() else None
+            if not key.isdigit():
+                return None
+            # an id merged away answers the record it was merged into (FACTS.md)
+            return store.get(t, int(key), archived=True) if archived else store.resolve(t, int(key))
         if t == "contacts" and id_property == "email":
             rec = store.by_email(key)
             return rec if rec is not None and rec.archived == archived else None
@@ -226,14 +229,53 @@ def register(routes: Routes, state: State) -> None:
             "links": {},
         }
 
+    def checked_inputs(
+        t: str, inputs: list[dict[str, Any]]
+    ) -> tuple[list[dict[str, str | None] | None], list[dict[str, Any]]]:
+        """Validated values per input. When every input carries an
+        ``objectWriteTraceId``, an invalid input fails alone (a per-input error for
+        a 207, value ``None``); otherwise one invalid input fails the whole batch
+        with a 400 (FACTS.md, batch update)."""
+        traced = (
+            state.traced_updates_multi_status
+            and bool(inputs)
+            and all(item.get("objectWriteTraceId") for item in inputs)
+        )
+        if not traced:
+            return [schema.validate(t, item.get("properties") or {}) for item in inputs], []
+        values: list[dict[str, str | None] | None] = []
+        errors: list[dict[str, Any]] = []
+        for item in inputs:
+            try:
+                values.append(schema.validate(t, item.get("properties") or {}))
+            except HttpError as err:
+                values.append(None)
+                body = err.response.body
+                errors.append(
+                    {
+                        "status": "error",
+                        "category": body.get("category", "VALIDATION_ERROR"),
+                        "message": body.get("message", "Property values were not valid"),
+                        "context": {
+                            "ids": [str(item.get("id"))],
+                            "objectWriteTraceId": [str(item["objectWriteTraceId"])],
+                        },
+                        "errors": body.get("errors", []),
+                        "links": {},
+                    }
+                )
+        return values, errors
+
     def batch_update(req: Request) -> Response:
         t = object_type(req)
         inputs = inputs_of(body_object(req))
-        started, results, errors = now_ms(), [], []
+        started, results = now_ms(), []
         with store.lock:
-            checked = [schema.validate(t, item.get("properties") or {}) for item in inputs]
+            checked, errors = checked_inputs(t, inputs)
             fail = injected(inputs)
             for i, (item, values) in enumerate(zip(inputs, checked, strict=True)):
+                if values is None:
+                    continue  # its error is in ``errors``
                 if i in fail:
                     errors.append(injected_error(item))
                     continue
@@ -257,7 +299,10 @@ def register(routes: Routes, state: State) -> None:
                     errors.append(e)
                     continue
                 rec = store.update(t, rec.id, values)
-                results.append(record_json(t, rec, list(values) + shown_props(t, [])))
+                out = record_json(t, rec, list(values) + shown_props(t, []))
+                if item.get("objectWriteTraceId"):
+                    out["objectWriteTraceId"] = str(item["objectWriteTraceId"])
+                results.append(out)
         return batch_envelope(results, errors, started)
 
     def batch_upsert(req: Request) -> Response:
@@ -354,7 +399,7 @@ def register(routes: Routes, state: State) -> None:
             raise validation_error(
                 "primaryObjectId and objectIdToMerge must be existing, different records"
             ) from None
-        return Response(200, record_json(t, rec, shown_props(t, [])))
+        return Response(200, record_json(t, rec, [*shown_props(t, []), "hs_merged_object_ids"]))
 
     routes.add("POST", BASE + r"/batch/read", batch_read, "objects.batch.read", read)
     routes.add("POST", BASE + r"/batch/update", batch_update, "objects.batch.update", write)

@@ -69,6 +69,18 @@ class _TypeState:
     archived_ids: list[int] | None = None
 
 
+@dataclass(frozen=True)
+class Label:
+    """A custom (``USER_DEFINED``) association label: a portal-local typeId that may
+    collide with a ``HUBSPOT_DEFINED`` one (notes 13), and its display text."""
+
+    type_id: int
+    label: str
+
+
+#: Edges where a record has at most one primary target (a contact's, a deal's company).
+SINGLE_PRIMARY = frozenset({("contacts", "companies"), ("deals", "companies")})
+
 Listener = Callable[[str, Record, dict[str, str | None] | None], None]
 
 
@@ -82,6 +94,8 @@ class Store:
         self._email: dict[str, int] = {}
         # (from_type, to_type) -> from_id -> to_id -> primary?
         self._assoc: dict[tuple[str, str], dict[int, dict[int, bool]]] = {}
+        # (from_type, to_type) -> from_id -> to_id -> custom (USER_DEFINED) labels
+        self._labels: dict[tuple[str, str], dict[int, dict[int, tuple[Label, ...]]]] = {}
         self.listeners: list[Listener] = []
         #: The portal's company currency and the rate of each account currency to it.
         self.home_currency = HOME_CURRENCY
@@ -239,34 +253,65 @@ class Store:
             return True
 
     def merge(self, object_type: str, primary: int, merged: int) -> Record:
-        """Loser disappears; survivor lists it in ``hs_merged_object_ids`` and
-        inherits its associations (notes section 9)."""
+        """Merge two records into a NEW record with a new id (notes 13, FACTS.md).
+
+        Both old records leave lists and searches, and their ids resolve to the
+        new one (``resolve``); its ``hs_merged_object_ids`` lists them. The
+        primary's values win, the secondary fills what the primary lacks. Both
+        records' associations move to the new one; a second "primary" edge to
+        the same object type (the secondary's) is demoted to unlabelled.
+        """
         with self.lock:
             win, lose = self.get(object_type, primary), self.get(object_type, merged)
             if win is None or lose is None or primary == merged:
                 raise KeyError(merged if win is not None else primary)
-            before = dict(lose.props)
-            lose.merged_into = primary
+            befores = [(rec, dict(rec.props)) for rec in (win, lose)]
+            ids = [str(primary), str(merged)]
+            for rec in (win, lose):
+                ids += [x for x in (rec.props.get("hs_merged_object_ids") or "").split(";") if x]
+            props = {k: v for k, v in lose.props.items() if v not in (None, "")}
+            props.update({k: v for k, v in win.props.items() if v not in (None, "")})
+            for rec in (win, lose):
+                rec.merged_into = -1  # gone from ids and the e-mail index before the create
+                if object_type == "contacts":
+                    self._index_email(rec, rec.props.get("email"))
+            new = self.create(object_type, props)
+            new.props["hs_merged_object_ids"] = ";".join(dict.fromkeys(ids))
+            for rec in (win, lose):
+                rec.merged_into = new.id
+            for (ft, tt), edges in list(self._assoc.items()):
+                if ft != object_type:
+                    continue
+                moved: dict[int, tuple[bool, tuple[Label, ...]]] = {}
+                for old in (primary, merged):  # the primary's edges first
+                    for to_id, flag in sorted(edges.get(old, {}).items()):
+                        was, labels = moved.get(to_id, (False, ()))
+                        moved[to_id] = (was or flag, (*labels, *self.labels(ft, old, tt, to_id)))
+                        self.dissociate(ft, old, tt, to_id)
+                one_primary = (ft, tt) in SINGLE_PRIMARY
+                kept = False
+                for to_id, (flag, labels) in moved.items():
+                    keep = flag and not (one_primary and kept)
+                    kept = kept or keep
+                    self.associate(
+                        ft, new.id, tt, to_id, primary=keep, labels=labels, _notify=False
+                    )
             ts = self._types[object_type]
             ts.live_ids = ts.archived_ids = None
-            ids = [x for x in (win.props.get("hs_merged_object_ids") or "").split(";") if x]
-            ids += [str(merged)] + [
-                x for x in (lose.props.get("hs_merged_object_ids") or "").split(";") if x
-            ]
-            for k, v in lose.props.items():
-                if win.props.get(k) in (None, "") and v not in (None, ""):
-                    win.props[k] = v
-            win.props["hs_merged_object_ids"] = ";".join(ids)
-            for (ft, tt), edges in list(self._assoc.items()):
-                if ft != object_type or merged not in edges:
-                    continue
-                for to_id, primary_flag in list(edges[merged].items()):
-                    self.associate(ft, primary, tt, to_id, primary=primary_flag, _notify=False)
-                    self.dissociate(ft, merged, tt, to_id)
-            if object_type == "contacts":
-                self._index_email(lose, lose.props.get("email"))
-            self._changed(object_type, lose, before)
-            return self.update(object_type, primary, {})
+            for rec, before in befores:
+                self._changed(object_type, rec, before)
+            return self.update(object_type, new.id, {})
+
+    def resolve(self, object_type: str, rid: int) -> Record | None:
+        """A live record by id, following merges (an old id answers the merged record)."""
+        rec = self._types[object_type].records.get(rid)
+        seen = 0
+        while rec is not None and rec.merged_into is not None and seen < 100:
+            rec = self._types[object_type].records.get(rec.merged_into)
+            seen += 1
+        if rec is None or rec.merged_into is not None or rec.archived:
+            return None
+        return rec
 
     # -- associations --------------------------------------------------------
     def associate(
@@ -277,8 +322,11 @@ class Store:
         to_id: int,
         *,
         primary: bool = True,
+        labels: tuple[Label, ...] = (),
         _notify: bool = True,
     ) -> None:
+        """Associate two records; ``labels`` adds custom labels to the edge (both
+        directions carry them: the inverse label's typeId is not modelled apart)."""
         with self.lock:
             self._assoc.setdefault((from_type, to_type), {}).setdefault(from_id, {})[to_id] = (
                 primary
@@ -286,13 +334,26 @@ class Store:
             self._assoc.setdefault((to_type, from_type), {}).setdefault(to_id, {})[from_id] = (
                 primary
             )
+            if labels:
+                for (f, fid), (t, tid) in (
+                    ((from_type, from_id), (to_type, to_id)),
+                    ((to_type, to_id), (from_type, from_id)),
+                ):
+                    held = self._labels.setdefault((f, t), {}).setdefault(fid, {})
+                    held[tid] = tuple(dict.fromkeys((*held.get(tid, ()), *labels)))
             if _notify:
                 self.version += 1
+
+    def labels(self, from_type: str, from_id: int, to_type: str, to_id: int) -> tuple[Label, ...]:
+        """Custom labels of one edge (``()``: none)."""
+        return self._labels.get((from_type, to_type), {}).get(from_id, {}).get(to_id, ())
 
     def dissociate(self, from_type: str, from_id: int, to_type: str, to_id: int) -> None:
         with self.lock:
             self._assoc.get((from_type, to_type), {}).get(from_id, {}).pop(to_id, None)
             self._assoc.get((to_type, from_type), {}).get(to_id, {}).pop(from_id, None)
+            self._labels.get((from_type, to_type), {}).get(from_id, {}).pop(to_id, None)
+            self._labels.get((to_type, from_type), {}).get(to_id, {}).pop(from_id, None)
             self.version += 1
 
     def associated(self, from_type: str, from_id: int, to_type: str) -> list[tuple[int, bool]]:

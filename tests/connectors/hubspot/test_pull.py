@@ -272,12 +272,13 @@ def test_archived_and_merged_ids_are_deleted(
     cursor = list(connector.pull("contact", None))[-1].cursor
     assert cursor is not None
     sandbox.archive("contacts", 3)
-    sandbox.merge("contacts", 10, 11)
+    sandbox.merge("contacts", 10, 11)  # into a new record: both old ids go
+    new = str(max(sandbox.state.store.ids("contacts")))
     pages = list(connector.pull("contact", cursor))
-    assert deleted(pages) == {"3", "11"}
+    assert deleted(pages) == {"3", "10", "11"}
     changed = by_id(pages)
-    assert "10" in changed
-    assert "11" not in changed and "3" not in changed
+    assert new in changed
+    assert not {"3", "10", "11"} & set(changed)
     # archived before the cursor: not reported again
     time.sleep(0.01)
     sandbox.set_property("contacts", 20, "country", "DE")
@@ -386,3 +387,28 @@ def test_a_record_modified_during_the_pull_skips_no_other_record() -> None:
         connector = HubSpotConnector(transport_for(hs))
         ids = {r.id for r in records(connector.pull("contact", LONG_AGO))}
         assert ids == {str(i) for i in range(1, 601)}
+
+
+def test_custom_label_with_a_colliding_type_id_is_not_the_primary_company(
+    sandbox: HubSpotSandbox, connector: HubSpotConnector
+) -> None:
+    """USER_DEFINED typeId 1 ("Reference") is not HUBSPOT_DEFINED 1 (primary): the contact
+    keeps its primary company 6 although the labelled company 2 has the lower id."""
+    contact = sandbox.create("contacts", {"email": "ref@x.test"})
+    sandbox.associate("contacts", contact, "companies", 2, primary=False, labels={1: "Reference"})
+    sandbox.associate("contacts", contact, "companies", 6, primary=True)
+    full = by_id(connector.pull("contact", None))  # v3 inline associations
+    assert full[str(contact)].company_id == "6"
+    incremental = by_id(connector.pull("contact", LONG_AGO))  # v4 batch read
+    assert incremental[str(contact)].company_id == "6"
+
+
+def test_without_a_primary_the_lowest_company_id_is_used_labels_or_not(
+    sandbox: HubSpotSandbox, connector: HubSpotConnector
+) -> None:
+    contact = sandbox.create("contacts", {"email": "noprimary@x.test"})
+    sandbox.associate("contacts", contact, "companies", 6, primary=False, labels={1: "Reference"})
+    sandbox.associate("contacts", contact, "companies", 4, primary=False)
+    sandbox.associate("contacts", contact, "companies", 5, primary=False, labels={7: "Billing"})
+    assert by_id(connector.pull("contact", None))[str(contact)].company_id == "4"
+    assert by_id(connector.pull("contact", LONG_AGO))[str(contact)].company_id == "4"

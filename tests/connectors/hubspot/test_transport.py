@@ -15,12 +15,14 @@ import urllib3
 from connectors.errors import (
     AuthError,
     BudgetExhausted,
+    CertificateProblem,
     ConfigError,
     CrmError,
     PermissionDenied,
     RateLimited,
     ServerError,
     Timeout,
+    Unreachable,
 )
 from connectors.hubspot import HubSpotConnector, HubSpotSettings, Transport
 from connectors.hubspot.transport import map_exception
@@ -320,3 +322,48 @@ def test_rate_headers_feed_the_daily_budget(sandbox: HubSpotSandbox) -> None:
     list_one(t)
     assert t.budget.limit == sandbox.limits.daily
     assert t.budget.remaining == sandbox.limits.daily - 1
+
+
+# -- network failures are not timeouts ------------------------------------------------
+
+
+def _closed_port() -> int:
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = int(s.getsockname()[1])
+    s.close()
+    return port
+
+
+def test_a_refused_connection_is_unreachable_after_two_quick_retries() -> None:
+    url = f"https://127.0.0.1:{_closed_port()}"
+    slept: list[float] = []
+    t = Transport("token", HubSpotSettings(host=url, max_wait=30), sleep=slept.append)
+    with pytest.raises(Unreachable) as err:
+        list_one(t)
+    assert url in str(err.value) and "refused" in str(err.value)
+    assert t.calls["objects.list"] == 3  # the first try and two quick retries
+    assert sum(slept) <= 1.0
+
+
+def test_an_unknown_host_is_unreachable_and_names_the_url() -> None:
+    conn = urllib3.connection.HTTPSConnection("no-such-host.invalid", 443)
+    exc = urllib3.exceptions.NameResolutionError("no-such-host.invalid", conn, OSError("unknown"))
+    mapped = map_exception(exc, "objects.list", "https://no-such-host.invalid")
+    assert isinstance(mapped, Unreachable)
+    assert "https://no-such-host.invalid" in str(mapped) and "unknown host" in str(mapped)
+    assert mapped.code == "HOST_UNKNOWN"
+
+
+def test_a_certificate_that_cannot_be_verified_names_ca_bundle(sandbox: HubSpotSandbox) -> None:
+    import certifi
+
+    t = transport_for(sandbox, ssl_ca_cert=certifi.where())  # a bundle without the sandbox CA
+    with pytest.raises(CertificateProblem) as err:
+        list_one(t)
+    message = str(err.value)
+    assert "ca_bundle" in message and sandbox.base_url in message
+    assert "AttributeError" not in message
+    assert t.calls["objects.list"] == 1  # not retried: it cannot get better by itself

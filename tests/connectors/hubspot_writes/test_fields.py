@@ -3,6 +3,8 @@ first, writes only what differs, never drops an option, refuses foreign names.""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hubspot import HubSpot
 from hubspot.crm.properties import OptionInput, PropertyCreate
@@ -10,6 +12,7 @@ from hubspot.crm.properties import OptionInput, PropertyCreate
 from connectors.base import FieldSpec
 from connectors.errors import SchemaMismatch
 from connectors.hubspot.fields import HubSpotTransport, cached_api, ensure_fields
+from connectors.hubspot.transport import HubSpotSettings, Transport
 from connectors.sandbox.hubspot import HubSpotSandbox
 
 from . import INTERESTS, LIFECYCLE
@@ -187,3 +190,55 @@ def test_a_transport_with_only_client_and_call_is_enough_and_its_apis_are_cached
     assert cached_api(bare, "crm.lists.lists_api") is not cached_api(
         StandInTransport(client), "crm.lists.lists_api"
     )
+
+
+def test_lost_group_and_property_create_answers_are_retried_without_failing(
+    hs: HubSpotSandbox, client: HubSpot
+) -> None:
+    retrying = Transport(
+        hs.token, HubSpotSettings(host=hs.base_url, ssl_ca_cert=hs.ca_path, max_wait=0.01)
+    )
+    hs.lose_responses(1, r"^/crm/v3/properties/contacts/groups$")
+    hs.lose_responses(1, r"^/crm/v3/properties/contacts/?$")
+
+    ensure_fields(retrying, "contact", [LIFECYCLE, INTERESTS])
+
+    assert [status for _m, _p, status in hs.lost] == [201, 201]  # carried out, answer lost
+    # logged (answered): the retried lifecycle create (409) and the interests create
+    assert hs.log.count("POST", r"^/crm/v3/properties/contacts/?$") == 2
+    assert _options(client, "crmseg_lifecycle")[0] == ("new", "new", 0, False)
+    assert client.crm.properties.core_api.get_by_name(
+        "contacts", "crmseg_interests"
+    ).group_name == ("crmseg")
+    hs.log.clear()
+    assert ensure_fields(retrying, "contact", [LIFECYCLE, INTERESTS]) == []
+    assert _writes(hs) == 0
+
+
+def test_a_property_someone_else_created_meanwhile_is_refused(
+    hs: HubSpotSandbox, client: HubSpot
+) -> None:
+    retrying = Transport(
+        hs.token, HubSpotSettings(host=hs.base_url, ssl_ca_cert=hs.ca_path, max_wait=0.01)
+    )
+    made: list[bool] = []
+
+    def colleague_first(request: Any) -> None:
+        if request.method == "POST" and request.path == "/crm/v3/properties/contacts" and not made:
+            made.append(True)
+            client.crm.properties.core_api.create(  # as a colleague would, in their group
+                "contacts",
+                PropertyCreate(
+                    name="crmseg_lifecycle",
+                    label="mine",
+                    type="enumeration",
+                    field_type="select",
+                    group_name="contactinformation",
+                    options=[OptionInput(label="x", value="x", hidden=False, display_order=0)],
+                ),
+            )
+        return None
+
+    hs.add_fault_hook("colleague", colleague_first)
+    with pytest.raises(SchemaMismatch, match="not created by crmseg"):
+        ensure_fields(retrying, "contact", [LIFECYCLE])

@@ -3,7 +3,10 @@ was changed by hand, untouched otherwise); snapshot_list freezes exactly the giv
 
 from __future__ import annotations
 
+import copy
 import logging
+from dataclasses import replace
+from typing import Any
 
 import pytest
 from hubspot import HubSpot
@@ -13,7 +16,14 @@ from connectors.base import ListSpec, TagUpdate
 from connectors.errors import CrmError, SchemaMismatch
 from connectors.hubspot import lists as hs_lists
 from connectors.hubspot.fields import HubSpotTransport, ensure_fields
-from connectors.hubspot.lists import ensure_lists, filter_branch, snapshot_list
+from connectors.hubspot.lists import (
+    ListNotOwned,
+    ensure_lists,
+    filter_branch,
+    same_filter,
+    snapshot_list,
+)
+from connectors.hubspot.transport import HubSpotSettings, Transport
 from connectors.hubspot.writes import write_batch
 from connectors.sandbox.hubspot import HubSpotSandbox
 
@@ -129,15 +139,127 @@ def test_filter_changed_by_hand_is_corrected(
     assert members(client, state.list_id) == {c[1], c[5]}
     hs.log.clear()
 
-    (fixed,) = ensure_lists(transport, [AT_RISK])
+    owned = replace(AT_RISK, list_id=state.list_id)  # crmseg recorded creating it
+    (fixed,) = ensure_lists(transport, [owned])
 
     assert (fixed.list_id, fixed.created, fixed.updated) == (state.list_id, False, True)
     assert hs.log.count("PUT", r"/update-list-filters$") == 1
     assert list_writes(hs) == 1
     assert members(client, state.list_id) == {c[0], c[2]}
     hs.log.clear()
-    assert ensure_lists(transport, [AT_RISK])[0].updated is False
+    assert ensure_lists(transport, [owned])[0].updated is False
     assert list_writes(hs) == 0
+
+
+def made_by_hand(client: HubSpot, name: str, lifecycle: str) -> Any:
+    """A DYNAMIC list created outside crmseg, "crmseg_lifecycle is any of [lifecycle]"."""
+    return client.crm.lists.lists_api.create(
+        ListCreateRequest(
+            name=name,
+            object_type_id="0-1",
+            processing_type="DYNAMIC",
+            filter_branch=filter_branch("crmseg_lifecycle", lifecycle),
+        )
+    ).list
+
+
+def test_a_colleagues_dynamic_list_with_a_crmseg_name_is_never_changed(
+    hs: HubSpotSandbox, client: HubSpot, transport: HubSpotTransport, tagged: list[str]
+) -> None:
+    theirs = made_by_hand(client, AT_RISK.name, "active")
+    hs.log.clear()
+
+    with pytest.raises(
+        ListNotOwned, match=r"'crmseg · lifecycle = at_risk' \(id \d+\) was not created"
+    ):
+        ensure_lists(transport, [AT_RISK])
+    with pytest.raises(ListNotOwned, match="as id 999, which is gone"):
+        ensure_lists(transport, [replace(AT_RISK, list_id="999")])
+    assert list_writes(hs) == 0
+    kept = client.crm.lists.lists_api.get_by_id(theirs.list_id, include_filters=True).list
+    assert kept.filter_branch.filter_branches[0].filters[0].operation.values == ["active"]
+
+
+def test_a_list_with_crmseg_filter_but_no_record_is_adopted_without_a_write(
+    hs: HubSpotSandbox, client: HubSpot, transport: HubSpotTransport, tagged: list[str]
+) -> None:
+    made = made_by_hand(client, AT_RISK.name, "at_risk")
+    hs.log.clear()
+    (state,) = ensure_lists(transport, [AT_RISK])
+    assert (state.list_id, state.created, state.updated) == (made.list_id, False, False)
+    assert list_writes(hs) == 0
+
+
+def test_filters_compare_by_meaning_not_by_text() -> None:
+    wanted = filter_branch("crmseg_interests", "b")
+    wanted["filterBranches"][0]["filters"][0]["operation"]["values"] = ["b", "a"]
+    wanted["filterBranches"].append(
+        {
+            "filterBranchType": "AND",
+            "filters": [
+                {
+                    "filterType": "PROPERTY",
+                    "property": "crmseg_abc",
+                    "operation": {
+                        "operationType": "ENUMERATION",
+                        "operator": "IS_ANY_OF",
+                        "values": ["A"],
+                    },
+                },
+                {
+                    "filterType": "PROPERTY",
+                    "property": "crmseg_lifecycle",
+                    "operation": {
+                        "operationType": "ENUMERATION",
+                        "operator": "IS_ANY_OF",
+                        "values": ["new"],
+                    },
+                },
+            ],
+        }
+    )
+    stored = copy.deepcopy(wanted)  # re-serialised: other orders, defaults filled in
+    stored["filterBranches"].reverse()
+    stored["filterBranches"][1]["filters"][0]["operation"]["values"] = ["a", "b"]
+    stored["filterBranches"][0]["filters"].reverse()
+    stored["filterBranches"][0].update(filterBranchOperator="AND", filterBranches=[])
+    for f in stored["filterBranches"][0]["filters"]:
+        f["operation"]["includeObjectsWithNoValueSet"] = False
+    assert same_filter(stored, wanted)
+    stored["filterBranches"][0]["filters"][0]["operation"]["values"] = ["B"]
+    assert not same_filter(stored, wanted)
+
+
+def test_a_lost_list_create_answer_is_retried_without_a_twin(
+    hs: HubSpotSandbox, client: HubSpot, tagged: list[str]
+) -> None:
+    retrying = Transport(
+        hs.token, HubSpotSettings(host=hs.base_url, ssl_ca_cert=hs.ca_path, max_wait=0.01)
+    )
+    hs.lose_responses(1, r"^/crm/v3/lists/?$")
+
+    (state,) = ensure_lists(retrying, [AT_RISK])
+
+    assert len(hs.lost) == 1 and state.created
+    found = client.crm.lists.lists_api.get_by_name(AT_RISK.name, "0-1").list
+    assert found.list_id == state.list_id
+    assert len(hs.state.lists.lists) == 1  # type: ignore[union-attr]
+
+
+def test_a_lost_snapshot_create_answer_is_retried_without_a_twin(
+    hs: HubSpotSandbox, client: HubSpot, tagged: list[str]
+) -> None:
+    retrying = Transport(
+        hs.token, HubSpotSettings(host=hs.base_url, ssl_ca_cert=hs.ca_path, max_wait=0.01)
+    )
+    hs.lose_responses(1, r"^/crm/v3/lists/?$")
+    hs.lose_responses(1, r"/memberships/add$", method="PUT")
+
+    list_id = snapshot_list(retrying, "campaign june", "contact", tagged[:3])
+
+    assert len(hs.lost) == 2
+    assert members(client, list_id) == set(tagged[:3])
+    assert len(hs.state.lists.lists) == 1  # type: ignore[union-attr]
 
 
 def test_list_of_that_name_that_is_not_dynamic_is_a_schema_mismatch(
@@ -148,7 +270,7 @@ def test_list_of_that_name_that_is_not_dynamic_is_a_schema_mismatch(
     )
     hs.log.clear()
 
-    with pytest.raises(SchemaMismatch, match="is MANUAL"):
+    with pytest.raises(SchemaMismatch, match="is a MANUAL list"):
         ensure_lists(transport, [AT_RISK])
     assert list_writes(hs) == 0
 

@@ -3,6 +3,8 @@ failures (207, merged ids, a bad option inside a 400) are isolated, foreign name
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from connectors.base import TagUpdate
@@ -100,9 +102,48 @@ def test_207_failure_is_reported_for_exactly_that_record_and_the_others_are_writ
     assert hs.log.count("POST", BATCH_UPDATE) == 1
 
 
+def test_traced_batch_reports_an_invalid_option_per_record_in_one_call(
+    hs: HubSpotSandbox, transport: HubSpotTransport, contact_ids: list[str]
+) -> None:
+    ids = contact_ids[:8]
+    updates = [upd(i, crmseg_lifecycle="active") for i in ids]
+    updates[5] = upd(ids[5], crmseg_lifecycle="churned")  # not an option of crmseg_lifecycle
+
+    results = write_batch(transport, updates)
+
+    assert [(r.record_id, r.ok) for r in results] == [(i, i != ids[5]) for i in ids]
+    error = results[5].error
+    assert isinstance(error, RecordRejected)
+    assert (error.record_id, error.code) == (ids[5], "VALIDATION_ERROR")
+    assert "INVALID_OPTION on crmseg_lifecycle" in str(error)
+    assert [tags(hs, i)[0] for i in ids] == ["active"] * 5 + [None] + ["active"] * 2
+    assert hs.log.count("POST", BATCH_UPDATE) == 1  # 207: no splitting needed
+
+
+@pytest.mark.parametrize("bad", ["crmseg_missing", "hs_object_id"])
+def test_traced_batch_with_a_property_crmseg_cannot_write_is_a_schema_error(
+    hs: HubSpotSandbox, transport: HubSpotTransport, contact_ids: list[str], bad: str
+) -> None:
+    """In a 207, an unknown or read-only property is fatal (exit 5), not a rejected record."""
+    if bad == "hs_object_id":  # a read-only property that passes crmseg's name check
+        bad = "crmseg_readonly"
+        schema = hs.state.schema
+        prop = schema.get("contacts", "hs_object_id")
+        assert prop is not None and prop.read_only_value
+        schema.add("contacts", replace(prop, name=bad))
+    updates = [upd(i, crmseg_lifecycle="new") for i in contact_ids[:4]]
+    updates[2] = upd(contact_ids[2], **{bad: "x"})
+
+    with pytest.raises(SchemaMismatch, match=f"on {bad}") as info:
+        write_batch(transport, updates)
+    assert info.value.code in ("PROPERTY_DOESNT_EXIST", "READ_ONLY_VALUE")
+    assert hs.log.count("POST", BATCH_UPDATE) == 1
+
+
 def test_invalid_option_is_isolated_by_splitting_and_the_rest_is_written(
     hs: HubSpotSandbox, transport: HubSpotTransport, contact_ids: list[str]
 ) -> None:
+    hs.state.traced_updates_multi_status = False  # HubSpot answering 400 for the batch
     ids = contact_ids[:8]
     updates = [upd(i, crmseg_lifecycle="active") for i in ids]
     updates[5] = upd(ids[5], crmseg_lifecycle="churned")  # not an option of crmseg_lifecycle
@@ -127,6 +168,7 @@ def test_invalid_option_is_isolated_by_splitting_and_the_rest_is_written(
 def test_two_bad_records_in_a_full_batch_cost_a_bounded_number_of_calls(
     hs: HubSpotSandbox, transport: HubSpotTransport
 ) -> None:
+    hs.state.traced_updates_multi_status = False  # HubSpot answering 400 for the batch
     ids = [str(hs.create("contacts", {"email": f"p{i}@example.com"})) for i in range(100)]
     updates = [upd(i, crmseg_interests="a;b") for i in ids]
     updates[10] = upd(ids[10], crmseg_interests="a;zzz")
@@ -143,21 +185,44 @@ def test_two_bad_records_in_a_full_batch_cost_a_bounded_number_of_calls(
     assert hs.log.count("POST", BATCH_UPDATE) == 25
 
 
-def test_merged_record_missing_from_results_is_not_ok(
+def test_merged_record_missing_from_results_names_the_new_record(
     hs: HubSpotSandbox, transport: HubSpotTransport, contact_ids: list[str]
 ) -> None:
-    survivor, loser, other = contact_ids[:3]
-    hs.merge("contacts", int(survivor), int(loser))
+    primary, loser, other = contact_ids[:3]
+    hs.merge("contacts", int(primary), int(loser))
+    new_id = str(max(int(i) for i in hs.state.store.ids("contacts")))
 
     results = write_batch(
         transport, [upd(loser, crmseg_lifecycle="new"), upd(other, crmseg_lifecycle="new")]
     )
 
-    assert [(r.record_id, r.ok) for r in results] == [(loser, False), (other, True)]
+    assert [(r.record_id, r.ok, r.merged_into) for r in results] == [
+        (loser, False, new_id),
+        (other, True, None),
+    ]
+    assert tags(hs, new_id)[0] is None  # the merged record was not silently tagged either
+    assert hs.log.count("GET", rf"/crm/v3/objects/contacts/{loser}$") == 1
+
+
+def test_deleted_record_missing_from_results_is_rejected(
+    hs: HubSpotSandbox, transport: HubSpotTransport, contact_ids: list[str]
+) -> None:
+    gone, other = contact_ids[:2]
+    hs.state.store.records("contacts")[int(gone)].merged_into = (
+        10**9
+    )  # silently dropped, unresolvable
+
+    results = write_batch(
+        transport, [upd(gone, crmseg_lifecycle="new"), upd(other, crmseg_lifecycle="new")]
+    )
+
+    assert [(r.record_id, r.ok, r.merged_into) for r in results] == [
+        (gone, False, None),
+        (other, True, None),
+    ]
     error = results[0].error
     assert isinstance(error, RecordRejected)
-    assert (error.message, error.record_id, error.object_type) == (NOT_UPDATED, loser, "contact")
-    assert tags(hs, survivor)[0] is None  # the survivor was not silently tagged either
+    assert (error.message, error.record_id, error.object_type) == (NOT_UPDATED, gone, "contact")
 
 
 def test_unknown_id_is_reported_as_not_found(
@@ -175,6 +240,7 @@ def test_unknown_id_is_reported_as_not_found(
 def test_property_that_does_not_exist_stops_the_run_without_splitting(
     hs: HubSpotSandbox, transport: HubSpotTransport, contact_ids: list[str]
 ) -> None:
+    hs.state.traced_updates_multi_status = False  # HubSpot answering 400 for the batch
     updates = [upd(i, crmseg_missing="x") for i in contact_ids[:8]]
 
     with pytest.raises(SchemaMismatch, match="PROPERTY_DOESNT_EXIST on crmseg_missing"):
