@@ -21,6 +21,9 @@ from connectors.sandbox._server import FaultHook, SandboxServer, StandIn
 from connectors.sandbox.generator import Dataset, generate
 from connectors.sandbox.hubspot import associations, lists, objects, properties, search
 from connectors.sandbox.hubspot.errors import fault_body
+from connectors.sandbox.hubspot.exports import register as register_exports
+from connectors.sandbox.hubspot.imports import register as register_imports
+from connectors.sandbox.hubspot.jobs import BulkConfig
 from connectors.sandbox.hubspot.limits import Gateway, LimitConfig
 from connectors.sandbox.hubspot.routing import Routes
 from connectors.sandbox.hubspot.search import SearchConfig
@@ -47,11 +50,13 @@ class HubSpotSandbox(StandIn):
         as_of: dt.date | None = None,
         limits: LimitConfig | None = None,
         search_config: SearchConfig | None = None,
+        bulk: BulkConfig | None = None,
     ) -> None:
         self.token = token
         self.state = State()
         self.limits = limits or LimitConfig()
         self.search_config = search_config or SearchConfig()
+        self.bulk = bulk or BulkConfig()
         self.tokens: dict[str, frozenset[str] | None] = {
             token: frozenset(scopes) if scopes is not None else None
         }
@@ -61,6 +66,8 @@ class HubSpotSandbox(StandIn):
         properties.register(routes, self.state)
         self.state.lists = lists.register(routes, self.state)
         objects.register(routes, self.state)
+        self.exports = register_exports(routes, self.state, self.bulk)
+        self.imports = register_imports(routes, self.state, self.bulk)
         self.gateway = Gateway(routes, self.limits, self.tokens, self.state.portal_id)
         self.server = SandboxServer(
             routes.router,
@@ -80,6 +87,11 @@ class HubSpotSandbox(StandIn):
 
     def __enter__(self) -> HubSpotSandbox:
         return self.start()
+
+    def stop(self) -> None:
+        self.imports.stop()
+        self.exports.close()
+        super().stop()
 
     # -- data -------------------------------------------------------------------
     def seed(
