@@ -239,16 +239,15 @@ class Exporter:
         try:
             with os.fdopen(fd, "w+b") as fh:
                 self._download(task, fh)
-                fh.seek(0)
-                tracker = _CursorTracker(None)
-                wires: list[WireRecord] = []
-                for row in _rows(fh):
-                    wires.append(self._wire(object_type, row, props))
-                    if len(wires) >= PAGE_ROWS:
-                        yield self._page(object_type, wires, requested, tracker)
-                        wires = []
-                if wires:
+            tracker = _CursorTracker(None)
+            wires: list[WireRecord] = []
+            for row in _rows(name):
+                wires.append(self._wire(object_type, row, props))
+                if len(wires) >= PAGE_ROWS:
                     yield self._page(object_type, wires, requested, tracker)
+                    wires = []
+            if wires:
+                yield self._page(object_type, wires, requested, tracker)
         finally:
             os.unlink(name)
 
@@ -302,16 +301,16 @@ def _singular(plural: str) -> ObjectType:
     return {v: k for k, v in PLURAL.items()}[plural]
 
 
-def _rows(fh: Any) -> Iterator[dict[str, str]]:
+def _rows(path: str) -> Iterator[dict[str, str]]:
     """Rows of a downloaded export: one CSV, or every CSV of a zip in name order."""
-    head = fh.read(4)
-    fh.seek(0)
-    if head[:2] == b"PK":
-        with zipfile.ZipFile(fh) as zf:
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as zf:
             for member in sorted(n for n in zf.namelist() if n.lower().endswith(".csv")):
-                with zf.open(member) as raw:
-                    yield from csv.DictReader(
-                        io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-                    )
+                with (
+                    zf.open(member) as raw,
+                    io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text,
+                ):
+                    yield from csv.DictReader(text)
         return
-    yield from csv.DictReader(io.TextIOWrapper(fh, encoding="utf-8-sig", newline=""))
+    with open(path, encoding="utf-8-sig", newline="") as text:
+        yield from csv.DictReader(text)
