@@ -16,7 +16,9 @@ How (FACTS.md of the HubSpot stand-in, "Exports and imports"):
 3. The download URL (no token, valid 5 minutes: an expired one is replaced by
    polling the status again) is streamed to a temporary file, never held in
    memory; the file is a CSV or a zip of CSVs (above 1M rows) and is read row
-   by row into pages of :data:`PAGE_ROWS` canonical records.
+   by row into pages of :data:`PAGE_ROWS` canonical records. Properties that do
+   not exist in the portal (tag fields before their first provisioning) are left
+   out of the request (one properties read) and read as empty.
 4. The file lists associated ids but not which association is the primary one:
    contacts with more than one company get their association list from the v4
    batch read (as list pages with capped inline associations do).
@@ -124,12 +126,22 @@ class Exporter:
             return None
         props = ["hs_object_id", *self.mapper.wire_properties(object_type, list(requested))]
         props = list(dict.fromkeys(props))
-        task = self._start(object_type, props)
+        # A property that does not exist (yet: tags before their first provisioning) is
+        # null on every record; asking an export for it would fail the export.
+        existing = self._property_names(object_type)
+        task = self._start(object_type, [p for p in props if p in existing])
         if task is None:
             self.paths[object_type] = "list"
             return None
         self.paths[object_type] = "export"
         return self._pages(object_type, task, props, list(requested))
+
+    def _property_names(self, object_type: ObjectType) -> set[str]:
+        api = self.transport.api("crm.properties.core_api")
+        answer = self.transport.call(
+            "properties.list", api.get_all, PLURAL[object_type], archived=False
+        )
+        return {"hs_object_id", *(p.name for p in getattr(answer, "results", None) or [])}
 
     # -- the job ---------------------------------------------------------------------
     def _start(self, object_type: ObjectType, props: list[str]) -> str | None:
