@@ -21,6 +21,7 @@ from connectors.base import (
     Cursor,
     ListSpec,
     ObjectType,
+    Page,
     TagUpdate,
     WriteResult,
     chunks,
@@ -31,6 +32,7 @@ from segmentation.engine import SegmentationReport
 from sync.config import Config
 from sync.fields import families, field_specs, list_name
 from sync.plan import Change, Plan, build_plan
+from sync.prefetch import Prefetcher
 from sync.state import PullState, State
 
 
@@ -86,6 +88,7 @@ class Engine:
         self.last_report: SegmentationReport | None = None
         #: Object types whose links may point at merged-away records: pulled in full.
         self.relink: set[ObjectType] = set()
+        self._prefetch: Prefetcher | None = None
 
     # -- what to pull ----------------------------------------------------------
     def object_types(self) -> list[ObjectType]:
@@ -173,9 +176,43 @@ class Engine:
     def pull(self, options: RunOptions) -> dict[str, Any]:
         pulled: dict[str, Any] = {}
         self.relink.clear()
-        for object_type in self.object_types():
-            pulled[object_type] = self.pull_one(object_type, options)
+        # Connectors that allow it read every object type at once (sync.prefetch).
+        if getattr(self.connector, "concurrent_pulls", False):
+            self._prefetch = Prefetcher(self.connector)
+            for object_type in self.object_types():
+                _full, since, properties = self._pull_args(object_type, options)
+                self._prefetch.start(object_type, since, properties)
+        try:
+            for object_type in self.object_types():
+                pulled[object_type] = self.pull_one(object_type, options)
+        finally:
+            if self._prefetch is not None:
+                self._prefetch.close()
+                self._prefetch = None
         return pulled
+
+    def _pull_args(
+        self, object_type: ObjectType, options: RunOptions
+    ) -> tuple[bool, Cursor | None, list[str]]:
+        """Whether the pull is full, the cursor it starts from and its properties."""
+        properties = self.properties(object_type)
+        previous = self.state.pull_state(object_type)
+        full = self._needs_full(object_type, previous, properties, options)
+        since: Cursor | None = None
+        if not full and previous is not None and previous.cursor is not None:
+            overlap = timedelta(minutes=self.config.crm.overlap_minutes)
+            since = Cursor(previous.cursor.modified_at - overlap, None)
+        return full, since, properties
+
+    def _pages(
+        self, object_type: ObjectType, since: Cursor | None, properties: list[str]
+    ) -> Iterator[Page[Any]]:
+        def direct() -> Iterator[Page[Any]]:
+            return iter(self.connector.pull(object_type, since, properties))
+
+        if self._prefetch is None:
+            return direct()
+        return self._prefetch.pages(object_type, since, properties, direct)
 
     def _needs_full(
         self,
@@ -194,13 +231,7 @@ class Engine:
         return previous.last_full_at is None or previous.last_full_at + every <= now_utc()
 
     def pull_one(self, object_type: ObjectType, options: RunOptions) -> dict[str, Any]:
-        properties = self.properties(object_type)
-        previous = self.state.pull_state(object_type)
-        full = self._needs_full(object_type, previous, properties, options)
-        since: Cursor | None = None
-        if not full and previous is not None and previous.cursor is not None:
-            overlap = timedelta(minutes=self.config.crm.overlap_minutes)
-            since = Cursor(previous.cursor.modified_at - overlap, None)
+        full, since, properties = self._pull_args(object_type, options)
         before = self.state.mirror_count(object_type)
         started_at = now_utc()
         records = deleted = 0
@@ -208,7 +239,7 @@ class Engine:
         self.state.begin_pull(full=full)
         try:
             with self.reporter.phase(f"Pulling {object_type}s", None) as advance:
-                for page in self.connector.pull(object_type, since, properties):
+                for page in self._pages(object_type, since, properties):
                     if self.state.apply(object_type, page, full=full):
                         self._links_moved(object_type)
                     records += len(page.records)

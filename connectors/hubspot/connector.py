@@ -53,6 +53,8 @@ class HubSpotConnector(Connector):
     max_batch_size = 100
     rate_limit = 190
     rate_window_seconds = 10.0
+    #: contacts, companies and deals may be pulled at once (one limiter for all)
+    concurrent_pulls = True
 
     def __init__(
         self,

@@ -40,6 +40,7 @@ import json
 import logging
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -93,13 +94,18 @@ class Importer:
         self.refused: str | None = None
         self._scope_missing = False
         self._settled = False
+        self._settle_lock = threading.Lock()
 
     # -- before pulling ----------------------------------------------------------------
     def settle(self) -> list[str]:
         """Wait (once per run) for crmseg imports still processing in HubSpot; their ids."""
-        if self._settled or self.threshold <= 0:
-            return []
-        self._settled = True
+        with self._settle_lock:  # pulls of several object types may start at once
+            if self._settled or self.threshold <= 0:
+                return []
+            self._settled = True
+            return self._settle()
+
+    def _settle(self) -> list[str]:
         try:
             running = [j for j in self._list() if str(j.state) in RUNNING]
         except PermissionDenied:
