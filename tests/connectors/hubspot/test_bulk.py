@@ -304,3 +304,18 @@ def test_pull_waits_for_an_import_still_processing(sandbox: HubSpotSandbox, tmp_
     records = pulled(c, "contact", ("crmseg_abc",))
     assert records["7"].properties["crmseg_abc"] == "C"
     assert c.api_calls()["imports.list"] == 1
+
+
+def test_daily_allowance_check_covers_export_status_polls() -> None:
+    from connectors.errors import BudgetExhausted
+    from connectors.sandbox.hubspot import LimitConfig
+
+    with HubSpotSandbox(seed=7, contacts=60, limits=LimitConfig(enabled=False, daily=40)) as hs:
+        hs.bulk.export_delay_seconds = 30.0
+        c = bulk(hs)
+        with pytest.raises(BudgetExhausted):
+            pulled(c, "contact")
+        calls = c.api_calls()
+        assert calls["exports.start"] == 1
+        # stopped at the 5 % reserve of 40: every poll was checked against the allowance
+        assert sum(calls.values()) <= 39 and calls["exports.status"] >= 30
