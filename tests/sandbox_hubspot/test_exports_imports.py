@@ -141,7 +141,8 @@ def test_exports_need_the_crm_export_scope(sandbox: HubSpotSandbox) -> None:
 
 
 # -- imports ----------------------------------------------------------------------------
-def _tags(hs: HubSpotSandbox) -> None:
+def add_tag_properties(hs: HubSpotSandbox) -> None:
+    """A crmseg select and a crmseg multi-checkbox property on contacts."""
     hs.state.schema.add(
         "contacts",
         PropertyDef(
@@ -204,7 +205,7 @@ def test_import_updates_by_record_id_with_replace_append_and_blank_semantics(
     sandbox: HubSpotSandbox, client: HubSpot, tmp_path: Path
 ) -> None:
     sandbox.bulk.instant()
-    _tags(sandbox)
+    add_tag_properties(sandbox)
     sandbox.update("contacts", 1, {"crmseg_interests": "eco", "crmseg_abc": "A"})
     sandbox.update("contacts", 2, {"crmseg_interests": "eco", "crmseg_abc": "A"})
     sandbox.update("contacts", 3, {"crmseg_interests": "eco", "crmseg_abc": "A"})
@@ -225,7 +226,7 @@ def test_import_errors_list_rejected_rows_with_their_data(
     sandbox: HubSpotSandbox, client: HubSpot, tmp_path: Path
 ) -> None:
     sandbox.bulk.instant()
-    _tags(sandbox)
+    add_tag_properties(sandbox)
     text = "id,crmseg_abc\n1,B\n2,Z\n999999,A\n"
     done = _wait_done(client, _import(client, tmp_path, text, ["crmseg_abc"]).id)
     assert done.metadata.counters["ERRORS"] == 2
@@ -243,7 +244,7 @@ def test_import_errors_list_rejected_rows_with_their_data(
 def test_import_rows_land_after_processing_time_even_without_polling(
     sandbox: HubSpotSandbox, client: HubSpot, tmp_path: Path
 ) -> None:
-    _tags(sandbox)
+    add_tag_properties(sandbox)
     sandbox.bulk.import_delay_seconds = 0.2
     _import(client, tmp_path, "id,crmseg_abc\n4,C\n", ["crmseg_abc"])
     assert sandbox.get("contacts", 4).get("crmseg_abc") is None
@@ -254,7 +255,7 @@ def test_import_rows_land_after_processing_time_even_without_polling(
 def test_import_limits_rows_per_file_concurrency_and_per_day(
     sandbox: HubSpotSandbox, client: HubSpot, tmp_path: Path
 ) -> None:
-    _tags(sandbox)
+    add_tag_properties(sandbox)
     cfg = sandbox.bulk
     cfg.import_rows_per_file = 2
     with pytest.raises(ImportError_) as e:

@@ -12,6 +12,7 @@ import pytest
 from connectors.base import Contact, Cursor, Page
 from connectors.errors import BudgetExhausted
 from sync.prefetch import Prefetcher
+from tests.sync_engine.fake_crm import FakeCrm
 
 
 class Recording:
@@ -87,13 +88,11 @@ def test_read_ahead_is_bounded_and_close_stops_the_streams() -> None:
 
 
 # -- in the engine ---------------------------------------------------------------------------
-def _concurrent_crm() -> Any:
-    from tests.sync_engine.fake_crm import FakeCrm
-
-    class Concurrent(FakeCrm):
-        concurrent_pulls = True
-
-    crm = Concurrent()
+@pytest.fixture
+def concurrent() -> FakeCrm:
+    """Seven contacts, two deals (one shared by contacts 2 and 3)."""
+    crm = FakeCrm()
+    crm.concurrent_pulls = True  # type: ignore[attr-defined]
     for i in range(1, 8):
         crm.add_contact(str(i), email=f"u{i}@example.com", first_name="A", country="DE")
     crm.add_deal("d1", "100", date(2026, 5, 1), ["1"])
@@ -108,12 +107,14 @@ def _run(crm: Any, state: Any) -> Any:
     return Engine(crm, state, Config()).run(RunOptions("sync", date(2026, 6, 30)))
 
 
-def test_engine_pulls_concurrently_and_still_relinks_after_a_merge(tmp_path: Any) -> None:
+def test_engine_pulls_concurrently_and_still_relinks_after_a_merge(
+    concurrent: FakeCrm, tmp_path: Any
+) -> None:
     from dataclasses import replace
 
     from sync.state import State
 
-    crm, state = _concurrent_crm(), State(tmp_path / "state.duckdb")
+    crm, state = concurrent, State(tmp_path / "state.duckdb")
     first = _run(crm, state)
     assert first.status == "ok" and crm.value("1", "crmseg_abc") == "A"
     crm.delete("contact", "3")  # merged into 2: the deal stream started incremental

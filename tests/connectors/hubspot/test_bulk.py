@@ -15,8 +15,8 @@ from connectors.base import TagUpdate
 from connectors.errors import RecordRejected
 from connectors.hubspot import HubSpotConnector
 from connectors.sandbox.hubspot import HubSpotSandbox
-from connectors.sandbox.hubspot.schema import PropertyDef, _opts
 from tests.connectors.hubspot.conftest import transport_for
+from tests.sandbox_hubspot.test_exports_imports import add_tag_properties
 
 
 def bulk(hs: HubSpotSandbox, token: str | None = None, **kw: Any) -> HubSpotConnector:
@@ -35,26 +35,6 @@ def pulled(c: HubSpotConnector, object_type: str, props: tuple[str, ...] = ()) -
         for r in page.records:
             out[r.id] = r
     return out
-
-
-def _tags(hs: HubSpotSandbox) -> None:
-    hs.state.schema.add(
-        "contacts",
-        PropertyDef(
-            "crmseg_abc", "ABC", "enumeration", "select", "crmseg", options=_opts("A", "B", "C")
-        ),
-    )
-    hs.state.schema.add(
-        "contacts",
-        PropertyDef(
-            "crmseg_interests",
-            "Interests",
-            "enumeration",
-            "checkbox",
-            "crmseg",
-            options=_opts("eco", "solar", "wind"),
-        ),
-    )
 
 
 # -- exports ------------------------------------------------------------------------------
@@ -158,7 +138,7 @@ def updates(ids: range, values: dict[str, str | None]) -> list[TagUpdate]:
 
 def test_import_writes_every_update_in_one_job(sandbox: HubSpotSandbox) -> None:
     sandbox.bulk.instant()
-    _tags(sandbox)
+    add_tag_properties(sandbox)
     sandbox.update("contacts", 2, {"crmseg_interests": "eco"})
     c = bulk(sandbox)
     batch = updates(range(1, 31), {"crmseg_abc": "B", "crmseg_interests": "solar;wind"})
@@ -175,13 +155,13 @@ def test_import_writes_every_update_in_one_job(sandbox: HubSpotSandbox) -> None:
 
 
 def test_at_or_below_the_threshold_batches_are_used(sandbox: HubSpotSandbox) -> None:
-    _tags(sandbox)
+    add_tag_properties(sandbox)
     assert bulk(sandbox).write_bulk(updates(range(1, 11), {"crmseg_abc": "A"})) is None
 
 
 def test_per_row_import_errors_become_rejected_records(sandbox: HubSpotSandbox) -> None:
     sandbox.bulk.instant()
-    _tags(sandbox)
+    add_tag_properties(sandbox)
     batch = updates(range(1, 21), {"crmseg_abc": "A"})
     batch[4] = TagUpdate("contact", "5", {"crmseg_abc": "Z"})
     batch.append(TagUpdate("contact", "999999", {"crmseg_abc": "A"}))
@@ -196,7 +176,7 @@ def test_per_row_import_errors_become_rejected_records(sandbox: HubSpotSandbox) 
 
 def test_clearing_a_tag_goes_through_batch_updates(sandbox: HubSpotSandbox) -> None:
     sandbox.bulk.instant()
-    _tags(sandbox)
+    add_tag_properties(sandbox)
     sandbox.update("contacts", 50, {"crmseg_abc": "A"})
     c = bulk(sandbox)
     batch = [
@@ -214,7 +194,7 @@ def test_clearing_a_tag_goes_through_batch_updates(sandbox: HubSpotSandbox) -> N
 def test_missing_import_scope_falls_back_to_batches_with_one_warning(
     sandbox: HubSpotSandbox, caplog: pytest.LogCaptureFixture
 ) -> None:
-    _tags(sandbox)
+    add_tag_properties(sandbox)
     sandbox.add_token("pat-no-import", {"crm.objects.contacts.write", "crm.objects.contacts.read"})
     c = bulk(sandbox, "pat-no-import")
     with caplog.at_level(logging.WARNING):
@@ -228,7 +208,7 @@ def test_missing_import_scope_falls_back_to_batches_with_one_warning(
 def test_import_limits_reached_fall_back_to_batches_with_a_warning(
     sandbox: HubSpotSandbox, caplog: pytest.LogCaptureFixture, limit: str
 ) -> None:
-    _tags(sandbox)
+    add_tag_properties(sandbox)
     setattr(sandbox.bulk, limit, 0)
     with caplog.at_level(logging.WARNING):
         assert bulk(sandbox).write_bulk(updates(range(1, 21), {"crmseg_abc": "A"})) is None
@@ -237,7 +217,7 @@ def test_import_limits_reached_fall_back_to_batches_with_a_warning(
 
 def test_lost_import_start_answer_follows_the_import_it_created(sandbox: HubSpotSandbox) -> None:
     sandbox.bulk.instant()
-    _tags(sandbox)
+    add_tag_properties(sandbox)
     sandbox.faults.slow_responses(1, 1.5, path=r"^/crm/v3/imports/?$")
     c = bulk(sandbox, timeout_seconds=0.5)
     results = c.write_bulk(updates(range(1, 21), {"crmseg_abc": "C"}))
@@ -248,7 +228,7 @@ def test_lost_import_start_answer_follows_the_import_it_created(sandbox: HubSpot
 
 def test_lost_import_status_answer_is_asked_again(sandbox: HubSpotSandbox) -> None:
     sandbox.bulk.instant()
-    _tags(sandbox)
+    add_tag_properties(sandbox)
     sandbox.faults.drop_connections(1, path=r"^/crm/v3/imports/\d+$")
     c = bulk(sandbox)
     results = c.write_bulk(updates(range(1, 21), {"crmseg_abc": "C"}))
@@ -258,7 +238,7 @@ def test_lost_import_status_answer_is_asked_again(sandbox: HubSpotSandbox) -> No
 
 def test_same_content_again_follows_the_existing_import(sandbox: HubSpotSandbox) -> None:
     sandbox.bulk.instant()
-    _tags(sandbox)
+    add_tag_properties(sandbox)
     batch = updates(range(1, 21), {"crmseg_abc": "B"})
     assert bulk(sandbox).write_bulk(batch) is not None
     assert bulk(sandbox).write_bulk(batch) is not None
@@ -266,7 +246,7 @@ def test_same_content_again_follows_the_existing_import(sandbox: HubSpotSandbox)
 
 
 def test_pull_waits_for_an_import_still_processing(sandbox: HubSpotSandbox, tmp_path: Path) -> None:
-    _tags(sandbox)
+    add_tag_properties(sandbox)
     sandbox.bulk.import_delay_seconds = 0.5
     path = tmp_path / "contacts-1-1.csv"
     path.write_text("id,crmseg_abc\n7,C\n")
