@@ -202,6 +202,7 @@ HS_BULK: dict[str, Any] = {
     "import_delay_seconds": BulkConfig().import_delay_seconds,
     "import_rows_per_second": BulkConfig().import_rows_per_second,
     "deals_per_contact": None,  # None: the generator's 0.75
+    "serial_pulls": False,  # --serial-pulls: one object type after another (A/B)
 }
 
 
@@ -342,6 +343,8 @@ def sync_once(
     hs.log.clear()
     hs.reset_limits()
     connector = open_connector(config, token=hs.token)
+    if HS_BULK.get("serial_pulls"):
+        connector.concurrent_pulls = False  # type: ignore[attr-defined]
     sends: list[tuple[float, str]] = []
     if dump is not None:
         record_sends(connector, sends)
@@ -944,6 +947,11 @@ def main() -> None:
         default=None,
         help="HubSpot: deals = N * this (default the generator's 0.75 N)",
     )
+    ap.add_argument(
+        "--serial-pulls",
+        action="store_true",
+        help="HubSpot: pull one object type after another (crmseg pulls them at once)",
+    )
     ap.add_argument("--latency", type=float, default=0.08, help="seconds added to each response")
     ap.add_argument(
         "--runs", type=int, default=None, help="runs per size (default 3 below 100k, else 1)"
@@ -989,6 +997,7 @@ def main() -> None:
     HS_BULK["export_rows_per_second"] = a.export_rows_per_second
     HS_BULK["import_rows_per_second"] = a.import_rows_per_second
     HS_BULK["deals_per_contact"] = a.deals_per_contact
+    HS_BULK["serial_pulls"] = a.serial_pulls
     SF_THRESHOLDS["bulk_query_threshold"] = a.bulk_query_threshold
     SF_THRESHOLDS["bulk_ingest_threshold"] = a.bulk_ingest_threshold
     if a.dump:
