@@ -325,6 +325,14 @@ def bulk_floors(
     status read and one errors page (no batch updates)."""
     ex, im = HS_BULK["export_threshold"], HS_BULK["import_threshold"]
     for object_type, n in (("contact", n_contacts), ("deal", n_deals)):
+        found = (pulled or {}).get(object_type) or {}
+        if ex > 0 and not found.get("full") and found.get("records", 0) > ex:
+            # an incremental pull of that many changes reads one export instead of search
+            out["objects.search"] += 1 - max(1, math.ceil(found["records"] / SEARCH_PAGE))
+            out["exports.start"] = out.get("exports.start", 0) + 1
+            out["exports.status"] = out.get("exports.status", 0) + 1
+            out["properties.list"] = out.get("properties.list", 0) + 1
+            continue
         if ex > 0 and n > ex and pulled and (pulled.get(object_type) or {}).get("full"):
             out["objects.list"] -= math.ceil(n / PAGE)
             out["objects.search"] += 1

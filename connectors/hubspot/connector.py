@@ -95,8 +95,10 @@ class HubSpotConnector(Connector):
         self.importer.settle()  # an earlier run's import may still be writing
         if since is None:
             exported = self.exporter.pull(object_type, properties)
-            if exported is not None:
-                return exported
+        else:
+            exported = self.exporter.pull_changed(object_type, since, properties)
+        if exported is not None:
+            return exported
         return self.puller.pull(object_type, since, properties)
 
     def ensure_fields(self, object_type: ObjectType, fields: Sequence[FieldSpec]) -> list[str]:

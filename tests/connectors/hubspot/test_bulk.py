@@ -299,3 +299,39 @@ def test_daily_allowance_check_covers_export_status_polls() -> None:
         assert calls["exports.start"] == 1
         # stopped at the 5 % reserve of 40: every poll was checked against the allowance
         assert sum(calls.values()) <= 39 and calls["exports.status"] >= 30
+
+
+def test_incremental_pull_with_many_changes_reads_an_export(sandbox: HubSpotSandbox) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from connectors.base import Cursor
+
+    sandbox.bulk.instant()
+    since = Cursor(datetime.now(UTC) - timedelta(seconds=5))
+    for cid in range(10, 25):
+        sandbox.set_property("contacts", cid, "salutation", "Dr.")
+    sandbox.merge("contacts", 2, 3)
+    sandbox.archive("contacts", 4)
+    c = bulk(sandbox)
+    pages = list(c.pull("contact", since, ("salutation",)))
+    assert c.exporter.paths["contact"] == "export"
+    records = {r.id: r for p in pages for r in p.records}
+    assert len(records) == 58 and records["12"].salutation == "Dr."
+    deleted = {d for p in pages for d in p.deleted_ids}
+    assert {"3", "4"} <= deleted
+    assert pages[-1].cursor is not None and pages[-1].cursor.modified_at >= since.modified_at
+    assert c.api_calls()["objects.list.archived"] >= 1
+
+
+def test_incremental_pull_with_few_changes_searches(sandbox: HubSpotSandbox) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from connectors.base import Cursor
+
+    since = Cursor(datetime.now(UTC) - timedelta(seconds=5))
+    for cid in range(10, 15):
+        sandbox.set_property("contacts", cid, "salutation", "Dr.")
+    c = bulk(sandbox)
+    records = {r.id for p in c.pull("contact", since, ("salutation",)) for r in p.records}
+    assert records == {str(i) for i in range(10, 15)}
+    assert "exports.start" not in c.api_calls()
