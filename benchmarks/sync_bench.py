@@ -180,6 +180,7 @@ READ_POSTS = {
     "associations.v4.batch.read",
     "properties.batch.read",
     "lists.search",
+    "exports.start",  # starts a read of the records; writes nothing in the CRM
 }
 
 #: Endpoints of the pull (their first to last arrival: the pull's stretch).
