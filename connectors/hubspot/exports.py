@@ -12,7 +12,7 @@ How (FACTS.md of the HubSpot stand-in, "Exports and imports"):
    ``threshold`` the caller pages the list endpoint as before.
 2. ``POST /crm/v3/exports/export/async`` (``VIEW``, CSV, internal names and
    values, the associated object types, association cap lifted), then poll the
-   task status (0.5 s doubling to 10 s) until ``COMPLETE``.
+   task status (0.5 s doubling to 5 s) until ``COMPLETE``.
 3. The download URL (no token, valid 5 minutes: an expired one is replaced by
    polling the status again) is streamed to a temporary file, never held in
    memory; the file is a CSV or a zip of CSVs (above 1M rows) and is read row
@@ -75,8 +75,8 @@ CHUNK = 1 << 20
 
 
 def poll_wait(attempt: int) -> float:
-    """Seconds before status poll ``attempt`` (0-based): 0.5, 1, 2, 4, 8, then 10."""
-    return min(0.5 * 2**attempt, 10.0)
+    """Seconds before status poll ``attempt`` (0-based): 0.5, 1, 2, 4, then 5."""
+    return min(0.5 * 2**attempt, 5.0)
 
 
 class Exporter:

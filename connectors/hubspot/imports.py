@@ -65,8 +65,8 @@ CREATE_ATTEMPTS = 3
 
 
 def poll_wait(attempt: int) -> float:
-    """Seconds before status poll ``attempt`` (0-based): 0.5, 1, 2, 4, 8, then 10."""
-    return min(0.5 * 2**attempt, 10.0)
+    """Seconds before status poll ``attempt`` (0-based): 0.5, 1, 2, 4, then 5."""
+    return min(0.5 * 2**attempt, 5.0)
 
 
 class _Unsure(CrmError):
