@@ -83,6 +83,20 @@ The client's limiter allows 190 requests per 10 s + 0.25 s margin, so its ceilin
 endpoint, status, duration) and every time crmseg's limiter let a request go, as JSON
 lines, to compare send and arrival times (e.g. when a 429 happens).
 
+**HubSpot exports and imports**: crmseg runs with its default thresholds (a full pull of
+more than 50,000 records of a type reads one CRM export; more than 20,000 tag changes of a
+type go through one CRM import); ``--bulk off`` sets both to 0 (list pages and batch
+updates only), ``--export-threshold`` / ``--import-threshold`` set them. The sandbox
+processes exports and imports in a time proportional to the rows, its defaults unless
+``--export-rows-per-second`` / ``--import-rows-per-second`` say otherwise (10 s + 10,000
+rows/s per export, one at a time; 10 s + 2,000 rows/s per import: an assumption, HubSpot
+publishes no figure); the settings and the report print the values used. Floors on that
+path: per exported type one count search, one properties read, one export start and one
+status poll (no list pages); for the writes one import start, one status read and one
+errors page (no batch updates). ``--deals-per-contact`` seeds N x that many deals.
+The peak resident memory of the benchmark process (crmseg and the in-process sandbox
+together, so an upper bound for crmseg) is recorded per phase.
+
 **Salesforce** (``--crm salesforce``): each run starts a fresh
 ``SalesforceStandIn(seed, contacts=N, as_of)`` (the generator's opportunities and
 contact roles, as Contact / Opportunity / OpportunityContactRole records) with a daily
@@ -142,6 +156,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from connectors.sandbox.hubspot import HubSpotSandbox, LimitConfig  # noqa: E402
+from connectors.sandbox.hubspot.jobs import BulkConfig  # noqa: E402
 from connectors.sandbox.salesforce import SalesforceStandIn  # noqa: E402
 from segmentation import InterestRule, SegmentationConfig  # noqa: E402
 from sync.config import Config, CrmConfig, ListsConfig, StateConfig  # noqa: E402
@@ -165,6 +180,7 @@ READ_POSTS = {
     "associations.v4.batch.read",
     "properties.batch.read",
     "lists.search",
+    "exports.start",  # starts a read of the records; writes nothing in the CRM
 }
 
 #: Endpoints of the pull (their first to last arrival: the pull's stretch).
@@ -173,6 +189,21 @@ PULL_ENDPOINTS = {
     "objects.search",
     "objects.batch.read",
     "associations.v4.batch.read",
+}
+
+
+#: HubSpot exports/imports: crmseg's thresholds ([crm] export_threshold, import_threshold;
+#: ``--bulk off`` sets both to 0, the batch path) and the stand-in's processing-time
+#: assumption (``BulkConfig``; its defaults unless overridden on the command line).
+HS_BULK: dict[str, Any] = {
+    "export_threshold": CrmConfig().export_threshold,
+    "import_threshold": CrmConfig().import_threshold,
+    "export_delay_seconds": BulkConfig().export_delay_seconds,
+    "export_rows_per_second": BulkConfig().export_rows_per_second,
+    "import_delay_seconds": BulkConfig().import_delay_seconds,
+    "import_rows_per_second": BulkConfig().import_rows_per_second,
+    "deals_per_contact": None,  # None: the generator's 0.75
+    "serial_pulls": False,  # --serial-pulls: one object type after another (A/B)
 }
 
 
@@ -198,6 +229,8 @@ def bench_config(hs: HubSpotSandbox, state_path: Path, overlap: int | None = Non
             ca_bundle=Path(hs.ca_path),
             requests_per_10s=BUDGET,
             concurrency=CONCURRENCY,
+            export_threshold=HS_BULK["export_threshold"],
+            import_threshold=HS_BULK["import_threshold"],
             **extra,
         ),
         state=StateConfig(path=state_path),
@@ -282,6 +315,34 @@ def floors(n_contacts: int, n_deals: int, written: int, pulled: dict[str, Any] |
     out["objects.list"] = pages
     out["objects.list (archived)"] = archived
     out["objects.search"] = searches
+    return bulk_floors(out, n_contacts, n_deals, written, pulled)
+
+
+def bulk_floors(
+    out: dict[str, int], n_contacts: int, n_deals: int, written: int, pulled: dict[str, Any] | None
+) -> dict[str, int]:
+    """Above crmseg's thresholds a full pull is one count search, one export start and at
+    least one status poll per type (no list pages); the writes one import start, one
+    status read and one errors page (no batch updates)."""
+    ex, im = HS_BULK["export_threshold"], HS_BULK["import_threshold"]
+    for object_type, n in (("contact", n_contacts), ("deal", n_deals)):
+        found = (pulled or {}).get(object_type) or {}
+        if ex > 0 and not found.get("full") and found.get("records", 0) > ex:
+            # an incremental pull of that many changes reads one export instead of search
+            out["objects.search"] += 1 - max(1, math.ceil(found["records"] / SEARCH_PAGE))
+            out["exports.start"] = out.get("exports.start", 0) + 1
+            out["exports.status"] = out.get("exports.status", 0) + 1
+            out["properties.list"] = out.get("properties.list", 0) + 1
+            continue
+        if ex > 0 and n > ex and pulled and (pulled.get(object_type) or {}).get("full"):
+            out["objects.list"] -= math.ceil(n / PAGE)
+            out["objects.search"] += 1
+            out["exports.start"] = out.get("exports.start", 0) + 1
+            out["exports.status"] = out.get("exports.status", 0) + 1
+            out["properties.list"] = out.get("properties.list", 0) + 1
+    if im > 0 and written > im:
+        out["objects.batch.update"] = 0
+        out |= {"imports.start": 1, "imports.get": 1, "imports.errors": 1}
     return out
 
 
@@ -297,6 +358,8 @@ def sync_once(
     connector = open_connector(config, token=hs.token)
     if COUNT_WINDOW:
         connector.transport.settings.count_own_write_window = True  # type: ignore[attr-defined]
+    if HS_BULK.get("serial_pulls"):
+        connector.concurrent_pulls = False  # type: ignore[attr-defined]
     sends: list[tuple[float, str]] = []
     if dump is not None:
         record_sends(connector, sends)
@@ -329,6 +392,13 @@ def record_sends(connector: Any, sends: list[tuple[float, str]]) -> None:
         limiter.acquire = noted
 
 
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process so far (crmseg and the in-process sandbox)."""
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
 def one_run(
     n: int,
     latency: float,
@@ -348,7 +418,21 @@ def one_run(
     t0 = time.perf_counter()
     with (
         tempfile.TemporaryDirectory(prefix="crmseg-syncbench-") as tmp,
-        HubSpotSandbox(seed=seed, contacts=n, as_of=AS_OF, limits=limits) as hs,
+        HubSpotSandbox(
+            seed=seed,
+            contacts=n,
+            deals=None
+            if HS_BULK["deals_per_contact"] is None
+            else n * HS_BULK["deals_per_contact"],
+            as_of=AS_OF,
+            limits=limits,
+            bulk=BulkConfig(
+                export_delay_seconds=HS_BULK["export_delay_seconds"],
+                export_rows_per_second=HS_BULK["export_rows_per_second"],
+                import_delay_seconds=HS_BULK["import_delay_seconds"],
+                import_rows_per_second=HS_BULK["import_rows_per_second"],
+            ),
+        ) as hs,
     ):
         seeded = time.perf_counter() - t0
         assert hs.dataset is not None
@@ -373,6 +457,7 @@ def one_run(
                     res.get("changed_contacts", 0) if name == "incremental" else 0
                 )
                 fig["floor"] = floors(n, deals_now, fig["written"], summary.get("pulled"))
+                fig["peak_rss_mib"] = peak_rss_mib()
                 res[name] = fig
                 print(
                     f"  [{n:,}] {name}: {wall:.1f} s, {fig['calls_total']} calls, "
@@ -850,6 +935,38 @@ def main() -> None:
         default=SF_THRESHOLDS["bulk_ingest_threshold"],
         help="Salesforce: [crm] bulk_ingest_threshold (default crmseg's, 10,000)",
     )
+    ap.add_argument(
+        "--bulk",
+        choices=["default", "off"],
+        default="default",
+        help="HubSpot: crmseg's export/import thresholds (default 50,000 / 20,000) or "
+        "'off' (both 0: list pages and batch updates only)",
+    )
+    ap.add_argument("--export-threshold", type=int, default=None, help="HubSpot: override")
+    ap.add_argument("--import-threshold", type=int, default=None, help="HubSpot: override")
+    ap.add_argument(
+        "--export-rows-per-second",
+        type=float,
+        default=HS_BULK["export_rows_per_second"],
+        help="sandbox export processing speed (default the stand-in's, 10,000)",
+    )
+    ap.add_argument(
+        "--import-rows-per-second",
+        type=float,
+        default=HS_BULK["import_rows_per_second"],
+        help="sandbox import processing speed (default the stand-in's, 2,000)",
+    )
+    ap.add_argument(
+        "--deals-per-contact",
+        type=int,
+        default=None,
+        help="HubSpot: deals = N * this (default the generator's 0.75 N)",
+    )
+    ap.add_argument(
+        "--serial-pulls",
+        action="store_true",
+        help="HubSpot: pull one object type after another (crmseg pulls them at once)",
+    )
     ap.add_argument("--latency", type=float, default=0.08, help="seconds added to each response")
     ap.add_argument(
         "--runs", type=int, default=None, help="runs per size (default 3 below 100k, else 1)"
@@ -894,6 +1011,16 @@ def main() -> None:
         report(json.loads(a.report.read_text()))
         return
 
+    if a.bulk == "off":
+        HS_BULK["export_threshold"] = HS_BULK["import_threshold"] = 0
+    if a.export_threshold is not None:
+        HS_BULK["export_threshold"] = a.export_threshold
+    if a.import_threshold is not None:
+        HS_BULK["import_threshold"] = a.import_threshold
+    HS_BULK["export_rows_per_second"] = a.export_rows_per_second
+    HS_BULK["import_rows_per_second"] = a.import_rows_per_second
+    HS_BULK["deals_per_contact"] = a.deals_per_contact
+    HS_BULK["serial_pulls"] = a.serial_pulls
     SF_THRESHOLDS["bulk_query_threshold"] = a.bulk_query_threshold
     SF_THRESHOLDS["bulk_ingest_threshold"] = a.bulk_ingest_threshold
     if a.dump:
@@ -951,6 +1078,7 @@ def main() -> None:
             "change_share": a.change_share,
             "overlap_minutes": a.overlap_minutes,
             **(dict(SF_THRESHOLDS) if a.crm == "salesforce" else {}),
+            **({"hubspot_bulk": dict(HS_BULK)} if a.crm == "hubspot" else {}),
         },
         "results": results,
     }
@@ -965,6 +1093,9 @@ def report(out: dict[str, Any]) -> None:
         sf_report(out)  # floors as stored by the run
         return
     results = out["results"]
+    HS_BULK.update(
+        out["settings"].get("hubspot_bulk") or {"export_threshold": 0, "import_threshold": 0}
+    )
     for r in results:
         for run in r["runs"]:
             for phase in [p for p in PHASES if p in run]:
@@ -980,6 +1111,20 @@ def report(out: dict[str, Any]) -> None:
         f"{st['concurrency']}; as_of {st['as_of']}; medians of runs for wall and rates, calls "
         "from run 1, 429s = max over runs\n"
     )
+    hb = st.get("hubspot_bulk")
+    if hb:
+        print(
+            f"exports above {hb['export_threshold']:,} records of a type, imports above "
+            f"{hb['import_threshold']:,} changes (0 = never); sandbox processing: exports "
+            f"{hb['export_delay_seconds']:g} s + {hb['export_rows_per_second']:,.0f} rows/s, "
+            f"imports {hb['import_delay_seconds']:g} s + {hb['import_rows_per_second']:,.0f} "
+            f"rows/s; peak RSS (crmseg + sandbox, one process): "
+            + ", ".join(
+                f"{r['n']:,}: {max(run[p].get('peak_rss_mib') or 0 for run in r['runs'] for p in PHASES if p in run):,.0f} MiB"
+                for r in results
+            )
+            + "\n"
+        )
     print(table(results))
     print(endpoint_table(results))
 

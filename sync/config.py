@@ -79,6 +79,12 @@ class CrmConfig(BaseModel):
     bulk_ingest_threshold: int = Field(default=10_000, ge=1)
     #: Salesforce: a full pull of more rows than this reads through Bulk API 2.0 query.
     bulk_query_threshold: int = Field(default=50_000, ge=1)
+    #: HubSpot: a full pull of more records of one type than this reads one CRM export
+    #: (needs the crm.export scope); 0 never exports.
+    export_threshold: int = Field(default=50_000, ge=0)
+    #: HubSpot: more tag changes of one type than this are written by one CRM import
+    #: (needs the crm.import scope); 0 never imports.
+    import_threshold: int = Field(default=20_000, ge=0)
     #: Incremental pulls start this long before the stored cursor (clock skew,
     #: search indexing lag).
     overlap_minutes: int = Field(default=10, ge=0, le=24 * 60)

@@ -71,5 +71,7 @@ def _hubspot(config: Config, *, token: str | None) -> Connector:
         Transport(token, settings) if token else Transport.from_env(settings),
         won_stages=frozenset(crm.won_stages),
         amount_property=crm.amount_property or "amount_in_home_currency",
+        export_threshold=crm.export_threshold,
+        import_threshold=crm.import_threshold,
     )
     return connector

@@ -22,6 +22,7 @@ from connectors.base import (
     Cursor,
     ListSpec,
     ObjectType,
+    Page,
     TagUpdate,
     WriteResult,
     chunks,
@@ -32,6 +33,7 @@ from segmentation.engine import SegmentationReport
 from sync.config import Config
 from sync.fields import families, field_specs, list_name, observed_values
 from sync.plan import Change, Plan, build_plan
+from sync.prefetch import Prefetcher
 from sync.state import PullState, State
 
 #: Rounds of pull-and-replan after writes that met merged records (``Engine.replan_merged``).
@@ -93,6 +95,7 @@ class Engine:
         #: (object type, old id) -> new id, for writes that met a record merged
         #: away after the pull; the run pulls again and re-plans for them.
         self.merged: dict[tuple[ObjectType, str], str] = {}
+        self._prefetch: Prefetcher | None = None
 
     # -- what to pull ----------------------------------------------------------
     def object_types(self) -> list[ObjectType]:
@@ -206,9 +209,51 @@ class Engine:
     def pull(self, options: RunOptions) -> dict[str, Any]:
         pulled: dict[str, Any] = {}
         self.relink.clear()
-        for object_type in self.object_types():
-            pulled[object_type] = self.pull_one(object_type, options)
+        # Connectors that allow it read every object type at once (sync.prefetch).
+        if getattr(self.connector, "concurrent_pulls", False):
+            self._prefetch = Prefetcher(self.connector)
+            for object_type in self.object_types():
+                _full, since, properties = self._pull_args(object_type, options)
+                self._prefetch.start(object_type, since, properties)
+        try:
+            for object_type in self.object_types():
+                pulled[object_type] = self.pull_one(object_type, options)
+        finally:
+            if self._prefetch is not None:
+                self._prefetch.close()
+                self._prefetch = None
         return pulled
+
+    def _pull_args(
+        self, object_type: ObjectType, options: RunOptions
+    ) -> tuple[bool, Cursor | None, list[str]]:
+        """Whether the pull is full, the cursor it starts from and its properties."""
+        properties = self.properties(object_type)
+        previous = self.state.pull_state(object_type)
+        full = self._needs_full(object_type, previous, properties, options)
+        since: Cursor | None = None
+        if not full and previous is not None and previous.cursor is not None:
+            overlap = timedelta(minutes=self.config.crm.overlap_minutes)
+            since = Cursor(previous.cursor.modified_at - overlap, None)
+        own = getattr(self.connector, "recognise_own_writes", None)
+        if callable(own):
+            # Set before the pull starts: with concurrent pulls it runs on its own thread.
+            own(
+                object_type,
+                self.state.own_writes(object_type, since.modified_at) if since else {},
+                lambda records: self.state.unchanged(object_type, records),
+            )
+        return full, since, properties
+
+    def _pages(
+        self, object_type: ObjectType, since: Cursor | None, properties: list[str]
+    ) -> Iterator[Page[Any]]:
+        def direct() -> Iterator[Page[Any]]:
+            return iter(self.connector.pull(object_type, since, properties))
+
+        if self._prefetch is None:
+            return direct()
+        return self._prefetch.pages(object_type, since, properties, direct)
 
     def _needs_full(
         self,
@@ -227,20 +272,7 @@ class Engine:
         return previous.last_full_at is None or previous.last_full_at + every <= now_utc()
 
     def pull_one(self, object_type: ObjectType, options: RunOptions) -> dict[str, Any]:
-        properties = self.properties(object_type)
-        previous = self.state.pull_state(object_type)
-        full = self._needs_full(object_type, previous, properties, options)
-        since: Cursor | None = None
-        if not full and previous is not None and previous.cursor is not None:
-            overlap = timedelta(minutes=self.config.crm.overlap_minutes)
-            since = Cursor(previous.cursor.modified_at - overlap, None)
-        own = getattr(self.connector, "recognise_own_writes", None)
-        if callable(own):
-            own(
-                object_type,
-                self.state.own_writes(object_type, since.modified_at) if since else {},
-                lambda records: self.state.unchanged(object_type, records),
-            )
+        full, since, properties = self._pull_args(object_type, options)
         before = self.state.mirror_count(object_type)
         started_at = now_utc()
         records = deleted = 0
@@ -248,7 +280,7 @@ class Engine:
         self.state.begin_pull(full=full)
         try:
             with self.reporter.phase(f"Pulling {object_type}s", None) as advance:
-                for page in self.connector.pull(object_type, since, properties):
+                for page in self._pages(object_type, since, properties):
                     if self.state.apply(object_type, page, full=full):
                         self._links_moved(object_type)
                     records += len(page.records)

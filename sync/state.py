@@ -640,21 +640,29 @@ class State:
         a record whose stamp is crmseg's own write and that holds nothing new."""
         if not records or object_type == "deal":
             return set()
+        # Called from a pull, which may run on a prefetch thread while the engine
+        # writes through ``self.con``: a connection of its own keeps the two apart.
+        with self.con.cursor() as con:
+            return self._unchanged(con, object_type, records)
+
+    def _unchanged(
+        self, con: duckdb.DuckDBPyConnection, object_type: ObjectType, records: Sequence[Any]
+    ) -> set[str]:
         table = TABLE[object_type]
         columns = [
             str(r[0])
-            for r in self.con.execute(f"DESCRIBE {table}").fetchall()
+            for r in con.execute(f"DESCRIBE {table}").fetchall()
             if r[0] not in ("id", "company_id", "updated_at")
         ]
         ids = [r.id for r in records]
-        rows = self.con.execute(
+        rows = con.execute(
             f"SELECT id, {', '.join(columns)} FROM {table} WHERE id IN "
             "(SELECT unnest($1::VARCHAR[]))",
             [ids],
         ).fetchall()
         mirror = {str(r[0]): r[1:] for r in rows}
         props: dict[str, dict[str, str | None]] = {}
-        for rid, name, value in self.con.execute(
+        for rid, name, value in con.execute(
             "SELECT record_id, name, value FROM mirror_properties WHERE object_type = $2 AND "
             "record_id IN (SELECT unnest($1::VARCHAR[])) UNION ALL SELECT record_id, field, "
             "value FROM crm_values WHERE object_type = $2 AND record_id IN "

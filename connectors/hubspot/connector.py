@@ -26,6 +26,8 @@ from connectors.base import (
     WriteResult,
 )
 from connectors.errors import CrmError
+from connectors.hubspot.exports import Exporter
+from connectors.hubspot.imports import Importer
 from connectors.hubspot.pull import Puller
 from connectors.hubspot.records import PLURAL, RecordMapper
 from connectors.hubspot.transport import HubSpotSettings, Transport
@@ -53,6 +55,8 @@ class HubSpotConnector(Connector):
     max_batch_size = 100
     rate_limit = 190
     rate_window_seconds = 10.0
+    #: contacts, companies and deals may be pulled at once (one limiter for all)
+    concurrent_pulls = True
 
     def __init__(
         self,
@@ -60,6 +64,8 @@ class HubSpotConnector(Connector):
         *,
         won_stages: Iterable[str] = frozenset({"closedwon"}),
         amount_property: str = "amount",
+        export_threshold: int = 0,
+        import_threshold: int = 0,
     ) -> None:
         self.transport = transport
         settings = transport.settings
@@ -69,6 +75,9 @@ class HubSpotConnector(Connector):
         self.concurrency: int = settings.concurrency
         self.mapper = RecordMapper(won_stages=won_stages, amount_property=amount_property)
         self.puller = Puller(transport, self.mapper)
+        # above these sizes (0: never) full pulls read exports and writes go through imports
+        self.exporter = Exporter(transport, self.puller, export_threshold)
+        self.importer = Importer(transport, import_threshold, self.write_batch)
 
     @classmethod
     def from_env(cls, settings: HubSpotSettings | None = None, **kw: Any) -> HubSpotConnector:
@@ -85,6 +94,13 @@ class HubSpotConnector(Connector):
         since: Cursor | None,
         properties: Sequence[str] = (),
     ) -> Iterator[Page[Any]]:
+        self.importer.settle()  # an earlier run's import may still be writing
+        if since is None:
+            exported = self.exporter.pull(object_type, properties)
+        else:
+            exported = self.exporter.pull_changed(object_type, since, properties)
+        if exported is not None:
+            return exported
         return self.puller.pull(object_type, since, properties)
 
     def ensure_fields(self, object_type: ObjectType, fields: Sequence[FieldSpec]) -> list[str]:
@@ -96,6 +112,9 @@ class HubSpotConnector(Connector):
         from connectors.hubspot.writes import write_batch  # type: ignore[import-not-found,unused-ignore]
 
         return write_batch(self.transport, updates)  # type: ignore[no-any-return,unused-ignore]
+
+    def write_bulk(self, updates: Sequence[TagUpdate]) -> list[WriteResult] | None:
+        return self.importer.write_bulk(updates)
 
     def ensure_lists(self, specs: Sequence[ListSpec]) -> list[ListState]:
         from connectors.hubspot.lists import ensure_lists  # type: ignore[import-not-found,unused-ignore]

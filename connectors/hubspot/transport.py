@@ -83,7 +83,7 @@ from connectors.errors import (
     Timeout,
     Unreachable,
 )
-from connectors.ratelimit import DailyBudget, RollingWindowLimiter, retrying
+from connectors.ratelimit import DailyBudget, RollingWindowLimiter, margin_for, retrying
 
 __all__ = ["Bucket", "HubSpotSettings", "Transport", "map_exception"]
 
@@ -361,10 +361,14 @@ class Transport:
         self._sleep = sleep
         self.limiters: dict[str, RollingWindowLimiter] = {
             "standard": RollingWindowLimiter(
-                s.ten_secondly_limit, s.window_seconds, margin_seconds=s.margin_seconds
+                s.ten_secondly_limit,
+                s.window_seconds,
+                margin_seconds=margin_for(s.window_seconds, s.margin_seconds),
             ),
             "search": RollingWindowLimiter(
-                s.search_per_second, s.search_window_seconds, margin_seconds=s.margin_seconds
+                s.search_per_second,
+                s.search_window_seconds,
+                margin_seconds=margin_for(s.search_window_seconds, s.margin_seconds),
             ),
         }
         self.budget = DailyBudget(s.daily_reserve, crm=CRM)

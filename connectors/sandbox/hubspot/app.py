@@ -38,6 +38,9 @@ from connectors.sandbox.hubspot import (
     search,
 )
 from connectors.sandbox.hubspot.errors import fault_body
+from connectors.sandbox.hubspot.exports import register as register_exports
+from connectors.sandbox.hubspot.imports import register as register_imports
+from connectors.sandbox.hubspot.jobs import BulkConfig
 from connectors.sandbox.hubspot.limits import Gateway, LimitConfig
 from connectors.sandbox.hubspot.routing import Routes
 from connectors.sandbox.hubspot.search import SearchConfig
@@ -65,11 +68,13 @@ class HubSpotSandbox(StandIn):
         limits: LimitConfig | None = None,
         search_config: SearchConfig | None = None,
         portal_id: int = 12345678,
+        bulk: BulkConfig | None = None,
     ) -> None:
         self.token = token
         self.state = State(portal_id=portal_id)
         self.limits = limits or LimitConfig()
         self.search_config = search_config or SearchConfig()
+        self.bulk = bulk or BulkConfig()
         self.tokens: dict[str, frozenset[str] | None] = {
             token: frozenset(scopes) if scopes is not None else None
         }
@@ -81,6 +86,8 @@ class HubSpotSandbox(StandIn):
         objects.register(routes, self.state)
         account.register(routes, self.state)
         currencies.register(routes, self.state)
+        self.exports = register_exports(routes, self.state, self.bulk)
+        self.imports = register_imports(routes, self.state, self.bulk)
         self.gateway = Gateway(routes, self.limits, self.tokens, self.state.portal_id)
         self.server = SandboxServer(
             routes.router,
@@ -102,6 +109,11 @@ class HubSpotSandbox(StandIn):
 
     def __enter__(self) -> HubSpotSandbox:
         return self.start()
+
+    def stop(self) -> None:
+        self.imports.stop()
+        self.exports.close()
+        super().stop()
 
     # -- data -------------------------------------------------------------------
     def seed(

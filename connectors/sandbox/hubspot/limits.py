@@ -70,6 +70,8 @@ class Gateway:
 
     # -- before routing --------------------------------------------------------
     def before(self, req: Request) -> Response | None:
+        if self.routes.bucket.get(req.endpoint) == "public":
+            return None  # signed download URLs (exports) need no token and are not metered
         auth = req.header("authorization") or ""
         token = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
         if not token or token not in self.tokens:

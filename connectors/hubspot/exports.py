@@ -1,0 +1,374 @@
+"""Full pulls through HubSpot's CRM exports API, for object types with many records.
+
+Why: the list endpoint gives 100 records per request, so 1M contacts cost 10,000
+requests -- about nine minutes of a Professional portal's whole budget, per
+object type. One export returns every record of a type with the chosen
+properties and associated ids as CSV, for a handful of requests (start, a few
+status polls), bounded by HubSpot's processing time instead.
+
+How (FACTS.md of the HubSpot stand-in, "Exports and imports"):
+
+1. Count: one search request with ``limit`` 1 answers ``total``. At or below
+   ``threshold`` the caller pages the list endpoint as before.
+2. ``POST /crm/v3/exports/export/async`` (``VIEW``, CSV, internal names and
+   values, the associated object types, association cap lifted), then poll the
+   task status (0.5 s doubling to 5 s) until ``COMPLETE``.
+3. The download URL (no token, valid 5 minutes: an expired one is replaced by
+   polling the status again) is streamed to a temporary file, never held in
+   memory; the file is a CSV or a zip of CSVs (above 1M rows) and is read row
+   by row into pages of :data:`PAGE_ROWS` canonical records. Properties that do
+   not exist in the portal (tag fields before their first provisioning) are left
+   out of the request (one properties read) and read as empty.
+4. The file lists associated ids but not which association is the primary one:
+   contacts with more than one company get their association list from the v4
+   batch read (as list pages with capped inline associations do).
+
+An incremental pull whose changed records (one search with the cursor as filter)
+exceed ``threshold`` -- the run after a large import, where every written record
+counts as changed -- reads an export of all records the same way, with merged ids
+from ``hs_merged_object_ids`` and archived ids from the archived listing.
+
+The export path is skipped -- one warning, then list pages -- when the token
+lacks ``crm.export`` or HubSpot refuses the export (30 a day). Every call goes
+through the transport, so the rate limiter and the daily allowance check see
+them; the download is not an API call.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import os
+import re
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import urllib3
+
+from connectors.base import Cursor, ObjectType, Page
+from connectors.errors import CrmError, PermissionDenied, Timeout
+from connectors.hubspot.pull import Puller, _CursorTracker
+from connectors.hubspot.records import (
+    ASSOCIATED_TYPES,
+    LASTMOD,
+    PLURAL,
+    Assoc,
+    WireRecord,
+    parse_timestamp,
+)
+from connectors.hubspot.transport import Transport
+
+__all__ = ["Exporter", "poll_wait"]
+
+log = logging.getLogger(__name__)
+
+PAGE_ROWS = 1_000
+EXPORT_TYPE = {"contact": "CONTACT", "company": "COMPANY", "deal": "DEAL"}
+ASSOC_LABEL = {"contacts": "Contact", "companies": "Company", "deals": "Deal"}
+_ASSOC_COLUMN = re.compile(r"^Associated (\w+) IDs$", re.IGNORECASE)
+DOWNLOAD_ATTEMPTS = 3
+CHUNK = 1 << 20
+
+
+def poll_wait(attempt: int) -> float:
+    """Seconds before status poll ``attempt`` (0-based): 0.5, 1, 2, 4, then 5."""
+    return min(0.5 * 2**attempt, 5.0)
+
+
+class Exporter:
+    """Decides per full pull whether to export, and runs the export."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        puller: Puller,
+        threshold: int,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        timeout_seconds: float = 4 * 3600,
+    ) -> None:
+        self.transport, self.puller, self.mapper = transport, puller, puller.mapper
+        self.threshold = threshold
+        self.sleep = sleep
+        self.timeout_seconds = timeout_seconds
+        #: Set once HubSpot refused an export this run: further pulls use list pages.
+        self.refused: str | None = None
+        #: How each object type's last full pull was read: "export" or "list".
+        self.paths: dict[str, str] = {}
+
+    # -- decision ------------------------------------------------------------------
+    def count(self, object_type: ObjectType, since: Cursor | None = None) -> int | None:
+        """Live records of a type (changed since ``since``) from one search request
+        (``None``: unknown)."""
+        api = self.transport.api(f"crm.{PLURAL[object_type]}.search_api")
+        groups: list[dict[str, Any]] = []
+        if since is not None:
+            ms = str(int(since.modified_at.timestamp() * 1000))
+            lastmod = {"propertyName": LASTMOD[object_type], "operator": "GTE", "value": ms}
+            groups = [{"filters": [lastmod]}]
+        body = {
+            "filterGroups": groups,
+            "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
+            "properties": ["hs_object_id"],
+            "limit": 1,
+            "after": "0",
+        }
+        resp = self.transport.call(
+            "objects.search.count",
+            api.do_search,
+            public_object_search_request=body,
+            bucket="search",
+        )
+        total = getattr(resp, "total", None)
+        return int(total) if total is not None else None
+
+    def pull(self, object_type: ObjectType, requested: Sequence[str]) -> Iterator[Page[Any]] | None:
+        """Pages of a full pull read from an export, or ``None`` to page the list
+        endpoint (switched off, small enough, or refused)."""
+        if self.threshold <= 0 or self.refused is not None:
+            return None
+        total = self.count(object_type)
+        if total is None or total <= self.threshold:
+            self.paths[object_type] = "list"
+            return None
+        props = ["hs_object_id", *self.mapper.wire_properties(object_type, list(requested))]
+        props = list(dict.fromkeys(props))
+        # A property that does not exist (yet: tags before their first provisioning) is
+        # null on every record; asking an export for it would fail the export.
+        existing = self._property_names(object_type)
+        task = self._start(object_type, [p for p in props if p in existing])
+        if task is None:
+            self.paths[object_type] = "list"
+            return None
+        self.paths[object_type] = "export"
+        return self._pages(object_type, task, props, list(requested))
+
+    def pull_changed(
+        self, object_type: ObjectType, since: Cursor, requested: Sequence[str]
+    ) -> Iterator[Page[Any]] | None:
+        """An incremental pull that found more changed records than ``threshold`` (after
+        a large import, say: every record it wrote is "changed") reads one export of all
+        records instead of 200-record search pages; merged ids come from
+        ``hs_merged_object_ids`` and archived ids from the archived listing, as in a
+        search pull. ``None``: search as usual."""
+        if self.threshold <= 0 or self.refused is not None:
+            return None
+        changed = self.count(object_type, since)
+        if changed is None or changed <= self.threshold:
+            return None
+        props = ["hs_object_id", *self.mapper.wire_properties(object_type, list(requested))]
+        props = list(dict.fromkeys(props))
+        existing = self._property_names(object_type)
+        task = self._start(object_type, [p for p in props if p in existing])
+        if task is None:
+            return None
+        self.paths[object_type] = "export"
+        return self._pages(object_type, task, props, list(requested), since)
+
+    def _property_names(self, object_type: ObjectType) -> set[str]:
+        api = self.transport.api("crm.properties.core_api")
+        answer = self.transport.call(
+            "properties.list", api.get_all, PLURAL[object_type], archived=False
+        )
+        return {"hs_object_id", *(p.name for p in getattr(answer, "results", None) or [])}
+
+    # -- the job ---------------------------------------------------------------------
+    def _start(self, object_type: ObjectType, props: list[str]) -> str | None:
+        api = self.transport.api("crm.exports.public_exports_api")
+        body: dict[str, Any] = {
+            "exportType": "VIEW",
+            "format": "CSV",
+            "exportName": f"crmseg {PLURAL[object_type]} full pull",
+            "language": "EN",
+            "objectType": EXPORT_TYPE[object_type],
+            "objectProperties": props,
+            "exportInternalValuesOptions": ["NAMES", "VALUES"],
+            "includePrimaryDisplayPropertyForAssociatedObjects": False,
+            "overrideAssociatedObjectsPerDefinitionPerRowLimit": True,
+        }
+        assoc = [EXPORT_TYPE[_singular(t)] for t in ASSOCIATED_TYPES[object_type]]
+        if assoc:
+            body["associatedObjectType"] = assoc
+        try:
+            located = self.transport.call("exports.start", api.start, body)
+        except PermissionDenied as err:
+            self._refuse(f"the private app lacks the crm.export scope ({err.message})")
+            return None
+        except CrmError as err:
+            if err.status is None or not 400 <= err.status < 500:
+                raise
+            self._refuse(f"HubSpot refused the export: {err.message}")
+            return None
+        task = getattr(located, "id", None)
+        if not task:
+            raise CrmError("exports.start: no task id in the answer", crm="hubspot")
+        return str(task)
+
+    def _refuse(self, why: str) -> None:
+        self.refused = why
+        log.warning(
+            "%s; full pulls read list pages instead (100 records per request) for the rest "
+            "of this run",
+            why,
+        )
+
+    def _result_url(self, task: str) -> str:
+        """Poll until the export is complete; its (fresh) download URL."""
+        api = self.transport.api("crm.exports.public_exports_api")
+        deadline = time.monotonic() + self.timeout_seconds
+        attempt = 0
+        while True:
+            status = self.transport.call("exports.status", api.get_status, task)
+            state = str(getattr(status, "status", "") or "").upper()
+            result = getattr(status, "result", None)
+            if state == "COMPLETE" and result:
+                return str(result)
+            if state == "CANCELED":
+                raise CrmError(f"export {task} was canceled in HubSpot", crm="hubspot")
+            if time.monotonic() >= deadline:
+                raise Timeout(
+                    f"export {task} still {state or 'unknown'} after {self.timeout_seconds:.0f} s",
+                    crm="hubspot",
+                )
+            self.sleep(poll_wait(attempt))
+            attempt += 1
+
+    def _download(self, task: str, into: Any) -> None:
+        s = self.transport.settings
+        pool = urllib3.PoolManager(
+            ca_certs=s.ssl_ca_cert or None,
+            timeout=urllib3.Timeout(connect=s.timeout_seconds, read=s.timeout_seconds),
+            retries=False,
+        )
+        for attempt in range(DOWNLOAD_ATTEMPTS):
+            url = self._result_url(task)
+            try:
+                resp = pool.request("GET", url, preload_content=False)
+            except urllib3.exceptions.HTTPError as exc:
+                if attempt + 1 == DOWNLOAD_ATTEMPTS:
+                    raise Timeout(f"export {task}: download failed ({exc})", crm="hubspot") from exc
+                continue
+            try:
+                if resp.status in (403, 404):  # expired URL: the next status mints a new one
+                    continue
+                if resp.status != 200:
+                    raise CrmError(
+                        f"export {task}: download answered HTTP {resp.status}",
+                        crm="hubspot",
+                        status=resp.status,
+                    )
+                into.seek(0)
+                into.truncate()
+                for chunk in resp.stream(CHUNK):
+                    into.write(chunk)
+                into.flush()
+                return
+            except urllib3.exceptions.HTTPError as exc:
+                if attempt + 1 == DOWNLOAD_ATTEMPTS:
+                    raise Timeout(
+                        f"export {task}: download broke off ({exc})", crm="hubspot"
+                    ) from exc
+            finally:
+                resp.release_conn()
+        raise CrmError(f"export {task}: the download URL kept expiring", crm="hubspot")
+
+    # -- reading ---------------------------------------------------------------------
+    def _pages(
+        self,
+        object_type: ObjectType,
+        task: str,
+        props: list[str],
+        requested: list[str],
+        since: Cursor | None = None,
+    ) -> Iterator[Page[Any]]:
+        fd, name = tempfile.mkstemp(prefix="crmseg-export-", suffix=".bin")
+        try:
+            with os.fdopen(fd, "w+b") as fh:
+                self._download(task, fh)
+            tracker = _CursorTracker(since)
+            wires: list[WireRecord] = []
+            for row in _rows(name):
+                wires.append(self._wire(object_type, row, props))
+                if len(wires) >= PAGE_ROWS:
+                    yield self._page(object_type, wires, requested, tracker, since is not None)
+                    wires = []
+            if wires:
+                yield self._page(object_type, wires, requested, tracker, since is not None)
+        finally:
+            os.unlink(name)
+        if since is not None:
+            yield from self.puller._archived(object_type, since, tracker)
+
+    def _wire(self, object_type: ObjectType, row: dict[str, str], props: list[str]) -> WireRecord:
+        rid = (row.get("hs_object_id") or "").strip()
+        if not rid:
+            raise CrmError(
+                f"export of {PLURAL[object_type]}: a row without hs_object_id", crm="hubspot"
+            )
+        values = {p: (row.get(p) or None) for p in props}
+        try:
+            updated = parse_timestamp(values.get(LASTMOD[object_type]))
+        except ValueError:
+            updated = None
+        w = WireRecord(id=rid, properties=values, updated_at=updated)
+        for column, cell in row.items():
+            m = _ASSOC_COLUMN.match(column or "")
+            if not m:
+                continue
+            to = next(
+                (t for t, label in ASSOC_LABEL.items() if label.lower() == m[1].lower()), None
+            )
+            if to in ASSOCIATED_TYPES[object_type]:
+                w.associations[to] = [
+                    Assoc(i.strip()) for i in (cell or "").split(";") if i.strip()
+                ]
+        return w
+
+    def _page(
+        self,
+        object_type: ObjectType,
+        wires: list[WireRecord],
+        requested: list[str],
+        tracker: _CursorTracker,
+        deletions: bool = False,
+    ) -> Page[Any]:
+        # The file has no primary flag: several companies need the v4 answer.
+        ambiguous = {
+            to: [w.id for w in wires if len(w.associations.get(to, [])) > 1]
+            for to in ASSOCIATED_TYPES[object_type]
+            if to == "companies" and object_type == "contact"
+        }
+        self.puller._fill_associations(object_type, wires, ambiguous)
+        records = []
+        for w in wires:
+            records.append(self.mapper.record(object_type, w, requested))
+            tracker.see(w.id, w.updated_at)
+        deleted: list[str] = []
+        if deletions:  # ids merged into a record of this page leave the mirror
+            for w in wires:
+                merged = w.properties.get("hs_merged_object_ids") or ""
+                deleted.extend(x for x in merged.split(";") if x)
+        return Page(records=records, deleted_ids=tuple(deleted), cursor=tracker.cursor)
+
+
+def _singular(plural: str) -> ObjectType:
+    return {v: k for k, v in PLURAL.items()}[plural]
+
+
+def _rows(path: str) -> Iterator[dict[str, str]]:
+    """Rows of a downloaded export: one CSV, or every CSV of a zip in name order."""
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as zf:
+            for member in sorted(n for n in zf.namelist() if n.lower().endswith(".csv")):
+                with (
+                    zf.open(member) as raw,
+                    io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text,
+                ):
+                    yield from csv.DictReader(text)
+        return
+    with open(path, encoding="utf-8-sig", newline="") as text:
+        yield from csv.DictReader(text)

@@ -1,0 +1,347 @@
+"""Tag writes through HubSpot's CRM imports API, for runs that change many records.
+
+Why: batch updates carry 100 records per request, so 1M changed contacts cost
+10,000 requests. One import updates up to ~1M existing records from a CSV file
+in a single request plus status polls, bounded by HubSpot's processing time.
+
+How (FACTS.md of the HubSpot stand-in, "Exports and imports"):
+
+* Above ``threshold`` updates of one object type, one import job for the type
+  (``importOperations {"0-1": "UPDATE"}``), the record id in a column mapped as
+  ``HUBSPOT_OBJECT_ID``. Records whose updates touch the same fields share one
+  CSV file (an import may hold several files), so no row carries a blank cell
+  for a field it does not change: whether a blank clears is undocumented.
+* Values are absolute. Multi-checkbox cells are written without a leading
+  ``;``, which replaces the record's values (a leading ``;`` would append).
+* Clearing a tag (``None``) cannot go through an import (a blank cell is not
+  known to clear), so updates that clear anything are sent as batch updates.
+* Per-row errors (``GET /crm/v3/imports/{id}/errors`` with the row data) become
+  :class:`RecordRejected` for the record in the row's first cell; they count as
+  rejected and are retried next run.
+* A missing ``crm.import`` scope, or HubSpot refusing the import (its daily or
+  concurrent limits), falls back to batch updates with one warning per run.
+
+Surviving a lost answer or a killed run (values are absolute, so the worst a
+repeat does is write the same values again -- but it must not even do that):
+
+* the import's name carries a digest of its content; before starting one, and
+  again when the start's answer was lost, the connector looks for an import of
+  that name that is running or done, and follows it instead of starting a twin;
+* :func:`settle` waits for any crmseg import still processing before a pull
+  reads records, so a run after one that was killed mid-import plans from the
+  values that import wrote, and neither writes them twice nor loses one.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from connectors.base import TagUpdate, WriteResult, chunks
+from connectors.errors import CrmError, PermissionDenied, RecordRejected, ServerError, Timeout
+from connectors.hubspot.transport import Transport, map_exception
+
+__all__ = ["Importer"]
+
+log = logging.getLogger(__name__)
+
+OBJECT_TYPE_ID = {"contact": "0-1", "company": "0-2", "deal": "0-3"}
+PLURAL = {"contact": "contacts", "company": "companies", "deal": "deals"}
+ROWS_PER_FILE = 1_048_576
+NAME_PREFIX = "crmseg "
+RUNNING = frozenset({"STARTED", "PROCESSING", "DEFERRED"})
+ENDED_BADLY = frozenset({"FAILED", "CANCELED", "REVERTED"})
+ERRORS_PAGE = 500
+LIST_PAGES = 5
+CREATE_ATTEMPTS = 3
+
+
+def poll_wait(attempt: int) -> float:
+    """Seconds before status poll ``attempt`` (0-based): 0.5, 1, 2, 4, then 5."""
+    return min(0.5 * 2**attempt, 5.0)
+
+
+class _Unsure(CrmError):
+    """The start of an import got no answer: it may or may not exist now."""
+
+
+class Importer:
+    """Writes large tag changes as imports; remembers refusals for the run."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        threshold: int,
+        write_batch: Callable[[Sequence[TagUpdate]], list[WriteResult]],
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        timeout_seconds: float = 4 * 3600,
+    ) -> None:
+        self.transport = transport
+        self.threshold = threshold
+        self.write_batch = write_batch
+        self.sleep = sleep
+        self.timeout_seconds = timeout_seconds
+        #: Why imports are off for the rest of this run (``None``: they are on).
+        self.refused: str | None = None
+        self._scope_missing = False
+        self._settled = False
+        self._settle_lock = threading.Lock()
+
+    # -- before pulling ----------------------------------------------------------------
+    def settle(self) -> list[str]:
+        """Wait (once per run) for crmseg imports still processing in HubSpot; their ids."""
+        with self._settle_lock:  # pulls of several object types may start at once
+            if self._settled or self.threshold <= 0:
+                return []
+            self._settled = True
+            return self._settle()
+
+    def _settle(self) -> list[str]:
+        try:
+            running = [j for j in self._list() if str(j.state) in RUNNING]
+        except PermissionDenied:
+            self._scope_missing = True
+            return []
+        waited = []
+        for job in running:
+            log.info(
+                "waiting for import %s (%s) started by an earlier run", job.id, job.import_name
+            )
+            self._wait(str(job.id))
+            waited.append(str(job.id))
+        return waited
+
+    # -- writing -------------------------------------------------------------------------
+    def write_bulk(self, updates: Sequence[TagUpdate]) -> list[WriteResult] | None:
+        """One import for more than ``threshold`` updates of one object type; ``None``
+        (batch updates) for fewer, when switched off, or when HubSpot refuses."""
+        if self.threshold <= 0 or len(updates) <= self.threshold:
+            return None
+        if self.refused is not None:
+            return None
+        if self._scope_missing:
+            self._refuse("the private app lacks the crm.import scope")
+            return None
+        types = {u.object_type for u in updates}
+        if len(types) != 1:
+            raise ValueError(f"one object type per bulk write; got {sorted(types)}")
+        object_type = types.pop()
+        clearing = [u for u in updates if any(v is None for v in u.values.values())]
+        setting = [u for u in updates if all(v is not None for v in u.values.values())]
+        outcome: dict[str, WriteResult] = {}
+        if setting:
+            imported = self._import(object_type, setting)
+            if imported is None:
+                return None
+            outcome.update(imported)
+        for batch in chunks(clearing, 100):
+            outcome.update((r.record_id, r) for r in self.write_batch(batch))
+        return [outcome[u.record_id] for u in updates]
+
+    def _refuse(self, why: str) -> None:
+        if self.refused is None:
+            log.warning(
+                "%s; tags are written with batch updates (100 records per request) for the "
+                "rest of this run",
+                why,
+            )
+        self.refused = why
+
+    def _import(self, object_type: str, updates: list[TagUpdate]) -> dict[str, WriteResult] | None:
+        groups: dict[tuple[str, ...], list[TagUpdate]] = {}
+        for u in updates:
+            groups.setdefault(tuple(sorted(u.values)), []).append(u)
+        tmp = tempfile.mkdtemp(prefix="crmseg-import-")
+        paths: list[str] = []
+        files: list[dict[str, Any]] = []
+        digest = hashlib.sha256()
+        try:
+            for n, (fields, group) in enumerate(sorted(groups.items())):
+                for part, rows in enumerate(chunks(group, ROWS_PER_FILE)):
+                    name = f"{PLURAL[object_type]}-{n + 1}-{part + 1}.csv"
+                    path = os.path.join(tmp, name)
+                    with open(path, "w", newline="", encoding="utf-8") as fh:
+                        writer = csv.writer(fh, lineterminator="\n")
+                        writer.writerow(["id", *fields])
+                        for u in rows:
+                            cells = [u.record_id, *(str(u.values[f]) for f in fields)]
+                            writer.writerow(cells)
+                            digest.update("\x1f".join(cells).encode() + b"\n")
+                    paths.append(path)
+                    files.append(_file_spec(name, object_type, fields))
+            name = f"{NAME_PREFIX}{PLURAL[object_type]} {digest.hexdigest()[:16]}"
+            request = {
+                "name": name,
+                "importOperations": {OBJECT_TYPE_ID[object_type]: "UPDATE"},
+                "dateFormat": "YEAR_MONTH_DAY",
+                "files": files,
+            }
+            try:
+                import_id = self._start(name, request, paths)
+            except PermissionDenied:
+                self._scope_missing = True
+                self._refuse("the private app lacks the crm.import scope")
+                return None
+            except CrmError as err:
+                if isinstance(err, _Unsure) or err.status is None or not 400 <= err.status < 500:
+                    raise
+                self._refuse(f"HubSpot refused the import: {err.message}")
+                return None
+        finally:
+            for p in paths:
+                os.unlink(p)
+            os.rmdir(tmp)
+        state = self._wait(import_id)
+        if state != "DONE":
+            self._refuse(f"import {import_id} ended {state}")
+            return None
+        return self._results(object_type, import_id, updates)
+
+    # -- the job ---------------------------------------------------------------------------
+    def _api(self) -> Any:
+        return self.transport.api("crm.imports.core_api")
+
+    def _list(self) -> list[Any]:
+        api, out, after = self._api(), [], None
+        for _ in range(LIST_PAGES):
+            kw: dict[str, Any] = {"limit": 100}
+            if after:
+                kw["after"] = after
+            page = self.transport.call("imports.list", api.get_page, **kw)
+            out += [
+                j for j in page.results or [] if str(j.import_name or "").startswith(NAME_PREFIX)
+            ]
+            nxt = getattr(getattr(page, "paging", None), "next", None)
+            after = getattr(nxt, "after", None)
+            if not after:
+                break
+        return out
+
+    def _find(self, name: str) -> str | None:
+        for job in self._list():
+            if job.import_name == name and str(job.state) not in ENDED_BADLY:
+                return str(job.id)
+        return None
+
+    def _start(self, name: str, request: dict[str, Any], paths: list[str]) -> str:
+        existing = self._find(name)
+        if existing is not None:
+            log.info("import %s with the same content exists already; following it", existing)
+            return existing
+        api = self._api()
+        timeout = self.transport.settings.timeout_seconds
+
+        def create_once() -> Any:
+            try:
+                return api.create(
+                    files=paths, import_request=json.dumps(request), _request_timeout=timeout
+                )
+            except Exception as exc:
+                mapped = map_exception(exc, "imports.start")
+                if isinstance(mapped, Timeout | ServerError):
+                    # Not retried blindly: the import may exist without us knowing its id.
+                    raise _Unsure(f"imports.start: {mapped.message}", crm="hubspot") from exc
+                raise
+
+        for attempt in range(CREATE_ATTEMPTS):
+            try:
+                job = self.transport.call("imports.start", create_once)
+                return str(job.id)
+            except _Unsure:
+                found = self._find(name)
+                if found is not None:
+                    return found
+                if attempt + 1 == CREATE_ATTEMPTS:
+                    raise
+                self.sleep(poll_wait(attempt))
+        raise AssertionError("unreachable")
+
+    def _wait(self, import_id: str) -> str:
+        api = self._api()
+        deadline = time.monotonic() + self.timeout_seconds
+        attempt = 0
+        while True:
+            job = self.transport.call("imports.get", api.get_by_id, int(import_id))
+            state = str(getattr(job, "state", "") or "")
+            if state and state not in RUNNING:
+                return state
+            if time.monotonic() >= deadline:
+                raise Timeout(
+                    f"import {import_id} still {state} after {self.timeout_seconds:.0f} s; it "
+                    "keeps running in HubSpot and the next run waits for it",
+                    crm="hubspot",
+                )
+            self.sleep(poll_wait(attempt))
+            attempt += 1
+
+    def _results(
+        self, object_type: str, import_id: str, updates: list[TagUpdate]
+    ) -> dict[str, WriteResult]:
+        wanted = {u.record_id for u in updates}
+        failed: dict[str, RecordRejected] = {}
+        api = self.transport.api("crm.imports.public_imports_api")
+        after: str | None = None
+        while True:
+            kw: dict[str, Any] = {
+                "limit": ERRORS_PAGE,
+                "include_row_data": True,
+                "include_error_message": True,
+            }
+            if after:
+                kw["after"] = after
+            page = self.transport.call("imports.errors", api.get_errors, int(import_id), **kw)
+            for e in page.results or []:
+                row = list(getattr(getattr(e, "source_data", None), "row_data", None) or [])
+                rid = str(row[0]).strip() if row else ""
+                if rid not in wanted:
+                    continue
+                message = e.error_message or e.error_type or "rejected by the import"
+                if e.invalid_value:
+                    message = f"{message} (value {e.invalid_value!r})"
+                failed.setdefault(
+                    rid,
+                    RecordRejected(
+                        f"import {import_id}: {message}",
+                        crm="hubspot",
+                        object_type=object_type,
+                        record_id=rid,
+                        code=e.error_type,
+                    ),
+                )
+            nxt = getattr(getattr(page, "paging", None), "next", None)
+            after = getattr(nxt, "after", None)
+            if not after:
+                break
+        return {
+            u.record_id: WriteResult(u.record_id, ok=False, error=failed[u.record_id])
+            if u.record_id in failed
+            else WriteResult(u.record_id, ok=True)
+            for u in updates
+        }
+
+
+def _file_spec(name: str, object_type: str, fields: Sequence[str]) -> dict[str, Any]:
+    oid = OBJECT_TYPE_ID[object_type]
+    mappings: list[dict[str, Any]] = [
+        {
+            "columnObjectTypeId": oid,
+            "columnName": "id",
+            "propertyName": "hs_object_id",
+            "columnType": "HUBSPOT_OBJECT_ID",
+        }
+    ]
+    mappings += [{"columnObjectTypeId": oid, "columnName": f, "propertyName": f} for f in fields]
+    return {
+        "fileName": name,
+        "fileFormat": "CSV",
+        "fileImportPage": {"hasHeader": True, "columnMappings": mappings},
+    }
