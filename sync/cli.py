@@ -7,6 +7,7 @@ Exit codes are listed in :mod:`sync.cli_common`; the sync commands live in
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import sys
@@ -28,6 +29,7 @@ from sync.cli_common import (
     EXIT_FAILURE,
     Level,
     app,
+    fail,
     handles_errors,
     parse_as_of,
     quiet_broken_pipe,
@@ -38,6 +40,11 @@ from sync.output import print_json, print_table, print_warnings, stderr
 from sync.progress import reporter
 from sync.report import cli as report_cli
 from sync.summary import summarize
+
+try:  # typer 0.2x ships its own copy of click
+    from typer._click.exceptions import ClickException, UsageError
+except ImportError:  # pragma: no cover - older typer, on click itself
+    from click.exceptions import ClickException, UsageError  # type: ignore[no-redef]
 
 __all__ = ["DEMO_INTERESTS", "SAMPLE_AS_OF", "app", "cli_sync", "main", "report_cli"]
 
@@ -189,9 +196,42 @@ def demo_command(
     stderr.print(f"Report: {Path(demo['report']).resolve()}", markup=False, highlight=False)
 
 
+def _talks_to_machines(argv: list[str]) -> tuple[bool, bool]:
+    """Whether ``--json`` and ``--log-format json`` were asked for."""
+    log_json = "--log-format=json" in argv or any(
+        a == "--log-format" and b == "json" for a, b in itertools.pairwise(argv)
+    )
+    return "--json" in argv, log_json
+
+
+def _run_for_machines(*, json_output: bool, log_json: bool) -> int:
+    """As ``app()``, but a usage error (an unknown option, a value out of range) is
+    reported the way the command was asked to talk, so a script reading ``--json``
+    gets its failure object for those too."""
+    try:
+        rv = app(standalone_mode=False)
+    except ClickException as exc:
+        where = f"{exc.ctx.command_path}: " if isinstance(exc, UsageError) and exc.ctx else ""
+        fail(
+            exc.exit_code,
+            "usage",
+            [where + exc.format_message()],
+            json_output=json_output,
+            log_json=log_json,
+        )
+        return exc.exit_code
+    except typer.Abort:
+        fail(EXIT_FAILURE, "interrupted", ["aborted"], json_output=json_output, log_json=log_json)
+        return EXIT_FAILURE
+    return rv if isinstance(rv, int) else 0
+
+
 def main() -> None:
     """Console entry point: unexpected failures exit 1, with a traceback only under --debug."""
+    json_output, log_json = _talks_to_machines(sys.argv[1:])
     try:
+        if json_output or log_json:
+            sys.exit(_run_for_machines(json_output=json_output, log_json=log_json))
         app()
     except BrokenPipeError:
         sys.exit(quiet_broken_pipe().exit_code)

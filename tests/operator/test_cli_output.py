@@ -91,3 +91,55 @@ def test_demo_into_head_exits_0_quietly(tmp_path: Path) -> None:
     piped = _demo_into_head(tmp_path, "demo --json", 1)
     assert piped.returncode == 0, piped.stderr
     assert piped.stdout == "{\n"
+
+
+def _main(monkeypatch: Any, capsys: Any, *argv: str) -> tuple[int, str, str]:
+    """Run the console entry point as the shell would (usage errors are handled there)."""
+    import pytest
+
+    from sync.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["crmseg", *argv])
+    with pytest.raises(SystemExit) as ended:
+        main()
+    out = capsys.readouterr()
+    return int(ended.value.code or 0), out.out, out.err
+
+
+def test_a_usage_error_with_json_is_one_object_on_stdout(
+    tmp_path: Path, monkeypatch: Any, capsys: Any
+) -> None:
+    code, out, _ = _main(monkeypatch, capsys, "status", "--runs", "0", "--json")
+    assert code == 2
+    payload = json.loads(out)
+    assert payload["status"] == "failed" and payload["exit_code"] == 2
+    assert payload["error"]["kind"] == "usage"
+    assert "--runs" in payload["error"]["message"]
+    assert "crmseg status" in payload["error"]["message"]
+
+
+def test_a_usage_error_with_json_logs_is_a_json_line(
+    tmp_path: Path, monkeypatch: Any, capsys: Any
+) -> None:
+    code, out, err = _main(monkeypatch, capsys, "sync", "--bogus", "--log-format", "json")
+    assert code == 2 and out == ""
+    record = json.loads(err.strip().splitlines()[-1])
+    assert record["level"] == "error" and record["kind"] == "usage"
+    assert "--bogus" in record["message"]
+
+
+def test_json_output_keeps_the_exit_code_of_a_command(
+    tmp_path: Path, monkeypatch: Any, capsys: Any
+) -> None:
+    code, out, _ = _main(
+        monkeypatch,
+        capsys,
+        "segment",
+        "--input",
+        str(tmp_path / "none"),
+        "--out",
+        str(tmp_path / "t.csv"),
+        "--json",
+    )
+    assert code == 2
+    assert json.loads(out)["status"] == "failed"
