@@ -217,7 +217,7 @@ def test_property_and_rule_family_columns_in_tags_csv(runner: CliRunner, tmp_pat
         encoding="utf-8",
     )
     contacts = (folder / "contacts.csv").read_text(encoding="utf-8").splitlines()
-    contacts = [contacts[0] + ",source"] + [contacts[1] + ",Messe München", contacts[2] + ","]
+    contacts = [contacts[0] + ",source", contacts[1] + ",Messe München", contacts[2] + ","]
     (folder / "contacts.csv").write_text("\n".join(contacts) + "\n", encoding="utf-8")
     config = tmp_path / "c.toml"
     config.write_text(

@@ -269,7 +269,9 @@ class Store:
             ids = [str(primary), str(merged)]
             for rec in (win, lose):
                 ids += [x for x in (rec.props.get("hs_merged_object_ids") or "").split(";") if x]
-            props = {k: v for k, v in lose.props.items() if v not in (None, "")}
+            props: dict[str, str | None] = {
+                k: v for k, v in lose.props.items() if v not in (None, "")
+            }
             props.update({k: v for k, v in win.props.items() if v not in (None, "")})
             for rec in (win, lose):
                 rec.merged_into = -1  # gone from ids and the e-mail index before the create
