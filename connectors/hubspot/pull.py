@@ -176,7 +176,9 @@ class Puller:
         self.own: dict[ObjectType, tuple[Mapping[str, datetime], Unchanged]] = {}
         #: Records not re-processed because their only change was crmseg's own write.
         self.skipped = 0
-        self._seen: set[str] = set()
+        #: Ids an incremental pull has yielded so far, per object type: the object
+        #: types are pulled at once on their own threads (``sync.prefetch``).
+        self._seen: dict[ObjectType, set[str]] = {}
 
     # -- entry point ---------------------------------------------------------------
     def pull(
@@ -342,7 +344,7 @@ class Puller:
     ) -> Iterator[Page[Any]]:
         tracker = _CursorTracker(since)
         lower = _ms(since.modified_at)
-        self._seen = set()
+        seen = self._seen[object_type] = set()
         stamps = {
             i: t for i, t in self.own.get(object_type, ({}, None))[0].items() if _ms(t) >= lower
         }
@@ -353,7 +355,7 @@ class Puller:
             first, last = min(_ms(t) for t in stamps.values()), max(_ms(t) for t in stamps.values())
             yield from self._range(object_type, requested, tracker, lower, "GTE", first)
             yield from self._range(object_type, requested, tracker, last, "GT", None)
-            expected = sum(1 for i in stamps if i not in self._seen)
+            expected = sum(1 for i in stamps if i not in seen)
             if self._count(object_type, first, last) == expected:
                 # Every record stamped inside crmseg's own write window is one crmseg
                 # wrote, still at the stamp of that write: nothing to read there.
@@ -511,7 +513,7 @@ class Puller:
                 merged = w.properties.get("hs_merged_object_ids") or ""
                 deleted.extend(x for x in merged.split(";") if x)
             wires = self._drop_own(object_type, wires, requested, tracker)
-            self._seen.update(w.id for w in wires)
+            self._seen.setdefault(object_type, set()).update(w.id for w in wires)
             if wires and assoc_types:
                 ids = [w.id for w in wires]
                 self._fill_associations(object_type, wires, {t: ids for t in assoc_types})
