@@ -10,7 +10,7 @@ import itertools
 import re
 from datetime import date
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -24,15 +24,6 @@ from pydantic import (
 Edges = list[Decimal]
 
 #: The checks of SEGMENTS.md "Data quality", in their sorted order.
-QUALITY_CHECKS = (
-    "duplicate_email",
-    "invalid_email",
-    "missing_address",
-    "missing_country",
-    "missing_email",
-    "missing_name",
-    "missing_salutation",
-)
 QualityCheck = Literal[
     "duplicate_email",
     "invalid_email",
@@ -42,6 +33,7 @@ QualityCheck = Literal[
     "missing_name",
     "missing_salutation",
 ]
+QUALITY_CHECKS: tuple[QualityCheck, ...] = get_args(QualityCheck)
 #: Default: every check but ``missing_address`` (not every business mails postcards).
 DEFAULT_QUALITY_CHECKS: tuple[QualityCheck, ...] = (
     "duplicate_email",
