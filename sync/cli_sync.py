@@ -18,11 +18,11 @@ from connectors.errors import ConfigError, InputError
 from segmentation import segment
 from sync.cli_common import EXIT_PARTIAL, app, handles_errors, parse_as_of, read_config
 from sync.cli_signals import Interrupted
-from sync.config import LIST_VALUES, LISTABLE_FAMILIES, Config
+from sync.config import LISTABLE_FAMILIES, Config
 from sync.connect import open_connector, source_id
 from sync.engine import Engine, RunOptions, RunResult
 from sync.explain import explain, find_contact
-from sync.fields import field_specs, list_name
+from sync.fields import families, field_specs, list_name
 from sync.lock import run_lock
 from sync.logs import LogFormat, configure, event
 from sync.output import print_json, print_table, print_warnings, stderr, stdout
@@ -568,19 +568,13 @@ def explain_command(
 
 
 def snapshot_values(config: Config, family: str) -> tuple[str, ...] | None:
-    """The values a snapshot of ``family`` may name; ``None`` for a property family
-    without a map, whose values are whatever the CRM property holds."""
-    if family in LIST_VALUES:
-        return LIST_VALUES[family]
-    if family == "interests":
-        return tuple(dict.fromkeys(r.tag for r in config.segmentation.interests))
-    for rule in config.segmentation.rules:
-        if rule.family == family:
-            return rule.options
-    for prop in config.segmentation.properties:
-        if prop.family == family and prop.map is not None:
-            return (*dict.fromkeys(prop.map.values()), "other")
-    return None
+    """The values a snapshot of ``family`` may name (the options its field is provisioned
+    with); ``None`` for a property family without a map, whose values are whatever the
+    CRM property holds."""
+    seg = config.segmentation
+    if any(p.family == family and p.map is None for p in seg.properties):
+        return None
+    return next((f.options for f in families(seg) if f.column == family), ())
 
 
 @app.command("snapshot")
