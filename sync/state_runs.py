@@ -1,0 +1,109 @@
+"""The run log inside the state file: runs started and finished, every field value
+written (the audit, and the values the CRM now holds) and the segment sizes per run."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Any
+
+from connectors.base import ObjectType
+from sync.state_sql import Connected, now
+
+
+class RunLog(Connected):
+    """The run log's writes (a part of ``sync.state.State``)."""
+
+    # -- written values ----------------------------------------------------------
+    def record_written(
+        self,
+        run_id: int,
+        object_type: ObjectType,
+        changes: Iterable[tuple[str, str, str | None, str | None]],
+        *,
+        ok: bool,
+        error: str | None = None,
+    ) -> None:
+        """Store (record, field, old, new) changes as written (or failed) at once, so a
+        crash mid-write costs at most a few repeated, harmless writes."""
+        rows = list(changes)
+        if not rows:
+            return
+        at = now()
+        self.con.execute("BEGIN")
+        self.con.execute(
+            "INSERT INTO audit SELECT $1, $2, $3, unnest($4::VARCHAR[]), unnest($5::VARCHAR[]), "
+            "unnest($6::VARCHAR[]), unnest($7::VARCHAR[]), $8, $9",
+            [
+                run_id,
+                at,
+                object_type,
+                [r[0] for r in rows],
+                [r[1] for r in rows],
+                [r[2] for r in rows],
+                [r[3] for r in rows],
+                "written" if ok else "failed",
+                error,
+            ],
+        )
+        if ok:
+            self.con.execute(
+                "DELETE FROM crm_values WHERE object_type = $1 AND (record_id, field) IN "
+                "(SELECT unnest($2::VARCHAR[]), unnest($3::VARCHAR[]))",
+                [object_type, [r[0] for r in rows], [r[1] for r in rows]],
+            )
+            kept = [r for r in rows if r[3] not in (None, "")]
+            if kept:
+                self.con.execute(
+                    "INSERT INTO crm_values SELECT $1, unnest($2::VARCHAR[]), "
+                    "unnest($3::VARCHAR[]), unnest($4::VARCHAR[])",
+                    [object_type, [r[0] for r in kept], [r[1] for r in kept], [r[3] for r in kept]],
+                )
+        self.con.execute("COMMIT")
+
+    # -- runs ------------------------------------------------------------------
+    def start_run(self, command: str, as_of: date | None, *, dry_run: bool) -> int:
+        row = self.con.execute("SELECT nextval('run_ids')").fetchone()
+        assert row is not None
+        run_id = int(row[0])
+        self.con.execute(
+            "INSERT INTO runs (id, command, started_at, status, as_of, dry_run) "
+            "VALUES (?, ?, ?, 'running', ?, ?)",
+            [run_id, command, now(), as_of, dry_run],
+        )
+        return run_id
+
+    def finish_run(
+        self, run_id: int, status: str, summary: dict[str, Any], error: str | None = None
+    ) -> None:
+        # A run ends outside any transaction: what a signal cut short is undone first
+        # (a no-op after a clean run), so the end itself is committed.
+        self.rollback()
+        self.con.execute(
+            "UPDATE runs SET finished_at = ?, status = ?, summary = ?, error = ? WHERE id = ?",
+            [now(), status, json.dumps(summary, default=str), error, run_id],
+        )
+
+    def close_abandoned_runs(self) -> int:
+        """Runs still marked running when a new run holds the lock were killed before
+        recording their end (SIGKILL, power loss): they are marked interrupted."""
+        rows = self.con.execute(
+            "UPDATE runs SET status = 'interrupted', finished_at = COALESCE(finished_at, ?), "
+            "error = COALESCE(error, 'the process ended before recording the end of the run') "
+            "WHERE status = 'running' RETURNING id",
+            [now()],
+        ).fetchall()
+        return len(rows)
+
+    def record_sizes(self, run_id: int, as_of: date, families: Sequence[str]) -> None:
+        """Contacts per value of each tag family (multi-values count once per value)."""
+        for family in families:
+            # ``family`` is one of the fixed tag column names, never user input.
+            self.con.execute(
+                f"""INSERT INTO segment_sizes
+                SELECT ?, ?, '{family}', v, count(*) FROM (
+                    SELECT unnest(string_split(COALESCE({family}, ''), ';')) AS v FROM seg_tags
+                ) WHERE v <> '' GROUP BY v""",
+                [run_id, as_of],
+            )
