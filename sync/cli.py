@@ -1,7 +1,8 @@
 """The ``crmseg`` command line: parse, call the library, print.
 
-Exit codes are listed in :mod:`sync.cli_common`; the sync commands live in
-:mod:`sync.cli_sync`.
+Exit codes are listed in :mod:`sync.cli_common`, the shared options in
+:mod:`sync.cli_options`; the commands that run the engine live in :mod:`sync.cli_sync`,
+those that read the state file in :mod:`sync.cli_view`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from connectors.errors import InputError
 from connectors.files import CsvLoader, write_tags
 from segmentation import InterestRule, SegmentationConfig, segment
 from segmentation.inputs import connect
-from sync import cli_sync
+from sync import cli_sync, cli_view
 from sync.cli_common import (
     EXIT_FAILURE,
     Level,
@@ -35,6 +36,7 @@ from sync.cli_common import (
     quiet_broken_pipe,
     read_config,
 )
+from sync.cli_options import AsOfOption, ConfigOption, Output, output_options
 from sync.demo import DEMO_INTERESTS, SAMPLE_AS_OF, run_demo
 from sync.output import print_json, print_table, print_warnings, stderr
 from sync.progress import reporter
@@ -46,7 +48,7 @@ try:  # typer 0.2x ships its own copy of click
 except ImportError:  # pragma: no cover - older typer, on click itself
     from click.exceptions import ClickException, UsageError  # type: ignore[no-redef]
 
-__all__ = ["DEMO_INTERESTS", "SAMPLE_AS_OF", "app", "cli_sync", "main", "report_cli"]
+__all__ = ["DEMO_INTERESTS", "SAMPLE_AS_OF", "app", "cli_sync", "cli_view", "main", "report_cli"]
 
 
 def run_segmentation(
@@ -93,34 +95,35 @@ def check_out(out: Path, input_dir: Path) -> None:
 
 @app.command("segment")
 @handles_errors
+@output_options("json", "quiet")
 def segment_command(
     input_dir: Path = typer.Option(
         ..., "--input", "-i", help="Folder with contacts.csv, deals.csv and optional companies.csv."
     ),
     out: Path = typer.Option(..., "--out", "-o", help="Where to write tags.csv."),
-    as_of: str | None = typer.Option(None, "--as-of", help="Compute as of this date (YYYY-MM-DD)."),
-    config_path: Path | None = typer.Option(None, "--config", "-c", help="TOML config file."),
+    as_of: str | None = AsOfOption,
+    config_path: Path | None = ConfigOption,
     level: Level | None = typer.Option(None, "--level", help="Segment contacts or companies."),
-    json_output: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or summary on stderr."),
+    output: Output = Output(),
 ) -> None:
     """Segment a CSV export and write one row of tags per contact (written atomically)."""
-    config = read_config(config_path, quiet=quiet)
+    config = read_config(config_path, quiet=output.quiet)
     check_out(out, input_dir)
     seg = config.segmentation
     if level is not None:
         seg = seg.model_copy(update={"level": level.value})
     day = parse_as_of(as_of, config)
     started = time.perf_counter()
-    with stderr.status("Segmenting…", spinner="dots") if not quiet else contextlib.nullcontext():
+    talk = not output.quiet
+    with stderr.status("Segmenting…", spinner="dots") if talk else contextlib.nullcontext():
         con, summary = run_segmentation(input_dir, seg, day)
         written = write_tags(con, out)
     summary.update(
         out=str(out), rows_written=written, seconds=round(time.perf_counter() - started, 3)
     )
-    if json_output:
+    if output.json:
         print_json(summary)
-    elif not quiet:
+    elif talk:
         stderr.print(
             f"Wrote {written} contacts to {out} (as of {day}, level {seg.level}) in "
             f"{summary['seconds']} s; {summary['customers']} customers, "
@@ -139,9 +142,10 @@ class DemoCrm(StrEnum):
 
 @app.command("demo")
 @handles_errors
+@output_options("json")
 def demo_command(
     crm: DemoCrm = typer.Option(DemoCrm.hubspot, "--crm", help="Which CRM sandbox to sync."),
-    json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    output: Output = Output(),
     report_out: Path = typer.Option(
         Path("crmseg-demo-report.html"), "--report-out", help="Where to write the demo's report."
     ),
@@ -149,9 +153,9 @@ def demo_command(
     """Sync a local CRM sandbox (300 generated contacts) twice: tags written, then
     nothing left to write. Shows the segments and the API calls used, and writes the
     HTML report of the demo data."""
-    with reporter(not json_output) as progress:
+    with reporter(not output.json) as progress:
         demo = run_demo(progress, crm.value, report=report_out)
-    if json_output:
+    if output.json:
         print_json(demo)
         return
     first, second, segments = demo["first_sync"], demo["second_sync"], demo["segments"]

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from connectors.errors import InputError
+from segmentation import segment
 from segmentation.config import RuleValue, SegmentationConfig
 from segmentation.engine import SegmentationReport, tag_columns
+
+if TYPE_CHECKING:  # the state file's reads use ``find_contact``
+    from sync.state import State
 
 
 def find_contact(con: duckdb.DuckDBPyConnection, key: str) -> str:
@@ -267,3 +271,16 @@ def _interest_reason(
         if r.tag in matched
     ]
     return "; ".join(rules)
+
+
+def explain_contact(
+    state: State, key: str, config: SegmentationConfig, as_of: date
+) -> dict[str, Any]:
+    """``explain`` over the state file's mirror: the contact named by id or e-mail,
+    segmented as of ``as_of``, with the crmseg values the CRM holds for it
+    (``crm_values``) beside the tags computed now."""
+    contact_id = state.find_contact(key)
+    report = segment(state.con, config, as_of)
+    result = explain(state.con, contact_id, config, report)
+    result["crm_values"] = state.held_values("contact", contact_id)
+    return result

@@ -26,7 +26,6 @@ class PullState:
     last_pull_at: datetime | None
 
 
-
 class Mirror(Connected):
     """The mirror's reads and writes (a part of ``sync.state.State``)."""
 
@@ -357,4 +356,3 @@ class Mirror(Connected):
 def _norm_multi(value: str) -> str:
     """What ``NORMALISE`` makes of a multi-value in SQL: sorted, distinct, ``;``-joined."""
     return ";".join(sorted({x for x in value.split(";") if x.strip()}))
-

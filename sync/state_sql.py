@@ -127,4 +127,3 @@ class Connected:
         the disk full) must not hide the error that led here, so it is swallowed."""
         with contextlib.suppress(duckdb.Error):
             self.con.execute("ROLLBACK")
-

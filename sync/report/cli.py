@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from sync.cli_common import app, handles_errors, parse_as_of
+from sync.cli_options import ConfigOption, Output, output_options
 from sync.config import load_config
 from sync.output import print_json, stderr
 from sync.report.build import report_from_export, report_from_state
@@ -17,8 +18,9 @@ from sync.state import State
 
 @app.command("report")
 @handles_errors
+@output_options("json")
 def report_command(
-    config_path: Path | None = typer.Option(None, "--config", "-c", help="TOML config file."),
+    config_path: Path | None = ConfigOption,
     input_dir: Path | None = typer.Option(
         None,
         "--input",
@@ -30,7 +32,7 @@ def report_command(
         None, "--out", "-o", help="Where to write the HTML file (default: [report] output)."
     ),
     open_it: bool = typer.Option(False, "--open", help="Open the report in the web browser."),
-    json_output: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
+    output: Output = Output(),
 ) -> None:
     """One self-contained HTML page with the segments: overview, ABC and its migration,
     RFM grid, lifecycle flows, interests and data quality, history. Reads the state
@@ -43,7 +45,7 @@ def report_command(
         with State(config.state.path, read_only=True) as state:
             figures = report_from_state(state, config, day)
     target = write(render(figures), out or config.report.output)
-    if json_output:
+    if output.json:
         print_json({**figures, "report": str(target)})
     else:
         o = figures["overview"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sync.cli_sync import snapshot_values
+from sync.cli_view import snapshot_values
 from sync.config import load_config
 
 CONFIG = """
