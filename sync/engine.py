@@ -1,4 +1,4 @@
-"""One sync run, in the order of ARCHITECTURE.md: pull, compute, plan, provision,
+"""One sync run, in this order: pull, compute, plan, provision,
 write, lists, record.
 
 The engine is the only code that decides what to write. It talks to the CRM

@@ -1,6 +1,6 @@
 """Local stand-in for the Salesforce REST, Bulk API 2.0 and Tooling APIs.
 
-Built from the wire facts in ``CRM_NOTES_SALESFORCE.md`` and driven in tests by
+Built from the wire facts in ``FACTS.md`` (with their sources) and driven in tests by
 the unmodified simple-salesforce. Modules, one job each:
 
 * ``app``         ``SalesforceStandIn``: routes on the shared HTTPS server, faults, test API
