@@ -27,7 +27,7 @@ from connectors.base import (
     WriteResult,
     chunks,
 )
-from connectors.errors import CrmsegError
+from connectors.errors import MassChange
 from segmentation import segment
 from segmentation.engine import SegmentationReport
 from sync.config import Config
@@ -38,10 +38,6 @@ from sync.state import PullState, State
 
 #: Rounds of pull-and-replan after writes that met merged records (``Engine.replan_merged``).
 MAX_REPLANS = 2
-
-
-class MassChange(CrmsegError):
-    """The run would change too much at once; nothing was written."""
 
 
 class Reporter(Protocol):

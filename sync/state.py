@@ -25,7 +25,7 @@ from typing import Any
 import duckdb
 
 from connectors.base import Company, Contact, Cursor, Deal, ObjectType, Page
-from connectors.errors import CrmsegError
+from connectors.errors import AccountMismatch, StateError
 from segmentation.inputs import AMOUNT_TYPE
 from sync.fields import owned
 
@@ -119,14 +119,6 @@ class PullState:
     cursor: Cursor | None
     last_full_at: datetime | None
     last_pull_at: datetime | None
-
-
-class StateError(CrmsegError):
-    pass
-
-
-class AccountMismatch(StateError):
-    """The state file belongs to another CRM account than the credentials."""
 
 
 #: How long a run waits for a reader (``crmseg status``...) to let go of the file.
