@@ -28,10 +28,11 @@ from connectors.base import (
     chunks,
 )
 from connectors.errors import MassChange
+from connectors.naming import field_name, list_name
 from segmentation import segment
 from segmentation.engine import SegmentationReport
 from sync.config import Config
-from sync.fields import families, field_specs, list_name, observed_values
+from sync.fields import families, field_specs, observed_values
 from sync.plan import Change, Plan, build_plan
 from sync.prefetch import Prefetcher
 from sync.state import PullState, State
@@ -494,9 +495,9 @@ class Engine:
             ListSpec(
                 list_name(family, value),
                 "contact",
-                f"crmseg_{family}",
+                field_name(family),
                 value,
-                self._members(f"crmseg_{family}", value)
+                self._members(field_name(family), value)
                 if self.connector.lists_need_members
                 else None,
                 owned.get(list_name(family, value)),
