@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -23,9 +22,7 @@ from connectors.base import (
     ListSpec,
     ObjectType,
     Page,
-    TagUpdate,
     WriteResult,
-    chunks,
 )
 from connectors.errors import MassChange
 from connectors.naming import field_name, list_name
@@ -117,8 +114,6 @@ class Engine:
             return sorted(
                 {*extra, *(s.name for s in field_specs(self.config.segmentation, "contact"))}
             )
-        if object_type == "company":
-            return sorted(s.name for s in field_specs(self.config.segmentation, "company"))
         return sorted({r.property for r in rules if r.source == "deal"})
 
     # -- the run ---------------------------------------------------------------
@@ -194,8 +189,7 @@ class Engine:
         return result
 
     def _finish(self, result: RunResult, started: float, error: str | None = None) -> None:
-        calls = getattr(self.connector, "api_calls", None)
-        result.summary["api_calls"] = calls() if callable(calls) else {}
+        result.summary["api_calls"] = self.connector.api_calls()
         result.summary["status"] = result.status
         result.summary["seconds"] = round(time.perf_counter() - started, 3)
         if error:
@@ -207,7 +201,7 @@ class Engine:
         pulled: dict[str, Any] = {}
         self.relink.clear()
         # Connectors that allow it read every object type at once (sync.prefetch).
-        if getattr(self.connector, "concurrent_pulls", False):
+        if self.connector.concurrent_pulls:
             self._prefetch = Prefetcher(self.connector)
             for object_type in self.object_types():
                 _full, since, properties = self._pull_args(object_type, options)
@@ -232,14 +226,12 @@ class Engine:
         if not full and previous is not None and previous.cursor is not None:
             overlap = timedelta(minutes=self.config.crm.overlap_minutes)
             since = Cursor(previous.cursor.modified_at - overlap, None)
-        own = getattr(self.connector, "recognise_own_writes", None)
-        if callable(own):
-            # Set before the pull starts: with concurrent pulls it runs on its own thread.
-            own(
-                object_type,
-                self.state.own_writes(object_type, since.modified_at) if since else {},
-                lambda records: self.state.unchanged(object_type, records),
-            )
+        # Set before the pull starts: with concurrent pulls it runs on its own thread.
+        self.connector.recognise_own_writes(
+            object_type,
+            self.state.own_writes(object_type, since.modified_at) if since else {},
+            lambda records: self.state.unchanged(object_type, records),
+        )
         return full, since, properties
 
     def _pages(
@@ -353,67 +345,21 @@ class Engine:
 
     # -- 6. write ----------------------------------------------------------------
     def write(self, run_id: int, plan: Plan) -> tuple[int, list[tuple[Change, str]]]:
-        """Write the plan in the CRM's largest batches, ``concurrency`` at a time; each
-        batch's outcome is stored as soon as it is known."""
-        updates = list(plan.updates())
+        """Write the plan through :meth:`Connector.write` (bulk job or batches,
+        ``concurrency`` at a time); each batch's outcome is stored as soon as it is known."""
         by_record: dict[tuple[str, str], list[Change]] = {}
         for c in plan.changes:
             by_record.setdefault((c.object_type, c.record_id), []).append(c)
-        batches: list[list[TagUpdate]] = []
         written = 0
         failures: list[tuple[Change, str]] = []
-        for object_type in ("company", "contact"):
-            same = [u for u in updates if u.object_type == object_type]
-            bulk = self.connector.write_bulk(same) if same else None
-            if bulk is None:
-                batches += chunks(same, self.connector.max_batch_size)
-                continue
-            with self.reporter.phase(
-                f"Writing {object_type}s in one bulk job", len(same)
-            ) as advance_bulk:
-                ok, failed = self._record_results(run_id, object_type, bulk, by_record)
-                written += ok
-                failures += failed
-                advance_bulk(len(same))
-        workers = max(1, int(getattr(self.connector, "concurrency", 1)))
-        with (
-            self.reporter.phase("Writing tags", len(updates)) as advance,
-            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="crmseg-write") as pool,
-        ):
-            pending: dict[Future[list[WriteResult]], list[TagUpdate]] = {}
-            queue = iter(batches)
-            error: BaseException | None = None
 
-            def submit() -> None:
-                batch = next(queue, None)
-                if batch is not None:
-                    pending[pool.submit(self.connector.write_batch, batch)] = batch
+        def store(object_type: ObjectType, results: Sequence[WriteResult]) -> None:
+            nonlocal written
+            ok, failed = self._record_results(run_id, object_type, results, by_record)
+            written += ok
+            failures.extend(failed)
 
-            for _ in range(workers):
-                submit()
-            while pending:
-                try:
-                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                except KeyboardInterrupt as exc:  # a signal: send no more, record in-flight
-                    error = error or exc
-                    continue
-                for future in done:
-                    batch = pending.pop(future)
-                    try:
-                        results = future.result()
-                    except BaseException as exc:  # a fatal error: stop sending more
-                        error = error or exc
-                        continue
-                    if error is None:
-                        submit()
-                    ok, failed = self._record_results(
-                        run_id, batch[0].object_type, results, by_record
-                    )
-                    written += ok
-                    failures += failed
-                    advance(len(batch))
-            if error is not None:
-                raise error
+        self.connector.write(plan.updates(), store, phase=self.reporter.phase)
         return written, failures
 
     def replan_merged(self, run_id: int, options: RunOptions, result: RunResult) -> int:
