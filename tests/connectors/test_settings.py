@@ -55,33 +55,29 @@ def test_the_config_keys_reach_the_settings_by_name_or_rename(tmp_path: Path) ->
         ssl_ca_cert=str(ca),
         count_own_write_window=True,
     )
+    same = {
+        "auth": "jwt",
+        "username": "sync@acme.example",
+        "client_id": "key",
+        "api_version": "61.0",
+        "concurrency": 3,
+        "bulk_ingest_threshold": 5,
+        "bulk_query_threshold": 7,
+        "partial_visibility_ok": True,
+    }
     crm = CrmConfig(
         type="salesforce",
         instance_url=SF_URL + "/",
-        auth="jwt",
-        username="sync@acme.example",
-        client_id="key",
-        api_version="61.0",
-        concurrency=3,
-        bulk_ingest_threshold=5,
-        bulk_query_threshold=7,
         amount_property="Net__c",
         ca_bundle=ca,
-        partial_visibility_ok=True,
+        **same,  # type: ignore[arg-type]
     )
     salesforce = settings_for(SalesforceSettings, crm, instance_url=SF_URL)
     assert salesforce == SalesforceSettings(
         instance_url=SF_URL,
-        auth="jwt",
-        username="sync@acme.example",
-        client_id="key",
-        api_version="61.0",
-        concurrency=3,
-        bulk_ingest_threshold=5,
-        bulk_query_threshold=7,
         amount_field="Net__c",
         ca_bundle=str(ca),
-        partial_visibility_ok=True,
+        **same,  # type: ignore[arg-type]
     )
 
 
