@@ -2,8 +2,9 @@
 
 A connector is the only code that knows a CRM's wire format. The engine asks it
 for pages of records changed since a cursor, asks it to make sure the tag
-fields (and their options) exist, hands it batches of tag updates and keeps
-segment lists through it. Everything a connector returns is canonical: ids are
+fields (and their options) exist, hands it tag updates (which the final
+:meth:`Connector.write` checks and cuts into batches) and keeps segment lists
+through it. Everything a connector returns is canonical: ids are
 strings, money is ``Decimal``, dates are ``date``, timestamps are UTC.
 
 Records are frozen dataclasses with slots rather than pydantic models: a full
@@ -239,7 +240,7 @@ class Connector(abc.ABC):
 
     def write_bulk(self, updates: Sequence[TagUpdate]) -> list[WriteResult] | None:
         """Write many updates in one asynchronous bulk job, or return ``None`` to have
-        the engine send them in batches (the default, and the answer below the
+        :meth:`write` send them in batches (the default, and the answer below the
         connector's own threshold). One result per update when not ``None``.
         Called by :meth:`write` only, with updates of one object type."""
         return None
