@@ -2,8 +2,9 @@
 
 A connector is the only code that knows a CRM's wire format. The engine asks it
 for pages of records changed since a cursor, asks it to make sure the tag
-fields (and their options) exist, hands it batches of tag updates and keeps
-segment lists through it. Everything a connector returns is canonical: ids are
+fields (and their options) exist, hands it tag updates (which the final
+:meth:`Connector.write` checks and cuts into batches) and keeps segment lists
+through it. Everything a connector returns is canonical: ids are
 strings, money is ``Decimal``, dates are ``date``, timestamps are UTC.
 
 Records are frozen dataclasses with slots rather than pydantic models: a full
@@ -14,14 +15,17 @@ control (the connectors), not from users.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from itertools import islice
 from typing import ClassVar, Generic, Literal, TypeVar, final
 
-from connectors.errors import CrmError, CrmsegError
+from connectors.errors import CrmError, CrmsegError, Fatal
+from connectors.naming import PREFIX, unowned
 
 ObjectType = Literal["contact", "company", "deal"]
 OBJECT_TYPES: tuple[ObjectType, ...] = ("contact", "company", "deal")
@@ -156,6 +160,29 @@ class ListState:
     removed: int = 0
 
 
+#: A unit of progress: ``phase(description, total)`` opens it; the callable it yields
+#: advances it by n (the engine passes its reporter's ``phase``).
+Phase = Callable[[str, int | None], AbstractContextManager[Callable[[int], None]]]
+#: Called with each batch's (or bulk job's) results as soon as they are known.
+OnResults = Callable[[ObjectType, Sequence[WriteResult]], None]
+#: Which tags crmseg has seen on a record, so a pull can skip its own writes:
+#: ``unchanged(records)`` -> the ids among ``records`` that hold nothing new.
+Unchanged = Callable[[Sequence[Record]], set[str]]
+#: The order :meth:`Connector.write` writes object types in: a company's tags
+#: before its contacts'.
+WRITE_ORDER: tuple[ObjectType, ...] = ("company", "contact", "deal")
+
+
+def _no_progress(
+    description: str, total: int | None
+) -> AbstractContextManager[Callable[[int], None]]:
+    return nullcontext(lambda n: None)
+
+
+def _ignore(object_type: ObjectType, results: Sequence[WriteResult]) -> None:
+    return None
+
+
 def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
     """Lazily cut ``items`` into lists of at most ``size``."""
     if size < 1:
@@ -166,16 +193,24 @@ def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
 
 
 class Connector(abc.ABC):
-    """One CRM (or file source). Subclasses fill the abstract hooks; the engine's
-    batching is final so every connector counts and cuts batches the same way."""
+    """One CRM (or file source). Subclasses fill the abstract hooks; :meth:`write` is
+    final: it is the one way tags reach a CRM, so every connector refuses foreign
+    fields, cuts batches and counts results the same way.
+
+    The engine uses nothing else to change a CRM than :meth:`write`,
+    :meth:`ensure_fields` and :meth:`ensure_lists`; :meth:`write_batch` and
+    :meth:`write_bulk` are hooks for :meth:`write` alone.
+    """
 
     #: Short name used in messages and state ("hubspot", "salesforce", "files").
     name: ClassVar[str]
     #: The largest batch the CRM accepts in one write call.
-    max_batch_size: ClassVar[int] = 100
-    #: Requests allowed per ``rate_window_seconds`` (``None``: no limit to respect).
-    rate_limit: ClassVar[int | None] = None
-    rate_window_seconds: ClassVar[float] = 10.0
+    max_batch_size: int = 100
+    #: Write batches in flight at once; ``write_batch`` must then be thread-safe.
+    concurrency: int = 1
+    #: Whether every object type may be pulled at once, each on its own thread
+    #: (``sync.prefetch``); ``pull`` must then be thread-safe.
+    concurrent_pulls: bool = False
     #: Whether ``ensure_lists`` needs ``ListSpec.members`` filled in.
     lists_need_members: ClassVar[bool] = False
 
@@ -196,7 +231,8 @@ class Connector(abc.ABC):
 
     @abc.abstractmethod
     def write_batch(self, updates: Sequence[TagUpdate]) -> list[WriteResult]:
-        """Write one batch (<= ``max_batch_size``) and return one result per update."""
+        """Write one batch (<= ``max_batch_size``, one object type, only crmseg's
+        fields) and return one result per update. Called by :meth:`write` only."""
 
     @abc.abstractmethod
     def ensure_lists(self, specs: Sequence[ListSpec]) -> list[ListState]:
@@ -204,8 +240,23 @@ class Connector(abc.ABC):
 
     def write_bulk(self, updates: Sequence[TagUpdate]) -> list[WriteResult] | None:
         """Write many updates in one asynchronous bulk job, or return ``None`` to have
-        the engine send them in batches (the default, and the answer below the
-        connector's own threshold). One result per update when not ``None``."""
+        :meth:`write` send them in batches (the default, and the answer below the
+        connector's own threshold). One result per update when not ``None``.
+        Called by :meth:`write` only, with updates of one object type."""
+        return None
+
+    def api_calls(self) -> dict[str, int]:
+        """Requests per endpoint name so far (retries included), for the run summary;
+        ``{}``: the source makes no requests."""
+        return {}
+
+    def recognise_own_writes(
+        self, object_type: ObjectType, stamps: Mapping[str, datetime], unchanged: Unchanged
+    ) -> None:
+        """Before a pull of ``object_type``: the stamps the CRM answered for crmseg's own
+        writes (record id -> modification time; empty for a full pull) and the engine's
+        check of which pulled records hold nothing new. A connector may use them to
+        skip records whose only change was crmseg's write; the default ignores them."""
         return None
 
     def account_id(self) -> str | None:
@@ -237,7 +288,97 @@ class Connector(abc.ABC):
         raise CrmsegError(f"{self.name} cannot keep snapshot lists")
 
     @final
-    def write(self, updates: Iterable[TagUpdate]) -> Iterator[WriteResult]:
-        """Write updates in the largest batches the CRM accepts."""
-        for batch in chunks(updates, self.max_batch_size):
-            yield from self.write_batch(batch)
+    def write(
+        self,
+        updates: Iterable[TagUpdate],
+        on_results: OnResults = _ignore,
+        *,
+        phase: Phase = _no_progress,
+    ) -> list[WriteResult]:
+        """Write ``updates``; returns every result, in the order they came.
+
+        A field outside crmseg's prefix refuses the whole write (``ValueError``)
+        before anything is sent. Per object type (``WRITE_ORDER``) one bulk job
+        writes them when :meth:`write_bulk` takes them; the rest go in batches of
+        ``max_batch_size``, ``concurrency`` at a time. ``on_results`` gets each
+        batch's results on the calling thread as soon as they are known, so they
+        can be stored before the next ones arrive. A batch that raises stops the
+        sending: the batches in flight are still reported, then the error is raised
+        (likewise an interrupt). A batch answered with other than one result per
+        update raises :class:`~connectors.errors.Fatal`.
+        """
+        updates = list(updates)
+        for u in updates:
+            bad = unowned(u.values)
+            if bad:
+                raise ValueError(
+                    f"refusing to write {bad} on {u.object_type} {u.record_id}: crmseg only "
+                    f"writes fields whose name starts with {PREFIX!r}"
+                )
+        out: list[WriteResult] = []
+
+        def miscounted(batch: Sequence[TagUpdate], results: Sequence[WriteResult]) -> Fatal | None:
+            if len(results) == len(batch):
+                return None
+            return Fatal(f"answered {len(results)} results for {len(batch)} updates", crm=self.name)
+
+        def report(batch: Sequence[TagUpdate], results: Sequence[WriteResult]) -> None:
+            out.extend(results)
+            on_results(batch[0].object_type, results)
+
+        batches: list[list[TagUpdate]] = []
+        for object_type in WRITE_ORDER:
+            same = [u for u in updates if u.object_type == object_type]
+            bulk = self.write_bulk(same) if same else None
+            if bulk is None:
+                batches += chunks(same, self.max_batch_size)
+                continue
+            with phase(f"Writing {object_type}s in one bulk job", len(same)) as advance_bulk:
+                wrong = miscounted(same, bulk)
+                if wrong is not None:
+                    raise wrong
+                report(same, bulk)
+                advance_bulk(len(same))
+        workers = max(1, self.concurrency)
+        with (
+            phase("Writing tags", len(updates)) as advance,
+            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="crmseg-write") as pool,
+        ):
+            pending: dict[Future[list[WriteResult]], list[TagUpdate]] = {}
+            queue = iter(batches)
+            error: BaseException | None = None
+
+            def send(batch: Sequence[TagUpdate]) -> list[WriteResult]:
+                return self.write_batch(batch)
+
+            def submit() -> None:
+                batch = next(queue, None)
+                if batch is not None:
+                    pending[pool.submit(send, batch)] = batch
+
+            for _ in range(workers):
+                submit()
+            while pending:
+                try:
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                except KeyboardInterrupt as exc:  # a signal: send no more, record in-flight
+                    error = error or exc
+                    continue
+                for future in done:
+                    batch = pending.pop(future)
+                    try:
+                        results = future.result()
+                    except BaseException as exc:  # a fatal error: stop sending more
+                        error = error or exc
+                        continue
+                    if error is None:
+                        submit()
+                    wrong = miscounted(batch, results)
+                    if wrong is not None:
+                        error = error or wrong
+                        continue
+                    report(batch, results)
+                    advance(len(batch))
+            if error is not None:
+                raise error
+        return out

@@ -5,6 +5,10 @@
     CrmsegError
     ├── ConfigError            bad config file or option: fix it, exit 2, nothing written
     ├── InputError             bad input data (CSV, ids, values): fix it, exit 2, nothing written
+    ├── StateError             the state file is unusable (missing, unreadable, not crmseg's): exit 2
+    │   └── AccountMismatch    it belongs to another CRM account than the credentials
+    ├── AlreadyRunning         another run holds the state file: exit 3, nothing written
+    ├── MassChange             the run would change too much at once: exit 4, nothing written
     └── CrmError               something the CRM answered (or failed to answer)
         ├── Retriable          try again later; the writer retries these
         │   ├── RateLimited    429 / request limit; carries retry_after when the CRM sent one
@@ -16,18 +20,43 @@
         │   ├── AuthError      bad or expired credentials
         │   ├── PermissionDenied  missing scope / field-level security
         │   ├── SchemaMismatch    a tag field exists with the wrong type or options
+        │   │   └── ListNotOwned  a list of crmseg's name that crmseg did not create
         │   └── BudgetExhausted   the daily API allowance (or its reserve) is used up
         └── RecordRejected     one record refused (validation, lock, ...): record it, go on
 
 The writer's behaviour follows from the class alone, so connectors translate
 vendor exceptions into this tree at their boundary and nowhere else.
+``CrmsegError`` and ``InputError`` are defined in :mod:`segmentation.errors`
+(the pure segmentation depends on no connector) and re-exported here.
 """
 
 from __future__ import annotations
 
+from segmentation.errors import CrmsegError, InputError
 
-class CrmsegError(Exception):
-    """Base of every error crmseg raises on purpose."""
+__all__ = [
+    "AccountMismatch",
+    "AlreadyRunning",
+    "AuthError",
+    "BudgetExhausted",
+    "CertificateProblem",
+    "ConfigError",
+    "CrmError",
+    "CrmsegError",
+    "Fatal",
+    "InputError",
+    "ListNotOwned",
+    "MassChange",
+    "PermissionDenied",
+    "RateLimited",
+    "RecordRejected",
+    "Retriable",
+    "SchemaMismatch",
+    "ServerError",
+    "StateError",
+    "Timeout",
+    "Unreachable",
+]
 
 
 class ConfigError(CrmsegError):
@@ -38,31 +67,20 @@ class ConfigError(CrmsegError):
         self.problems = problems or [message]
 
 
-class InputError(CrmsegError):
-    """Input data is invalid; the message names the file, line and column."""
+class StateError(CrmsegError):
+    """The state file cannot be used as it is (missing, unreadable, not crmseg's)."""
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        file: str | None = None,
-        line: int | None = None,
-        column: str | None = None,
-    ) -> None:
-        self.file = file
-        self.line = line
-        self.column = column
-        where = ", ".join(
-            part
-            for part in (
-                file,
-                f"line {line}" if line is not None else None,
-                f"column {column!r}" if column is not None else None,
-            )
-            if part
-        )
-        super().__init__(f"{where}: {message}" if where else message)
-        self.reason = message
+
+class AccountMismatch(StateError):
+    """The state file belongs to another CRM account than the credentials."""
+
+
+class AlreadyRunning(CrmsegError):
+    """Another crmseg run holds the state file."""
+
+
+class MassChange(CrmsegError):
+    """The run would change too much at once; nothing was written."""
 
 
 class CrmError(CrmsegError):
@@ -150,6 +168,10 @@ class SchemaMismatch(Fatal):
 
 class BudgetExhausted(Fatal):
     pass
+
+
+class ListNotOwned(SchemaMismatch):
+    """A list with crmseg's name exists but crmseg did not create it."""
 
 
 class RecordRejected(CrmError):

@@ -21,9 +21,9 @@ from decimal import Decimal
 
 import duckdb
 
-from connectors.errors import InputError
 from segmentation import abc, families, interests, lifecycle, purchases, quality, rfm, warnings
 from segmentation.config import TAG_COLUMNS, SegmentationConfig
+from segmentation.errors import InputError
 from segmentation.families import quote
 from segmentation.warnings import SizeWarning
 

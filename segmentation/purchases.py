@@ -25,7 +25,7 @@ from decimal import Decimal
 
 import duckdb
 
-from connectors.errors import InputError
+from segmentation.errors import InputError
 from segmentation.inputs import AMOUNT_SCALE
 
 #: Largest exact split denominator; past it shares are rounded (see module doc).

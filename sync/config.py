@@ -27,11 +27,9 @@ from pydantic import (
 )
 
 from connectors.errors import ConfigError
+from connectors.settings import HUBSPOT_TIERS, CrmSettings, HubSpotSettings, SalesforceSettings
 from segmentation.config import TAG_VALUE_PATTERN, SegmentationConfig
 from sync.fields import ABC_CLASSES, ABC_TRENDS, LIFECYCLES, QUALITY_ISSUES, RFM_SEGMENTS
-
-#: Requests per 10 seconds per private app, by HubSpot subscription (CRM notes 6).
-HUBSPOT_TIERS = {"free": 100, "starter": 100, "professional": 190, "enterprise": 190}
 
 #: The tag families a list can be kept for, and the values each may take.
 LISTABLE_FAMILIES = ("abc", "abc_trend", "rfm_segment", "lifecycle", "interests", "data_quality")
@@ -46,7 +44,11 @@ LIST_VALUES: dict[str, tuple[str, ...]] = {
 
 
 class CrmConfig(BaseModel):
-    """``[crm]``: which CRM, and how hard crmseg may use its API."""
+    """``[crm]``: which CRM, and how hard crmseg may use its API.
+
+    The connectors' knobs and their defaults are defined in :mod:`connectors.settings`;
+    the keys here take their defaults from there (``sync.connect`` maps them back).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -56,7 +58,7 @@ class CrmConfig(BaseModel):
     #: Overrides the tier's budget (e.g. 250 with the API limit increase pack).
     requests_per_10s: int | None = Field(default=None, ge=1, le=1000)
     #: Requests in flight at once while writing (all within the budget).
-    concurrency: int = Field(default=4, ge=1, le=16)
+    concurrency: int = Field(default=CrmSettings.concurrency, ge=1, le=16)
     #: Share of the daily API allowance left untouched for the account's other
     #: integrations (default: 5 % on HubSpot, 20 % on Salesforce).
     daily_reserve: float | None = Field(default=None, ge=0, lt=1)
@@ -74,11 +76,11 @@ class CrmConfig(BaseModel):
     #: Salesforce, JWT bearer flow: the integration user's username.
     username: str | None = None
     #: Salesforce REST API version.
-    api_version: str = Field(default="62.0", pattern=r"^[0-9]{2,3}\.0$")
+    api_version: str = Field(default=SalesforceSettings.api_version, pattern=r"^[0-9]{2,3}\.0$")
     #: Salesforce: above this many changes a run writes through one Bulk API 2.0 job.
-    bulk_ingest_threshold: int = Field(default=10_000, ge=1)
+    bulk_ingest_threshold: int = Field(default=SalesforceSettings.bulk_ingest_threshold, ge=1)
     #: Salesforce: a full pull of more rows than this reads through Bulk API 2.0 query.
-    bulk_query_threshold: int = Field(default=50_000, ge=1)
+    bulk_query_threshold: int = Field(default=SalesforceSettings.bulk_query_threshold, ge=1)
     #: HubSpot: a full pull of more records of one type than this reads one CRM export
     #: (needs the crm.export scope); 0 never exports.
     export_threshold: int = Field(default=50_000, ge=0)
@@ -89,14 +91,14 @@ class CrmConfig(BaseModel):
     #: search indexing lag).
     overlap_minutes: int = Field(default=10, ge=0, le=24 * 60)
     #: Seconds before one HTTP request is abandoned (and retried).
-    timeout_seconds: float = Field(default=30, gt=0)
+    timeout_seconds: float = Field(default=CrmSettings.timeout_seconds, gt=0)
     #: HubSpot: do not re-read crmseg's own write window when one counting search
     #: shows only crmseg's writes in it (far fewer requests; an edit made between
     #: crmseg's pull and its write of the same record then waits for the full pull).
-    count_own_write_window: bool = False
+    count_own_write_window: bool = HubSpotSettings.count_own_write_window
     #: Salesforce: pull even when the integration user lacks "View All Data" (it then
     #: sees only the records shared with it; by default such a run is refused).
-    partial_visibility_ok: bool = False
+    partial_visibility_ok: bool = SalesforceSettings.partial_visibility_ok
     #: API base URL and CA bundle; only for proxies and the local sandbox.
     base_url: str | None = None
     ca_bundle: Path | None = None

@@ -1,13 +1,27 @@
 """Build the connector the config names. The only place that maps ``[crm]`` keys
-onto a connector's settings; credentials come from the environment inside the
+onto a connector's settings (:mod:`connectors.settings`, where every knob and its
+default is defined); credentials come from the environment inside the
 connector, never from the config file."""
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+from typing import Any, TypeVar
+
 from connectors.base import Connector
-from sync.config import Config
+from connectors.settings import CrmSettings, HubSpotSettings, SalesforceSettings
+from sync.config import Config, CrmConfig
 
 DEFAULT_HUBSPOT_URL = "https://api.hubapi.com"
+
+S = TypeVar("S", bound=CrmSettings)
+
+#: Settings field -> the ``[crm]`` key it is read from, where the two names differ.
+RENAMED: dict[type[CrmSettings], dict[str, str]] = {
+    HubSpotSettings: {"host": "base_url", "ssl_ca_cert": "ca_bundle"},
+    SalesforceSettings: {"amount_field": "amount_property"},
+}
 
 
 def source_id(config: Config) -> str:
@@ -15,6 +29,27 @@ def source_id(config: Config) -> str:
     if config.crm.type == "salesforce":
         return f"salesforce:{(config.crm.instance_url or '').rstrip('/')}"
     return f"{config.crm.type}:{config.crm.base_url or DEFAULT_HUBSPOT_URL}"
+
+
+def config_key(cls: type[CrmSettings], name: str) -> str | None:
+    """The ``[crm]`` key (or derived value, like ``ten_secondly_limit``) a settings
+    field is read from; ``None``: the file has no key for it."""
+    key = RENAMED.get(cls, {}).get(name, name)
+    if key in CrmConfig.model_fields or isinstance(getattr(CrmConfig, key, None), property):
+        return key
+    return None
+
+
+def settings_for(cls: type[S], crm: CrmConfig, **given: Any) -> S:
+    """``cls`` filled from ``[crm]`` by name; a key left unset (``None``) keeps the
+    connector's default, paths become strings. ``given`` wins over the file."""
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        key = config_key(cls, f.name)
+        value = None if key is None else getattr(crm, key)
+        if value is not None:
+            values[f.name] = str(value) if isinstance(value, Path) else value
+    return cls(**{**values, **given})
 
 
 def open_connector(config: Config, *, token: str | None = None) -> Connector:
@@ -28,25 +63,10 @@ def open_connector(config: Config, *, token: str | None = None) -> Connector:
 def _salesforce(config: Config, *, secret: str | None) -> Connector:
     from connectors.salesforce.connector import SalesforceConnector
     from connectors.salesforce.session import SalesforceSession
-    from connectors.salesforce.settings import SalesforceSettings
 
     crm = config.crm
     assert crm.instance_url is not None  # the config validator requires it
-    settings = SalesforceSettings(
-        instance_url=crm.instance_url.rstrip("/"),
-        auth=crm.auth,
-        client_id=crm.client_id,
-        username=crm.username,
-        api_version=crm.api_version,
-        daily_reserve=0.20 if crm.daily_reserve is None else crm.daily_reserve,
-        timeout_seconds=crm.timeout_seconds,
-        concurrency=crm.concurrency,
-        bulk_query_threshold=crm.bulk_query_threshold,
-        bulk_ingest_threshold=crm.bulk_ingest_threshold,
-        ca_bundle=str(crm.ca_bundle) if crm.ca_bundle else None,
-        amount_field=crm.amount_property,
-        partial_visibility_ok=crm.partial_visibility_ok,
-    )
+    settings = settings_for(SalesforceSettings, crm, instance_url=crm.instance_url.rstrip("/"))
     session = (
         SalesforceSession(settings, secret) if secret else SalesforceSession.from_env(settings)
     )
@@ -55,18 +75,10 @@ def _salesforce(config: Config, *, secret: str | None) -> Connector:
 
 def _hubspot(config: Config, *, token: str | None) -> Connector:
     from connectors.hubspot.connector import HubSpotConnector
-    from connectors.hubspot.transport import HubSpotSettings, Transport
+    from connectors.hubspot.transport import Transport
 
     crm = config.crm
-    settings = HubSpotSettings(
-        ten_secondly_limit=crm.ten_secondly_limit,
-        daily_reserve=0.05 if crm.daily_reserve is None else crm.daily_reserve,
-        timeout_seconds=crm.timeout_seconds,
-        concurrency=crm.concurrency,
-        host=crm.base_url,
-        ssl_ca_cert=str(crm.ca_bundle) if crm.ca_bundle else None,
-        count_own_write_window=crm.count_own_write_window,
-    )
+    settings = settings_for(HubSpotSettings, crm)
     connector = HubSpotConnector(
         Transport(token, settings) if token else Transport.from_env(settings),
         won_stages=frozenset(crm.won_stages),

@@ -1,4 +1,4 @@
-"""The CRM fields crmseg owns: one per tag family, named ``crmseg_<family>``.
+"""The CRM fields crmseg owns: one per tag family, named by :mod:`connectors.naming`.
 
 Every field is an enumeration with all its possible values declared up front,
 so marketers can filter by them and lists can be built on them; a value is
@@ -14,10 +14,24 @@ from dataclasses import dataclass
 import duckdb
 
 from connectors.base import FieldSpec, ObjectType
+from connectors.naming import field_name, list_name, owned
 from segmentation.config import CONDITION_VALUES, SegmentationConfig
 from segmentation.families import quote
 
-PREFIX = "crmseg_"
+__all__ = [
+    "ABC_CLASSES",
+    "ABC_TRENDS",
+    "LIFECYCLES",
+    "QUALITY_ISSUES",
+    "RFM_SCORES",
+    "RFM_SEGMENTS",
+    "Family",
+    "families",
+    "field_specs",
+    "list_name",
+    "observed_values",
+    "owned",
+]
 
 #: The values of the computed families: the same lists rule conditions are checked against.
 ABC_CLASSES = CONDITION_VALUES["abc"]
@@ -49,7 +63,7 @@ class Family:
 
     @property
     def field(self) -> str:
-        return PREFIX + self.column
+        return field_name(self.column)
 
 
 def observed_values(
@@ -128,12 +142,3 @@ def field_specs(
         for f in families(config, observed)
         if (object_type == "contact" or f.entity_level) and f.options
     ]
-
-
-def owned(field: str) -> bool:
-    return field.startswith(PREFIX)
-
-
-def list_name(family: str, value: str) -> str:
-    """Deterministic, so a list is found again by its name on every run."""
-    return f"crmseg · {family} = {value}"

@@ -18,11 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
-from connectors.errors import CrmsegError
+from connectors.errors import AlreadyRunning
 
-
-class AlreadyRunning(CrmsegError):
-    """Another crmseg run holds the state file."""
+__all__ = ["AlreadyRunning", "run_lock"]
 
 
 @contextmanager

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from connectors.errors import CrmsegError
+from connectors.errors import AccountMismatch, StateError
 from sync.state_mirror import Mirror, PullState
 from sync.state_queries import Queries
 from sync.state_runs import RunLog
@@ -38,14 +38,6 @@ __all__ = [
     "now",
     "prepare_folder",
 ]
-
-
-class StateError(CrmsegError):
-    pass
-
-
-class AccountMismatch(StateError):
-    """The state file belongs to another CRM account than the credentials."""
 
 
 #: How long a run waits for a reader (``crmseg status``...) to let go of the file.

@@ -4,8 +4,8 @@ Pulls go through :mod:`connectors.hubspot.pull`; tag fields, batch writes and
 segment lists are delegated to :mod:`connectors.hubspot.fields`,
 :mod:`connectors.hubspot.writes` and :mod:`connectors.hubspot.lists` (imported
 when first used). All HTTP passes the connector's one :class:`Transport`, which
-is thread-safe, so the engine may call :meth:`write_batch` from
-``concurrency`` threads at once.
+is thread-safe, so :meth:`~connectors.base.Connector.write` may call
+:meth:`write_batch` from ``concurrency`` threads at once.
 """
 
 from __future__ import annotations
@@ -53,8 +53,6 @@ def singular(hubspot_type: str) -> ObjectType:
 class HubSpotConnector(Connector):
     name = "hubspot"
     max_batch_size = 100
-    rate_limit = 190
-    rate_window_seconds = 10.0
     #: contacts, companies and deals may be pulled at once (one limiter for all)
     concurrent_pulls = True
 
@@ -68,11 +66,8 @@ class HubSpotConnector(Connector):
         import_threshold: int = 0,
     ) -> None:
         self.transport = transport
-        settings = transport.settings
-        # per instance: the portal's tier decides the real numbers
-        self.rate_limit = settings.ten_secondly_limit  # type: ignore[misc]
-        self.rate_window_seconds = settings.window_seconds  # type: ignore[misc]
-        self.concurrency: int = settings.concurrency
+        # The request budget is the transport's limiter's (``HubSpotSettings``).
+        self.concurrency = transport.settings.concurrency
         self.mapper = RecordMapper(won_stages=won_stages, amount_property=amount_property)
         self.puller = Puller(transport, self.mapper)
         # above these sizes (0: never) full pulls read exports and writes go through imports

@@ -29,8 +29,8 @@ from hubspot.crm.properties import OptionInput, PropertyCreate, PropertyGroupCre
 
 from connectors.base import FieldSpec, ObjectType
 from connectors.errors import CrmError, SchemaMismatch
+from connectors.naming import PREFIX
 
-PREFIX = "crmseg_"
 GROUP_NAME = "crmseg"
 GROUP_LABEL = "crmseg segments"
 

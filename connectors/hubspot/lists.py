@@ -36,7 +36,7 @@ from typing import Any
 from hubspot.crm.lists import ListCreateRequest, ListFilterUpdateRequest
 
 from connectors.base import ListSpec, ListState, ObjectType, chunks
-from connectors.errors import CrmError, SchemaMismatch
+from connectors.errors import CrmError, ListNotOwned, SchemaMismatch
 from connectors.hubspot.fields import HubSpotTransport, cached_api
 
 log = logging.getLogger(__name__)
@@ -46,10 +46,6 @@ OBJECT_TYPE_IDS = {"contact": "0-1", "company": "0-2", "deal": "0-3"}
 MEMBERSHIP_CHUNK = 1000
 #: Clock skew allowed between crmseg and HubSpot when recognising a list just created.
 CLOCK_SKEW = timedelta(minutes=5)
-
-
-class ListNotOwned(SchemaMismatch):
-    """A list with crmseg's name exists but crmseg did not create it."""
 
 
 def ensure_lists(transport: HubSpotTransport, specs: Sequence[ListSpec]) -> list[ListState]:

@@ -64,7 +64,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 import urllib3
@@ -84,6 +83,7 @@ from connectors.errors import (
     Unreachable,
 )
 from connectors.ratelimit import DailyBudget, RollingWindowLimiter, margin_for, retrying
+from connectors.settings import HubSpotSettings
 
 __all__ = ["Bucket", "HubSpotSettings", "Transport", "map_exception"]
 
@@ -95,29 +95,6 @@ DEFAULT_URL = "https://api.hubapi.com"
 UNREACHABLE_RETRIES = 2
 UNREACHABLE_PAUSE = 0.25
 TOKEN_ENV = "HUBSPOT_ACCESS_TOKEN"
-
-
-@dataclass
-class HubSpotSettings:
-    """Knobs for one HubSpot portal. Defaults fit a Professional/Enterprise private app."""
-
-    ten_secondly_limit: int = 190
-    search_per_second: int = 5
-    daily_reserve: float = 0.05
-    timeout_seconds: float = 30
-    attempts: int = 6
-    max_wait: float = 60
-    host: str | None = None
-    ssl_ca_cert: str | None = None
-    window_seconds: float = 10.0
-    search_window_seconds: float = 1.0
-    margin_seconds: float = 0.25
-    concurrency: int = 4
-    #: Skip reading crmseg's own write window when a counting search shows only
-    #: crmseg's writes in it. Off by default: an edit made by someone else between
-    #: crmseg's pull and its write of the same record then waits for the next
-    #: full pull (see ``connectors.hubspot.pull``).
-    count_own_write_window: bool = False
 
 
 def _is_api_exception(exc: BaseException) -> bool:

@@ -42,7 +42,8 @@ from hubspot.crm.objects import BatchInputSimplePublicObjectBatchInput, SimplePu
 
 from connectors.base import TagUpdate, WriteResult
 from connectors.errors import CrmError, RecordRejected, SchemaMismatch
-from connectors.hubspot.fields import PREFIX, HubSpotTransport, cached_api, hubspot_object
+from connectors.hubspot.fields import HubSpotTransport, cached_api, hubspot_object
+from connectors.naming import PREFIX
 
 MAX_BATCH = 100
 NOT_UPDATED = "not updated: the record may have been merged or deleted"

@@ -6,7 +6,8 @@ Opportunity (contacts from OpportunityContactRole). Pulls go through
 delegated to :mod:`connectors.salesforce.fields`, :mod:`connectors.salesforce.writes`
 and :mod:`connectors.salesforce.lists` (imported when first used). All HTTP
 passes the connector's one :class:`SalesforceSession`, which is thread-safe, so
-the engine may call :meth:`write_batch` from ``concurrency`` threads at once.
+:meth:`~connectors.base.Connector.write` may call :meth:`write_batch` from
+``concurrency`` threads at once.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ class SalesforceConnector(Connector):
     def __init__(self, session: SalesforceSession) -> None:
         self.session = session
         self.settings = session.settings
-        self.concurrency: int = session.settings.concurrency
+        self.concurrency = session.settings.concurrency
         self.puller = Puller(session)
 
     @classmethod

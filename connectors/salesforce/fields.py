@@ -38,12 +38,12 @@ from simple_salesforce import format_soql
 
 from connectors.base import FieldSpec, ObjectType, chunks
 from connectors.errors import CrmError, PermissionDenied, Retriable, SchemaMismatch
+from connectors.naming import PREFIX
 from connectors.salesforce.creates import call_once, create_once
 from connectors.salesforce.records import to_api_name
 
 log = logging.getLogger(__name__)
 
-PREFIX = "crmseg_"
 PERMISSION_SET_NAME = "crmseg"
 PERMISSION_SET_LABEL = "crmseg segments"
 #: sObject Collections accept at most this many records per call (notes §4.2).

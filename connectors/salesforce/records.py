@@ -27,6 +27,7 @@ from typing import Any
 
 from connectors.base import Company, Contact, Deal, ObjectType
 from connectors.errors import ConfigError, InputError
+from connectors.naming import PREFIX
 
 __all__ = [
     "FIELD_NAME",
@@ -47,7 +48,7 @@ __all__ = [
 #: crmseg object type -> sObject name.
 SOBJECT: dict[ObjectType, str] = {"contact": "Contact", "company": "Account", "deal": "Opportunity"}
 _OBJECT_TYPE = {v.lower(): k for k, v in SOBJECT.items()}
-TAG_PREFIX = "crmseg_"
+TAG_PREFIX = PREFIX
 #: What a field name may look like before it goes into SOQL (no relationship paths).
 FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(__c)?$")
 
