@@ -14,6 +14,7 @@ from typing import Any
 import typer
 
 from connectors.errors import ConfigError, InputError
+from connectors.naming import field_name
 from sync.cli_common import app, handles_errors, parse_as_of, read_config
 from sync.cli_options import AsOfOption, ConfigOption, DryRunOption, Output, output_options
 from sync.config import LISTABLE_FAMILIES, Config
@@ -210,7 +211,7 @@ def explain_command(
         "Tags",
         ["tag", "value", "in the CRM"],
         [
-            (k, v, held.get(f"crmseg_{k}"))
+            (k, v, held.get(field_name(k)))
             for k, v in result["tags"].items()
             if k not in ("rfm_r", "rfm_f", "rfm_m")
         ],
@@ -265,7 +266,7 @@ def snapshot_command(
     with lock, State(config.state.path, read_only=dry_run) as state:
         if account is not None:
             state.check_account(account)
-        ids = state.holders("contact", f"crmseg_{family}", value)
+        ids = state.holders("contact", field_name(family), value)
     list_id = None
     if connector is not None:
         list_id = connector.snapshot_list(list_title, "contact", ids)

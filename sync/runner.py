@@ -10,6 +10,7 @@ import duckdb
 
 from connectors.base import Connector, ListSpec, ObjectType
 from connectors.errors import ConfigError
+from connectors.naming import field_name
 from sync.cli_signals import Interrupted
 from sync.config import Config
 from sync.connect import open_connector, source_id
@@ -119,7 +120,7 @@ def preflight(connector: Connector, config: Config, *, show: bool) -> list[str] 
         planned = connector.plan_fields(object_type, field_specs(config.segmentation, object_type))
         lines += planned or []
     specs = [
-        ListSpec(list_name(family, value), "contact", f"crmseg_{family}", value)
+        ListSpec(list_name(family, value), "contact", field_name(family), value)
         for family, value in config.lists.entries()
     ]
     if specs:
