@@ -61,7 +61,6 @@ import json
 import os
 import ssl
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -71,6 +70,8 @@ import urllib3
 from hubspot import HubSpot
 from urllib3.util.retry import Retry
 
+from connectors import clock as clocks
+from connectors.clock import Clock
 from connectors.errors import (
     AuthError,
     BudgetExhausted,
@@ -343,9 +344,12 @@ class Transport:
         settings: HubSpotSettings | None = None,
         *,
         sleep: Callable[[float], None] | None = None,
+        clock: Clock | None = None,
     ) -> None:
         if not token:
             raise ConfigError(f"{TOKEN_ENV} is empty")
+        #: Time for the limiters, backoffs and job polls (tests pass a fake one).
+        self.clock = clock or clocks.DEFAULT
         self.settings = s = settings or HubSpotSettings()
         self.__token = token
         kw: dict[str, Any] = {
@@ -364,11 +368,15 @@ class Transport:
                 s.ten_secondly_limit,
                 s.window_seconds,
                 margin_seconds=margin_for(s.window_seconds, s.margin_seconds),
+                clock=self.clock.monotonic,
+                sleep=self.clock.sleep,
             ),
             "search": RollingWindowLimiter(
                 s.search_per_second,
                 s.search_window_seconds,
                 margin_seconds=margin_for(s.search_window_seconds, s.margin_seconds),
+                clock=self.clock.monotonic,
+                sleep=self.clock.sleep,
             ),
         }
         self.budget = DailyBudget(s.daily_reserve, crm=CRM)
@@ -477,7 +485,7 @@ class Transport:
                         raise
                     with self._lock:
                         self.retries += 1
-                    (self._sleep or time.sleep)(UNREACHABLE_PAUSE * (tries + 1))
+                    (self._sleep or self.clock.sleep)(UNREACHABLE_PAUSE * (tries + 1))
             raise AssertionError("unreachable")  # pragma: no cover
 
         return retrying(
@@ -486,7 +494,7 @@ class Transport:
             max_wait=s.max_wait,
             default_wait=default_wait,
             on_retry=on_retry,
-            sleep=self._sleep or time.sleep,
+            sleep=self._sleep or self.clock.sleep,
         )
 
     def _send(self, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:

@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
@@ -54,6 +53,8 @@ from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceExpiredSession
 from simple_salesforce.util import exception_handler
 
+from connectors import clock as clocks
+from connectors.clock import Clock
 from connectors.errors import ConfigError, CrmError, RateLimited
 from connectors.ratelimit import DailyBudget, retrying
 from connectors.salesforce.error_map import CRM, error_code, map_exception, quick_retry
@@ -109,8 +110,11 @@ class SalesforceSession:
         client_id: str | None = None,
         http: requests.Session | None = None,
         sleep: Callable[[float], None] | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.settings = s = settings
+        #: Time for the backoffs and Bulk job polls (tests pass a fake one).
+        self.clock = clock or clocks.DEFAULT
         self.__client_id = client_id or s.client_id or ""
         self.__secret = secret or ""
         self.__key = private_key or ""
@@ -155,7 +159,7 @@ class SalesforceSession:
         self.calls: Counter[str] = Counter()
         self.retries = 0
         self.renewals = 0
-        self._sleep = sleep or time.sleep
+        self._sleep = sleep or self.clock.sleep
         self._lock = threading.RLock()
         self._sf: Salesforce | None = None
         self.instance_url = s.instance_url.rstrip("/")
