@@ -331,6 +331,7 @@ def test_short_and_empty_pages_are_followed_to_the_end() -> None:
         assert connector.api_calls()["objects.search"] >= 10
 
 
+@pytest.mark.e2e  # full scale
 def test_more_than_10k_changes_all_arrive_once() -> None:
     with HubSpotSandbox(
         seed=1, contacts=10_500, companies=5, deals=0, limits=LimitConfig(enabled=False)
@@ -344,6 +345,7 @@ def test_more_than_10k_changes_all_arrive_once() -> None:
         assert 53 <= calls["objects.search"] <= 56
 
 
+@pytest.mark.e2e  # full scale
 def test_more_than_10k_sharing_one_timestamp_terminates_with_all() -> None:
     with HubSpotSandbox(
         seed=1, contacts=10_500, companies=5, deals=0, limits=LimitConfig(enabled=False)

@@ -264,6 +264,7 @@ def test_daily_reserve_stops_before_sending(sandbox: HubSpotSandbox) -> None:
     assert "90 of 100" in str(err.value)
 
 
+@pytest.mark.e2e  # real time on both sides: the stand-in counts its own window
 def test_limiter_keeps_a_threaded_burst_under_the_real_limit() -> None:
     limits = LimitConfig(enabled=True, ten_secondly=20, window_seconds=1.0)
     with HubSpotSandbox(seed=3, contacts=5, limits=limits) as hs:
