@@ -83,8 +83,8 @@ def write_batch(
 
     Records refused with ``UNABLE_TO_LOCK_ROW`` are sent again, alone, after a
     short backoff (1, 2, 4 s) before they count as failed: the lock is someone
-    else's transaction, not a problem with the value. ``sleep`` defaults to the
-    session's (its clock's).
+    else's transaction, not a problem with the value. The backoff waits with
+    ``sleep`` (default: the session's, as every other wait of the session).
     """
     if sleep is None:
         sleep = getattr(session, "sleep", None) or time.sleep
