@@ -42,7 +42,6 @@ import logging
 import os
 import re
 import tempfile
-import time
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -88,12 +87,13 @@ class Exporter:
         puller: Puller,
         threshold: int,
         *,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         timeout_seconds: float = 4 * 3600,
     ) -> None:
         self.transport, self.puller, self.mapper = transport, puller, puller.mapper
         self.threshold = threshold
-        self.sleep = sleep
+        self.sleep = sleep or transport.clock.sleep
+        self.clock = transport.clock
         self.timeout_seconds = timeout_seconds
         #: Set once HubSpot refused an export this run: further pulls use list pages.
         self.refused: str | None = None
@@ -219,7 +219,7 @@ class Exporter:
     def _result_url(self, task: str) -> str:
         """Poll until the export is complete; its (fresh) download URL."""
         api = self.transport.api("crm.exports.public_exports_api")
-        deadline = time.monotonic() + self.timeout_seconds
+        deadline = self.clock.monotonic() + self.timeout_seconds
         attempt = 0
         while True:
             status = self.transport.call("exports.status", api.get_status, task)
@@ -229,7 +229,7 @@ class Exporter:
                 return str(result)
             if state == "CANCELED":
                 raise CrmError(f"export {task} was canceled in HubSpot", crm="hubspot")
-            if time.monotonic() >= deadline:
+            if self.clock.monotonic() >= deadline:
                 raise Timeout(
                     f"export {task} still {state or 'unknown'} after {self.timeout_seconds:.0f} s",
                     crm="hubspot",

@@ -41,7 +41,6 @@ import logging
 import os
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -82,13 +81,14 @@ class Importer:
         threshold: int,
         write_batch: Callable[[Sequence[TagUpdate]], list[WriteResult]],
         *,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         timeout_seconds: float = 4 * 3600,
     ) -> None:
         self.transport = transport
         self.threshold = threshold
         self.write_batch = write_batch
-        self.sleep = sleep
+        self.sleep = sleep or transport.clock.sleep
+        self.clock = transport.clock
         self.timeout_seconds = timeout_seconds
         #: Why imports are off for the rest of this run (``None``: they are on).
         self.refused: str | None = None
@@ -267,14 +267,14 @@ class Importer:
 
     def _wait(self, import_id: str) -> str:
         api = self._api()
-        deadline = time.monotonic() + self.timeout_seconds
+        deadline = self.clock.monotonic() + self.timeout_seconds
         attempt = 0
         while True:
             job = self.transport.call("imports.get", api.get_by_id, int(import_id))
             state = str(getattr(job, "state", "") or "")
             if state and state not in RUNNING:
                 return state
-            if time.monotonic() >= deadline:
+            if self.clock.monotonic() >= deadline:
                 raise Timeout(
                     f"import {import_id} still {state} after {self.timeout_seconds:.0f} s; it "
                     "keeps running in HubSpot and the next run waits for it",

@@ -61,7 +61,6 @@ import json
 import os
 import ssl
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar
@@ -70,6 +69,8 @@ import urllib3
 from hubspot import HubSpot
 from urllib3.util.retry import Retry
 
+from connectors import clock as clocks
+from connectors.clock import Clock
 from connectors.errors import (
     AuthError,
     BudgetExhausted,
@@ -320,9 +321,12 @@ class Transport:
         settings: HubSpotSettings | None = None,
         *,
         sleep: Callable[[float], None] | None = None,
+        clock: Clock | None = None,
     ) -> None:
         if not token:
             raise ConfigError(f"{TOKEN_ENV} is empty")
+        #: Time for the limiters, backoffs and job polls (tests pass a fake one).
+        self.clock = clock or clocks.DEFAULT
         self.settings = s = settings or HubSpotSettings()
         self.__token = token
         kw: dict[str, Any] = {
@@ -341,11 +345,15 @@ class Transport:
                 s.ten_secondly_limit,
                 s.window_seconds,
                 margin_seconds=margin_for(s.window_seconds, s.margin_seconds),
+                clock=self.clock.monotonic,
+                sleep=self.clock.sleep,
             ),
             "search": RollingWindowLimiter(
                 s.search_per_second,
                 s.search_window_seconds,
                 margin_seconds=margin_for(s.search_window_seconds, s.margin_seconds),
+                clock=self.clock.monotonic,
+                sleep=self.clock.sleep,
             ),
         }
         self.budget = DailyBudget(s.daily_reserve, crm=CRM)
@@ -454,7 +462,7 @@ class Transport:
                         raise
                     with self._lock:
                         self.retries += 1
-                    (self._sleep or time.sleep)(UNREACHABLE_PAUSE * (tries + 1))
+                    (self._sleep or self.clock.sleep)(UNREACHABLE_PAUSE * (tries + 1))
             raise AssertionError("unreachable")  # pragma: no cover
 
         return retrying(
@@ -463,7 +471,7 @@ class Transport:
             max_wait=s.max_wait,
             default_wait=default_wait,
             on_retry=on_retry,
-            sleep=self._sleep or time.sleep,
+            sleep=self._sleep or self.clock.sleep,
         )
 
     def _send(self, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:

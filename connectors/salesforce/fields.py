@@ -25,42 +25,54 @@ answer: it is looked up by its unique name before it is sent again, and a
 
 Every call goes through ``session.call(endpoint, fn, ...)`` where ``fn`` gets the
 current simple-salesforce client; the session retries, renews and maps errors.
+The grants live in :mod:`connectors.salesforce.permissions`, the query and
+collections plumbing in :mod:`connectors.salesforce.calls`.
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Protocol
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from simple_salesforce import format_soql
 
-from connectors.base import FieldSpec, ObjectType, chunks
-from connectors.errors import CrmError, PermissionDenied, Retriable, SchemaMismatch
+from connectors.base import FieldSpec, ObjectType
+from connectors.errors import SchemaMismatch
 from connectors.naming import PREFIX
-from connectors.salesforce.creates import call_once, create_once
+from connectors.salesforce.calls import (
+    COLLECTION_LIMIT,
+    SalesforceSessionLike,
+    collection,
+    first_error,
+)
+from connectors.salesforce.calls import query as _query
+from connectors.salesforce.creates import create_once
+from connectors.salesforce.permissions import PERMISSION_SET_LABEL, PERMISSION_SET_NAME, grant
 from connectors.salesforce.records import to_api_name
+
+__all__ = [
+    # the collections plumbing and the permission set, long imported from here
+    "COLLECTION_LIMIT",
+    "PERMISSION_SET_LABEL",
+    "PERMISSION_SET_NAME",
+    "SalesforceSessionLike",
+    "check_field_name",
+    "collection",
+    "ensure_fields",
+    "first_error",
+    "plan_fields",
+    "record_type_gaps",
+    "sobject",
+]
 
 log = logging.getLogger(__name__)
 
-PERMISSION_SET_NAME = "crmseg"
-PERMISSION_SET_LABEL = "crmseg segments"
-#: sObject Collections accept at most this many records per call (notes §4.2).
-COLLECTION_LIMIT = 200
 #: Salesforce's own limit on a picklist value's length (notes §6.4).
 MAX_VALUE_CHARS = 255
 
 #: crmseg object type -> Salesforce sObject.
 SALESFORCE_OBJECT: dict[str, str] = {"contact": "Contact", "company": "Account"}
-
-
-class SalesforceSessionLike(Protocol):
-    """What this package needs from ``connectors.salesforce.session.SalesforceSession``."""
-
-    def call(self, endpoint: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """``fn(current_client, *args, **kwargs)``, counted, retried, errors mapped to CrmError."""
-        ...
 
 
 def sobject(object_type: str) -> str:
@@ -137,7 +149,7 @@ def ensure_fields(
             {"Metadata": _with_values(meta, [*have, *missing])},
         )
         changes.append(f"added values {', '.join(missing)} to {object_type} field {api}")
-    changes += _grant(session, obj, [to_api_name(s.name) for s in fields])
+    changes += grant(session, obj, [to_api_name(s.name) for s in fields])
     _report_record_type_gaps(session, object_type, obj, fields)
     return changes
 
@@ -320,242 +332,6 @@ def _tooling_value(entry: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in entry.items() if k != "fullName"}
     out["valueName"] = _value_name(entry)
     return out
-
-
-# ----- field-level security ------------------------------------------------------------------
-
-
-def _query(session: SalesforceSessionLike, endpoint: str, soql: str) -> list[dict[str, Any]]:
-    answer = session.call(endpoint, lambda sf, q: sf.query_all(q), soql)
-    return list(answer.get("records") or [])
-
-
-def collection(
-    session: SalesforceSessionLike,
-    endpoint: str,
-    method: str,
-    records: list[dict[str, Any]],
-    *,
-    once: bool = False,
-) -> list[dict[str, Any]]:
-    """``POST``/``PATCH composite/sobjects`` with ``allOrNone`` false; per-record results.
-
-    ``once``: a single attempt (the caller re-reads before retrying a create)."""
-    if len(records) > COLLECTION_LIMIT:
-        raise ValueError(f"a collections call holds at most {COLLECTION_LIMIT} records")
-    send = (lambda *a: call_once(session, *a)) if once else session.call
-    answer = send(
-        endpoint,
-        lambda sf, m, body: sf.restful("composite/sobjects", method=m, json=body),
-        method,
-        {"allOrNone": False, "records": records},
-    )
-    return list(answer or [])
-
-
-def first_error(result: dict[str, Any]) -> tuple[str, str]:
-    """(statusCode, message) of a failed collections result."""
-    errors = result.get("errors") or [{}]
-    code = str(errors[0].get("statusCode") or errors[0].get("errorCode") or "UNKNOWN")
-    message = "; ".join(str(e.get("message") or "") for e in errors if e) or "rejected"
-    return code, message
-
-
-def _grant(session: SalesforceSessionLike, obj: str, api_names: list[str]) -> list[str]:
-    changes: list[str] = []
-
-    def find_set() -> str | None:
-        rows = _query(
-            session,
-            "permissionset.find",
-            format_soql("SELECT Id FROM PermissionSet WHERE Name = {}", PERMISSION_SET_NAME),
-        )
-        return str(rows[0]["Id"]) if rows else None
-
-    existing = find_set()
-    if existing is not None:
-        ps_id = existing
-    else:
-        ps_id, _ = create_once(
-            session,
-            "permissionset.create",
-            lambda sf, b: str(sf.restful("sobjects/PermissionSet/", method="POST", json=b)["id"]),
-            find_set,
-            {"Name": PERMISSION_SET_NAME, "Label": PERMISSION_SET_LABEL},
-        )
-        changes.append(f"created permission set {PERMISSION_SET_NAME}")
-    changes += _field_permissions(session, ps_id, obj, api_names)
-    user = _integration_user(session)
-
-    def find_assignment() -> str | None:
-        rows = _query(
-            session,
-            "permissionset.assignment.find",
-            format_soql(
-                "SELECT Id FROM PermissionSetAssignment WHERE PermissionSetId = {} "
-                "AND AssigneeId = {}",
-                ps_id,
-                user,
-            ),
-        )
-        return str(rows[0]["Id"]) if rows else None
-
-    if find_assignment() is None:
-        create_once(
-            session,
-            "permissionset.assignment.create",
-            lambda sf, b: str(
-                sf.restful("sobjects/PermissionSetAssignment/", method="POST", json=b)["id"]
-            ),
-            find_assignment,
-            {"AssigneeId": user, "PermissionSetId": ps_id},
-        )
-        changes.append(f"assigned permission set {PERMISSION_SET_NAME} to user {user}")
-    return changes
-
-
-#: Grant rounds: a round re-reads the grants and sends what is still missing, so a lost
-#: answer or a locked row costs one more round, never a duplicate row.
-GRANT_ROUNDS = 4
-LOCKED = "UNABLE_TO_LOCK_ROW"
-#: Per-record codes that say the integration user may not manage permission sets.
-ACCESS_CODES = frozenset(
-    {
-        "INSUFFICIENT_ACCESS",
-        "INSUFFICIENT_ACCESS_OR_READONLY",
-        "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY",
-    }
-)
-
-
-def _field_permissions(
-    session: SalesforceSessionLike, ps_id: str, obj: str, api_names: list[str]
-) -> list[str]:
-    """Read+Edit FieldPermissions on every field, in rounds (read, diff, write).
-
-    A round whose answer is lost (Retriable) or whose rows are locked
-    (``UNABLE_TO_LOCK_ROW``) is followed by another round after a short backoff;
-    ``DUPLICATE_VALUE`` (the row exists: an earlier lost answer) counts as done."""
-    sleep = getattr(session, "sleep", None) or time.sleep
-    changes: list[str] = []
-    pending: CrmError | None = None
-    for round_no in range(GRANT_ROUNDS):
-        if round_no:
-            sleep(float(2 ** (round_no - 1)))
-        pending = None
-        try:
-            done, retry = _grant_round(session, ps_id, obj, api_names)
-        except Retriable as exc:
-            pending = exc
-            continue
-        changes += done
-        if not retry:
-            return changes
-        pending = retry
-    assert pending is not None
-    raise pending
-
-
-def _grant_round(
-    session: SalesforceSessionLike, ps_id: str, obj: str, api_names: list[str]
-) -> tuple[list[str], CrmError | None]:
-    rows = _query(
-        session,
-        "fieldpermissions.find",
-        format_soql(
-            "SELECT Id, Field, PermissionsRead, PermissionsEdit FROM FieldPermissions "
-            "WHERE ParentId = {} AND SobjectType = {}",
-            ps_id,
-            obj,
-        ),
-    )
-    have = {str(r["Field"]).lower(): r for r in rows}
-    create: list[dict[str, Any]] = []
-    fix: list[dict[str, Any]] = []
-    for api in api_names:
-        full = f"{obj}.{api}"
-        row = have.get(full.lower())
-        if row is None:
-            create.append(
-                {
-                    "attributes": {"type": "FieldPermissions"},
-                    "ParentId": ps_id,
-                    "SobjectType": obj,
-                    "Field": full,
-                    "PermissionsRead": True,
-                    "PermissionsEdit": True,
-                }
-            )
-        elif not (row.get("PermissionsRead") and row.get("PermissionsEdit")):
-            fix.append(
-                {
-                    "attributes": {"type": "FieldPermissions"},
-                    "id": row["Id"],
-                    "PermissionsRead": True,
-                    "PermissionsEdit": True,
-                }
-            )
-    changes: list[str] = []
-    retry: CrmError | None = None
-    for method, records in (("POST", create), ("PATCH", fix)):
-        for chunk in chunks(records, COLLECTION_LIMIT):
-            results = collection(
-                session, f"fieldpermissions.{method.lower()}", method, chunk, once=method == "POST"
-            )
-            for rec, res in zip(chunk, results, strict=False):
-                field = rec.get("Field") or next(
-                    (str(r["Field"]) for r in rows if r["Id"] == rec.get("id")), "?"
-                )
-                if res.get("success"):
-                    changes.append(
-                        f"granted read/edit on {field} to permission set {PERMISSION_SET_NAME}"
-                    )
-                    continue
-                code, message = first_error(res)
-                if code == "DUPLICATE_VALUE":
-                    continue  # made by an attempt whose answer was lost
-                if code == LOCKED:
-                    retry = CrmError(
-                        f"could not grant read/edit on {field} to permission set "
-                        f"{PERMISSION_SET_NAME}: the row stayed locked by another transaction "
-                        f"({message}); run again",
-                        crm="salesforce",
-                        object_type=obj,
-                        code=code,
-                    )
-                    continue
-                if code in ACCESS_CODES:
-                    raise PermissionDenied(
-                        f"could not grant read/edit on {field} to permission set "
-                        f"{PERMISSION_SET_NAME}: {message}. The integration user needs "
-                        "'Manage Profiles and Permission Sets' (or an admin can grant it).",
-                        crm="salesforce",
-                        object_type=obj,
-                        code=code,
-                    )
-                raise CrmError(
-                    f"could not grant read/edit on {field} to permission set "
-                    f"{PERMISSION_SET_NAME}: {message}",
-                    crm="salesforce",
-                    object_type=obj,
-                    code=code,
-                )
-    return changes, retry
-
-
-def _integration_user(session: SalesforceSessionLike) -> str:
-    """The user the session runs as: the identity the token answer names (both flows).
-
-    Never the creator of the permission set: an admin may have made it by hand, and
-    the integration user would then never see the tag fields (FACTS.md "Run-as user")."""
-    user_id = getattr(session, "user_id", None)
-    if user_id:
-        return str(user_id)
-    raise PermissionDenied(
-        f"cannot tell which user to assign permission set {PERMISSION_SET_NAME} to: the "
-        "session names no user",
-        crm="salesforce",
-    )
 
 
 def plan_fields(

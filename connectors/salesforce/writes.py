@@ -33,6 +33,7 @@ from typing import Any
 
 from simple_salesforce.util import call_salesforce
 
+from connectors import clock as clocks
 from connectors.base import TagUpdate, WriteResult
 from connectors.errors import CrmError, PermissionDenied, RecordRejected, SchemaMismatch, Timeout
 from connectors.salesforce.creates import call_once
@@ -76,14 +77,17 @@ def write_batch(
     session: SalesforceSessionLike,
     updates: Sequence[TagUpdate],
     *,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
 ) -> list[WriteResult]:
     """Write one batch (one object type, at most 200 updates); one result per update.
 
     Records refused with ``UNABLE_TO_LOCK_ROW`` are sent again, alone, after a
     short backoff (1, 2, 4 s) before they count as failed: the lock is someone
-    else's transaction, not a problem with the value.
+    else's transaction, not a problem with the value. The backoff waits with
+    ``sleep`` (default: the session's, as every other wait of the session).
     """
+    if sleep is None:
+        sleep = getattr(session, "sleep", None) or time.sleep
     results = _write_once(session, updates)
     for attempt in range(LOCK_RETRIES):
         locked = [
@@ -373,7 +377,8 @@ def _wait(
     sleep: Callable[[float], None],
     timeout: float,
 ) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
+    clock = getattr(session, "clock", None) or clocks.DEFAULT
+    deadline = clock.monotonic() + timeout
     attempt = 0
     while True:
         info = dict(
@@ -381,7 +386,7 @@ def _wait(
         )
         if info.get("state") in TERMINAL:
             return info
-        if time.monotonic() >= deadline:
+        if clock.monotonic() >= deadline:
             with contextlib.suppress(CrmError):  # it may have finished meanwhile
                 _set_state(session, job_id, "Aborted")
             raise Timeout(

@@ -10,15 +10,13 @@ full of handlers; everything else lives here:
   in TLS with a certificate minted at start by ``trustme``; ``ca_path`` is the
   PEM file clients must trust. HTTP/1.1 keep-alive, one thread per connection.
   Use it as a context manager (``with SandboxServer(router) as srv:``).
-* :class:`Router` -- method + path regex -> handler. Handlers receive a
-  :class:`Request` (named groups of the regex in ``request.params``) and return
-  a :class:`Response`. They may raise :class:`HttpError` for a quick error.
-* :class:`RequestLog` -- every request with method, path, query, status and
-  duration, plus helpers to count calls per endpoint.
-* :class:`Faults` -- runtime-configurable misbehaviour: latency + jitter,
-  bursts of error statuses (429 with or without ``Retry-After``, 5xx), dropped
-  connections, responses slower than a client timeout, and ``hooks`` for
-  CRM-specific faults (e.g. partial batch failures) that a stand-in consults.
+* :class:`StandIn` -- what every CRM stand-in shares around its server.
+
+The pieces it is built from live in their own modules and are re-exported here:
+:mod:`._http` (``Request``, ``Response``, ``HttpError``, ``Router``: what handlers
+are written against), :mod:`._log` (``RequestLog``: every request with method,
+path, query, status and duration) and :mod:`._faults` (``Faults``: latency,
+error bursts, dropped connections, slow responses, CRM-specific hooks).
 
 Error bodies for injected faults are produced by ``SandboxServer.error_body``
 so a stand-in can render them in its CRM's own envelope.
@@ -26,26 +24,27 @@ so a stand-in can render them in its CRM's own envelope.
 
 from __future__ import annotations
 
-import json
-import random
-import re
 import socket
 import ssl
 import tempfile
 import threading
 import time
-from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import trustme
 
+from connectors.sandbox._faults import FaultHook, Faults
+from connectors.sandbox._http import Handler, HttpError, Request, Response, Route, Router
+from connectors.sandbox._log import LogEntry, RequestLog, iter_json_lines
+
 __all__ = [
+    "FaultHook",
     "Faults",
+    "Handler",
     "HttpError",
     "LogEntry",
     "Request",
@@ -54,282 +53,9 @@ __all__ = [
     "Route",
     "Router",
     "SandboxServer",
+    "StandIn",
+    "iter_json_lines",
 ]
-
-
-@dataclass
-class Request:
-    """One parsed HTTP request as a handler sees it."""
-
-    method: str
-    path: str  # raw (still URL-quoted) path without the query string
-    query: dict[str, list[str]]
-    headers: dict[str, str]  # lower-cased names
-    body: bytes
-    params: dict[str, str] = field(default_factory=dict)  # URL-decoded regex groups
-    endpoint: str = ""  # name of the matched route, for logs and counters
-
-    def json(self) -> Any:
-        """Decode the body as JSON (``None`` when empty)."""
-        if not self.body:
-            return None
-        return json.loads(self.body)
-
-    def header(self, name: str, default: str | None = None) -> str | None:
-        return self.headers.get(name.lower(), default)
-
-
-@dataclass
-class Response:
-    """What a handler returns; ``body`` may be bytes, str or any JSON value."""
-
-    status: int = 200
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-    content_type: str = "application/json;charset=utf-8"
-
-    def encoded(self) -> bytes:
-        if self.body is None:
-            return b""
-        if isinstance(self.body, bytes):
-            return self.body
-        if isinstance(self.body, str):
-            return self.body.encode()
-        return json.dumps(self.body, separators=(",", ":"), default=str).encode()
-
-
-class HttpError(Exception):
-    """Raise from a handler to answer with ``response`` immediately."""
-
-    def __init__(self, response: Response) -> None:
-        super().__init__(f"HTTP {response.status}")
-        self.response = response
-
-
-Handler = Callable[[Request], Response]
-
-
-@dataclass(frozen=True)
-class Route:
-    method: str
-    pattern: re.Pattern[str]
-    handler: Handler
-    name: str
-
-
-class Router:
-    """Ordered list of routes; the first whose method and regex match wins.
-
-    Patterns are anchored full matches against the raw path; named groups are
-    URL-decoded into ``request.params`` (so ``a%40b.com`` arrives as ``a@b.com``).
-    """
-
-    def __init__(self) -> None:
-        self.routes: list[Route] = []
-
-    def add(self, method: str, pattern: str, handler: Handler, name: str | None = None) -> None:
-        self.routes.append(
-            Route(
-                method.upper(), re.compile(pattern), handler, name or f"{method.upper()} {pattern}"
-            )
-        )
-
-    def route(
-        self, method: str, pattern: str, name: str | None = None
-    ) -> Callable[[Handler], Handler]:
-        """Decorator form of :meth:`add`."""
-
-        def deco(fn: Handler) -> Handler:
-            self.add(method, pattern, fn, name)
-            return fn
-
-        return deco
-
-    def resolve(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
-        for route in self.routes:
-            if route.method != method:
-                continue
-            m = route.pattern.fullmatch(path)
-            if m:
-                return route, {k: unquote(v) for k, v in m.groupdict().items() if v is not None}
-        return None
-
-
-@dataclass(frozen=True)
-class LogEntry:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    status: int  # 0 = connection dropped without a response
-    duration: float  # seconds, including injected latency
-    endpoint: str
-    at: float  # time.time() at arrival
-
-
-class RequestLog:
-    """Thread-safe record of every request, so tests and benchmarks can count calls."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._entries: list[LogEntry] = []
-
-    def append(self, entry: LogEntry) -> None:
-        with self._lock:
-            self._entries.append(entry)
-
-    @property
-    def entries(self) -> list[LogEntry]:
-        with self._lock:
-            return list(self._entries)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._entries)
-
-    def count(
-        self, method: str | None = None, path: str | None = None, status: int | None = None
-    ) -> int:
-        """Count requests; ``path`` is a regex searched in the request path."""
-        rx = re.compile(path) if path else None
-        return sum(
-            1
-            for e in self.entries
-            if (method is None or e.method == method.upper())
-            and (rx is None or rx.search(e.path))
-            and (status is None or e.status == status)
-        )
-
-    def by_endpoint(self) -> Counter[str]:
-        """Calls per route name (``"unmatched"`` for 404s from the router)."""
-        return Counter(e.endpoint for e in self.entries)
-
-    def by_status(self) -> Counter[int]:
-        return Counter(e.status for e in self.entries)
-
-
-FaultHook = Callable[[Request], Response | None]
-
-
-@dataclass
-class _Burst:
-    remaining: int
-    status: int
-    retry_after: float | None
-    path: re.Pattern[str] | None
-
-
-class Faults:
-    """Runtime-switchable misbehaviour, consulted before each request is routed.
-
-    All setters are thread-safe and may be called while the server runs.
-    Queued faults (bursts, drops, slow responses) are consumed in order by the
-    next matching requests; ``path`` (a regex) restricts them to some endpoints.
-    """
-
-    def __init__(self, seed: int = 0) -> None:
-        self._lock = threading.Lock()
-        self._rng = random.Random(seed)
-        self.latency: float = 0.0
-        self.jitter: float = 0.0
-        self._bursts: list[_Burst] = []
-        self._drops: list[tuple[int, re.Pattern[str] | None]] = []
-        self._slow: list[tuple[int, float, re.Pattern[str] | None]] = []
-        self.hooks: dict[str, FaultHook] = {}
-
-    # -- configuration -------------------------------------------------
-    def set_latency(self, seconds: float, jitter: float = 0.0) -> None:
-        """Every response waits ``seconds`` + uniform(0, ``jitter``)."""
-        with self._lock:
-            self.latency, self.jitter = seconds, jitter
-
-    def error_burst(
-        self, n: int, status: int = 429, retry_after: float | None = None, path: str | None = None
-    ) -> None:
-        """The next ``n`` matching requests get ``status`` (optional ``Retry-After``)."""
-        with self._lock:
-            self._bursts.append(_Burst(n, status, retry_after, re.compile(path) if path else None))
-
-    def drop_connections(self, n: int, path: str | None = None) -> None:
-        """The next ``n`` matching requests see the socket closed without a response."""
-        with self._lock:
-            self._drops.append((n, re.compile(path) if path else None))
-
-    def slow_responses(self, n: int, delay: float, path: str | None = None) -> None:
-        """The next ``n`` matching responses are delayed by ``delay`` seconds
-        (use more than the client's read timeout to provoke a timeout)."""
-        with self._lock:
-            self._slow.append((n, delay, re.compile(path) if path else None))
-
-    def add_hook(self, name: str, hook: FaultHook) -> None:
-        """Register a CRM-specific fault; stand-ins call :meth:`run_hooks`.
-
-        A hook returns a :class:`Response` to short-circuit the request, or
-        ``None`` to let it through. Hooks may keep their own counters.
-        """
-        with self._lock:
-            self.hooks[name] = hook
-
-    def remove_hook(self, name: str) -> None:
-        with self._lock:
-            self.hooks.pop(name, None)
-
-    def reset(self) -> None:
-        with self._lock:
-            self.latency = self.jitter = 0.0
-            self._bursts.clear()
-            self._drops.clear()
-            self._slow.clear()
-            self.hooks.clear()
-
-    # -- consumption (called by the server) ------------------------------
-    @staticmethod
-    def _take(queue: list[Any], path: str) -> Any | None:
-        for i, item in enumerate(queue):
-            rx = item.path if isinstance(item, _Burst) else item[-1]
-            if rx is not None and not rx.search(path):
-                continue
-            if isinstance(item, _Burst):
-                item.remaining -= 1
-                if item.remaining <= 0:
-                    queue.pop(i)
-                return item
-            n, *rest = item
-            if n <= 1:
-                queue.pop(i)
-            else:
-                queue[i] = (n - 1, *rest)
-            return item
-        return None
-
-    def delay(self) -> float:
-        with self._lock:
-            return self.latency + (self._rng.uniform(0, self.jitter) if self.jitter else 0.0)
-
-    def take_drop(self, path: str) -> bool:
-        with self._lock:
-            return self._take(self._drops, path) is not None
-
-    def take_slow(self, path: str) -> float:
-        with self._lock:
-            item = self._take(self._slow, path)
-            return float(item[1]) if item else 0.0
-
-    def take_burst(self, path: str) -> _Burst | None:
-        with self._lock:
-            return self._take(self._bursts, path)
-
-    def run_hooks(self, request: Request) -> Response | None:
-        with self._lock:
-            hooks = list(self.hooks.values())
-        for hook in hooks:
-            out = hook(request)
-            if out is not None:
-                return out
-        return None
 
 
 ErrorBody = Callable[[int, str], Response]
@@ -544,21 +270,6 @@ class _suppress_socket_errors:
 
     def __exit__(self, et: type[BaseException] | None, *rest: object) -> bool:
         return et is not None and issubclass(et, OSError)
-
-
-def iter_json_lines(entries: list[LogEntry]) -> Iterator[str]:
-    """Render log entries as JSON lines (for ``--log`` style dumps)."""
-    for e in entries:
-        yield json.dumps(
-            {
-                "method": e.method,
-                "path": e.path,
-                "query": e.query,
-                "status": e.status,
-                "duration": round(e.duration, 6),
-                "endpoint": e.endpoint,
-            }
-        )
 
 
 class StandIn:

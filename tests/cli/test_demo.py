@@ -4,9 +4,12 @@ import json
 import subprocess
 import sys
 
+import pytest
 from typer.testing import CliRunner
 
 from sync.cli import app
+
+pytestmark = pytest.mark.e2e  # the demo and sync commands end to end
 
 
 def test_demo_prints_the_three_summary_tables(runner: CliRunner):

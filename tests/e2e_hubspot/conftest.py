@@ -18,6 +18,7 @@ from connectors.sandbox.generator import EXCHANGE_RATES, HOME_CURRENCY
 from connectors.sandbox.hubspot import HubSpotSandbox, LimitConfig
 from segmentation import SegmentationConfig
 from sync.cli import app, run_segmentation
+from tests.fakeclock import FakeClock, default_clock
 
 AS_OF = date(2026, 6, 30)
 TAG_FIELDS = {
@@ -40,6 +41,14 @@ tag = "enterprise"
 deal_property = "product_line"
 any_of = ["enterprise"]
 """
+
+
+@pytest.fixture(autouse=True)
+def clock() -> Iterator[FakeClock]:
+    """Every transport and session a command builds waits on this fake clock: backoffs,
+    Retry-After and job polls are recorded in ``clock.sleeps``, none is spent."""
+    with default_clock(FakeClock()) as fake:
+        yield fake
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from connectors.sandbox.hubspot import HubSpotSandbox
 from sync.config import load_config
 from sync.lock import run_lock
 from tests.e2e_hubspot.conftest import AS_OF, crm_tags, expected_tags, token_never_printed
+from tests.fakeclock import FakeClock
 
 WRITES = r"/batch/update$"
 
@@ -159,7 +160,11 @@ def test_mass_change_guard_exits_4_and_writes_nothing(
 
 
 def test_throttling_server_errors_and_dropped_connections_are_survived(
-    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any, tmp_path: Path
+    hub: HubSpotSandbox,
+    config_file: Callable[..., Path],
+    crmseg: Any,
+    tmp_path: Path,
+    clock: FakeClock,
 ) -> None:
     config = config_file()
     hub.faults.error_burst(3, 429, retry_after=0.1, path=r"/contacts$")
@@ -170,6 +175,10 @@ def test_throttling_server_errors_and_dropped_connections_are_survived(
     expected = expected_tags(hub, tmp_path, load_config(config).segmentation)
     assert all(crm_tags(hub, cid) == tags for cid, tags in expected.items())
     assert hub.log.count(status=429) == 3
+    # each 429 waited its Retry-After; the 503s and drops backed off (1 s, 2 s, jittered)
+    assert clock.sleeps.count(0.1) == 3
+    assert hub.log.count(status=503) == 2 and hub.log.count(status=0) == 2
+    assert len([w for w in clock.sleeps if 0.5 <= w <= 2.0]) >= 4
 
 
 def test_a_rejected_record_exits_6_and_is_written_by_the_next_run(
@@ -408,10 +417,9 @@ def test_a_list_crmseg_did_not_create_is_never_touched_and_exits_5(
 
 
 def test_network_failures_exit_5_naming_the_url_or_ca_bundle(
-    hub: HubSpotSandbox, crmseg: Any, tmp_path: Path, monkeypatch: Any
+    hub: HubSpotSandbox, crmseg: Any, tmp_path: Path, monkeypatch: Any, clock: FakeClock
 ) -> None:
     import socket
-    import time
 
     import certifi
 
@@ -430,12 +438,12 @@ def test_network_failures_exit_5_naming_the_url_or_ca_bundle(
             f'[crm]\n{crm}\n[state]\npath = "{tmp_path / (str(len(name)) + ".duckdb")}"\n',
             encoding="utf-8",
         )
-        started = time.monotonic()
+        slept = clock.slept
         result = crmseg("sync", "--config", str(config), "--as-of", str(AS_OF))
         assert result.exit_code == 5, result.output
         assert expected in result.stderr
         assert "AttributeError" not in result.stderr and "no answer in time" not in result.stderr
-        assert time.monotonic() - started < 5
+        assert clock.slept - slept < 5  # a few quick tries, no long backoff
 
 
 def test_the_no_op_rerun_does_not_reprocess_what_crmseg_wrote(

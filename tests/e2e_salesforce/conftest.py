@@ -18,9 +18,18 @@ from connectors.sandbox.salesforce import SalesforceStandIn
 from segmentation import SegmentationConfig
 from sync.cli import app, run_segmentation
 from tests.e2e_hubspot.conftest import TAG_FIELDS
+from tests.fakeclock import FakeClock, default_clock
 
 AS_OF = date(2026, 6, 30)
 SEED, CONTACTS = 11, 60
+
+
+@pytest.fixture(autouse=True)
+def clock() -> Iterator[FakeClock]:
+    """Every transport and session a command builds waits on this fake clock: backoffs,
+    Retry-After and job polls are recorded in ``clock.sleeps``, none is spent."""
+    with default_clock(FakeClock()) as fake:
+        yield fake
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from connectors.sandbox.salesforce import SalesforceStandIn
 from sync.config import load_config
 from tests.connectors.salesforce_writes import crmseg_assignments
 from tests.e2e_salesforce.conftest import AS_OF, contact_ids, crm_tags, expected_tags
+from tests.fakeclock import FakeClock
 
 READS = ("/services/oauth2/token", "/jobs/query")
 
@@ -227,12 +228,16 @@ def test_a_user_without_view_all_data_is_refused_with_exit_5_unless_allowed(
 
 
 def test_rate_limits_locks_expiry_and_slow_writes_then_a_clean_rerun_leave_the_expected_state(
-    org: SalesforceStandIn, config_file: Callable[..., Path], crmseg: Any, tmp_path: Path
+    org: SalesforceStandIn,
+    config_file: Callable[..., Path],
+    crmseg: Any,
+    tmp_path: Path,
+    clock: FakeClock,
 ) -> None:
     config = config_file('[lists]\nlifecycle = ["prospect"]\n')
     org.faults.error_burst(2, status=429, retry_after=0.2, path=r"/query/?$")
     org.lock_next_writes(2)  # the first provisioning writes meet row locks
-    org.hold_requests(1, 1.5, path=r"/composite/sobjects$")  # a slow but fine write
+    org.hold_requests(1, 0.3, path=r"/composite/sobjects$")  # a slow but fine write
     fired: list[bool] = []
 
     def expire_once(request: Any) -> None:
@@ -245,6 +250,7 @@ def test_rate_limits_locks_expiry_and_slow_writes_then_a_clean_rerun_leave_the_e
     code, first = sync(crmseg, config)
     assert code == 0, first
     assert fired
+    assert clock.sleeps.count(0.2) == 2  # each 429 waited its Retry-After
     code, rerun = sync(crmseg, config)
     assert code == 0, rerun
     assert rerun["written"] == 0

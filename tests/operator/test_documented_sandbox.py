@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -64,13 +63,11 @@ def test_the_documented_sandbox_steps_work(crm: str, tmp_path: Path) -> None:
                     assert value == exported[name]
                 env[name] = exported[name]
                 continue
-            started = time.monotonic()
             result = subprocess.run(
                 crmseg(step), cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
             )
             assert result.returncode == 0, (step, result.stderr)
             assert result.stderr.splitlines()[0] == "Config: crmseg.toml"
-            assert time.monotonic() - started < 300
         assert "belongs to" in result.stderr  # the last step is `crmseg status`
     finally:
         server.send_signal(signal.SIGINT)

@@ -17,6 +17,7 @@ from hubspot.crm.imports import ApiException as ImportError_
 from connectors.sandbox.hubspot import HubSpotSandbox, LimitConfig
 from connectors.sandbox.hubspot.exports import read_rows
 from connectors.sandbox.hubspot.schema import PropertyDef, _opts
+from tests.fakeclock import FakeClock
 from tests.sandbox_hubspot.conftest import make_client
 
 VIEW = {
@@ -65,24 +66,31 @@ def test_export_lists_every_record_with_internal_names_values_and_associated_ids
 def test_export_waits_its_turn_and_takes_time_per_row(
     sandbox: HubSpotSandbox, client: HubSpot
 ) -> None:
+    sandbox.bulk.clock = clock = FakeClock()
     sandbox.bulk.export_delay_seconds = 0.0
     sandbox.bulk.export_rows_per_second = 60.0  # 60 rows: 1 s each
     first, second = _export(client, VIEW), _export(client, VIEW)
     assert _status(client, first).status == "PROCESSING"
     assert _status(client, second).status == "PENDING"  # one export at a time
-    time.sleep(1.2)
+    clock.sleep(1.2)
     assert _status(client, first).status == "COMPLETE"
     assert _status(client, second).status == "PROCESSING"
-    time.sleep(1.0)
+    clock.sleep(0.7)
+    assert _status(client, second).status == "PROCESSING"  # its second starts after the first
+    clock.sleep(0.3)
     assert _status(client, second).status == "COMPLETE"
 
 
 def test_download_url_needs_no_token_and_expires(sandbox: HubSpotSandbox, client: HubSpot) -> None:
-    sandbox.bulk.instant().export_url_seconds = 0.2
+    sandbox.bulk.instant().export_url_seconds = 300
+    sandbox.bulk.clock = clock = FakeClock()
     task = _export(client, VIEW)
+    clock.sleep(0.01)  # "instant" processing still takes a moment
     url = _status(client, task).result
     assert _download(sandbox, url).status == 200
-    time.sleep(0.25)
+    clock.sleep(299)
+    assert _download(sandbox, url).status == 200
+    clock.sleep(2)
     assert _download(sandbox, url).status == 403
     fresh = _status(client, task).result
     assert fresh != url and _download(sandbox, fresh).status == 200

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from hubspot import HubSpot
@@ -11,6 +10,7 @@ from hubspot.crm.contacts import ApiException, PublicObjectSearchRequest
 from hubspot.crm.contacts.exceptions import ForbiddenException, UnauthorizedException
 
 from connectors.sandbox.hubspot import HubSpotSandbox
+from tests.fakeclock import FakeClock
 
 from .conftest import make_client
 
@@ -56,12 +56,16 @@ def test_rolling_window_answers_429_with_headers(sandbox: HubSpotSandbox) -> Non
 
 
 def test_window_rolls_over(sandbox: HubSpotSandbox) -> None:
+    sandbox.limits.clock = clock = FakeClock()
     sandbox.limits.enabled, sandbox.limits.ten_secondly = True, 2
-    sandbox.limits.window_seconds = 0.3
     api = make_client(sandbox).crm.contacts.basic_api
     api.get_page(limit=1)
     api.get_page(limit=1)
-    time.sleep(0.35)
+    clock.sleep(9.9)
+    with pytest.raises(ApiException) as e:
+        api.get_page(limit=1)
+    assert e.value.status == 429
+    clock.sleep(0.2)  # the first request has left the 10-second window
     assert api.get_page(limit=1) is not None
 
 

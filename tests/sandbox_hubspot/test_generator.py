@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import pytest
+
 from connectors.sandbox.generator import generate
 
 
@@ -41,6 +43,7 @@ def test_some_deals_have_several_contacts() -> None:
     assert max(per_deal.values()) > 1 and ds.contact_company and ds.deal_company
 
 
+@pytest.mark.e2e  # full scale
 def test_100k_contacts_generate_with_unique_ids() -> None:
     # How fast it generates is a benchmark's business, not a test's: a wall-clock
     # bound here failed on a loaded machine.

@@ -80,6 +80,7 @@ def test_offset_of_10000_or_more_is_400(client: HubSpot) -> None:
     assert e.value.status == 400
 
 
+@pytest.mark.e2e  # full scale
 def test_results_past_10000_are_unreachable() -> None:
     with HubSpotSandbox(seed=1, contacts=10_050, limits=LimitConfig(enabled=False)) as hs:
         c = make_client(hs)

@@ -27,6 +27,8 @@ from sync.connect import open_connector
 from sync.engine import Engine, RunOptions
 from sync.state import State
 
+pytestmark = pytest.mark.e2e  # CSV and both stand-ins end to end
+
 AS_OF = date(2026, 6, 30)
 SEED, CONTACTS = 23, 80
 CHECKS = [

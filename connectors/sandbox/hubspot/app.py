@@ -79,7 +79,8 @@ class HubSpotSandbox(StandIn):
             token: frozenset(scopes) if scopes is not None else None
         }
         routes = Routes()
-        self.state.search = search.register(routes, self.state, self.search_config)
+        #: the search index (eventually consistent view of the store)
+        self.search_index = search.register(routes, self.state, self.search_config)
         associations.register(routes, self.state)
         properties.register(routes, self.state)
         self.state.lists = lists.register(routes, self.state)

@@ -23,6 +23,7 @@ from connectors.sandbox.hubspot.routing import Routes, object_scope, object_type
 from connectors.sandbox.hubspot.state import State
 from connectors.sandbox.hubspot.store import SINGULAR, Label, Store, canonical
 from connectors.sandbox.hubspot.wire import (
+    batch_envelope,
     body_object,
     decode_cursor,
     encode_cursor,
@@ -153,8 +154,6 @@ def register(routes: Routes, state: State) -> None:
         return Response(200, body)
 
     def batch_read(req: Request) -> Response:
-        from connectors.sandbox.hubspot.objects import batch_envelope
-
         f, t = pair(req, "from_type", "to_type")
         inputs = body_object(req).get("inputs")
         if not isinstance(inputs, list):

@@ -31,7 +31,6 @@ import secrets
 import shutil
 import tempfile
 import threading
-import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,7 +113,7 @@ class ExportRegistry:
                 f"At most {MAX_ASSOCIATED_TYPES} associated object types per export"
             )
         options = {str(o).upper() for o in body.get("exportInternalValuesOptions") or []}
-        now = time.monotonic()
+        now = self.config.clock()
         with self._lock:
             if self.started.total(now) >= self.config.exports_per_day:
                 raise validation_error(
@@ -232,14 +231,14 @@ class ExportRegistry:
     def url_for(self, job: ExportJob, host: str) -> str:
         token = secrets.token_urlsafe(16)
         with self._lock:
-            self._urls[token] = (job.id, time.monotonic() + self.config.export_url_seconds)
+            self._urls[token] = (job.id, self.config.clock() + self.config.export_url_seconds)
         suffix = "zip" if job.zipped else "csv"
         return f"https://{host}/sandbox/exports/{token}/export-{job.id}.{suffix}"
 
     def download(self, token: str) -> ExportJob:
         with self._lock:
             entry = self._urls.get(token)
-        if entry is None or entry[1] < time.monotonic():
+        if entry is None or entry[1] < self.config.clock():
             raise _forbidden()
         return self.jobs[entry[0]]
 
@@ -276,7 +275,7 @@ def register(routes: Routes, state: State, config: BulkConfig) -> ExportRegistry
         job = registry.jobs.get(req.params["task"])
         if job is None:
             raise not_found(f"Export task {req.params['task']} not found")
-        now = time.monotonic()
+        now = config.clock()
         state_name = registry.status(job, now)
         body: dict[str, Any] = {
             "status": state_name,

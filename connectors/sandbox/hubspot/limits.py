@@ -16,6 +16,7 @@ import math
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from connectors.sandbox._server import Request, Response
@@ -35,6 +36,9 @@ class LimitConfig:
     daily: int = 1_000_000
     retry_after: bool = False  # add Retry-After to 429s (exercises urllib3's retry path)
     headers: bool = True  # emit X-HubSpot-RateLimit-* on non-search responses
+    #: The clock the rolling windows are counted on; a test sets a fake one and moves
+    #: it on instead of waiting for a window to pass.
+    clock: Callable[[], float] = time.monotonic
 
 
 @dataclass
@@ -106,7 +110,7 @@ class Gateway:
     def _meter(self, req: Request, token: str) -> Response | None:
         c = self.config
         bucket = self.routes.bucket.get(req.endpoint, "standard")
-        now = time.monotonic()
+        now = c.clock()
         with self._lock:
             if c.enabled and self.daily_used >= c.daily:
                 return self._reject(

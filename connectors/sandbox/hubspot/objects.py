@@ -19,6 +19,7 @@ from connectors.sandbox.hubspot.routing import ID, OBJ, Routes, object_scope, ob
 from connectors.sandbox.hubspot.state import State
 from connectors.sandbox.hubspot.store import LASTMOD, Record
 from connectors.sandbox.hubspot.wire import (
+    batch_envelope,
     body_object,
     decode_cursor,
     encode_cursor,
@@ -66,24 +67,6 @@ def record_json(
             for p in history
         }
     return out
-
-
-def batch_envelope(
-    results: list[Any], errors: list[dict[str, Any]], started: int | None = None
-) -> Response:
-    """``BatchResponse...``: 200 when clean, 207 with ``numErrors`` / ``errors`` otherwise."""
-    t = iso(started or now_ms())
-    body: dict[str, Any] = {
-        "status": "COMPLETE",
-        "results": results,
-        "startedAt": t,
-        "completedAt": iso(now_ms()),
-    }
-    if errors:
-        body["numErrors"] = len(errors)
-        body["errors"] = errors
-        return Response(207, body)
-    return Response(200, body)
 
 
 def not_found_error(object_type: str, ids: list[str], **context: list[str]) -> dict[str, Any]:

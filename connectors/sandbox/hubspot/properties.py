@@ -14,7 +14,13 @@ from connectors.sandbox.hubspot.errors import api_error, not_found, validation_e
 from connectors.sandbox.hubspot.routing import OBJ, Routes, object_type, schema_scope
 from connectors.sandbox.hubspot.schema import PropertyDef, check_definition
 from connectors.sandbox.hubspot.state import State
-from connectors.sandbox.hubspot.wire import body_object, now_ms, query_bool, query_list
+from connectors.sandbox.hubspot.wire import (
+    batch_envelope,
+    body_object,
+    now_ms,
+    query_bool,
+    query_list,
+)
 
 BASE = r"/crm/v3/properties/" + OBJ
 NAME = r"(?P<name>[^/]+)"
@@ -198,8 +204,6 @@ def _options(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _batch(results: list[Any], missing: list[Any], noun: str) -> Response:
-    from connectors.sandbox.hubspot.objects import batch_envelope
-
     errors = []
     if missing:
         errors.append(

@@ -7,14 +7,10 @@ state (no globals), and the public Python API mutates the same objects.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
+from connectors.sandbox.hubspot.list_registry import ListRegistry
 from connectors.sandbox.hubspot.schema import Schema
 from connectors.sandbox.hubspot.store import Store
-
-if TYPE_CHECKING:
-    from connectors.sandbox.hubspot.lists import ListRegistry
-    from connectors.sandbox.hubspot.search import SearchIndex
 
 
 @dataclass
@@ -34,7 +30,6 @@ class State:
     store: Store = field(default_factory=Store)
     schema: Schema = field(default_factory=Schema)
     partial: PartialFailures = field(default_factory=PartialFailures)
-    search: SearchIndex | None = None
     lists: ListRegistry | None = None
     portal_id: int = 12345678
     #: Whether ``objectWriteTraceId`` on every input of a batch update turns invalid

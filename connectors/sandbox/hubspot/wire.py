@@ -13,8 +13,9 @@ import datetime as dt
 import threading
 import time
 from functools import lru_cache
+from typing import Any
 
-from connectors.sandbox._server import Request
+from connectors.sandbox._server import Request, Response
 
 _clock_lock = threading.Lock()
 _last_ms = 0
@@ -112,3 +113,21 @@ def body_object(request: Request) -> dict:
     if not isinstance(data, dict):
         raise validation_error("Invalid input JSON: expected an object")
     return data
+
+
+def batch_envelope(
+    results: list[Any], errors: list[dict[str, Any]], started: int | None = None
+) -> Response:
+    """``BatchResponse...``: 200 when clean, 207 with ``numErrors`` / ``errors`` otherwise."""
+    t = iso(started or now_ms())
+    body: dict[str, Any] = {
+        "status": "COMPLETE",
+        "results": results,
+        "startedAt": t,
+        "completedAt": iso(now_ms()),
+    }
+    if errors:
+        body["numErrors"] = len(errors)
+        body["errors"] = errors
+        return Response(207, body)
+    return Response(200, body)

@@ -14,12 +14,13 @@ import pytest
 
 from connectors.base import Company, Contact, Cursor, Deal, Page
 from connectors.errors import InputError
-from connectors.hubspot import HubSpotConnector, plural, singular
+from connectors.hubspot import HubSpotConnector, Transport, plural, singular
 from connectors.hubspot.records import Assoc, RecordMapper, WireRecord
 from connectors.sandbox.hubspot import HubSpotSandbox, LimitConfig
 from connectors.sandbox.hubspot.search import SearchConfig
+from tests.fakeclock import FakeClock
 
-from .conftest import transport_for
+from .conftest import settings_for, transport_for
 
 LONG_AGO = Cursor(dt.datetime(1990, 1, 1, tzinfo=dt.UTC))
 
@@ -224,9 +225,9 @@ def test_long_property_lists_are_read_by_post(
     assert len(contacts) == 60
 
 
-def test_pulls_survive_429s_503s_and_dropped_connections(
-    sandbox: HubSpotSandbox, connector: HubSpotConnector
-) -> None:
+def test_pulls_survive_429s_503s_and_dropped_connections(sandbox: HubSpotSandbox) -> None:
+    clock = FakeClock()
+    connector = HubSpotConnector(Transport(sandbox.token, settings_for(sandbox), clock=clock))
     sandbox.faults.error_burst(2, 429, path="/crm/v3/objects/deals$")
     sandbox.faults.drop_connections(1, path="/crm/v3/objects/deals$")
     assert len(records(connector.pull("deal", None))) == 45
@@ -237,6 +238,7 @@ def test_pulls_survive_429s_503s_and_dropped_connections(
     assert connector.transport.throttled == 5
     assert connector.transport.retries == 10
     assert sandbox.log.count(status=0) == 3  # the dropped ones
+    assert len(clock.sleeps) >= 10  # each retry waited, on the clock
 
 
 # -- incremental pull ---------------------------------------------------------------------
@@ -331,6 +333,7 @@ def test_short_and_empty_pages_are_followed_to_the_end() -> None:
         assert connector.api_calls()["objects.search"] >= 10
 
 
+@pytest.mark.e2e  # full scale
 def test_more_than_10k_changes_all_arrive_once() -> None:
     with HubSpotSandbox(
         seed=1, contacts=10_500, companies=5, deals=0, limits=LimitConfig(enabled=False)
@@ -344,6 +347,7 @@ def test_more_than_10k_changes_all_arrive_once() -> None:
         assert 53 <= calls["objects.search"] <= 56
 
 
+@pytest.mark.e2e  # full scale
 def test_more_than_10k_sharing_one_timestamp_terminates_with_all() -> None:
     with HubSpotSandbox(
         seed=1, contacts=10_500, companies=5, deals=0, limits=LimitConfig(enabled=False)
