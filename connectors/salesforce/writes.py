@@ -76,14 +76,17 @@ def write_batch(
     session: SalesforceSessionLike,
     updates: Sequence[TagUpdate],
     *,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
 ) -> list[WriteResult]:
     """Write one batch (one object type, at most 200 updates); one result per update.
 
     Records refused with ``UNABLE_TO_LOCK_ROW`` are sent again, alone, after a
     short backoff (1, 2, 4 s) before they count as failed: the lock is someone
-    else's transaction, not a problem with the value.
+    else's transaction, not a problem with the value. The backoff waits with
+    ``sleep`` (default: the session's, as every other wait of the session).
     """
+    if sleep is None:
+        sleep = getattr(session, "sleep", None) or time.sleep
     results = _write_once(session, updates)
     for attempt in range(LOCK_RETRIES):
         locked = [

@@ -121,6 +121,22 @@ def test_locked_row_fails_only_that_record(
     assert [stored(sf_server, i, "crmseg_lifecycle__c") for i in (a, b, c)] == ["new", None, "new"]
 
 
+def test_lock_backoff_waits_with_the_sessions_sleeper(
+    sf_server: SalesforceStandIn,
+    session: HookedSession,
+    contact_ids: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    waits: list[float] = []
+    monkeypatch.setattr(session, "sleep", waits.append)
+    sf_server.lock_rows(contact_ids[0])
+
+    (result,) = write_batch(session, [upd(contact_ids[0], crmseg_lifecycle="new")])
+
+    assert not result.ok
+    assert waits == [1.0, 2.0, 4.0]  # the session's sleeper, never the wall clock
+
+
 def test_invalid_picklist_value_fails_only_that_record(
     sf_server: SalesforceStandIn, session: HookedSession, contact_ids: list[str]
 ) -> None:
