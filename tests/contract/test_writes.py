@@ -41,15 +41,28 @@ def test_writing_an_unchanged_value_again_changes_nothing(tag_fields: Target) ->
     assert target.value(cid, TOPICS.name) == "a;c"  # the field not written is untouched
 
 
-def test_clearing_a_value_that_is_already_empty_succeeds(tag_fields: Target) -> None:
+def test_none_clears_a_value_held_or_already_empty(tag_fields: Target) -> None:
     target = tag_fields
     target.require("writes")
-    cid = target.new_contact()
+    held, empty = target.new_contact(), target.new_contact()
+    list(
+        target.connector.write(
+            [TagUpdate("contact", held, {TIER.name: "gold", TOPICS.name: "a;b"})]
+        )
+    )
 
-    results = list(target.connector.write([TagUpdate("contact", cid, {TIER.name: None})]))
+    results = list(
+        target.connector.write(
+            [
+                TagUpdate("contact", held, {TIER.name: None, TOPICS.name: None}),
+                TagUpdate("contact", empty, {TIER.name: None}),
+            ]
+        )
+    )
 
-    assert [(r.record_id, r.ok) for r in results] == [(cid, True)]
-    assert target.value(cid, TIER.name) is None
+    assert [(r.record_id, r.ok) for r in results] == [(held, True), (empty, True)]
+    assert (target.value(held, TIER.name), target.value(held, TOPICS.name)) == (None, None)
+    assert target.value(empty, TIER.name) is None
 
 
 def test_a_written_tag_comes_back_from_the_next_pull(tag_fields: Target) -> None:

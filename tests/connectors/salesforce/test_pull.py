@@ -187,20 +187,6 @@ def test_incremental_pull_returns_a_changed_contact_and_a_new_won_opportunity(
     ]
 
 
-def test_deleted_records_are_reported_in_deleted_ids(
-    sf_server: SalesforceStandIn, connector: SalesforceConnector
-) -> None:
-    since = just_before_now()
-    contact = sorted(sf_server.ids["contact"].values())[5]
-    opp = sorted(sf_server.ids["deal"].values())[2]
-    sf_server.delete(contact)
-    sf_server.delete(opp)
-    records, deleted, _ = pull_all(connector, "contact", since)
-    assert records == [] and deleted == [contact]
-    deals, deleted_deals, _ = pull_all(connector, "deal", since)
-    assert opp in deleted_deals and opp not in {d.id for d in deals}
-
-
 def test_a_role_added_to_an_old_opportunity_re_yields_it_with_all_its_contacts(
     sf_server: SalesforceStandIn, connector: SalesforceConnector
 ) -> None:

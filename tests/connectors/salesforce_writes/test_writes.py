@@ -68,16 +68,6 @@ def test_values_land_in_one_call_and_multi_values_are_semicolon_joined(
     assert tags(session, c) == (None, "b")
 
 
-def test_none_clears_a_value(session: HookedSession, contact_ids: list[str]) -> None:
-    a = contact_ids[0]
-    write_batch(session, [upd(a, crmseg_lifecycle="new", crmseg_interests="a;b")])
-
-    results = write_batch(session, [upd(a, crmseg_lifecycle=None, crmseg_interests=None)])
-
-    assert [r.ok for r in results] == [True]
-    assert tags(session, a) == (None, None)
-
-
 def test_company_values_land_on_the_account(
     sf_server: SalesforceStandIn, session: HookedSession
 ) -> None:
