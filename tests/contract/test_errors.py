@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.base import TagUpdate
 from connectors.errors import (
     CrmError,
     PermissionDenied,
@@ -24,9 +23,7 @@ def test_a_refused_record_is_rejected_alone_and_the_rest_is_written(tag_fields: 
     a, bad, c = (target.new_contact() for _ in range(3))
     target.reject(bad)
 
-    results = list(
-        target.connector.write([TagUpdate("contact", i, {TIER.name: "gold"}) for i in (a, bad, c)])
-    )
+    results = target.write({i: {TIER.name: "gold"} for i in (a, bad, c)})
 
     assert [(r.record_id, r.ok) for r in results] == [(a, True), (bad, False), (c, True)]
     error = results[1].error
@@ -40,11 +37,7 @@ def test_an_unknown_record_is_rejected_alone(tag_fields: Target) -> None:
     target.require("errors")
     known, ghost = target.new_contact(), target.unknown_id()
 
-    results = list(
-        target.connector.write(
-            [TagUpdate("contact", i, {TIER.name: "silver"}) for i in (ghost, known)]
-        )
-    )
+    results = target.write({i: {TIER.name: "silver"} for i in (ghost, known)})
 
     assert [(r.record_id, r.ok) for r in results] == [(ghost, False), (known, True)]
     assert isinstance(results[0].error, RecordRejected)
@@ -68,7 +61,7 @@ def test_a_refused_batch_raises_the_error_trees_class(
     target.refuse_next_batch(fault)
 
     with pytest.raises(CrmError) as raised:
-        list(target.connector.write([TagUpdate("contact", cid, {TIER.name: "bronze"})]))
+        target.write({cid: {TIER.name: "bronze"}})
 
     assert isinstance(raised.value, EXPECTED[fault]), repr(raised.value)
     assert isinstance(raised.value, Retriable) == (fault != "permission")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from connectors.base import ListSpec, ListState, TagUpdate
+from connectors.base import ListSpec, ListState
 from tests.contract.adapters import TIER, Target
 
 #: Only this test module writes "bronze", so the segment is exactly its records.
@@ -19,10 +19,7 @@ def spec_for(target: Target, members: set[str], list_id: str | None = None) -> L
 
 
 def tag(target: Target, values: dict[str, str | None]) -> None:
-    results = target.connector.write(
-        TagUpdate("contact", cid, {TIER.name: v}) for cid, v in values.items()
-    )
-    assert all(r.ok for r in results)
+    assert all(r.ok for r in target.write({cid: {TIER.name: v} for cid, v in values.items()}))
 
 
 def ensure(target: Target, spec: ListSpec) -> ListState:

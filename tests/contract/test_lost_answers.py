@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TypeVar
 
-from connectors.base import FieldSpec, ListSpec, TagUpdate
+from connectors.base import FieldSpec, ListSpec
 from connectors.errors import Retriable
 from tests.contract.adapters import TIER, Target
 
@@ -19,8 +19,11 @@ LOST = FieldSpec("crmseg_contract_lost", "Contract lost", ("one", "two"))
 LOST_LIST = ListSpec("crmseg · contract tier = platinum", "contact", TIER.name, "platinum")
 
 
-def as_runs_would(call: Callable[[], T], runs: int = 3) -> T:
-    """Call again after a ``Retriable`` error, as the next run would; anything else is raised."""
+def as_runs_would(target: Target, call: Callable[[], T], runs: int = 3) -> T:
+    """Call again after a ``Retriable`` error, as the next run would; anything else is
+    raised. A connector that retries lost answers itself must succeed at once."""
+    if target.retries_lost_answers:
+        return call()
     for _ in range(runs - 1):
         try:
             return call()
@@ -35,7 +38,7 @@ def test_a_field_create_whose_answer_is_lost_leaves_one_field(healthy: Target) -
     lost_before = target.lost()
     target.lose_next_answer("field")
 
-    as_runs_would(lambda: target.connector.ensure_fields("contact", [LOST]))
+    as_runs_would(target, lambda: target.connector.ensure_fields("contact", [LOST]))
 
     assert target.lost() == lost_before + 1, "the fault was reached"
     assert target.options("contact", LOST.name) == LOST.options
@@ -48,14 +51,13 @@ def test_a_list_create_whose_answer_is_lost_leaves_one_list(tag_fields: Target) 
     target = tag_fields
     target.require("lost answers")
     member = target.new_contact()
-    written = target.connector.write([TagUpdate("contact", member, {TIER.name: "platinum"})])
-    assert all(r.ok for r in written)
+    assert all(r.ok for r in target.write({member: {TIER.name: "platinum"}}))
     needs = target.connector.lists_need_members
     spec = replace(LOST_LIST, members=frozenset({member}) if needs else None)
     lost_before = target.lost()
     target.lose_next_answer("list")
 
-    (state,) = as_runs_would(lambda: target.connector.ensure_lists([spec]))
+    (state,) = as_runs_would(target, lambda: target.connector.ensure_lists([spec]))
 
     assert target.lost() == lost_before + 1, "the fault was reached"
     assert target.lists_named(spec.name) == 1

@@ -15,7 +15,7 @@ from typing import ClassVar, Literal
 
 import pytest
 
-from connectors.base import Connector, FieldSpec, ObjectType
+from connectors.base import Connector, FieldSpec, ObjectType, TagUpdate, WriteResult
 
 #: What a whole write batch can be refused with, and where it sits in the error tree.
 BatchFault = Literal["permission", "server", "rate"]
@@ -52,6 +52,10 @@ class Target(abc.ABC):
     #: A source crmseg only reads (CSV files): it may declare the write clauses
     #: not applicable, and must then refuse writes out loud.
     read_only: ClassVar[bool] = False
+    #: Whether the connector retries a create whose answer was lost within the same
+    #: call (the real connectors do); otherwise it raises ``Retriable`` and the
+    #: next run asks again.
+    retries_lost_answers: ClassVar[bool] = True
     #: The object type with more records than one page holds.
     paged_object: ClassVar[ObjectType] = "contact"
 
@@ -64,6 +68,12 @@ class Target(abc.ABC):
         assert clause in CLAUSES, clause
         if clause in self.not_applicable:
             pytest.skip(f"not applicable to {self.name}: {self.not_applicable[clause]}")
+
+    def write(self, values: Mapping[str, Mapping[str, str | None]]) -> list[WriteResult]:
+        """Write contact tags (record id -> values) through the connector's one write
+        path, ``Connector.write``; one result per record, in order."""
+        updates = [TagUpdate("contact", cid, dict(v)) for cid, v in values.items()]
+        return list(self.connector.write(updates))
 
     # -- the CRM's state ---------------------------------------------------------
     @abc.abstractmethod
