@@ -103,30 +103,6 @@ def test_full_contact_pull_equals_the_org(
     assert connector.puller.missing["contact"] == ["crmseg_abc"]
 
 
-def test_tag_fields_come_back_under_their_crmseg_name(
-    sf_server: SalesforceStandIn, connector: SalesforceConnector
-) -> None:
-    sf_server.add_custom_field(
-        "Contact",
-        "crmseg_abc__c",
-        {
-            "type": "Picklist",
-            "label": "ABC",
-            "valueSet": {
-                "valueSetDefinition": {
-                    "value": [{"valueName": "A", "label": "A"}, {"valueName": "B", "label": "B"}]
-                }
-            },
-        },
-    )
-    contact = sorted(sf_server.ids["contact"].values())[0]
-    sf_server.update(contact, crmseg_abc__c="A")
-    records, _, _ = pull_all(connector, "contact", None, ("crmseg_abc",))
-    tags = {r.id: r.properties["crmseg_abc"] for r in records}
-    assert tags[contact] == "A"
-    assert sum(v is not None for v in tags.values()) == 1
-
-
 def test_full_company_pull_equals_the_org(
     sf_server: SalesforceStandIn, connector: SalesforceConnector
 ) -> None:
