@@ -24,7 +24,7 @@ from connectors.base import (
     TagUpdate,
     WriteResult,
 )
-from connectors.errors import RecordRejected
+from connectors.errors import CrmError, RecordRejected, Timeout
 
 T0 = datetime(2026, 6, 1, tzinfo=UTC)
 
@@ -49,6 +49,11 @@ class FakeCrm(Connector):
     crash_after_batches: int | None = None
     page_size: int = 2
     clock: datetime = T0
+    #: Kinds of create ("field", "list") whose next answer is lost: the create is
+    #: carried out, then the call raises ``Timeout`` as a dropped connection would.
+    lose_answers: set[str] = field(default_factory=set)
+    #: Raised by the next write batch instead of writing (a whole batch refused).
+    fail_next_batch: CrmError | None = None
 
     def tick(self) -> datetime:
         self.clock += timedelta(seconds=1)
@@ -79,6 +84,11 @@ class FakeCrm(Connector):
     def api_calls(self) -> dict[str, int]:
         return dict(self.calls)
 
+    def _answer_lost(self, kind: str) -> None:
+        if kind in self.lose_answers:
+            self.lose_answers.discard(kind)
+            raise Timeout(f"the answer to a {kind} create was lost", crm=self.name)
+
     # -- Connector -------------------------------------------------------------
     def pull(
         self, object_type: ObjectType, since: Cursor | None, properties: Sequence[str] = ()
@@ -106,6 +116,7 @@ class FakeCrm(Connector):
             if have.get(spec.name) != spec:
                 self.calls["fields.write"] += 1
                 have[spec.name] = spec
+                self._answer_lost("field")
                 changed.append(f"{object_type}.{spec.name}")
         return changed
 
@@ -115,16 +126,21 @@ class FakeCrm(Connector):
             if self.crash_after_batches == 0:
                 raise RuntimeError("simulated crash")
             self.crash_after_batches -= 1
+        if self.fail_next_batch is not None:
+            error, self.fail_next_batch = self.fail_next_batch, None
+            raise error
         self.calls["write"] += 1
         results = []
         for u in updates:
             assert all(k.startswith("crmseg_") for k in u.values)
-            if u.record_id in self.reject:
+            if u.record_id in self.reject or u.record_id not in self.contacts:
                 results.append(
                     WriteResult(
                         u.record_id,
                         False,
-                        RecordRejected("nope", crm="fake", record_id=u.record_id),
+                        RecordRejected(
+                            "nope", crm="fake", object_type=u.object_type, record_id=u.record_id
+                        ),
                     )
                 )
                 continue
@@ -141,11 +157,20 @@ class FakeCrm(Connector):
     def ensure_lists(self, specs: Sequence[ListSpec]) -> list[ListState]:
         out = []
         for s in specs:
-            created = s.name not in self.lists
-            if created:
+            have = self.lists.get(s.name)
+            created = have is None
+            # a filter changed by hand is put back, as the real connectors do
+            updated = have is not None and (have.object_type, have.field, have.value) != (
+                s.object_type,
+                s.field,
+                s.value,
+            )
+            if created or updated:
                 self.calls["lists.write"] += 1
                 self.lists[s.name] = s
-            out.append(ListState(s, s.name, created=created))
+                if created:
+                    self._answer_lost("list")
+            out.append(ListState(s, s.name, created=created, updated=updated))
         return out
 
 

@@ -230,22 +230,6 @@ def test_filters_compare_by_meaning_not_by_text() -> None:
     assert not same_filter(stored, wanted)
 
 
-def test_a_lost_list_create_answer_is_retried_without_a_twin(
-    hs: HubSpotSandbox, client: HubSpot, tagged: list[str]
-) -> None:
-    retrying = Transport(
-        hs.token, HubSpotSettings(host=hs.base_url, ssl_ca_cert=hs.ca_path, max_wait=0.01)
-    )
-    hs.lose_responses(1, r"^/crm/v3/lists/?$")
-
-    (state,) = ensure_lists(retrying, [AT_RISK])
-
-    assert len(hs.lost) == 1 and state.created
-    found = client.crm.lists.lists_api.get_by_name(AT_RISK.name, "0-1").list
-    assert found.list_id == state.list_id
-    assert len(hs.state.lists.lists) == 1  # type: ignore[union-attr]
-
-
 def test_a_lost_snapshot_create_answer_is_retried_without_a_twin(
     hs: HubSpotSandbox, client: HubSpot, tagged: list[str]
 ) -> None:

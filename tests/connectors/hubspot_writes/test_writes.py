@@ -59,18 +59,6 @@ def test_values_land_in_one_call_and_multi_values_are_semicolon_joined(
     assert len(hs.log) == 1
 
 
-def test_none_clears_a_value(
-    hs: HubSpotSandbox, transport: HubSpotTransport, contact_ids: list[str]
-) -> None:
-    a = contact_ids[0]
-    write_batch(transport, [upd(a, crmseg_lifecycle="new", crmseg_interests="a;b")])
-
-    results = write_batch(transport, [upd(a, crmseg_lifecycle=None, crmseg_interests=None)])
-
-    assert [r.ok for r in results] == [True]
-    assert tags(hs, a) == (None, None)
-
-
 def test_207_failure_is_reported_for_exactly_that_record_and_the_others_are_written(
     hs: HubSpotSandbox, transport: HubSpotTransport, contact_ids: list[str]
 ) -> None:

@@ -68,16 +68,6 @@ def test_values_land_in_one_call_and_multi_values_are_semicolon_joined(
     assert tags(session, c) == (None, "b")
 
 
-def test_none_clears_a_value(session: HookedSession, contact_ids: list[str]) -> None:
-    a = contact_ids[0]
-    write_batch(session, [upd(a, crmseg_lifecycle="new", crmseg_interests="a;b")])
-
-    results = write_batch(session, [upd(a, crmseg_lifecycle=None, crmseg_interests=None)])
-
-    assert [r.ok for r in results] == [True]
-    assert tags(session, a) == (None, None)
-
-
 def test_company_values_land_on_the_account(
     sf_server: SalesforceStandIn, session: HookedSession
 ) -> None:
@@ -119,6 +109,22 @@ def test_locked_row_fails_only_that_record(
         "UNABLE_TO_LOCK_ROW",
     )
     assert [stored(sf_server, i, "crmseg_lifecycle__c") for i in (a, b, c)] == ["new", None, "new"]
+
+
+def test_lock_backoff_waits_with_the_sessions_sleeper(
+    sf_server: SalesforceStandIn,
+    session: HookedSession,
+    contact_ids: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    waits: list[float] = []
+    monkeypatch.setattr(session, "sleep", waits.append)
+    sf_server.lock_rows(contact_ids[0])
+
+    (result,) = write_batch(session, [upd(contact_ids[0], crmseg_lifecycle="new")])
+
+    assert not result.ok
+    assert waits == [1.0, 2.0, 4.0]  # the session's sleeper, never the wall clock
 
 
 def test_invalid_picklist_value_fails_only_that_record(

@@ -1,0 +1,1 @@
+"""The connector contract: one suite every connector passes (see ``adapters``)."""
