@@ -51,7 +51,8 @@ import urllib3
 
 from connectors.base import Cursor, ObjectType, Page
 from connectors.errors import CrmError, PermissionDenied, Timeout
-from connectors.hubspot.pull import Puller, _CursorTracker
+from connectors.hubspot.pull import Puller
+from connectors.hubspot.pull_core import _CursorTracker
 from connectors.hubspot.records import (
     ASSOCIATED_TYPES,
     LASTMOD,
