@@ -66,6 +66,7 @@ class HubSpotConnector(Connector):
         amount_property: str = "amount",
         export_threshold: int = 0,
         import_threshold: int = 0,
+        own_write_export_min: int = 0,
     ) -> None:
         self.transport = transport
         settings = transport.settings
@@ -78,6 +79,9 @@ class HubSpotConnector(Connector):
         # above these sizes (0: never) full pulls read exports and writes go through imports
         self.exporter = Exporter(transport, self.puller, export_threshold)
         self.importer = Importer(transport, import_threshold, self.write_batch)
+        # at least this many own writes since the cursor (0: never) are checked by one
+        # filtered export instead of search pages (connectors.hubspot.own_writes)
+        self.puller.exporter, self.puller.export_min = self.exporter, own_write_export_min
 
     @classmethod
     def from_env(cls, settings: HubSpotSettings | None = None, **kw: Any) -> HubSpotConnector:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connectors.base import Cursor, ObjectType, Page
 from connectors.errors import CrmError
@@ -27,6 +27,9 @@ from connectors.hubspot.records import (
     parse_timestamp,
 )
 from connectors.hubspot.transport import Transport
+
+if TYPE_CHECKING:
+    from connectors.hubspot.exports import Exporter
 
 __all__ = ["PullCore"]
 
@@ -109,6 +112,10 @@ class PullCore:
         #: Ids an incremental pull has yielded so far, per object type: the object
         #: types are pulled at once on their own threads (``sync.prefetch``).
         self._seen: dict[ObjectType, set[str]] = {}
+        #: Exports for verifying many own writes at once (the connector sets it), and
+        #: how many own writes since the cursor make that worth one export (0: never).
+        self.exporter: Exporter | None = None
+        self.export_min = 0
 
     # -- shared helpers ------------------------------------------------------------
     def _wire(self, obj: Any, object_type: ObjectType) -> WireRecord:
