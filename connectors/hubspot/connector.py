@@ -138,9 +138,9 @@ class HubSpotConnector(Connector):
     ) -> None:
         """Before an incremental pull: the stamps HubSpot answered for crmseg's own writes
         (record id -> ``updatedAt``) and the engine's check of which pulled records
-        hold nothing the mirror lacks. Such records are not processed again; when
-        search shows that only they were modified in crmseg's write window, that
-        window is not read at all (see :mod:`connectors.hubspot.pull`)."""
+        hold nothing the mirror lacks. Such records are not processed again; many of
+        them are checked by one filtered export instead of search pages (see
+        :mod:`connectors.hubspot.own_writes`)."""
         if stamps:
             self.puller.own[object_type] = (stamps, unchanged)
         else:
