@@ -21,6 +21,8 @@ from tests.e2e_hubspot.test_sync import sync
 
 N = 220  # above the counted mode's minimum of 200 own writes as well
 CONTACT_SEARCH = "/crm/v3/objects/contacts/search"
+PLURALS = ("contacts", "companies", "deals")
+RW = ("read", "write")
 
 
 @pytest.fixture
@@ -119,12 +121,29 @@ def test_the_no_op_rerun_is_one_export_instead_of_search_pages(
     assert code == 0 and summary["pulled"]["contact"]["records"] == 1
 
 
+NO_EXPORT_SCOPE = {
+    *(f"crm.{kind}.{t}.{rw}" for kind in ("objects", "schemas") for t in PLURALS for rw in RW),
+    "crm.lists.read",
+    "crm.lists.write",
+    "crm.import",
+}
+
+
+@pytest.mark.parametrize("refusal", ["daily cap", "no crm.export scope"])
 def test_refused_exports_fall_back_to_search_pages_with_a_warning(
-    hs: HubSpotSandbox, config: Callable[..., Path], crmseg: Any
+    hs: HubSpotSandbox,
+    config: Callable[..., Path],
+    crmseg: Any,
+    refusal: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     cfg = config()
     assert sync(crmseg, cfg)[0] == 0
-    hs.bulk.exports_per_day = 0  # the daily cap is used up
+    if refusal == "daily cap":
+        hs.bulk.exports_per_day = 0
+    else:
+        hs.add_token("pat-no-export", NO_EXPORT_SCOPE)
+        monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "pat-no-export")
     hs.log.clear()
     result = crmseg("sync", "--config", str(cfg), "--as-of", str(AS_OF), "--json")
     summary = json.loads(result.stdout)
@@ -134,7 +153,8 @@ def test_refused_exports_fall_back_to_search_pages_with_a_warning(
     # the count, then the 220 written contacts on 2 search pages of 200
     assert hs.log.count("POST", CONTACT_SEARCH) == 3
     warning = next(line for line in result.stderr.splitlines() if "WARNING" in line)
-    assert "rolling 24 hour" in warning and "search pages instead" in warning
+    expected = "rolling 24 hour" if refusal == "daily cap" else "crm.export"
+    assert expected in warning and "search pages instead" in warning
 
 
 def test_exports_switched_off_use_search_pages_without_a_warning(
