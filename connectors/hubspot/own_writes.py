@@ -39,7 +39,7 @@ crmseg's own writes (incremental only)
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -162,35 +162,3 @@ class OwnWrites(SearchPull):
             "objects.search", api.do_search, public_object_search_request=body, bucket="search"
         )
         return int(getattr(resp, "total", -1) or 0)
-
-    def _drop_own(
-        self,
-        object_type: ObjectType,
-        wires: list[WireRecord],
-        requested: Sequence[str],
-        tracker: _CursorTracker,
-    ) -> list[WireRecord]:
-        """``wires`` without the records whose only change is crmseg's own write: the
-        stamp is the one its write got and the values equal the mirror's. Their
-        associations are not read again."""
-        own = self.own.get(object_type)
-        if own is None or not wires:
-            return wires
-        stamps, unchanged = own
-        mine = [
-            w
-            for w in wires
-            if w.id in stamps
-            and w.updated_at is not None
-            and _ms(w.updated_at) == _ms(stamps[w.id])
-        ]
-        if not mine:
-            return wires
-        same = unchanged([self.mapper.record(object_type, w, requested) for w in mine])
-        if not same:
-            return wires
-        self.skipped += len(same)
-        for w in wires:
-            if w.id in same:
-                tracker.see(w.id, w.updated_at)
-        return [w for w in wires if w.id not in same]

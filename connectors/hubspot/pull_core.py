@@ -207,9 +207,30 @@ class PullCore:
         requested: Sequence[str],
         tracker: _CursorTracker,
     ) -> list[WireRecord]:
-        """Hook: ``wires`` without the records whose only change is crmseg's own write
-        (:mod:`connectors.hubspot.own_writes`)."""
-        return wires
+        """``wires`` without the records whose only change is crmseg's own write: the
+        stamp is the one its write got and the values equal the mirror's. Their
+        associations are not read again."""
+        own = self.own.get(object_type)
+        if own is None or not wires:
+            return wires
+        stamps, unchanged = own
+        mine = [
+            w
+            for w in wires
+            if w.id in stamps
+            and w.updated_at is not None
+            and _ms(w.updated_at) == _ms(stamps[w.id])
+        ]
+        if not mine:
+            return wires
+        same = unchanged([self.mapper.record(object_type, w, requested) for w in mine])
+        if not same:
+            return wires
+        self.skipped += len(same)
+        for w in wires:
+            if w.id in same:
+                tracker.see(w.id, w.updated_at)
+        return [w for w in wires if w.id not in same]
 
 
 class _Window:

@@ -26,7 +26,8 @@ RW = ("read", "write")
 
 
 @pytest.fixture
-def hs() -> Iterator[HubSpotSandbox]:
+def hub() -> Iterator[HubSpotSandbox]:
+    """The conftest's ``config_file`` points at this sandbox."""
     with HubSpotSandbox(
         seed=5,
         contacts=N,
@@ -38,19 +39,14 @@ def hs() -> Iterator[HubSpotSandbox]:
 
 
 @pytest.fixture
-def config(
-    hs: HubSpotSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Callable[..., Path]:
-    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", hs.token)
+def hs(hub: HubSpotSandbox) -> HubSpotSandbox:
+    return hub
 
+
+@pytest.fixture
+def config(config_file: Callable[..., Path]) -> Callable[..., Path]:
     def make(crm: str = "own_write_export_min = 50") -> Path:
-        path = tmp_path / "crmseg.toml"
-        path.write_text(
-            f'[crm]\nbase_url = "{hs.base_url}"\nca_bundle = "{hs.ca_path}"\n{crm}\n'
-            f'[state]\npath = "{tmp_path / "s.duckdb"}"\n',
-            encoding="utf-8",
-        )
-        return path
+        return config_file(crm=crm)
 
     return make
 
