@@ -1,5 +1,6 @@
 """What every HubSpot pull shares: paging cursors, the record wire form, v4 association
-reads and the page a pull yields.
+reads, the page a pull yields, and the check that drops records whose only change is
+crmseg's own write (search pages and exports alike; :mod:`connectors.hubspot.own_writes`).
 
 Cursors
     ``Page.cursor`` is the largest (updatedAt, id) seen so far in this pull
