@@ -96,6 +96,11 @@ class CrmConfig(BaseModel):
     #: shows only crmseg's writes in it (far fewer requests; an edit made between
     #: crmseg's pull and its write of the same record then waits for the full pull).
     count_own_write_window: bool = HubSpotSettings.count_own_write_window
+    #: HubSpot: when at least this many of crmseg's own writes of one type are stamped
+    #: since the cursor, the incremental pull checks them with one CRM export filtered
+    #: to the records modified since then instead of search pages (exact; needs the
+    #: crm.export scope, else a warning and search pages); 0 never.
+    own_write_export_min: int = Field(default=1_000, ge=0)
     #: Salesforce: pull even when the integration user lacks "View All Data" (it then
     #: sees only the records shared with it; by default such a run is refused).
     partial_visibility_ok: bool = SalesforceSettings.partial_visibility_ok

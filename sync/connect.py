@@ -85,5 +85,6 @@ def _hubspot(config: Config, *, token: str | None) -> Connector:
         amount_property=crm.amount_property or "amount_in_home_currency",
         export_threshold=crm.export_threshold,
         import_threshold=crm.import_threshold,
+        own_write_export_min=crm.own_write_export_min,
     )
     return connector

@@ -64,6 +64,7 @@ class HubSpotConnector(Connector):
         amount_property: str = "amount",
         export_threshold: int = 0,
         import_threshold: int = 0,
+        own_write_export_min: int = 0,
     ) -> None:
         self.transport = transport
         # The request budget is the transport's limiter's (``HubSpotSettings``).
@@ -73,6 +74,9 @@ class HubSpotConnector(Connector):
         # above these sizes (0: never) full pulls read exports and writes go through imports
         self.exporter = Exporter(transport, self.puller, export_threshold)
         self.importer = Importer(transport, import_threshold, self.write_batch)
+        # at least this many own writes since the cursor (0: never) are checked by one
+        # filtered export instead of search pages (connectors.hubspot.own_writes)
+        self.puller.exporter, self.puller.export_min = self.exporter, own_write_export_min
 
     @classmethod
     def from_env(cls, settings: HubSpotSettings | None = None, **kw: Any) -> HubSpotConnector:
@@ -129,9 +133,9 @@ class HubSpotConnector(Connector):
     ) -> None:
         """Before an incremental pull: the stamps HubSpot answered for crmseg's own writes
         (record id -> ``updatedAt``) and the engine's check of which pulled records
-        hold nothing the mirror lacks. Such records are not processed again; when
-        search shows that only they were modified in crmseg's write window, that
-        window is not read at all (see :mod:`connectors.hubspot.pull`)."""
+        hold nothing the mirror lacks. Such records are not processed again; many of
+        them are checked by one filtered export instead of search pages (see
+        :mod:`connectors.hubspot.own_writes`)."""
         if stamps:
             self.puller.own[object_type] = (stamps, unchanged)
         else:

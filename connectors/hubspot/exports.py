@@ -28,8 +28,12 @@ exceed ``threshold`` -- the run after a large import, where every written record
 counts as changed -- reads an export of all records the same way, with merged ids
 from ``hs_merged_object_ids`` and archived ids from the archived listing.
 
-The export path is skipped -- one warning, then list pages -- when the token
-lacks ``crm.export`` or HubSpot refuses the export (30 a day). Every call goes
+An incremental pull that must verify many of crmseg's own writes reads one export
+filtered (``publicCrmSearchRequest.filters``) to the records modified since the
+cursor (:meth:`Exporter.filtered`, :mod:`connectors.hubspot.own_writes`).
+
+The export path is skipped -- one warning, then list or search pages -- when the
+token lacks ``crm.export`` or HubSpot refuses the export (30 a day). Every call goes
 through the transport, so the rate limiter and the daily allowance check see
 them; the download is not an API call.
 """
@@ -50,7 +54,8 @@ import urllib3
 
 from connectors.base import Cursor, ObjectType, Page
 from connectors.errors import CrmError, PermissionDenied, Timeout
-from connectors.hubspot.pull import Puller, _CursorTracker
+from connectors.hubspot.pull import Puller
+from connectors.hubspot.pull_core import _CursorTracker
 from connectors.hubspot.records import (
     ASSOCIATED_TYPES,
     LASTMOD,
@@ -147,6 +152,20 @@ class Exporter:
         self.paths[object_type] = "export"
         return self._pages(object_type, task, props, list(requested))
 
+    def filtered(
+        self, object_type: ObjectType, props: list[str], filters: list[dict[str, str]], why: str
+    ) -> Iterator[list[WireRecord]] | None:
+        """Chunks of :data:`PAGE_ROWS` wire records (no associations) of one export of
+        the records matching ``filters`` (search filters, all must hold), or ``None``
+        when HubSpot refuses exports this run (warned once: ``why`` names what the
+        export was for and what is done instead)."""
+        if self.refused is not None:
+            return None
+        existing = self._property_names(object_type)
+        kept = [p for p in props if p in existing]
+        task = self._start(object_type, kept, filters=filters, instead=why, assoc=False)
+        return None if task is None else self._wire_pages(object_type, task, props)
+
     def pull_changed(
         self, object_type: ObjectType, since: Cursor, requested: Sequence[str]
     ) -> Iterator[Page[Any]] | None:
@@ -158,7 +177,12 @@ class Exporter:
         if self.threshold <= 0 or self.refused is not None:
             return None
         changed = self.count(object_type, since)
-        if changed is None or changed <= self.threshold:
+        # crmseg's own writes that the search pull verifies without reading them all
+        # (one filtered export or one counting search) are not changes to export
+        if (
+            changed is None
+            or changed - self.puller.verifiable(object_type, since) <= self.threshold
+        ):
             return None
         props = ["hs_object_id", *self.mapper.wire_properties(object_type, list(requested))]
         props = list(dict.fromkeys(props))
@@ -177,7 +201,15 @@ class Exporter:
         return {"hs_object_id", *(p.name for p in getattr(answer, "results", None) or [])}
 
     # -- the job ---------------------------------------------------------------------
-    def _start(self, object_type: ObjectType, props: list[str]) -> str | None:
+    def _start(
+        self,
+        object_type: ObjectType,
+        props: list[str],
+        *,
+        filters: list[dict[str, str]] | None = None,
+        instead: str = "full pulls read list pages instead (100 records per request)",
+        assoc: bool = True,
+    ) -> str | None:
         api = self.transport.api("crm.exports.public_exports_api")
         body: dict[str, Any] = {
             "exportType": "VIEW",
@@ -190,31 +222,30 @@ class Exporter:
             "includePrimaryDisplayPropertyForAssociatedObjects": False,
             "overrideAssociatedObjectsPerDefinitionPerRowLimit": True,
         }
-        assoc = [EXPORT_TYPE[_singular(t)] for t in ASSOCIATED_TYPES[object_type]]
-        if assoc:
-            body["associatedObjectType"] = assoc
+        linked = [EXPORT_TYPE[_singular(t)] for t in ASSOCIATED_TYPES[object_type]]
+        if linked and assoc:
+            body["associatedObjectType"] = linked
+        if filters:
+            body["publicCrmSearchRequest"] = {"filters": filters}
+            body["exportName"] = f"crmseg {PLURAL[object_type]} changed"
         try:
             located = self.transport.call("exports.start", api.start, body)
         except PermissionDenied as err:
-            self._refuse(f"the private app lacks the crm.export scope ({err.message})")
+            self._refuse(f"the private app lacks the crm.export scope ({err.message})", instead)
             return None
         except CrmError as err:
             if err.status is None or not 400 <= err.status < 500:
                 raise
-            self._refuse(f"HubSpot refused the export: {err.message}")
+            self._refuse(f"HubSpot refused the export: {err.message}", instead)
             return None
         task = getattr(located, "id", None)
         if not task:
             raise CrmError("exports.start: no task id in the answer", crm="hubspot")
         return str(task)
 
-    def _refuse(self, why: str) -> None:
+    def _refuse(self, why: str, instead: str) -> None:
         self.refused = why
-        log.warning(
-            "%s; full pulls read list pages instead (100 records per request) for the rest "
-            "of this run",
-            why,
-        )
+        log.warning("%s; %s for the rest of this run", why, instead)
 
     def _result_url(self, task: str) -> str:
         """Poll until the export is complete; its (fresh) download URL."""
@@ -285,23 +316,29 @@ class Exporter:
         requested: list[str],
         since: Cursor | None = None,
     ) -> Iterator[Page[Any]]:
+        tracker = _CursorTracker(since)
+        for wires in self._wire_pages(object_type, task, props):
+            yield self._page(object_type, wires, requested, tracker, since is not None)
+        if since is not None:
+            yield from self.puller._archived(object_type, since, tracker)
+
+    def _wire_pages(
+        self, object_type: ObjectType, task: str, props: list[str]
+    ) -> Iterator[list[WireRecord]]:
         fd, name = tempfile.mkstemp(prefix="crmseg-export-", suffix=".bin")
         try:
             with os.fdopen(fd, "w+b") as fh:
                 self._download(task, fh)
-            tracker = _CursorTracker(since)
             wires: list[WireRecord] = []
             for row in _rows(name):
                 wires.append(self._wire(object_type, row, props))
                 if len(wires) >= PAGE_ROWS:
-                    yield self._page(object_type, wires, requested, tracker, since is not None)
+                    yield wires
                     wires = []
             if wires:
-                yield self._page(object_type, wires, requested, tracker, since is not None)
+                yield wires
         finally:
             os.unlink(name)
-        if since is not None:
-            yield from self.puller._archived(object_type, since, tracker)
 
     def _wire(self, object_type: ObjectType, row: dict[str, str], props: list[str]) -> WireRecord:
         rid = (row.get("hs_object_id") or "").strip()

@@ -131,6 +131,44 @@ def test_association_cap_per_row_unless_overridden(
     assert len(ids({"overrideAssociatedObjectsPerDefinitionPerRowLimit": True})) >= 3
 
 
+def test_a_filtered_view_export_holds_only_the_matching_records(
+    sandbox: HubSpotSandbox, client: HubSpot
+) -> None:
+    sandbox.bulk.instant()
+    sandbox.set_property("contacts", 4, "firstname", "Later")
+    sandbox.set_property("contacts", 9, "firstname", "Later")
+    stamps = sorted(int(r.updated) for r in sandbox.state.store.records("contacts").values())
+    # the two edited contacts carry the two newest stamps
+    window = {"propertyName": "lastmodifieddate", "operator": "GTE", "value": str(stamps[-2])}
+    body = {**VIEW, "publicCrmSearchRequest": {"filters": [window]}}
+    st = _status(client, _export(client, body))
+    rows = read_rows(_download(sandbox, st.result).data)
+    assert sorted(r["hs_object_id"] for r in rows) == ["4", "9"]
+    both = [window, {"propertyName": "hs_object_id", "operator": "LT", "value": "5"}]
+    st = _status(client, _export(client, {**VIEW, "publicCrmSearchRequest": {"filters": both}}))
+    assert [r["hs_object_id"] for r in read_rows(_download(sandbox, st.result).data)] == ["4"]
+
+
+def test_a_filtered_export_takes_time_for_the_matching_rows_only(
+    sandbox: HubSpotSandbox, client: HubSpot
+) -> None:
+    sandbox.bulk.export_delay_seconds = 0.0
+    sandbox.bulk.export_rows_per_second = 60.0  # all 60 rows: 1 s; one row: 1/60 s
+    one = {"propertyName": "hs_object_id", "operator": "EQ", "value": "7"}
+    task = _export(client, {**VIEW, "publicCrmSearchRequest": {"filters": [one]}})
+    time.sleep(0.2)
+    assert _status(client, task).status == "COMPLETE"
+
+
+def test_export_search_requests_beyond_filters_are_refused(
+    sandbox: HubSpotSandbox, client: HubSpot
+) -> None:
+    for request in ({"query": "anna"}, {"filters": [{"propertyName": "email", "operator": "??"}]}):
+        with pytest.raises(ExportError) as err:
+            _export(client, {**VIEW, "publicCrmSearchRequest": request})
+        assert err.value.status == 400
+
+
 def test_thirty_exports_a_day_then_refused(sandbox: HubSpotSandbox, client: HubSpot) -> None:
     sandbox.bulk.instant().exports_per_day = 2
     _export(client, VIEW)

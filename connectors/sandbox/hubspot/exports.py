@@ -19,8 +19,11 @@ What is reproduced, because a client must cope with it:
 * 30 exports per rolling 24 h (the 31st start is refused with a 400: the
   error form is not documented).
 
-Filters (``publicCrmSearchRequest``) and list exports are not modelled: such a
-request is refused rather than silently answered with the wrong rows.
+* a ``VIEW`` export may carry ``publicCrmSearchRequest.filters`` (all must hold,
+  operators as in search): only the matching records are exported, and the
+  processing time follows the matching rows. Its ``query`` and ``sorts``, and
+  list exports, are not modelled: such a request is refused rather than
+  silently answered with the wrong rows.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import shutil
 import tempfile
 import threading
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,8 +44,9 @@ from connectors.sandbox._server import Request, Response
 from connectors.sandbox.hubspot.errors import not_found, validation_error
 from connectors.sandbox.hubspot.jobs import BulkConfig, Rolling24h
 from connectors.sandbox.hubspot.routing import Routes, fixed_scope
+from connectors.sandbox.hubspot.search import compile_groups
 from connectors.sandbox.hubspot.state import State
-from connectors.sandbox.hubspot.store import canonical
+from connectors.sandbox.hubspot.store import Record, canonical
 from connectors.sandbox.hubspot.wire import body_object, iso, now_ms, to_ms
 
 ASSOC_LABEL = {"contacts": "Contact", "companies": "Company", "deals": "Deal"}
@@ -66,6 +71,8 @@ class ExportJob:
     canceled: bool = False
     files: list[Path] = field(default_factory=list)
     zipped: bool = False
+    #: ``publicCrmSearchRequest.filters``: only records matching all of them
+    match: Callable[[Record], bool] | None = None
 
 
 class ExportRegistry:
@@ -91,8 +98,7 @@ class ExportRegistry:
             raise validation_error("The sandbox produces CSV exports only")
         if str(body.get("exportType") or "").upper() != "VIEW":
             raise validation_error("The sandbox models exportType VIEW only")
-        if body.get("publicCrmSearchRequest"):
-            raise validation_error("The sandbox does not model filtered exports")
+        match = _filters(self.state, t, body.get("publicCrmSearchRequest"))
         props = [str(p) for p in body.get("objectProperties") or []]
         if not props:
             raise validation_error("objectProperties must not be empty")
@@ -122,7 +128,13 @@ class ExportRegistry:
                     sub_category="EXPORT_LIMIT",
                 )
             self.started.add(1, now)
-            rows = len(self.state.store.ids(t))
+            store = self.state.store
+            with store.lock:
+                ids = store.ids(t)
+                if match is not None:
+                    recs = store.records(t)
+                    ids = [i for i in ids if match(recs[i])]
+                rows = len(ids)
             job = ExportJob(
                 id=str(self._next),
                 object_type=t,
@@ -136,6 +148,7 @@ class ExportRegistry:
                 rows=rows,
                 requested_ms=now_ms(),
                 submitted=now,
+                match=match,
             )
             self._next += 1
             job.start = max(now, self._last_end)  # one export at a time
@@ -172,8 +185,8 @@ class ExportRegistry:
             out: Any = None
             writer: Any = None
             with store.lock:
-                ids = list(store.ids(t))
                 recs = store.records(t)
+                ids = [i for i in store.ids(t) if job.match is None or job.match(recs[i])]
                 for n, rid in enumerate(ids):
                     if n % per_file == 0:
                         if out is not None:
@@ -241,6 +254,23 @@ class ExportRegistry:
         if entry is None or entry[1] < self.config.clock():
             raise _forbidden()
         return self.jobs[entry[0]]
+
+
+def _filters(state: State, t: str, request: Any) -> Callable[[Record], bool] | None:
+    """The record test of a ``publicCrmSearchRequest`` (``None``: every record)."""
+    if not request:
+        return None
+    if not isinstance(request, dict):
+        raise validation_error("publicCrmSearchRequest must be an object")
+    if request.get("query") or request.get("sorts") or request.get("filterGroups"):
+        raise validation_error(
+            "The sandbox models publicCrmSearchRequest.filters only (no query, sorts "
+            "or filterGroups)"
+        )
+    filters = request.get("filters") or []
+    if not isinstance(filters, list):
+        raise validation_error("publicCrmSearchRequest.filters must be a list")
+    return compile_groups(state.schema, t, [{"filters": filters}], None)
 
 
 def _object_type(body: dict[str, Any]) -> str:
