@@ -12,9 +12,9 @@ Cursors
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from connectors.base import Cursor, ObjectType, Page
 from connectors.errors import CrmError
@@ -29,8 +29,14 @@ from connectors.hubspot.records import (
 )
 from connectors.hubspot.transport import Transport
 
-if TYPE_CHECKING:
-    from connectors.hubspot.exports import Exporter
+
+class FilteredExports(Protocol):
+    """What the pull needs of :class:`connectors.hubspot.exports.Exporter` (a protocol,
+    so that the exporter, which builds on the pull, is not imported back here)."""
+
+    def filtered(
+        self, object_type: ObjectType, props: list[str], filters: list[dict[str, str]], why: str
+    ) -> Iterator[list[WireRecord]] | None: ...
 
 __all__ = ["PullCore"]
 
@@ -115,7 +121,7 @@ class PullCore:
         self._seen: dict[ObjectType, set[str]] = {}
         #: Exports for verifying many own writes at once (the connector sets it), and
         #: how many own writes since the cursor make that worth one export (0: never).
-        self.exporter: Exporter | None = None
+        self.exporter: FilteredExports | None = None
         self.export_min = 0
 
     # -- shared helpers ------------------------------------------------------------
