@@ -400,6 +400,8 @@ class Engine:
                 except KeyboardInterrupt as exc:  # a signal: send no more, record in-flight
                     error = error or exc
                     continue
+                finished: dict[ObjectType, list[WriteResult]] = {}
+                sent = 0
                 for future in done:
                     batch = pending.pop(future)
                     try:
@@ -409,12 +411,17 @@ class Engine:
                         continue
                     if error is None:
                         submit()
-                    ok, failed = self._record_results(
-                        run_id, batch[0].object_type, results, by_record
-                    )
+                    finished.setdefault(batch[0].object_type, []).extend(results)
+                    sent += len(batch)
+                # Batches that came back while the last ones were being stored are stored
+                # together: a few statements on the state file per batch, one after
+                # another on this thread, would otherwise bound the write rate.
+                for object_type, results in finished.items():
+                    ok, failed = self._record_results(run_id, object_type, results, by_record)
                     written += ok
                     failures += failed
-                    advance(len(batch))
+                if sent:
+                    advance(sent)
             if error is not None:
                 raise error
         return written, failures
