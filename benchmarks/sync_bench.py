@@ -8,6 +8,7 @@ Usage::
     .venv/bin/python benchmarks/sync_bench.py --sizes 100000 --phases full --dump /tmp/d
     .venv/bin/python benchmarks/sync_bench.py --report /tmp/sync.json   # tables again
     .venv/bin/python benchmarks/sync_bench.py --crm salesforce --sizes 10000 100000
+    .venv/bin/python benchmarks/sync_bench.py --sizes 1000000 --phases full --standin-process
 
 For each size N, each run starts a fresh ``HubSpotSandbox(seed, contacts=N, as_of)``
 (the generator's default of 0.75 N deals) with its rate limits ENABLED at HubSpot's
