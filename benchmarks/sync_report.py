@@ -193,13 +193,18 @@ def report(out: dict[str, Any]) -> None:
         "from run 1, 429s = max over runs\n"
     )
     hb = st.get("hubspot_bulk")
+    who = (
+        "crmseg alone, the sandbox in its own process"
+        if st.get("standin_process")
+        else "crmseg + sandbox, one process"
+    )
     if hb:
         print(
             f"exports above {hb['export_threshold']:,} records of a type, imports above "
             f"{hb['import_threshold']:,} changes (0 = never); sandbox processing: exports "
             f"{hb['export_delay_seconds']:g} s + {hb['export_rows_per_second']:,.0f} rows/s, "
             f"imports {hb['import_delay_seconds']:g} s + {hb['import_rows_per_second']:,.0f} "
-            f"rows/s; peak RSS (crmseg + sandbox, one process): "
+            f"rows/s; peak RSS ({who}): "
             + ", ".join(
                 f"{r['n']:,}: {max(run[p].get('peak_rss_mib') or 0 for run in r['runs'] for p in PHASES if p in run):,.0f} MiB"
                 for r in results
