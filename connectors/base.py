@@ -300,9 +300,10 @@ class Connector(abc.ABC):
         A field outside crmseg's prefix refuses the whole write (``ValueError``)
         before anything is sent. Per object type (``WRITE_ORDER``) one bulk job
         writes them when :meth:`write_bulk` takes them; the rest go in batches of
-        ``max_batch_size``, ``concurrency`` at a time. ``on_results`` gets each
-        batch's results on the calling thread as soon as they are known, so they
-        can be stored before the next ones arrive. A batch that raises stops the
+        ``max_batch_size``, ``concurrency`` at a time. ``on_results`` gets the
+        results on the calling thread as soon as they are known (batches that came
+        back together, together, per object type), so they can be stored before the
+        next ones arrive. A batch that raises stops the
         sending: the batches in flight are still reported, then the error is raised
         (likewise an interrupt). A batch answered with other than one result per
         update raises :class:`~connectors.errors.Fatal`.
@@ -364,6 +365,8 @@ class Connector(abc.ABC):
                 except KeyboardInterrupt as exc:  # a signal: send no more, record in-flight
                     error = error or exc
                     continue
+                finished: dict[ObjectType, list[WriteResult]] = {}
+                sent = 0
                 for future in done:
                     batch = pending.pop(future)
                     try:
@@ -377,8 +380,16 @@ class Connector(abc.ABC):
                     if wrong is not None:
                         error = error or wrong
                         continue
-                    report(batch, results)
-                    advance(len(batch))
+                    finished.setdefault(batch[0].object_type, []).extend(results)
+                    sent += len(batch)
+                # Batches that came back while the last ones were being stored are
+                # reported together: storing each one after another on this thread
+                # would otherwise bound the write rate, not the CRM's budget.
+                for object_type, results in finished.items():
+                    out.extend(results)
+                    on_results(object_type, results)
+                if sent:
+                    advance(sent)
             if error is not None:
                 raise error
         return out

@@ -15,25 +15,21 @@ merge forcing a full pull of deals) discards the stream and pulls afresh.
 
 from __future__ import annotations
 
-import queue
-import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from connectors.base import Connector, Cursor, ObjectType, Page
+from connectors.readahead import ReadAhead
 
 #: Pages read ahead per object type (list pages: 100 records each).
 DEFAULT_AHEAD = 200
-_DONE = object()
 
 
 @dataclass
 class _Stream:
     key: tuple[Any, ...]
-    pages: queue.Queue[Any]
-    stop: threading.Event = field(default_factory=threading.Event)
-    thread: threading.Thread | None = None
+    reader: ReadAhead
 
 
 class Prefetcher:
@@ -53,30 +49,11 @@ class Prefetcher:
     def start(
         self, object_type: ObjectType, since: Cursor | None, properties: Sequence[str]
     ) -> None:
-        stream = _Stream(self._key(object_type, since, properties), queue.Queue(self.ahead))
+        def pull() -> Iterator[Page[Any]]:  # runs on the reader's thread, errors included
+            yield from self.connector.pull(object_type, since, list(properties))
 
-        def put(item: Any) -> bool:
-            while not stream.stop.is_set():
-                try:
-                    stream.pages.put(item, timeout=0.1)
-                    return True
-                except queue.Full:
-                    continue
-            return False
-
-        def run() -> None:
-            try:
-                for page in self.connector.pull(object_type, since, list(properties)):
-                    if not put(page):
-                        return
-            except BaseException as exc:  # handed to the consumer, raised there
-                put(exc)
-                return
-            put(_DONE)
-
-        stream.thread = threading.Thread(target=run, name=f"crmseg-pull-{object_type}", daemon=True)
-        self._streams[object_type] = stream
-        stream.thread.start()
+        reader = ReadAhead(pull(), ahead=self.ahead, name=f"crmseg-pull-{object_type}")
+        self._streams[object_type] = _Stream(self._key(object_type, since, properties), reader)
 
     def pages(
         self,
@@ -89,33 +66,16 @@ class Prefetcher:
         stream = self._streams.pop(object_type, None)
         if stream is None or stream.key != self._key(object_type, since, properties):
             if stream is not None:
-                self._cancel(stream)
+                stream.reader.close()
             yield from fallback()
             return
         try:
-            while True:
-                item = stream.pages.get()
-                if item is _DONE:
-                    return
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
+            yield from stream.reader
         finally:
-            self._cancel(stream)
+            stream.reader.close()
 
     def close(self) -> None:
         """Stop every stream not consumed (a failed run)."""
         for stream in list(self._streams.values()):
-            self._cancel(stream)
+            stream.reader.close()
         self._streams.clear()
-
-    @staticmethod
-    def _cancel(stream: _Stream) -> None:
-        stream.stop.set()
-        while True:  # unblock a producer waiting on a full queue
-            try:
-                stream.pages.get_nowait()
-            except queue.Empty:
-                break
-        if stream.thread is not None:
-            stream.thread.join(timeout=5)

@@ -45,6 +45,9 @@ class SalesforceConnector(Connector):
     max_batch_size = 200
     #: Campaign membership is kept in step by crmseg (no filter-evaluated lists).
     lists_need_members = True
+    #: The engine pulls contacts, accounts and opportunities at once (``sync.prefetch``);
+    #: the puller keeps their requests within ``[crm] concurrency``.
+    concurrent_pulls = True
 
     def __init__(self, session: SalesforceSession) -> None:
         self.session = session

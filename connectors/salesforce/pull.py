@@ -70,6 +70,7 @@ import csv
 import io
 import logging
 import re
+import threading
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -80,6 +81,7 @@ from simple_salesforce.bulk2 import Operation
 
 from connectors.base import Cursor, ObjectType, Page, chunks
 from connectors.errors import ConfigError, CrmError, PermissionDenied
+from connectors.readahead import ReadAhead
 from connectors.salesforce.records import (
     FIELD_NAME,
     SOBJECT,
@@ -237,6 +239,15 @@ class Puller:
         self.narrowings = 0
         #: None until checked; then whether the integration user sees every record.
         self.sees_everything: bool | None = None
+        #: Requests of the pulls in flight at once: at most ``[crm] concurrency``, however
+        #: many object types are pulled at the same time (``concurrent_pulls``).
+        self._slots = threading.BoundedSemaphore(max(1, self.settings.concurrency))
+        self._visibility = threading.Lock()
+
+    def _call(self, endpoint: str, fn: Any, *args: Any) -> Any:
+        """One request through the session, holding one of the pull's slots."""
+        with self._slots:
+            return self.session.call(endpoint, fn, *args)
 
     # -- entry point -----------------------------------------------------------------
     def pull(
@@ -254,6 +265,10 @@ class Puller:
         without a word, so every segment (ABC classes, RFM quantiles) would be computed
         on part of the org. The permission is read from the user's permission set
         assignments, which include the one its profile owns."""
+        with self._visibility:  # pulls of several object types start at once
+            self._check_visibility()
+
+    def _check_visibility(self) -> None:
         if self.sees_everything is not None:
             return
         user = self.session.user_id
@@ -262,7 +277,7 @@ class Puller:
             "AND PermissionSet.PermissionsViewAllData = true LIMIT 1",
             user,
         )
-        answer = self.session.call("viewalldata.find", lambda sf: sf.query(soql))
+        answer = self._call("viewalldata.find", lambda sf: sf.query(soql))
         self.sees_everything = bool(answer.get("records"))
         if self.sees_everything:
             return
@@ -298,7 +313,7 @@ class Puller:
     # -- what to select ------------------------------------------------------------------
     def describe_fields(self, sobject: str) -> dict[str, str]:
         """lower-case name -> API name of every field the integration user can see."""
-        body = self.session.call("describe", lambda sf: sf.restful(f"sobjects/{sobject}/describe"))
+        body = self._call("describe", lambda sf: sf.restful(f"sobjects/{sobject}/describe"))
         fields = (body or {}).get("fields") or []
         return {str(f["name"]).lower(): str(f["name"]) for f in fields if f.get("name")}
 
@@ -393,7 +408,7 @@ class Puller:
             conditions = [c for c in (where, keyset_where(position) if position else None) if c]
             soql = self._soql(sobject, fields, conditions)
             probe.queries.append(soql)
-            return self.session.call(
+            return self._call(
                 endpoint,
                 lambda sf: sf.query(soql, include_deleted=include_deleted, headers=headers),
             )
@@ -417,7 +432,7 @@ class Puller:
                 return
             next_url = str(resp["nextRecordsUrl"])
             try:
-                resp = self.session.call(
+                resp = self._call(
                     "query_more",
                     lambda sf, url: sf.query_more(url, identifier_is_url=True, headers=headers),
                     next_url,
@@ -441,13 +456,13 @@ class Puller:
             # the library's own Bulk 2.0 steps, taken from the *current* client each call
             return getattr(sf.bulk2, sobject)._client
 
-        job = self.session.call(
+        job = self._call(
             "bulk2.query.create", lambda sf: client(sf).create_job(Operation.query, soql)
         )
         job_id = str(job["id"])
         wait = 0.5
         while True:
-            info = self.session.call("bulk2.query.job", lambda sf: client(sf).get_job(job_id, True))
+            info = self._call("bulk2.query.job", lambda sf: client(sf).get_job(job_id, True))
             state = str(info.get("state"))
             if state == "JobComplete":
                 break
@@ -465,7 +480,7 @@ class Puller:
         page = self.settings.bulk_page_size
         while True:
             loc = locator
-            result = self.session.call(
+            result = self._call(
                 "bulk2.query.results",
                 lambda sf, at: client(sf).get_query_results(job_id, at, max_records=page),
                 loc,
@@ -480,7 +495,7 @@ class Puller:
     def count(self, sobject: str) -> int | None:
         """``SELECT COUNT() FROM sobject`` (one cheap call; ``None`` if even that timed out)."""
         try:
-            answer = self.session.call(
+            answer = self._call(
                 "query.count", lambda sf: sf.query(f"SELECT COUNT() FROM {sobject}")
             )
         except CrmError as exc:
@@ -562,7 +577,7 @@ class Puller:
         if where:
             soql += f" WHERE {where}"
         soql += " ORDER BY SystemModstamp LIMIT 1"
-        answer = self.session.call(
+        answer = self._call(
             "query.oldest", lambda sf: sf.query(soql, include_deleted=include_deleted)
         )
         rows = answer.get("records") or []
@@ -582,17 +597,27 @@ class Puller:
     def _full_deals(self, plan: _Plan) -> Iterator[Page[Any]]:
         started = datetime.now(UTC)
         contacts: dict[str, set[str]] = {}
-        for rows in self.full_rows("OpportunityContactRole", OCR_FIELDS):
-            for row in rows:
-                if row.get("OpportunityId") and row.get("ContactId"):
-                    contacts.setdefault(str(row["OpportunityId"]), set()).add(str(row["ContactId"]))
-        tracker = _Tracker()
-        for rows in self.full_rows(plan.sobject, plan.fields):
-            records = []
-            for row in rows:
-                records.append(plan.mapper.deal(row, contacts.get(str(row["Id"]), ())))
-                tracker.see_row(row)
-            yield Page(records=records, cursor=_capped(tracker.cursor, started))
+        # Opportunities are read at the same time as the roles (connectors.readahead).
+        opportunities = ReadAhead(
+            self.full_rows(plan.sobject, plan.fields), name="crmseg-pull-Opportunity"
+        )
+        try:
+            for rows in self.full_rows("OpportunityContactRole", OCR_FIELDS):
+                opportunities.raise_if_failed()
+                for row in rows:
+                    if row.get("OpportunityId") and row.get("ContactId"):
+                        contacts.setdefault(str(row["OpportunityId"]), set()).add(
+                            str(row["ContactId"])
+                        )
+            tracker = _Tracker()
+            for rows in opportunities:
+                records = []
+                for row in rows:
+                    records.append(plan.mapper.deal(row, contacts.get(str(row["Id"]), ())))
+                    tracker.see_row(row)
+                yield Page(records=records, cursor=_capped(tracker.cursor, started))
+        finally:
+            opportunities.close()
 
     # -- incremental pulls -----------------------------------------------------------------
     def _changed(

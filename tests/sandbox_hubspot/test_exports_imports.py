@@ -81,6 +81,36 @@ def test_export_waits_its_turn_and_takes_time_per_row(
     assert _status(client, second).status == "COMPLETE"
 
 
+def test_status_stays_processing_until_the_file_is_written(
+    sandbox: HubSpotSandbox, client: HubSpot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writing a big export's file takes a while; its status answers PROCESSING meanwhile
+    (as HubSpot's does) instead of the status request taking that long."""
+    import threading
+
+    from connectors.sandbox.hubspot import exports
+
+    sandbox.bulk.instant()
+    monkeypatch.setattr(exports, "PRODUCE_WAIT_SECONDS", 0.05)
+    release = threading.Event()
+    produce = sandbox.exports.produce
+
+    def slow(job: Any) -> None:
+        release.wait(10)
+        produce(job)
+
+    monkeypatch.setattr(sandbox.exports, "produce", slow)
+    task = _export(client, VIEW)
+    # the file is not written yet (its writer waits): no status request waits for it
+    assert _status(client, task).status == "PROCESSING"
+    assert _status(client, task).status == "PROCESSING"
+    release.set()
+    deadline = time.monotonic() + 10
+    while (st := _status(client, task)).status != "COMPLETE" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert st.status == "COMPLETE" and len(read_rows(_download(sandbox, st.result).data)) == 60
+
+
 def test_download_url_needs_no_token_and_expires(sandbox: HubSpotSandbox, client: HubSpot) -> None:
     sandbox.bulk.instant().export_url_seconds = 300
     sandbox.bulk.clock = clock = FakeClock()

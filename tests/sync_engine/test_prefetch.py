@@ -82,9 +82,9 @@ def test_read_ahead_is_bounded_and_close_stops_the_streams() -> None:
     pre.start("contact", None, [])
     assert crm.started["contact"].wait(5)
     stream = pre._streams["contact"]
-    assert stream.pages.maxsize == 2
+    assert stream.reader.queue.maxsize == 2
     pre.close()
-    assert stream.thread is not None and not stream.thread.is_alive()
+    assert not stream.reader.thread.is_alive()
 
 
 # -- in the engine ---------------------------------------------------------------------------

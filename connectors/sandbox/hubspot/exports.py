@@ -54,6 +54,10 @@ MAX_ASSOCIATED_TYPES = 4
 FORMATS = {"CSV", "XLSX", "XLS"}
 
 
+#: How long a status request waits for the export's file before answering PROCESSING.
+PRODUCE_WAIT_SECONDS = 5.0
+
+
 @dataclass
 class ExportJob:
     id: str
@@ -84,6 +88,10 @@ class ExportRegistry:
         self.started = Rolling24h()
         self._lock = threading.Lock()
         self._dir: str | None = None  # made on the first produced file
+        #: Writing files runs on a thread of its own, not under ``_lock``: the status
+        #: and start of other exports are answered meanwhile.
+        self._produce_lock = threading.Lock()
+        self._producing: dict[str, threading.Thread] = {}
         self._urls: dict[str, tuple[str, float]] = {}  # token -> (job id, expires)
         self._next = 1000
         self._last_end = 0.0
@@ -166,9 +174,27 @@ class ExportRegistry:
             return "PROCESSING"
         return "COMPLETE"
 
+    def ready(self, job: ExportJob, wait: float | None = None) -> bool:
+        """Whether the job's file(s) exist, producing them (from the data as it is now)
+        on a thread, waited for at most ``wait`` (default ``PRODUCE_WAIT_SECONDS``) seconds: a big export's status stays
+        ``PROCESSING`` until its file is written, as HubSpot's does, instead of the
+        status request itself taking as long as writing a million rows."""
+        if job.files:
+            return True
+        with self._lock:
+            thread = self._producing.get(job.id)
+            if thread is None:
+                thread = threading.Thread(
+                    target=self.produce, args=(job,), name=f"export-{job.id}", daemon=True
+                )
+                self._producing[job.id] = thread
+                thread.start()
+        thread.join(PRODUCE_WAIT_SECONDS if wait is None else wait)
+        return bool(job.files)
+
     def produce(self, job: ExportJob) -> None:
         """Write the job's file(s) once, from the data as it is now."""
-        with self._lock:
+        with self._produce_lock:
             if job.files:
                 return
             t, store, schema = job.object_type, self.state.store, self.state.schema
@@ -314,8 +340,10 @@ def register(routes: Routes, state: State, config: BulkConfig) -> ExportRegistry
         }
         if state_name in ("PROCESSING", "COMPLETE"):
             body["startedAt"] = iso(job.requested_ms + int((job.start - job.submitted) * 1000))
+        if state_name == "COMPLETE" and not registry.ready(job):
+            state_name = "PROCESSING"  # the file is still being written
+            body["status"] = state_name
         if state_name == "COMPLETE":
-            registry.produce(job)
             body["completedAt"] = iso(job.requested_ms + int((job.end - job.submitted) * 1000))
             body["result"] = registry.url_for(job, req.header("host") or "127.0.0.1")
             body["numErrors"] = 0

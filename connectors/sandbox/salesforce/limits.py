@@ -32,6 +32,8 @@ class Limits:
         self._lock = threading.Lock()
         self._inflight: dict[int, float] = {}
         self._ids = itertools.count()
+        #: The most requests in flight at once so far (tests of client concurrency).
+        self.peak_in_flight = 0
 
     def count_call(self) -> None:
         """Count one API call, or refuse it once the allocation is used up."""
@@ -56,6 +58,7 @@ class Limits:
                 )
             key = next(self._ids)
             self._inflight[key] = now
+            self.peak_in_flight = max(self.peak_in_flight, len(self._inflight))
         try:
             yield
         finally:
