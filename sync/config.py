@@ -194,9 +194,7 @@ class ListsConfig(BaseModel):
 
     def entries(self) -> list[tuple[str, str]]:
         extra = [(family, v) for family, values in (self.model_extra or {}).items() for v in values]
-        return [
-            (family, v) for family in LISTABLE_FAMILIES for v in getattr(self, family)
-        ] + extra
+        return [(family, v) for family in LISTABLE_FAMILIES for v in getattr(self, family)] + extra
 
 
 class ReportConfig(BaseModel):

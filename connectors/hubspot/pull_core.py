@@ -38,6 +38,7 @@ class FilteredExports(Protocol):
         self, object_type: ObjectType, props: list[str], filters: list[dict[str, str]], why: str
     ) -> Iterator[list[WireRecord]] | None: ...
 
+
 __all__ = ["PullCore"]
 
 LIST_LIMIT = 100

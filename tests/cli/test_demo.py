@@ -45,9 +45,7 @@ def test_demo_segments_equal_crmseg_segment_on_the_shipped_sample(runner: CliRun
 
     demo = json.loads(runner.invoke(app, ["demo", "--json"]).stdout)["segments"]
     with resources.as_file(resources.files("sync") / "sample") as sample:
-        _, offline = run_segmentation(
-            sample, demo_segmentation(DEMO_INTERESTS), SAMPLE_AS_OF
-        )
+        _, offline = run_segmentation(sample, demo_segmentation(DEMO_INTERESTS), SAMPLE_AS_OF)
     # amount_in_home_currency of the sandbox equals the sample's amount * rate: same classes
     assert demo["currency"] == offline["currency"] == "EUR"
     for key in ("contacts", "customers", "abc", "lifecycle", "rfm_segment", "warnings"):

@@ -169,8 +169,8 @@ def test_currency_without_rate_exits_2_and_leaves_the_previous_tags(
         '[segmentation]\ncurrency_rates = { EUR = "1", usd = "0.86" }\n', encoding="utf-8"
     )
     result = runner.invoke(
-        app, ["segment", "-i", str(folder), "-o", str(out), "--as-of", "2024-12-31",
-              "-c", str(config)]
+        app,
+        ["segment", "-i", str(folder), "-o", str(out), "--as-of", "2024-12-31", "-c", str(config)],
     )
     assert result.exit_code == 2
     assert "GBP (first on line 4)" in result.output
@@ -188,8 +188,17 @@ def test_rates_convert_and_the_output_names_the_reporting_currency(
         'currency_rates = { EUR = "1", USD = "0.86", GBP = "1.17" }\n',
         encoding="utf-8",
     )
-    args = ["segment", "-i", str(folder), "-o", str(out), "--as-of", "2024-12-31",
-            "-c", str(config)]
+    args = [
+        "segment",
+        "-i",
+        str(folder),
+        "-o",
+        str(out),
+        "--as-of",
+        "2024-12-31",
+        "-c",
+        str(config),
+    ]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "revenue in EUR" in result.output
@@ -199,7 +208,8 @@ def test_rates_convert_and_the_output_names_the_reporting_currency(
     # 100 EUR and 86 EUR (100 USD): both A (before 0 and 100/186)
     assert [(r["abc"], r["revenue"]) for r in summary["abc"]] == [("A", "186.00")]
     assert {"family": "abc", "value": "A", "contacts": 2} in [
-        {k: w[k] for k in ("family", "value", "contacts")} for w in summary["warnings"]]
+        {k: w[k] for k in ("family", "value", "contacts")} for w in summary["warnings"]
+    ]
 
 
 def test_property_and_rule_family_columns_in_tags_csv(runner: CliRunner, tmp_path: Path):
@@ -213,15 +223,15 @@ def test_property_and_rule_family_columns_in_tags_csv(runner: CliRunner, tmp_pat
     (folder / "contacts.csv").write_text("\n".join(contacts) + "\n", encoding="utf-8")
     config = tmp_path / "c.toml"
     config.write_text(
-        "[[segmentation.properties]]\nfamily = \"origin\"\ncontact_property = \"source\"\n"
-        "[[segmentation.rules]]\nfamily = \"vip\"\n"
-        "values = [{ value = \"yes\", abc = [\"A\"] }, { value = \"no\" }]\n",
+        '[[segmentation.properties]]\nfamily = "origin"\ncontact_property = "source"\n'
+        '[[segmentation.rules]]\nfamily = "vip"\n'
+        'values = [{ value = "yes", abc = ["A"] }, { value = "no" }]\n',
         encoding="utf-8",
     )
     out = tmp_path / "tags.csv"
     result = runner.invoke(
-        app, ["segment", "-i", str(folder), "-o", str(out), "--as-of", "2024-12-31",
-              "-c", str(config)]
+        app,
+        ["segment", "-i", str(folder), "-o", str(out), "--as-of", "2024-12-31", "-c", str(config)],
     )
     assert result.exit_code == 0, result.output
     assert out.read_text(encoding="utf-8").splitlines()[0] == HEADER + ",origin,vip"
@@ -235,8 +245,8 @@ def test_unknown_rule_condition_is_a_config_error_naming_the_key(
 ):
     config = tmp_path / "c.toml"
     config.write_text(
-        "[[segmentation.rules]]\nfamily = \"tier\"\n"
-        "values = [{ value = \"gold\", revenu_min = \"10\" }]\n",
+        '[[segmentation.rules]]\nfamily = "tier"\n'
+        'values = [{ value = "gold", revenu_min = "10" }]\n',
         encoding="utf-8",
     )
     result = runner.invoke(

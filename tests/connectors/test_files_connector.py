@@ -63,8 +63,12 @@ def test_unknown_company_counts_only_contacts_with_a_company_id(tmp_path: Path) 
     assert FilesConnector(folder).report["contacts_with_unknown_company"] == 0
     other = tmp_path / "with_companies"
     other.mkdir()
-    _files(other, "\n1,a@b.de,A,B,Ms,DE,k1\n2,c@d.de,C,D,Mr,DE,k9\n3,e@f.de,E,F,Mr,DE,\n", "",
-           "id,name\nk1,K\n")
+    _files(
+        other,
+        "\n1,a@b.de,A,B,Ms,DE,k1\n2,c@d.de,C,D,Mr,DE,k9\n3,e@f.de,E,F,Mr,DE,\n",
+        "",
+        "id,name\nk1,K\n",
+    )
     assert FilesConnector(other).report["contacts_with_unknown_company"] == 1
 
 
@@ -88,14 +92,19 @@ def test_address_columns_and_company_properties_are_pulled(tmp_path: Path) -> No
 
 def test_pulled_deal_amounts_are_in_the_reporting_currency_exactly(tmp_path: Path) -> None:
     folder = _files(
-        tmp_path, "\n1,a@b.de,A,B,Ms,DE,\n",
+        tmp_path,
+        "\n1,a@b.de,A,B,Ms,DE,\n",
         "d1,100.10,2024-06-01,true,1,,usd\nd2,5,2024-06-01,true,1,,\nd3,,2024-06-01,true,1,,EUR\n",
     )
     connector = FilesConnector(
-        folder, currency="EUR",
+        folder,
+        currency="EUR",
         currency_rates={"EUR": Decimal("1"), "USD": Decimal("0.8612345678901")},
     )
     [deals] = list(connector.pull("deal", None))
     amounts = {d.id: d.amount for d in deals.records}
-    assert amounts == {"d1": Decimal("100.10") * Decimal("0.8612345678901"),
-                       "d2": Decimal("5"), "d3": None}
+    assert amounts == {
+        "d1": Decimal("100.10") * Decimal("0.8612345678901"),
+        "d2": Decimal("5"),
+        "d3": None,
+    }

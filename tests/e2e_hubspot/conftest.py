@@ -96,8 +96,10 @@ def expected_tags(
     write_csv_export(hub.dataset, folder)
     # crmseg reads amount_in_home_currency: the CSV run converts at the portal's rates
     config = config.model_copy(
-        update={"currency": HOME_CURRENCY, "currency_rates": {
-            code: Decimal(rate) for code, rate in EXCHANGE_RATES.items()}}
+        update={
+            "currency": HOME_CURRENCY,
+            "currency_rates": {code: Decimal(rate) for code, rate in EXCHANGE_RATES.items()},
+        }
     )
     con, _ = run_segmentation(folder, config, AS_OF)
     cur = con.execute("SELECT * FROM seg_tags")

@@ -96,8 +96,16 @@ def expected_matrix(export: Path, tmp: Path) -> tuple[dict, dict]:
     now_csv, prev_csv = tmp / "tags_now.csv", tmp / "tags_prev.csv"
     fx = fx_config(tmp)
     run(
-        "segment", "--input", str(export), "--out", str(now_csv), "--as-of", AS_OF.isoformat(),
-        "-q", "-c", fx,
+        "segment",
+        "--input",
+        str(export),
+        "--out",
+        str(now_csv),
+        "--as-of",
+        AS_OF.isoformat(),
+        "-q",
+        "-c",
+        fx,
     )
     run(
         "segment",
@@ -196,8 +204,15 @@ def test_a_table_downloads_as_csv(chromium: Chromium, tmp_path: Path):
     page = tmp_path / "r.html"
     with resources.as_file(resources.files("sync") / "sample") as sample:
         run(
-            "report", "--input", str(sample), "--as-of", AS_OF.isoformat(), "--out", str(page),
-            "-c", fx_config(tmp_path),
+            "report",
+            "--input",
+            str(sample),
+            "--as-of",
+            AS_OF.isoformat(),
+            "--out",
+            str(page),
+            "-c",
+            fx_config(tmp_path),
         )
     downloads = tmp_path / "downloads"
     downloads.mkdir()

@@ -13,9 +13,12 @@ TOKEN = r"^/services/oauth2/token$"
 
 def _client_credentials(server: SalesforceStandIn, secret: str | None = None) -> Salesforce:
     creds = server.credentials
-    return Salesforce(consumer_key=creds.consumer_key,
-                      consumer_secret=secret or creds.consumer_secret,
-                      domain=creds.my_domain, session=server.requests_session())
+    return Salesforce(
+        consumer_key=creds.consumer_key,
+        consumer_secret=secret or creds.consumer_secret,
+        domain=creds.my_domain,
+        session=server.requests_session(),
+    )
 
 
 def test_client_credentials_login_yields_a_working_session(sf_server: SalesforceStandIn) -> None:
@@ -26,7 +29,8 @@ def test_client_credentials_login_yields_a_working_session(sf_server: Salesforce
 
 
 def test_client_credentials_with_a_wrong_secret_fail_as_invalid_client(
-        sf_server: SalesforceStandIn) -> None:
+    sf_server: SalesforceStandIn,
+) -> None:
     with pytest.raises(SalesforceAuthenticationFailed) as exc:
         _client_credentials(sf_server, secret="wrong")
     assert exc.value.code == "invalid_client"
@@ -34,22 +38,33 @@ def test_client_credentials_with_a_wrong_secret_fail_as_invalid_client(
 
 def test_jwt_bearer_login_with_the_registered_key_works(sf_server: SalesforceStandIn) -> None:
     creds = sf_server.credentials
-    sf = Salesforce(username=creds.username, consumer_key=creds.consumer_key,
-                    privatekey=creds.private_key_pem, session=sf_server.requests_session())
+    sf = Salesforce(
+        username=creds.username,
+        consumer_key=creds.consumer_key,
+        privatekey=creds.private_key_pem,
+        session=sf_server.requests_session(),
+    )
     assert sf.query("SELECT Id FROM Contact LIMIT 1")["totalSize"] == 1
 
 
 def test_jwt_for_another_user_is_refused_as_invalid_grant(sf_server: SalesforceStandIn) -> None:
     creds = sf_server.credentials
     with pytest.raises(SalesforceAuthenticationFailed) as exc:
-        Salesforce(username="someone@else.test", consumer_key=creds.consumer_key,
-                   privatekey=creds.private_key_pem, session=sf_server.requests_session())
+        Salesforce(
+            username="someone@else.test",
+            consumer_key=creds.consumer_key,
+            privatekey=creds.private_key_pem,
+            session=sf_server.requests_session(),
+        )
     assert exc.value.code == "invalid_grant"
 
 
 def test_unknown_session_id_gets_401_with_a_json_array_body(sf_server: SalesforceStandIn) -> None:
-    sf = Salesforce(instance_url=sf_server.instance_url, session_id="not-a-session",
-                    session=sf_server.requests_session())
+    sf = Salesforce(
+        instance_url=sf_server.instance_url,
+        session_id="not-a-session",
+        session=sf_server.requests_session(),
+    )
     with pytest.raises(SalesforceExpiredSession) as exc:
         sf.query("SELECT Id FROM Contact")
     assert exc.value.status == 401
@@ -57,7 +72,8 @@ def test_unknown_session_id_gets_401_with_a_json_array_body(sf_server: Salesforc
 
 
 def test_expired_session_is_renewed_transparently_by_a_login_client(
-        sf_server: SalesforceStandIn) -> None:
+    sf_server: SalesforceStandIn,
+) -> None:
     sf = _client_credentials(sf_server)
     sf_server.expire_sessions()
     assert sf.query("SELECT Id FROM Account LIMIT 1")["totalSize"] == 1
@@ -66,14 +82,16 @@ def test_expired_session_is_renewed_transparently_by_a_login_client(
 
 
 def test_expired_session_on_a_direct_session_raises_expired_session(
-        sf_server: SalesforceStandIn, sf: Salesforce) -> None:
+    sf_server: SalesforceStandIn, sf: Salesforce
+) -> None:
     sf_server.expire_sessions()
     with pytest.raises(SalesforceExpiredSession):
         sf.limits()
 
 
 def test_persistent_401_ends_in_expired_session_after_four_token_calls(
-        sf_server: SalesforceStandIn) -> None:
+    sf_server: SalesforceStandIn,
+) -> None:
     sf = _client_credentials(sf_server)
     sf_server.faults.add_hook("always-401", lambda req: _always_invalid(req.path))
     with pytest.raises(SalesforceExpiredSession):
@@ -86,8 +104,9 @@ def _always_invalid(path: str):  # type: ignore[no-untyped-def]
     from connectors.sandbox.salesforce.common import json_response
 
     if path.startswith("/services/data/"):
-        return json_response([{"message": "Session expired or invalid",
-                               "errorCode": "INVALID_SESSION_ID"}], 401)
+        return json_response(
+            [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}], 401
+        )
     return None
 
 

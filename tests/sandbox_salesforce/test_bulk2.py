@@ -29,11 +29,14 @@ def test_ingest_insert_reports_counts_and_successful_results(sf: Salesforce) -> 
 
 
 def test_ingest_update_failures_do_not_raise_and_come_back_in_failed_results(
-        sf: Salesforce) -> None:
+    sf: Salesforce,
+) -> None:
     opps = [r["Id"] for r in sf.query("SELECT Id FROM Opportunity LIMIT 3")["records"]]
-    records = [{"Id": opps[0], "StageName": "Closed Won"},
-               {"Id": opps[1], "StageName": "Not A Stage"},
-               {"Id": opps[2], "StageName": "Closed Lost"}]
+    records = [
+        {"Id": opps[0], "StageName": "Closed Won"},
+        {"Id": opps[1], "StageName": "Not A Stage"},
+        {"Id": opps[2], "StageName": "Closed Lost"},
+    ]
     (res,) = sf.bulk2.Opportunity.update(records=records, wait=WAIT)
     assert res["numberRecordsProcessed"] == 3 and res["numberRecordsFailed"] == 1
     (failed,) = _rows(sf.bulk2.Opportunity.get_failed_records(res["job_id"]))
@@ -43,13 +46,19 @@ def test_ingest_update_failures_do_not_raise_and_come_back_in_failed_results(
 
 
 def test_ingest_job_walks_through_the_documented_states(
-        sf_server: SalesforceStandIn, sf: Salesforce) -> None:
+    sf_server: SalesforceStandIn, sf: Salesforce
+) -> None:
     sf.bulk2.Contact.insert(records=[{"LastName": "Stateful"}], wait=WAIT)
-    wire = [(e.method, e.endpoint, e.status) for e in sf_server.log.entries
-            if e.endpoint.startswith("bulk2")]
-    assert wire[:3] == [("POST", "bulk2 ingest create", 200),
-                        ("PUT", "bulk2 ingest upload", 201),
-                        ("PATCH", "bulk2 ingest state", 200)]
+    wire = [
+        (e.method, e.endpoint, e.status)
+        for e in sf_server.log.entries
+        if e.endpoint.startswith("bulk2")
+    ]
+    assert wire[:3] == [
+        ("POST", "bulk2 ingest create", 200),
+        ("PUT", "bulk2 ingest upload", 201),
+        ("PATCH", "bulk2 ingest state", 200),
+    ]
     polls = [w for w in wire if w[1] == "bulk2 ingest get"]
     assert len(polls) >= 2  # InProgress first, then JobComplete
 
@@ -63,14 +72,22 @@ def test_ingest_delete_soft_deletes(sf: Salesforce) -> None:
     victim = sf.query("SELECT Id FROM Contact LIMIT 1")["records"][0]["Id"]
     (res,) = sf.bulk2.Contact.delete(records=[{"Id": victim}], wait=WAIT)
     assert res["numberRecordsFailed"] == 0
-    assert sf.query_all(f"SELECT IsDeleted FROM Contact WHERE Id = '{victim}'",
-                        include_deleted=True)["records"][0]["IsDeleted"] is True
+    assert (
+        sf.query_all(f"SELECT IsDeleted FROM Contact WHERE Id = '{victim}'", include_deleted=True)[
+            "records"
+        ][0]["IsDeleted"]
+        is True
+    )
 
 
 def test_query_job_pages_csv_by_locator_until_null(
-        sf_server: SalesforceStandIn, sf: Salesforce) -> None:
-    pages = list(sf.bulk2.Contact.query("SELECT Id, LastName, Account.Name FROM Contact",
-                                        max_records=25, wait=WAIT))
+    sf_server: SalesforceStandIn, sf: Salesforce
+) -> None:
+    pages = list(
+        sf.bulk2.Contact.query(
+            "SELECT Id, LastName, Account.Name FROM Contact", max_records=25, wait=WAIT
+        )
+    )
     total = sf.query("SELECT Id FROM Contact")["totalSize"]
     assert len(pages) == -(-total // 25)
     rows = [r for page in pages for r in _rows(page)]
@@ -80,12 +97,12 @@ def test_query_job_pages_csv_by_locator_until_null(
     assert "locator" not in result_calls[0].query and "locator" in result_calls[1].query
 
 
-def test_query_all_job_includes_deleted_rows(
-        sf_server: SalesforceStandIn, sf: Salesforce) -> None:
+def test_query_all_job_includes_deleted_rows(sf_server: SalesforceStandIn, sf: Salesforce) -> None:
     victim = sf.query("SELECT Id FROM Contact LIMIT 1")["records"][0]["Id"]
     sf_server.delete(victim)
     (page,) = sf.bulk2.Contact.query_all(
-        "SELECT Id, IsDeleted FROM Contact WHERE IsDeleted = true", wait=WAIT)
+        "SELECT Id, IsDeleted FROM Contact WHERE IsDeleted = true", wait=WAIT
+    )
     assert _rows(page) == [{"Id": victim, "IsDeleted": "true"}]
 
 
@@ -106,7 +123,8 @@ def test_parallel_jobs_get_distinct_ids_and_all_rows_land(sf: Salesforce) -> Non
 
 
 def test_query_job_pages_are_read_when_served_not_snapshotted(
-        sf_server: SalesforceStandIn, sf: Salesforce) -> None:
+    sf_server: SalesforceStandIn, sf: Salesforce
+) -> None:
     pages = sf.bulk2.Contact.query("SELECT Id, Title FROM Contact", max_records=30, wait=WAIT)
     first = _rows(next(pages))
     (job,) = sf_server.state.bulk_jobs.values()
@@ -124,13 +142,23 @@ def test_a_multi_currency_org_converts_amounts_in_rest_and_bulk() -> None:
     with SalesforceStandIn(seed=3, contacts=0, currencies=rates) as server:
         sf = server.client()
         account = server.insert("Account", Name="Acme")
-        opp = server.insert("Opportunity", Name="Big", StageName="Closed Won", AccountId=account,
-                            CloseDate="2026-01-02", Amount=Decimal("90"), CurrencyIsoCode="EUR")
+        opp = server.insert(
+            "Opportunity",
+            Name="Big",
+            StageName="Closed Won",
+            AccountId=account,
+            CloseDate="2026-01-02",
+            Amount=Decimal("90"),
+            CurrencyIsoCode="EUR",
+        )
         rest = sf.query("SELECT Id, CurrencyIsoCode, convertCurrency(Amount) FROM Opportunity")
         (row,) = rest["records"]
         assert (row["Id"], row["CurrencyIsoCode"], row["Amount"]) == (opp, "EUR", 100.0)
-        (page,) = list(sf.bulk2.Opportunity.query(
-            "SELECT Id, convertCurrency(Amount) FROM Opportunity", wait=WAIT))
+        (page,) = list(
+            sf.bulk2.Opportunity.query(
+                "SELECT Id, convertCurrency(Amount) FROM Opportunity", wait=WAIT
+            )
+        )
         header, values = page.strip().splitlines()
         assert header == '"Id","convertCurrency(Amount)"'  # not REST's "Amount"
         assert values == f'"{opp}","100.00"'

@@ -16,24 +16,36 @@ def _contacts(sf: Salesforce, n: int) -> list[str]:
 
 
 def _patch(sf: Salesforce, records: list[dict[str, Any]], all_or_none: bool = False) -> Any:
-    return sf.restful("composite/sobjects", method="PATCH",
-                      json={"allOrNone": all_or_none, "records": records})
+    return sf.restful(
+        "composite/sobjects", method="PATCH", json={"allOrNone": all_or_none, "records": records}
+    )
 
 
 def test_update_returns_one_result_per_record_in_input_order(sf: Salesforce) -> None:
     a, b = _contacts(sf, 2)
-    out = _patch(sf, [{"attributes": {"type": "Contact"}, "id": a, "Title": "CTO"},
-                      {"attributes": {"type": "Contact"}, "id": b, "Title": "CFO"}])
-    assert out == [{"id": a, "success": True, "errors": []},
-                   {"id": b, "success": True, "errors": []}]
+    out = _patch(
+        sf,
+        [
+            {"attributes": {"type": "Contact"}, "id": a, "Title": "CTO"},
+            {"attributes": {"type": "Contact"}, "id": b, "Title": "CFO"},
+        ],
+    )
+    assert out == [
+        {"id": a, "success": True, "errors": []},
+        {"id": b, "success": True, "errors": []},
+    ]
     assert sf.Contact.get(b)["Title"] == "CFO"
 
 
 def test_bad_value_on_a_restricted_picklist_fails_only_that_record(sf: Salesforce) -> None:
     opps = [r["Id"] for r in sf.query("SELECT Id FROM Opportunity LIMIT 2")["records"]]
-    out = _patch(sf, [{"attributes": {"type": "Opportunity"}, "id": opps[0], "StageName": "Maybe"},
-                      {"attributes": {"type": "Opportunity"}, "id": opps[1],
-                       "StageName": "Closed Won"}])
+    out = _patch(
+        sf,
+        [
+            {"attributes": {"type": "Opportunity"}, "id": opps[0], "StageName": "Maybe"},
+            {"attributes": {"type": "Opportunity"}, "id": opps[1], "StageName": "Closed Won"},
+        ],
+    )
     assert out[0]["success"] is False
     assert out[0]["errors"][0]["statusCode"] == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
     assert out[0]["errors"][0]["fields"] == ["StageName"]
@@ -50,9 +62,14 @@ def test_read_only_field_is_invalid_field_for_insert_update(sf: Salesforce) -> N
 def test_all_or_none_rolls_back_the_good_records(sf: Salesforce) -> None:
     a, b = _contacts(sf, 2)
     before = sf.Contact.get(a)["Title"]
-    out = _patch(sf, [{"attributes": {"type": "Contact"}, "id": a, "Title": "Changed"},
-                      {"attributes": {"type": "Contact"}, "id": b, "IsDeleted": True}],
-                 all_or_none=True)
+    out = _patch(
+        sf,
+        [
+            {"attributes": {"type": "Contact"}, "id": a, "Title": "Changed"},
+            {"attributes": {"type": "Contact"}, "id": b, "IsDeleted": True},
+        ],
+        all_or_none=True,
+    )
     assert out[0]["errors"][0]["statusCode"] == "ALL_OR_NONE_OPERATION_ROLLED_BACK"
     assert out[1]["errors"][0]["statusCode"] == "INVALID_FIELD_FOR_INSERT_UPDATE"
     assert sf.Contact.get(a)["Title"] == before
@@ -61,21 +78,32 @@ def test_all_or_none_rolls_back_the_good_records(sf: Salesforce) -> None:
 def test_second_campaign_member_for_the_same_contact_is_duplicate_value(sf: Salesforce) -> None:
     campaign = sf.Campaign.create({"Name": "Segment A"})["id"]
     (contact,) = _contacts(sf, 1)
-    member = {"attributes": {"type": "CampaignMember"}, "CampaignId": campaign,
-              "ContactId": contact}
-    out = sf.restful("composite/sobjects", method="POST",
-                     json={"allOrNone": False, "records": [member, member]})
+    member = {
+        "attributes": {"type": "CampaignMember"},
+        "CampaignId": campaign,
+        "ContactId": contact,
+    }
+    out = sf.restful(
+        "composite/sobjects", method="POST", json={"allOrNone": False, "records": [member, member]}
+    )
     assert out[0]["success"] is True and out[0]["id"].startswith("00v")
-    assert out[1]["errors"] == [{"statusCode": "DUPLICATE_VALUE",
-                                 "message": "Already a campaign member.", "fields": []}]
+    assert out[1]["errors"] == [
+        {"statusCode": "DUPLICATE_VALUE", "message": "Already a campaign member.", "fields": []}
+    ]
 
 
 def test_unable_to_lock_row_is_injected_per_record(
-        sf_server: SalesforceStandIn, sf: Salesforce) -> None:
+    sf_server: SalesforceStandIn, sf: Salesforce
+) -> None:
     a, b = _contacts(sf, 2)
     sf_server.lock_rows(b)
-    out = _patch(sf, [{"attributes": {"type": "Contact"}, "id": a, "Title": "X"},
-                      {"attributes": {"type": "Contact"}, "id": b, "Title": "X"}])
+    out = _patch(
+        sf,
+        [
+            {"attributes": {"type": "Contact"}, "id": a, "Title": "X"},
+            {"attributes": {"type": "Contact"}, "id": b, "Title": "X"},
+        ],
+    )
     assert out[0]["success"] is True
     assert out[1]["errors"][0]["statusCode"] == "UNABLE_TO_LOCK_ROW"
     sf_server.unlock_rows()
@@ -97,7 +125,8 @@ def test_collections_delete_by_ids(sf: Salesforce) -> None:
 
 
 def test_a_collections_request_counts_as_one_api_call(
-        sf_server: SalesforceStandIn, sf: Salesforce) -> None:
+    sf_server: SalesforceStandIn, sf: Salesforce
+) -> None:
     ids = _contacts(sf, 3)
     used = sf_server.limits.used
     _patch(sf, [{"attributes": {"type": "Contact"}, "id": i, "Title": "T"} for i in ids])

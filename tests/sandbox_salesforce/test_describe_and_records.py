@@ -13,8 +13,15 @@ from simple_salesforce.exceptions import (
 
 from connectors.sandbox.salesforce.app import SalesforceStandIn
 
-PREFIXES = {"Account": "001", "Contact": "003", "Opportunity": "006", "Campaign": "701",
-            "CampaignMember": "00v", "OpportunityContactRole": "00K", "PermissionSet": "0PS"}
+PREFIXES = {
+    "Account": "001",
+    "Contact": "003",
+    "Opportunity": "006",
+    "Campaign": "701",
+    "CampaignMember": "00v",
+    "OpportunityContactRole": "00K",
+    "PermissionSet": "0PS",
+}
 
 
 def test_describe_global_lists_the_objects_with_conventional_key_prefixes(sf: Salesforce) -> None:
@@ -49,12 +56,18 @@ def test_create_get_update_delete_through_sftype(sf: Salesforce) -> None:
 def test_single_create_with_a_missing_required_field_is_a_400_array(sf: Salesforce) -> None:
     with pytest.raises(SalesforceMalformedRequest) as exc:
         sf.Contact.create({"FirstName": "NoLast"})
-    assert exc.value.content == [{"message": "Required fields are missing: [LastName]",
-                                  "errorCode": "REQUIRED_FIELD_MISSING", "fields": ["LastName"]}]
+    assert exc.value.content == [
+        {
+            "message": "Required fields are missing: [LastName]",
+            "errorCode": "REQUIRED_FIELD_MISSING",
+            "fields": ["LastName"],
+        }
+    ]
 
 
 def test_updated_and_deleted_list_ids_changed_in_the_window(
-        sf_server: SalesforceStandIn, sf: Salesforce) -> None:
+    sf_server: SalesforceStandIn, sf: Salesforce
+) -> None:
     start = datetime.now(UTC) - timedelta(minutes=1)
     contacts = [r["Id"] for r in sf.query("SELECT Id FROM Contact LIMIT 2")["records"]]
     sf_server.update(contacts[0], Title="CEO")

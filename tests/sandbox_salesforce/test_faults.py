@@ -11,7 +11,8 @@ from connectors.sandbox.salesforce.app import SalesforceStandIn
 
 
 def test_server_unavailable_burst_raises_general_error_then_recovers(
-        sf_server: SalesforceStandIn, sf: Salesforce) -> None:
+    sf_server: SalesforceStandIn, sf: Salesforce
+) -> None:
     sf_server.faults.error_burst(2, status=503, path=r"/query/")
     for _ in range(2):
         with pytest.raises(SalesforceGeneralError) as exc:
@@ -22,7 +23,8 @@ def test_server_unavailable_burst_raises_general_error_then_recovers(
 
 
 def test_dropped_connection_surfaces_as_a_requests_connection_error(
-        sf_server: SalesforceStandIn, sf: Salesforce) -> None:
+    sf_server: SalesforceStandIn, sf: Salesforce
+) -> None:
     sf_server.faults.drop_connections(1)
     with pytest.raises(requests.ConnectionError):
         sf.query("SELECT Id FROM Contact")
@@ -30,14 +32,16 @@ def test_dropped_connection_surfaces_as_a_requests_connection_error(
 
 
 def test_slow_response_beyond_the_client_timeout_is_a_requests_timeout(
-        sf_server: SalesforceStandIn, sf: Salesforce) -> None:
+    sf_server: SalesforceStandIn, sf: Salesforce
+) -> None:
     sf_server.faults.slow_responses(1, delay=0.5)
     with pytest.raises(requests.Timeout):
         sf.query("SELECT Id FROM Contact", timeout=0.1)
 
 
 def test_next_write_can_be_made_to_hit_unable_to_lock_row(
-        sf_server: SalesforceStandIn, sf: Salesforce) -> None:
+    sf_server: SalesforceStandIn, sf: Salesforce
+) -> None:
     from simple_salesforce.exceptions import SalesforceMalformedRequest
 
     sf_server.lock_next_writes(1)
@@ -48,7 +52,8 @@ def test_next_write_can_be_made_to_hit_unable_to_lock_row(
 
 
 def test_request_log_counts_calls_per_endpoint(
-        sf_server: SalesforceStandIn, sf: Salesforce) -> None:
+    sf_server: SalesforceStandIn, sf: Salesforce
+) -> None:
     sf.query("SELECT Id FROM Contact")
     sf.Contact.describe()
     counts = sf_server.log.by_endpoint()
@@ -69,7 +74,8 @@ def test_session_refuses_hosts_other_than_loopback(sf_server: SalesforceStandIn)
 
 
 def test_a_lost_response_commits_the_create_and_drops_the_answer(
-        sf_server: SalesforceStandIn, sf: Salesforce) -> None:
+    sf_server: SalesforceStandIn, sf: Salesforce
+) -> None:
     sf_server.lose_responses(1, r"/sobjects/Campaign/?$", "POST")
     with pytest.raises(requests.ConnectionError):
         sf.Campaign.create({"Name": "Spring"})

@@ -39,8 +39,9 @@ def test_calls_past_the_daily_allocation_are_refused_with_403() -> None:
         with pytest.raises(SalesforceRefusedRequest) as exc:
             sf.query("SELECT Id FROM Contact")
         assert exc.value.status == 403
-        assert exc.value.content == [{"message": "TotalRequests Limit exceeded.",
-                                      "errorCode": "REQUEST_LIMIT_EXCEEDED"}]
+        assert exc.value.content == [
+            {"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}
+        ]
 
 
 def test_request_beyond_the_concurrent_long_running_cap_is_refused() -> None:

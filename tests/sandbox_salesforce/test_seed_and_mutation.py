@@ -13,7 +13,8 @@ from connectors.sandbox.salesforce.app import SalesforceStandIn
 
 
 def test_seeded_org_mirrors_the_generated_dataset(
-        sf_server: SalesforceStandIn, sf: Salesforce) -> None:
+    sf_server: SalesforceStandIn, sf: Salesforce
+) -> None:
     ds = generate(seed=7, contacts=60)
     assert sf.query_all("SELECT Id FROM Account")["totalSize"] == len(ds.companies)
     assert sf.query_all("SELECT Id FROM Contact")["totalSize"] == len(ds.contacts)
@@ -25,8 +26,10 @@ def test_seeded_org_mirrors_the_generated_dataset(
 
 
 def test_multi_contact_deals_have_several_roles_and_one_primary(sf: Salesforce) -> None:
-    roles = sf.query_all("SELECT OpportunityId, ContactId, IsPrimary, Opportunity.ContactId "
-                         "FROM OpportunityContactRole")["records"]
+    roles = sf.query_all(
+        "SELECT OpportunityId, ContactId, IsPrimary, Opportunity.ContactId "
+        "FROM OpportunityContactRole"
+    )["records"]
     per_opp = Counter(r["OpportunityId"] for r in roles)
     assert max(per_opp.values()) > 1
     primaries = [r for r in roles if r["IsPrimary"]]
@@ -35,33 +38,41 @@ def test_multi_contact_deals_have_several_roles_and_one_primary(sf: Salesforce) 
 
 
 def test_adding_a_won_opportunity_creates_the_primary_role(
-        sf_server: SalesforceStandIn, sf: Salesforce) -> None:
+    sf_server: SalesforceStandIn, sf: Salesforce
+) -> None:
     contact = sf.query("SELECT Id FROM Contact LIMIT 1")["records"][0]["Id"]
     opp = sf_server.add_won_opportunity(contact, Decimal("99.90"), date(2026, 6, 30))
-    row = sf.query(f"SELECT IsWon, IsClosed, Amount, ContactId FROM Opportunity "
-                   f"WHERE Id = '{opp}'")["records"][0]
+    row = sf.query(
+        f"SELECT IsWon, IsClosed, Amount, ContactId FROM Opportunity WHERE Id = '{opp}'"
+    )["records"][0]
     assert (row["IsWon"], row["IsClosed"], row["ContactId"]) == (True, True, contact)
-    role = sf.query(f"SELECT ContactId, IsPrimary FROM OpportunityContactRole "
-                    f"WHERE OpportunityId = '{opp}'")["records"]
+    role = sf.query(
+        f"SELECT ContactId, IsPrimary FROM OpportunityContactRole WHERE OpportunityId = '{opp}'"
+    )["records"]
     assert [(r["ContactId"], r["IsPrimary"]) for r in role] == [(contact, True)]
 
 
 def test_mutations_bump_system_modstamp(sf_server: SalesforceStandIn, sf: Salesforce) -> None:
-    contact = sf.query("SELECT Id, SystemModstamp FROM Contact ORDER BY SystemModstamp "
-                       "LIMIT 1")["records"][0]
+    contact = sf.query("SELECT Id, SystemModstamp FROM Contact ORDER BY SystemModstamp LIMIT 1")[
+        "records"
+    ][0]
     sf_server.update(contact["Id"], Title="Changed")
     after = sf.Contact.get(contact["Id"])["SystemModstamp"]
     assert after > contact["SystemModstamp"]
 
 
 def test_deleting_a_record_bumps_its_modstamp_for_query_all_cursors(
-        sf_server: SalesforceStandIn, sf: Salesforce) -> None:
-    opp = sf.query("SELECT Id, SystemModstamp FROM Opportunity ORDER BY SystemModstamp "
-                   "LIMIT 1")["records"][0]
+    sf_server: SalesforceStandIn, sf: Salesforce
+) -> None:
+    opp = sf.query("SELECT Id, SystemModstamp FROM Opportunity ORDER BY SystemModstamp LIMIT 1")[
+        "records"
+    ][0]
     sf_server.delete(opp["Id"])
     cut = opp["SystemModstamp"][:19] + "Z"
-    rows = sf.query_all(f"SELECT Id FROM Opportunity WHERE IsDeleted = true AND "
-                        f"SystemModstamp > {cut}", include_deleted=True)["records"]
+    rows = sf.query_all(
+        f"SELECT Id FROM Opportunity WHERE IsDeleted = true AND SystemModstamp > {cut}",
+        include_deleted=True,
+    )["records"]
     assert [r["Id"] for r in rows] == [opp["Id"]]
 
 

@@ -40,14 +40,21 @@ def test_keywords_and_field_names_are_case_insensitive(org: Org) -> None:
 
 def test_fifteen_character_ids_match_their_eighteen_character_form(org: Org) -> None:
     rid = next(iter(org.records["Contact"]))
-    assert len(execute(org, f"SELECT Id FROM Contact WHERE Id = '{rid[:15]}'",
-                       include_deleted=False).rows) == 1
+    assert (
+        len(
+            execute(
+                org, f"SELECT Id FROM Contact WHERE Id = '{rid[:15]}'", include_deleted=False
+            ).rows
+        )
+        == 1
+    )
 
 
 def test_order_by_puts_nulls_first_ascending_and_last_descending(org: Org) -> None:
     asc = execute(org, "SELECT LastName FROM Contact ORDER BY Account.Name", include_deleted=False)
-    desc = execute(org, "SELECT LastName FROM Contact ORDER BY Account.Name DESC",
-                   include_deleted=False)
+    desc = execute(
+        org, "SELECT LastName FROM Contact ORDER BY Account.Name DESC", include_deleted=False
+    )
     assert [r["LastName"] for r in asc.rows] == ["Beta", "Alpha"]
     assert [r["LastName"] for r in desc.rows] == ["Alpha", "Beta"]
 
@@ -57,18 +64,25 @@ def test_relative_date_literals_are_ranges() -> None:
     opp = {"Name": "o", "StageName": "Closed Won"}
     writes.insert(org, "Opportunity", {**opp, "CloseDate": "2026-01-10"})
     writes.insert(org, "Opportunity", {**opp, "CloseDate": "2025-12-01"})
-    got = execute(org, "SELECT Id FROM Opportunity WHERE CloseDate = LAST_N_DAYS:30",
-                  include_deleted=False, today=date(2026, 1, 15))
+    got = execute(
+        org,
+        "SELECT Id FROM Opportunity WHERE CloseDate = LAST_N_DAYS:30",
+        include_deleted=False,
+        today=date(2026, 1, 15),
+    )
     assert len(got.rows) == 1
 
 
-@pytest.mark.parametrize("soql", [
-    "SELECT Id FROM Contact WHERE LastName = 'a\\x'",  # unknown escape
-    "SELECT Id FROM Contact WHERE LastName = 'open",
-    "SELECT Id, FROM Contact",
-    "SELECT Id FROM Contact LIMIT -1",
-    "SELECT Id FROM Contact GROUP BY LastName",
-])
+@pytest.mark.parametrize(
+    "soql",
+    [
+        "SELECT Id FROM Contact WHERE LastName = 'a\\x'",  # unknown escape
+        "SELECT Id FROM Contact WHERE LastName = 'open",
+        "SELECT Id, FROM Contact",
+        "SELECT Id FROM Contact LIMIT -1",
+        "SELECT Id FROM Contact GROUP BY LastName",
+    ],
+)
 def test_malformed_statements_are_malformed_query(soql: str) -> None:
     with pytest.raises(SfError) as exc:
         parse(soql)

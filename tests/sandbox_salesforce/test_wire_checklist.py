@@ -14,7 +14,8 @@ from connectors.sandbox.salesforce.app import SalesforceStandIn
 
 
 def test_rest_calls_arrive_with_bearer_json_content_type_and_pretty_print(
-        sf_server: SalesforceStandIn, sf: Salesforce) -> None:
+    sf_server: SalesforceStandIn, sf: Salesforce
+) -> None:
     seen: list[Request] = []
     sf_server.faults.add_hook("spy", lambda req: seen.append(req))  # type: ignore[func-returns-value]
     sf.query("SELECT Id FROM Contact LIMIT 1")
@@ -35,7 +36,8 @@ def test_other_api_versions_route_under_their_own_prefix(sf_server: SalesforceSt
 
 
 def test_failed_close_aborts_the_job_and_keeps_its_rows_as_unprocessed(
-        sf_server: SalesforceStandIn, sf: Salesforce) -> None:
+    sf_server: SalesforceStandIn, sf: Salesforce
+) -> None:
     sf_server.faults.error_burst(1, status=503, path=r"/jobs/ingest/750\w{15}$")
     with pytest.raises(SalesforceGeneralError):
         sf.bulk2.Contact.insert(records=[{"LastName": "Never"}], wait=0.01)

@@ -20,8 +20,17 @@ AS_OF = datetime.date(2024, 12, 31)
 CONTACT_COLUMNS = ["id", "email", "first_name", "last_name", "salutation", "country", "company_id"]
 DEAL_COLUMNS = ["id", "amount", "close_date", "won", "contact_ids", "company_ids"]
 TAG_COLUMNS = [
-    "contact_id", "abc", "abc_trend", "rfm_r", "rfm_f", "rfm_m", "rfm_score", "rfm_segment",
-    "lifecycle", "interests", "data_quality",
+    "contact_id",
+    "abc",
+    "abc_trend",
+    "rfm_r",
+    "rfm_f",
+    "rfm_m",
+    "rfm_score",
+    "rfm_segment",
+    "lifecycle",
+    "interests",
+    "data_quality",
 ]
 
 
@@ -45,8 +54,15 @@ def contact(cid: str, **fields: Any) -> dict[str, Any]:
     return row
 
 
-def deal(did: str, amount: Any, close: str | None, contacts: Sequence[str] | str = (),
-         won: bool = True, companies: Sequence[str] = (), **props: Any) -> dict[str, Any]:
+def deal(
+    did: str,
+    amount: Any,
+    close: str | None,
+    contacts: Sequence[str] | str = (),
+    won: bool = True,
+    companies: Sequence[str] = (),
+    **props: Any,
+) -> dict[str, Any]:
     if isinstance(contacts, str):
         contacts = [contacts]
     row: dict[str, Any] = {
@@ -61,8 +77,9 @@ def deal(did: str, amount: Any, close: str | None, contacts: Sequence[str] | str
     return row
 
 
-def _write(path: Path, base: list[str], rows: Sequence[dict[str, Any]],
-           columns: Sequence[str] = ()) -> None:
+def _write(
+    path: Path, base: list[str], rows: Sequence[dict[str, Any]], columns: Sequence[str] = ()
+) -> None:
     extra: list[str] = [c for c in columns if c not in base]
     for r in rows:
         for k in r:

@@ -6,8 +6,11 @@ from conftest import contact, days_before, deal
 def _run(seg, revenues, **kwargs):
     """One purchase per contact id with the given amount (None: a prospect)."""
     contacts = [contact(cid) for cid in revenues]
-    deals = [deal(f"d{cid}", amount, days_before(10), cid)
-             for cid, amount in revenues.items() if amount is not None]
+    deals = [
+        deal(f"d{cid}", amount, days_before(10), cid)
+        for cid, amount in revenues.items()
+        if amount is not None
+    ]
     return seg(contacts, deals, **kwargs)
 
 
@@ -30,9 +33,13 @@ def test_before_exactly_95_percent_is_c(seg):
 
 def test_before_exactly_95_percent_is_c_with_exact_decimal_sums(seg):
     contacts = [contact(c) for c in "123"]
-    deals = [deal("a", "0.10", days_before(10), "1"), deal("b", "0.20", days_before(11), "1"),
-             deal("c", "0.40", days_before(12), "1"), deal("d", "0.25", days_before(10), "2"),
-             deal("e", "0.05", days_before(10), "3")]
+    deals = [
+        deal("a", "0.10", days_before(10), "1"),
+        deal("b", "0.20", days_before(11), "1"),
+        deal("c", "0.40", days_before(12), "1"),
+        deal("d", "0.25", days_before(10), "2"),
+        deal("e", "0.05", days_before(10), "3"),
+    ]
     tags = seg(contacts, deals)
     # revenues 0.70, 0.25, 0.05 (total 1.00): before 0, 0.70, 0.95
     assert [tags[c]["abc"] for c in "123"] == ["A", "A", "C"]
@@ -67,8 +74,12 @@ def test_tie_group_starting_exactly_at_80_percent_is_all_b(seg):
 def test_tie_of_exact_decimal_sums_is_one_group(seg):
     # 0.10 + 0.20 (two deals) equals 0.30 (one deal): one tie group, before 0.70 for both
     contacts = [contact(c) for c in "123"]
-    deals = [deal("a", "1.40", days_before(10), "1"), deal("b", "0.10", days_before(10), "2"),
-             deal("c", "0.20", days_before(11), "2"), deal("d", "0.30", days_before(10), "3")]
+    deals = [
+        deal("a", "1.40", days_before(10), "1"),
+        deal("b", "0.10", days_before(10), "2"),
+        deal("c", "0.20", days_before(11), "2"),
+        deal("d", "0.30", days_before(10), "3"),
+    ]
     tags = seg(contacts, deals)
     # total 2.00: 1.40 -> before 0; the 0.30s -> before 0.70 -> A
     assert [tags[c]["abc"] for c in "123"] == ["A", "A", "A"]
@@ -99,8 +110,10 @@ def test_total_zero_makes_every_customer_c(seg):
 
 
 def test_customer_with_purchases_only_outside_window_is_c(seg):
-    tags = seg([contact("1"), contact("2")],
-               [deal("d1", 1000, days_before(500), "1"), deal("d2", 1, days_before(1), "2")])
+    tags = seg(
+        [contact("1"), contact("2")],
+        [deal("d1", 1000, days_before(500), "1"), deal("d2", 1, days_before(1), "2")],
+    )
     assert tags["1"]["abc"] == "C"
     assert tags["2"]["abc"] == "A"
 

@@ -20,7 +20,9 @@ def test_empty_email_after_trimming_is_missing_email(seg, email):
 
 def test_two_missing_emails_are_not_duplicates(seg):
     assert _quality(seg, contact("1", email=""), contact("2", email=" ")) == {
-        "1": "missing_email", "2": "missing_email"}
+        "1": "missing_email",
+        "2": "missing_email",
+    }
 
 
 @pytest.mark.parametrize(
@@ -36,8 +38,12 @@ def test_valid_email_after_trimming_is_not_invalid(seg, email):
 
 
 def test_duplicate_email_compares_trimmed_and_case_insensitive(seg):
-    result = _quality(seg, contact("1", email="Ann@Example.com"),
-                      contact("2", email="  ann@example.COM "), contact("3", email="b@example.com"))
+    result = _quality(
+        seg,
+        contact("1", email="Ann@Example.com"),
+        contact("2", email="  ann@example.COM "),
+        contact("3", email="b@example.com"),
+    )
     assert result == {"1": "duplicate_email", "2": "duplicate_email", "3": None}
 
 
@@ -47,9 +53,12 @@ def test_invalid_duplicate_email_gets_both_flags_sorted(seg):
 
 
 def test_missing_name_needs_both_names_empty(seg):
-    result = _quality(seg, contact("1", first_name="", last_name=""),
-                      contact("2", first_name="Ann", last_name=""),
-                      contact("3", first_name="", last_name="Lee"))
+    result = _quality(
+        seg,
+        contact("1", first_name="", last_name=""),
+        contact("2", first_name="Ann", last_name=""),
+        contact("3", first_name="", last_name="Lee"),
+    )
     assert result == {"1": "missing_name", "2": None, "3": None}
 
 
@@ -72,9 +81,12 @@ def test_all_issues_are_sorted_and_semicolon_joined(seg):
 
 
 def test_empty_or_blank_salutation_is_missing_salutation(seg):
-    assert _quality(seg, contact("1", salutation=""), contact("2", salutation="  "),
-                    contact("3", salutation="Dr")) == {
-        "1": "missing_salutation", "2": "missing_salutation", "3": None}
+    assert _quality(
+        seg,
+        contact("1", salutation=""),
+        contact("2", salutation="  "),
+        contact("3", salutation="Dr"),
+    ) == {"1": "missing_salutation", "2": "missing_salutation", "3": None}
 
 
 @pytest.mark.parametrize("email", ["a@.com", "a@b.", "a b@c.d"])
@@ -84,8 +96,9 @@ def test_email_check_is_only_the_three_stated_conditions(seg, email):
 
 
 def test_duplicate_email_is_case_insensitive_for_non_ascii_letters(seg):
-    result = _quality(seg, contact("1", email="JÖRG@example.de"),
-                      contact("2", email="jörg@example.de"))
+    result = _quality(
+        seg, contact("1", email="JÖRG@example.de"), contact("2", email="jörg@example.de")
+    )
     assert result == {"1": "duplicate_email", "2": "duplicate_email"}
 
 
@@ -96,15 +109,23 @@ def test_duplicate_email_needs_another_contact_not_the_same_one(seg):
 
 def test_missing_address_only_when_listed(seg):
     full = {"street": "Hauptstraße 1", "postal_code": "10115", "city": "Berlin"}
-    contacts = [contact("1", **full), contact("2", **dict(full, street=" ")),
-                contact("3", **dict(full, postal_code="")), contact("4", **dict(full, city="\t")),
-                contact("5")]
+    contacts = [
+        contact("1", **full),
+        contact("2", **dict(full, street=" ")),
+        contact("3", **dict(full, postal_code="")),
+        contact("4", **dict(full, city="\t")),
+        contact("5"),
+    ]
     assert _quality(seg, *contacts)["2"] is None  # default: not checked
     checks = ["missing_address", "missing_salutation"]
     tags = seg(contacts, quality_checks=checks)
     assert {c: t["data_quality"] for c, t in tags.items()} == {
-        "1": None, "2": "missing_address", "3": "missing_address", "4": "missing_address",
-        "5": "missing_address"}
+        "1": None,
+        "2": "missing_address",
+        "3": "missing_address",
+        "4": "missing_address",
+        "5": "missing_address",
+    }
 
 
 def test_missing_address_when_the_columns_are_not_in_the_data(seg):
@@ -114,9 +135,18 @@ def test_missing_address_when_the_columns_are_not_in_the_data(seg):
 
 def test_quality_checks_select_the_checks_and_keep_the_sorted_order(seg):
     c = contact("1", email="", first_name="", last_name="", country="", salutation="")
-    everything = seg([c], quality_checks=["missing_salutation", "missing_name", "missing_email",
-                                          "missing_country", "missing_address"])
+    everything = seg(
+        [c],
+        quality_checks=[
+            "missing_salutation",
+            "missing_name",
+            "missing_email",
+            "missing_country",
+            "missing_address",
+        ],
+    )
     assert everything["1"]["data_quality"] == (
-        "missing_address;missing_country;missing_email;missing_name;missing_salutation")
+        "missing_address;missing_country;missing_email;missing_name;missing_salutation"
+    )
     assert seg([c], quality_checks=["missing_name"])["1"]["data_quality"] == "missing_name"
     assert seg([c], quality_checks=[])["1"]["data_quality"] is None

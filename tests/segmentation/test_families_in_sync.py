@@ -19,21 +19,32 @@ SEG = {
         {"family": "industry", "company_property": "industry"},
         {"family": "origin", "contact_property": "source", "map": {"WEB": "web", "Fair": "fair"}},
     ],
-    "rules": [{"family": "tier", "values": [{"value": "gold", "abc": ["A"]},
-                                            {"value": "none", "revenue_max": "0"}]}],
+    "rules": [
+        {
+            "family": "tier",
+            "values": [{"value": "gold", "abc": ["A"]}, {"value": "none", "revenue_max": "0"}],
+        }
+    ],
 }
 
 
 @pytest.fixture
 def computed(tmp_path):
-    _write(tmp_path / "contacts.csv",
-           ["id", "email", "first_name", "last_name", "salutation", "country", "company_id"],
-           [contact("1", company_id="k1", source="web"), contact("2", source="TV")])
-    _write(tmp_path / "deals.csv",
-           ["id", "amount", "close_date", "won", "contact_ids", "company_ids"],
-           [deal("d1", 10, days_before(3), ["1"], companies=["k1"])])
-    _write(tmp_path / "companies.csv", ["id", "name"],
-           [{"id": "k1", "name": "K", "industry": "Lebensmittel & Getränke"}])
+    _write(
+        tmp_path / "contacts.csv",
+        ["id", "email", "first_name", "last_name", "salutation", "country", "company_id"],
+        [contact("1", company_id="k1", source="web"), contact("2", source="TV")],
+    )
+    _write(
+        tmp_path / "deals.csv",
+        ["id", "amount", "close_date", "won", "contact_ids", "company_ids"],
+        [deal("d1", 10, days_before(3), ["1"], companies=["k1"])],
+    )
+    _write(
+        tmp_path / "companies.csv",
+        ["id", "name"],
+        [{"id": "k1", "name": "K", "industry": "Lebensmittel & Getränke"}],
+    )
     config = SegmentationConfig.model_validate(SEG)
     con = duckdb.connect()
     CsvLoader(con, tmp_path).load(["source"], [], ["industry"])
@@ -73,11 +84,23 @@ def test_explain_says_why_each_family_has_its_value(computed):
 
 
 def test_new_families_can_be_list_entries():
-    config = Config.model_validate({"segmentation": SEG, "lists": {
-        "tier": ["gold"], "origin": ["other"], "industry": ["lebensmittel_getränke"],
-        "lifecycle": ["at_risk"]}})
-    assert config.lists.entries() == [("lifecycle", "at_risk"), ("tier", "gold"),
-                                      ("origin", "other"), ("industry", "lebensmittel_getränke")]
+    config = Config.model_validate(
+        {
+            "segmentation": SEG,
+            "lists": {
+                "tier": ["gold"],
+                "origin": ["other"],
+                "industry": ["lebensmittel_getränke"],
+                "lifecycle": ["at_risk"],
+            },
+        }
+    )
+    assert config.lists.entries() == [
+        ("lifecycle", "at_risk"),
+        ("tier", "gold"),
+        ("origin", "other"),
+        ("industry", "lebensmittel_getränke"),
+    ]
 
 
 @pytest.mark.parametrize(

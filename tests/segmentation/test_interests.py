@@ -4,8 +4,11 @@ import datetime
 
 from conftest import AS_OF, contact, days_before, deal
 
-ECO_CONTACT = {"tag": "sustainability", "contact_property": "topics",
-               "any_of": ["eco", "green", "nachhaltig"]}
+ECO_CONTACT = {
+    "tag": "sustainability",
+    "contact_property": "topics",
+    "any_of": ["eco", "green", "nachhaltig"],
+}
 ECO_DEAL = {"tag": "sustainability", "deal_property": "product_line", "any_of": ["eco"]}
 
 
@@ -15,14 +18,20 @@ def _contacts(seg, topics, rules=(ECO_CONTACT,)):
 
 
 def _deals(seg, deals, rules=(ECO_DEAL,)):
-    return seg([contact("1"), contact("2")], deals, deal_properties=["product_line"],
-               interests=list(rules))
+    return seg(
+        [contact("1"), contact("2")], deals, deal_properties=["product_line"], interests=list(rules)
+    )
 
 
 def test_contact_property_matches_case_insensitive_substring(seg):
     tags = _contacts(seg, ["Eco-Friendly", "EVERGREEN", "Nachhaltigkeit", "sports", ""])
     assert [tags[str(i)]["interests"] for i in range(5)] == [
-        "sustainability", "sustainability", "sustainability", None, None]
+        "sustainability",
+        "sustainability",
+        "sustainability",
+        None,
+        None,
+    ]
 
 
 def test_uppercase_term_matches_lowercase_value(seg):
@@ -55,10 +64,13 @@ def test_tags_are_sorted_and_de_duplicated(seg):
 
 
 def test_same_tag_from_contact_and_deal_rules_appears_once(seg):
-    tags = seg([contact("1", topics="eco")],
-               [deal("d1", 1, days_before(10), "1", product_line="eco")],
-               contact_properties=["topics"], deal_properties=["product_line"],
-               interests=[ECO_CONTACT, ECO_DEAL])
+    tags = seg(
+        [contact("1", topics="eco")],
+        [deal("d1", 1, days_before(10), "1", product_line="eco")],
+        contact_properties=["topics"],
+        deal_properties=["product_line"],
+        interests=[ECO_CONTACT, ECO_DEAL],
+    )
     assert tags["1"]["interests"] == "sustainability"
 
 
@@ -116,11 +128,17 @@ def test_deal_without_contacts_tags_nobody(seg):
 
 
 def test_contact_rule_does_not_look_at_deals_and_vice_versa(seg):
-    rules = [{"tag": "c", "contact_property": "topics", "any_of": ["x"]},
-             {"tag": "d", "deal_property": "product_line", "any_of": ["y"]}]
-    tags = seg([contact("1", topics="y")],
-               [deal("d1", 1, days_before(3), "1", product_line="x")],
-               contact_properties=["topics"], deal_properties=["product_line"], interests=rules)
+    rules = [
+        {"tag": "c", "contact_property": "topics", "any_of": ["x"]},
+        {"tag": "d", "deal_property": "product_line", "any_of": ["y"]},
+    ]
+    tags = seg(
+        [contact("1", topics="y")],
+        [deal("d1", 1, days_before(3), "1", product_line="x")],
+        contact_properties=["topics"],
+        deal_properties=["product_line"],
+        interests=rules,
+    )
     assert tags["1"]["interests"] is None
 
 
@@ -142,9 +160,15 @@ def test_prospect_can_have_interests_from_an_open_deal(seg):
 
 
 def test_deal_interest_window_follows_window_days(seg):
-    tags = seg([contact("1"), contact("2")],
-               [deal("d1", 1, days_before(30), "1", product_line="eco"),
-                deal("d2", 1, days_before(29), "2", product_line="eco")],
-               deal_properties=["product_line"], interests=[ECO_DEAL], window_days=30)
+    tags = seg(
+        [contact("1"), contact("2")],
+        [
+            deal("d1", 1, days_before(30), "1", product_line="eco"),
+            deal("d2", 1, days_before(29), "2", product_line="eco"),
+        ],
+        deal_properties=["product_line"],
+        interests=[ECO_DEAL],
+        window_days=30,
+    )
     assert tags["1"]["interests"] is None
     assert tags["2"]["interests"] == "sustainability"

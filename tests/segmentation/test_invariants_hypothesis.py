@@ -15,8 +15,12 @@ from hypothesis import strategies as st
 
 def examples(n: int) -> settings:
     """Small, fast runs (the whole directory must stay well under 60 s); no example database."""
-    return settings(max_examples=n, deadline=None, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    return settings(
+        max_examples=n,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
 
 
 SETTINGS = examples(35)
@@ -25,8 +29,9 @@ AMOUNTS = st.one_of(
     st.sampled_from([None, "0", "0.10", "0.20", "0.30", "100", "-5", "33.33", "50"]),
     st.integers(-500, 20000).map(lambda c: f"{c / 100:.2f}" if c % 7 else str(c)),
 )
-OFFSETS = st.one_of(st.none(), st.sampled_from([-3, 0, 1, 364, 365, 366, 730]),
-                    st.integers(-5, 800))
+OFFSETS = st.one_of(
+    st.none(), st.sampled_from([-3, 0, 1, 364, 365, 366, 730]), st.integers(-5, 800)
+)
 GRID = {
     5: ["new_customer", "potential_loyalist", "potential_loyalist", "champion", "champion"],
     4: ["promising", "potential_loyalist", "potential_loyalist", "loyal", "loyal"],
@@ -57,8 +62,10 @@ def run(contacts, deals, **kwargs):
 
 def metrics(contacts, deals, as_of=AS_OF, window=365):
     """Independent recomputation of revenue, frequency and recency per contact."""
-    out = {c["id"]: {"revenue": Fraction(0), "frequency": 0, "latest": None, "dates": []}
-           for c in contacts}
+    out = {
+        c["id"]: {"revenue": Fraction(0), "frequency": 0, "latest": None, "dates": []}
+        for c in contacts
+    }
     for d in deals:
         if d["won"] != "true" or not d["close_date"] or not d["contact_ids"]:
             continue
@@ -91,10 +98,13 @@ def reference_abc(ms):
             classes[c] = "C"
         else:
             # v2: only strictly greater revenues come before (equal revenue, equal class)
-            before = sum((ms[o]["revenue"] for o in customers if ms[o]["revenue"] > rev),
-                         Fraction(0)) / total
-            classes[c] = "A" if before < Fraction("0.80") else (
-                "B" if before < Fraction("0.95") else "C")
+            before = (
+                sum((ms[o]["revenue"] for o in customers if ms[o]["revenue"] > rev), Fraction(0))
+                / total
+            )
+            classes[c] = (
+                "A" if before < Fraction("0.80") else ("B" if before < Fraction("0.95") else "C")
+            )
     return classes
 
 
@@ -126,7 +136,12 @@ def test_rfm_scores_are_always_1_to_5_and_empty_for_non_customers(data):
     for cid, t in tags.items():
         if ms[cid]["latest"] is None:
             assert (t["rfm_r"], t["rfm_f"], t["rfm_m"], t["rfm_score"], t["rfm_segment"]) == (
-                None, None, None, None, None)
+                None,
+                None,
+                None,
+                None,
+                None,
+            )
             assert t["abc"] is None and t["abc_trend"] is None and t["lifecycle"] == "prospect"
         else:
             for letter in ("rfm_r", "rfm_f", "rfm_m"):
@@ -155,9 +170,11 @@ def test_equal_values_get_equal_scores_and_scores_follow_the_formula(data):
     active = [c for c in customers if ms[c]["frequency"] > 0]
     # higher is better for every key below (R: smaller recency is better); v2: R ranks
     # among all customers, F and M among the active, the inactive score F = M = 1
-    keys = {"rfm_r": (lambda m: -m["recency"], customers),
-            "rfm_f": (lambda m: m["frequency"], active),
-            "rfm_m": (lambda m: m["revenue"], active)}
+    keys = {
+        "rfm_r": (lambda m: -m["recency"], customers),
+        "rfm_f": (lambda m: m["frequency"], active),
+        "rfm_m": (lambda m: m["revenue"], active),
+    }
     for letter, (key, group) in keys.items():
         for a in group:
             for b in group:
@@ -241,11 +258,16 @@ def company_datasets(draw):
     for k in range(draw(st.integers(0, 7))):
         offset = draw(OFFSETS)
         close = None if offset is None else (AS_OF - datetime.timedelta(days=offset)).isoformat()
-        deals.append(deal(f"d{k}", draw(AMOUNTS), close,
-                          draw(st.lists(st.sampled_from(ids), max_size=2, unique=True)),
-                          won=draw(st.booleans()),
-                          companies=draw(st.lists(st.sampled_from(companies), max_size=2,
-                                                  unique=True))))
+        deals.append(
+            deal(
+                f"d{k}",
+                draw(AMOUNTS),
+                close,
+                draw(st.lists(st.sampled_from(ids), max_size=2, unique=True)),
+                won=draw(st.booleans()),
+                companies=draw(st.lists(st.sampled_from(companies), max_size=2, unique=True)),
+            )
+        )
     return contacts, deals, [{"id": c, "name": c} for c in companies]
 
 
@@ -254,8 +276,16 @@ def company_datasets(draw):
 def test_company_level_contacts_inherit_company_tags_and_loners_are_prospects(data):
     contacts, deals, companies = data
     _, tags = run(contacts, deals, companies=companies, level="company")
-    inherited = ["abc", "abc_trend", "rfm_r", "rfm_f", "rfm_m", "rfm_score", "rfm_segment",
-                 "lifecycle"]
+    inherited = [
+        "abc",
+        "abc_trend",
+        "rfm_r",
+        "rfm_f",
+        "rfm_m",
+        "rfm_score",
+        "rfm_segment",
+        "lifecycle",
+    ]
     by_company: dict[str, list] = {}
     for c in contacts:
         t = tags[c["id"]]
@@ -279,8 +309,21 @@ def test_company_level_contacts_inherit_company_tags_and_loners_are_prospects(da
             assert tags[c["id"]]["abc"] == reference_abc(ms).get(c["company_id"])
 
 
-EMAILS = ["", " ", "a@b.co", "A@B.CO", " a@b.co ", "foo", "FOO", "a@b", "x@@y.z", "@y.z",
-          "x@y.", "Ö@x.de", "ö@x.de"]
+EMAILS = [
+    "",
+    " ",
+    "a@b.co",
+    "A@B.CO",
+    " a@b.co ",
+    "foo",
+    "FOO",
+    "a@b",
+    "x@@y.z",
+    "@y.z",
+    "x@y.",
+    "Ö@x.de",
+    "ö@x.de",
+]
 VALUES = ["", "eco", "ECO-line", "green;x", "x; GrEen", "ec;o", "Öko", "none", None]
 INTEREST_RULES = [
     {"tag": "eco", "contact_property": "topics", "any_of": ["eco", "öko"]},
@@ -333,18 +376,31 @@ def reference_quality(c, contacts):
 @st.composite
 def people_datasets(draw):
     ids = draw(st.lists(st.sampled_from(ID_POOL), min_size=1, max_size=6, unique=True))
-    contacts = [contact(i, email=draw(st.sampled_from(EMAILS)),
-                        first_name=draw(st.sampled_from(["", "Ann"])),
-                        last_name=draw(st.sampled_from(["", "Lee"])),
-                        country=draw(st.sampled_from(["", "DE"])),
-                        topics=draw(st.sampled_from(VALUES))) for i in ids]
+    contacts = [
+        contact(
+            i,
+            email=draw(st.sampled_from(EMAILS)),
+            first_name=draw(st.sampled_from(["", "Ann"])),
+            last_name=draw(st.sampled_from(["", "Lee"])),
+            country=draw(st.sampled_from(["", "DE"])),
+            topics=draw(st.sampled_from(VALUES)),
+        )
+        for i in ids
+    ]
     deals = []
     for k in range(draw(st.integers(0, 6))):
         offset = draw(OFFSETS)
         close = None if offset is None else (AS_OF - datetime.timedelta(days=offset)).isoformat()
-        deals.append(deal(f"d{k}", "1", close,
-                          draw(st.lists(st.sampled_from(ids), max_size=3, unique=True)),
-                          won=draw(st.booleans()), product_line=draw(st.sampled_from(VALUES))))
+        deals.append(
+            deal(
+                f"d{k}",
+                "1",
+                close,
+                draw(st.lists(st.sampled_from(ids), max_size=3, unique=True)),
+                won=draw(st.booleans()),
+                product_line=draw(st.sampled_from(VALUES)),
+            )
+        )
     return contacts, deals
 
 
@@ -352,8 +408,13 @@ def people_datasets(draw):
 @given(people_datasets())
 def test_interests_and_data_quality_match_their_definitions(data):
     contacts, deals = data
-    _, tags = run(contacts, deals, contact_properties=["topics"],
-                  deal_properties=["product_line"], interests=INTEREST_RULES)
+    _, tags = run(
+        contacts,
+        deals,
+        contact_properties=["topics"],
+        deal_properties=["product_line"],
+        interests=INTEREST_RULES,
+    )
     for c in contacts:
         assert tags[c["id"]]["interests"] == reference_interests(c, deals), c
         assert tags[c["id"]]["data_quality"] == reference_quality(c, contacts), c
@@ -363,8 +424,18 @@ def test_interests_and_data_quality_match_their_definitions(data):
 
 SALUTATIONS = ["", " ", "Dr", "Ms"]
 ADDRESS = ["", " ", "Hauptstraße 1", "10115", "Berlin"]
-RAW_VALUES = ["", "  ", "Lebensmittel & Getränke", "lebensmittel  &  getränke ", "STEEL",
-              " steel", "Messe München", "--", "B2B/SaaS", None]
+RAW_VALUES = [
+    "",
+    "  ",
+    "Lebensmittel & Getränke",
+    "lebensmittel  &  getränke ",
+    "STEEL",
+    " steel",
+    "Messe München",
+    "--",
+    "B2B/SaaS",
+    None,
+]
 MAP = {"Steel": "steel", "LEBENSMITTEL & GETRÄNKE": "food"}
 
 
@@ -399,20 +470,37 @@ def reference_property(raw, mapping):
     return reference_normalise(raw.strip()) or None
 
 
-CHECKS = st.lists(st.sampled_from(["duplicate_email", "invalid_email", "missing_address",
-                                   "missing_country", "missing_email", "missing_name",
-                                   "missing_salutation"]), unique=True)
+CHECKS = st.lists(
+    st.sampled_from(
+        [
+            "duplicate_email",
+            "invalid_email",
+            "missing_address",
+            "missing_country",
+            "missing_email",
+            "missing_name",
+            "missing_salutation",
+        ]
+    ),
+    unique=True,
+)
 
 
 @st.composite
 def hygiene_datasets(draw):
     ids = draw(st.lists(st.sampled_from(ID_POOL), min_size=1, max_size=6, unique=True))
-    contacts = [contact(i, email=draw(st.sampled_from(EMAILS)),
-                        salutation=draw(st.sampled_from(SALUTATIONS)),
-                        street=draw(st.sampled_from(ADDRESS)),
-                        postal_code=draw(st.sampled_from(ADDRESS)),
-                        city=draw(st.sampled_from(ADDRESS)),
-                        source=draw(st.sampled_from(RAW_VALUES))) for i in ids]
+    contacts = [
+        contact(
+            i,
+            email=draw(st.sampled_from(EMAILS)),
+            salutation=draw(st.sampled_from(SALUTATIONS)),
+            street=draw(st.sampled_from(ADDRESS)),
+            postal_code=draw(st.sampled_from(ADDRESS)),
+            city=draw(st.sampled_from(ADDRESS)),
+            source=draw(st.sampled_from(RAW_VALUES)),
+        )
+        for i in ids
+    ]
     return contacts, draw(CHECKS)
 
 
@@ -420,8 +508,10 @@ def hygiene_datasets(draw):
 @given(hygiene_datasets())
 def test_v2_quality_checks_and_property_families_match_their_definitions(data):
     contacts, checks = data
-    families = [{"family": "plain", "contact_property": "source"},
-                {"family": "mapped", "contact_property": "source", "map": MAP}]
+    families = [
+        {"family": "plain", "contact_property": "source"},
+        {"family": "mapped", "contact_property": "source", "map": MAP},
+    ]
     _, tags = run(contacts, [], quality_checks=checks, properties=families)
     for c in contacts:
         t = tags[c["id"]]
@@ -430,19 +520,35 @@ def test_v2_quality_checks_and_property_families_match_their_definitions(data):
         assert t["mapped"] == reference_property(c["source"], MAP), c
 
 
-RULE_VALUES = st.fixed_dictionaries({}, optional={
-    "abc": st.lists(st.sampled_from(["A", "B", "C"]), min_size=1, unique=True),
-    "lifecycle": st.lists(st.sampled_from(["prospect", "new", "active", "repeat", "loyal",
-                                           "at_risk", "inactive", "reactivated"]),
-                          min_size=1, unique=True),
-    "revenue_min": st.sampled_from(["0", "0.10", "33.33", "100"]),
-    "revenue_max": st.sampled_from(["0", "0.30", "50", "100"]),
-    "frequency_min": st.integers(0, 3),
-    "frequency_max": st.integers(0, 3),
-    "purchases_min": st.integers(0, 3),
-    "recency_max": st.sampled_from([0, 1, 364, 365, 400]),
-    "average_order_max": st.sampled_from(["0", "0.10", "33.34", "100"]),
-})
+RULE_VALUES = st.fixed_dictionaries(
+    {},
+    optional={
+        "abc": st.lists(st.sampled_from(["A", "B", "C"]), min_size=1, unique=True),
+        "lifecycle": st.lists(
+            st.sampled_from(
+                [
+                    "prospect",
+                    "new",
+                    "active",
+                    "repeat",
+                    "loyal",
+                    "at_risk",
+                    "inactive",
+                    "reactivated",
+                ]
+            ),
+            min_size=1,
+            unique=True,
+        ),
+        "revenue_min": st.sampled_from(["0", "0.10", "33.33", "100"]),
+        "revenue_max": st.sampled_from(["0", "0.30", "50", "100"]),
+        "frequency_min": st.integers(0, 3),
+        "frequency_max": st.integers(0, 3),
+        "purchases_min": st.integers(0, 3),
+        "recency_max": st.sampled_from([0, 1, 364, 365, 400]),
+        "average_order_max": st.sampled_from(["0", "0.10", "33.34", "100"]),
+    },
+)
 
 
 def reference_rule(values, t, m, ever):
@@ -480,4 +586,7 @@ def test_v2_rule_families_give_the_first_value_whose_conditions_all_hold(data, c
     ms = metrics(contacts, deals)
     for cid, t in tags.items():
         assert t["tier"] == reference_rule(values, t, ms[cid], len(ms[cid]["dates"])), (
-            cid, ms[cid], t)
+            cid,
+            ms[cid],
+            t,
+        )

@@ -34,8 +34,19 @@ def test_tags_csv_is_sorted_with_header_and_empty_cells(tmp_path):
     con.close()
     with out.open(newline="", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
-    assert rows[0] == ["contact_id", "abc", "abc_trend", "rfm_r", "rfm_f", "rfm_m", "rfm_score",
-                       "rfm_segment", "lifecycle", "interests", "data_quality"]
+    assert rows[0] == [
+        "contact_id",
+        "abc",
+        "abc_trend",
+        "rfm_r",
+        "rfm_f",
+        "rfm_m",
+        "rfm_score",
+        "rfm_segment",
+        "lifecycle",
+        "interests",
+        "data_quality",
+    ]
     assert [r[0] for r in rows[1:]] == ["10", "2", "9"]
     assert rows[1] == ["10", "A", "new", "1", "1", "1", "111", "hibernating", "new", "", ""]
     assert rows[2] == ["2", "", "", "", "", "", "", "", "prospect", "", ""]

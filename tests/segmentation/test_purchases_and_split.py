@@ -7,8 +7,10 @@ from conftest import AS_OF, contact, days_before, deal
 
 def test_hundred_split_three_ways_ties_with_another_equal_split(seg):
     contacts = [contact(str(i)) for i in range(1, 7)]
-    deals = [deal("d1", 100, days_before(10), ["1", "2", "3"]),
-             deal("d2", 100, days_before(10), ["4", "5", "6"])]
+    deals = [
+        deal("d1", 100, days_before(10), ["1", "2", "3"]),
+        deal("d2", 100, days_before(10), ["4", "5", "6"]),
+    ]
     tags = seg(contacts, deals)
     # all six revenues are 100/3 and tie: worse = 0 -> M = 1 for all
     assert {tags[str(i)]["rfm_m"] for i in range(1, 7)} == {1}
@@ -19,8 +21,10 @@ def test_hundred_split_three_ways_ties_with_another_equal_split(seg):
 def test_split_share_is_exact_not_rounded_to_cents(seg):
     # 100/3 = 33.333... > 33.33 (carried with >= 10 decimal places)
     contacts = [contact(str(i)) for i in range(1, 5)]
-    deals = [deal("d1", 100, days_before(10), ["1", "2", "3"]),
-             deal("d2", "33.33", days_before(10), "4")]
+    deals = [
+        deal("d1", 100, days_before(10), ["1", "2", "3"]),
+        deal("d2", "33.33", days_before(10), "4"),
+    ]
     tags = seg(contacts, deals)
     # n = 4: contacts 1-3 have worse = 1 -> 1 + floor(5/4) = 2; contact 4 -> 1
     assert [tags[str(i)]["rfm_m"] for i in range(1, 5)] == [2, 2, 2, 1]
@@ -28,9 +32,11 @@ def test_split_share_is_exact_not_rounded_to_cents(seg):
 
 def test_split_purchase_counts_once_for_frequency_of_every_contact(seg):
     contacts = [contact(str(i)) for i in range(1, 4)]
-    deals = [deal("d1", 10, days_before(10), ["1", "2"]),
-             deal("d2", 10, days_before(20), ["1", "2"]),
-             deal("d3", 10, days_before(5), "3")]
+    deals = [
+        deal("d1", 10, days_before(10), ["1", "2"]),
+        deal("d2", 10, days_before(20), ["1", "2"]),
+        deal("d3", 10, days_before(5), "3"),
+    ]
     tags = seg(contacts, deals)
     # frequency 2, 2, 1 -> worse 1, 1, 0 with n = 3 -> 1 + floor(5/3) = 2
     assert [tags[c]["rfm_f"] for c in "123"] == [2, 2, 1]
@@ -40,8 +46,12 @@ def test_split_purchase_counts_once_for_frequency_of_every_contact(seg):
 
 def test_point_one_plus_point_two_ties_with_point_three(seg):
     contacts = [contact(c) for c in "123"]
-    deals = [deal("d1", "0.10", days_before(10), "1"), deal("d2", "0.20", days_before(11), "1"),
-             deal("d3", "0.30", days_before(10), "2"), deal("d4", "0.29", days_before(10), "3")]
+    deals = [
+        deal("d1", "0.10", days_before(10), "1"),
+        deal("d2", "0.20", days_before(11), "1"),
+        deal("d3", "0.30", days_before(10), "2"),
+        deal("d4", "0.29", days_before(10), "3"),
+    ]
     tags = seg(contacts, deals)
     # revenues 0.30, 0.30, 0.29: worse = 1, 1, 0; n = 3 -> 2, 2, 1
     assert [tags[c]["rfm_m"] for c in "123"] == [2, 2, 1]
@@ -71,25 +81,37 @@ def test_lost_deal_is_no_purchase(seg):
 
 
 def test_future_dated_won_deal_is_no_purchase(seg):
-    tags = seg([contact("1"), contact("2")],
-               [deal("d1", 100, (AS_OF + datetime.timedelta(days=1)).isoformat(), "1"),
-                deal("d2", 1, days_before(50), "2")])
+    tags = seg(
+        [contact("1"), contact("2")],
+        [
+            deal("d1", 100, (AS_OF + datetime.timedelta(days=1)).isoformat(), "1"),
+            deal("d2", 1, days_before(50), "2"),
+        ],
+    )
     assert tags["1"]["lifecycle"] == "prospect"
     assert tags["1"]["abc"] is None
     assert tags["2"]["abc"] == "A"
 
 
 def test_future_dated_deal_does_not_affect_recency_or_lifecycle(seg):
-    tags = seg([contact("1")],
-               [deal("d1", 100, days_before(200), "1"),
-                deal("d2", 100, (AS_OF + datetime.timedelta(days=3)).isoformat(), "1")])
+    tags = seg(
+        [contact("1")],
+        [
+            deal("d1", 100, days_before(200), "1"),
+            deal("d2", 100, (AS_OF + datetime.timedelta(days=3)).isoformat(), "1"),
+        ],
+    )
     assert tags["1"]["lifecycle"] == "at_risk"  # recency 200 > 180
 
 
 def test_negative_amounts_are_summed_like_any_other(seg):
     contacts = [contact(c) for c in "123"]
-    deals = [deal("d1", 100, days_before(10), "1"), deal("d2", -100, days_before(11), "1"),
-             deal("d3", 10, days_before(10), "2"), deal("d4", "-5", days_before(10), "3")]
+    deals = [
+        deal("d1", 100, days_before(10), "1"),
+        deal("d2", -100, days_before(11), "1"),
+        deal("d3", 10, days_before(10), "2"),
+        deal("d4", "-5", days_before(10), "3"),
+    ]
     tags = seg(contacts, deals)
     assert [tags[c]["abc"] for c in "123"] == ["C", "A", "C"]
     # revenues 0, 10, -5: worse 1, 2, 0; n = 3 -> 2, 4, 1
@@ -97,10 +119,14 @@ def test_negative_amounts_are_summed_like_any_other(seg):
 
 
 def test_orphan_deals_are_counted_and_ignored(seg):
-    tags = seg([contact("1")],
-               [deal("d1", 100, days_before(10), []), deal("d2", 50, days_before(10), [],
-                                                             companies=["co1"]),
-                deal("d3", 10, days_before(10), "1")])
+    tags = seg(
+        [contact("1")],
+        [
+            deal("d1", 100, days_before(10), []),
+            deal("d2", 50, days_before(10), [], companies=["co1"]),
+            deal("d3", 10, days_before(10), "1"),
+        ],
+    )
     assert tags.report.orphan_deals == 2
     assert tags["1"]["abc"] == "A"
     assert tags.report.customers == 1
@@ -112,14 +138,21 @@ def test_no_orphans_when_every_deal_has_a_contact(seg):
 
 
 def test_lost_deal_without_contacts_is_also_an_orphan(seg):
-    tags = seg([contact("1")], [deal("d1", 100, days_before(10), [], won=False),
-                                deal("d2", 100, days_before(10), "1", won=False)])
+    tags = seg(
+        [contact("1")],
+        [
+            deal("d1", 100, days_before(10), [], won=False),
+            deal("d2", 100, days_before(10), "1", won=False),
+        ],
+    )
     assert tags.report.orphan_deals == 1
 
 
 def test_deal_listing_only_unknown_contacts_is_an_orphan(seg):
-    tags = seg([contact("1")], [deal("d1", 100, days_before(10), "999"),
-                                deal("d2", 100, days_before(10), ["1", "998"])])
+    tags = seg(
+        [contact("1")],
+        [deal("d1", 100, days_before(10), "999"), deal("d2", 100, days_before(10), ["1", "998"])],
+    )
     assert tags.report.orphan_deals == 1
     # an unknown id is no entity: contact 1 is the only customer
     assert tags["1"]["abc"] == "A"

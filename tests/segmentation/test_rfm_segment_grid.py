@@ -23,8 +23,13 @@ def grid_tags(tmp_path_factory):
             contacts.append(contact(cid))
             deals += [deal(f"{cid}-{k}", 1, days_before(rec + k), cid) for k in range(f)]
     return run_segmentation(
-        tmp_path_factory.mktemp("grid"), contacts, deals, rfm_method="thresholds",
-        rfm_r_edges=[9, 19, 29, 39], rfm_f_edges=[1, 2, 3, 4], rfm_m_edges=[10, 20, 30, 40],
+        tmp_path_factory.mktemp("grid"),
+        contacts,
+        deals,
+        rfm_method="thresholds",
+        rfm_r_edges=[9, 19, 29, 39],
+        rfm_f_edges=[1, 2, 3, 4],
+        rfm_m_edges=[10, 20, 30, 40],
     )
 
 
@@ -39,8 +44,13 @@ def test_rfm_segment_follows_the_r_f_grid(grid_tags, r, f):
 
 def test_rfm_segment_with_quantile_scores(seg):
     # n = 2: the better customer scores 3 in R and F -> need_attention; the other 1,1
-    tags = seg([contact("a"), contact("b")],
-               [deal("a1", 1, days_before(5), "a"), deal("a2", 1, days_before(6), "a"),
-                deal("b1", 1, days_before(50), "b")])
+    tags = seg(
+        [contact("a"), contact("b")],
+        [
+            deal("a1", 1, days_before(5), "a"),
+            deal("a2", 1, days_before(6), "a"),
+            deal("b1", 1, days_before(50), "b"),
+        ],
+    )
     assert tags["a"]["rfm_segment"] == "need_attention"
     assert tags["b"]["rfm_segment"] == "hibernating"

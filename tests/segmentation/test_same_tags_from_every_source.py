@@ -218,12 +218,18 @@ def test_hubspot_sandbox_names_its_company_currency_and_rates():
 
     with HubSpotSandbox(seed=SEED, contacts=5, as_of=AS_OF) as hub:
         auth = {"Authorization": f"Bearer {hub.token}"}
-        get = lambda path: requests.get(hub.base_url + path, headers=auth,  # noqa: E731
-                                        verify=hub.ca_path, timeout=10).json()
+
+        def get(path: str) -> Any:
+            return requests.get(
+                hub.base_url + path, headers=auth, verify=hub.ca_path, timeout=10
+            ).json()
+
         assert get("/account-info/v3/details")["companyCurrency"] == HOME_CURRENCY
         assert get("/settings/v3/currencies/company-currency") == {"currencyCode": "EUR"}
-        rates = {r["fromCurrencyCode"]: r["conversionRate"]
-                 for r in get("/settings/v3/currencies/exchange-rates")["results"]}
+        rates = {
+            r["fromCurrencyCode"]: r["conversionRate"]
+            for r in get("/settings/v3/currencies/exchange-rates")["results"]
+        }
         assert rates == {k: v for k, v in EXCHANGE_RATES.items() if k != HOME_CURRENCY}
         # a deal created or changed gets its converted amount (a read-only property)
         deal = hub.create("deals", {"amount": "10.05", "deal_currency_code": "CHF"})

@@ -34,8 +34,11 @@ def test_window_days_is_configurable(seg):
 
 def test_frequency_counts_only_purchases_in_the_window(seg):
     # contact 1: 2 purchases in the window; contact 2: 1 in the window + 5 older ones.
-    deals = [deal("a1", 1, days_before(10), "1"), deal("a2", 1, days_before(20), "1"),
-             deal("b1", 1, days_before(10), "2")]
+    deals = [
+        deal("a1", 1, days_before(10), "1"),
+        deal("a2", 1, days_before(20), "1"),
+        deal("b1", 1, days_before(10), "2"),
+    ]
     deals += [deal(f"old{i}", 1, days_before(365 + i), "2") for i in range(5)]
     tags = seg([contact("1"), contact("2")], deals)
     # n = 2: the better frequency has worse = 1 -> 1 + floor(5/2) = 3.
