@@ -7,7 +7,7 @@ sandbox (its data, its search index, its export files) lives in a child process;
 benchmark process holds crmseg alone, so its peak RSS is crmseg's, and its CPU time
 and the child's are reported apart.
 
-:class:`RemoteSandbox` offers the few parts of ``HubSpotSandbox`` the benchmark uses
+:class:`RemoteSandbox` offers the few parts of ``HubSpotStandIn`` the benchmark uses
 (``base_url``, ``ca_path``, ``token``, ``log``, ``gateway.routes.bucket``,
 ``faults.set_latency``, ``reset_limits``, ``dataset``) and ``add_won_deals`` (done in the
 child: the contact ids never cross the pipe).
@@ -36,10 +36,10 @@ def _cpu() -> float:
 
 def _serve(conn: Any, kwargs: dict[str, Any]) -> None:
     """The child: start the sandbox, then answer commands until ``stop``."""
-    from connectors.sandbox.hubspot import HubSpotSandbox
+    from connectors.sandbox.hubspot import HubSpotStandIn
 
     t0 = time.perf_counter()
-    hs = HubSpotSandbox(**kwargs).start()
+    hs = HubSpotStandIn(**kwargs).start()
     assert hs.dataset is not None
     conn.send(
         {

@@ -10,7 +10,7 @@ Usage::
     .venv/bin/python benchmarks/sync_bench.py --crm salesforce --sizes 10000 100000
     .venv/bin/python benchmarks/sync_bench.py --sizes 1000000 --phases full --standin-process
 
-For each size N, each run starts a fresh ``HubSpotSandbox(seed, contacts=N, as_of)``
+For each size N, each run starts a fresh ``HubSpotStandIn(seed, contacts=N, as_of)``
 (the generator's default of 0.75 N deals) with its rate limits ENABLED at HubSpot's
 Professional budget (190 requests per rolling 10 s per app, 5 searches per second) and
 ``--latency`` seconds added to every response. crmseg runs with the demo's segmentation

@@ -39,7 +39,7 @@ from benchmarks.sync_common import (
     process_cpu,
 )
 from benchmarks.sync_hubspot_figures import HS_BULK, endpoint_name, floors, phase_figures
-from connectors.sandbox.hubspot import HubSpotSandbox, LimitConfig
+from connectors.sandbox.hubspot import HubSpotStandIn, LimitConfig
 from connectors.sandbox.hubspot.jobs import BulkConfig
 from segmentation import InterestRule, SegmentationConfig
 from sync.config import Config, CrmConfig, ListsConfig, StateConfig
@@ -58,7 +58,7 @@ INTERESTS = [
 ]
 
 
-def bench_config(hs: HubSpotSandbox, state_path: Path, overlap: int | None = None) -> Config:
+def bench_config(hs: HubSpotStandIn, state_path: Path, overlap: int | None = None) -> Config:
     """The demo's segmentation and lists, with the Professional budget and concurrency 4."""
     extra: dict[str, Any] = {} if overlap is None else {"overlap_minutes": overlap}
     return Config(
@@ -85,7 +85,7 @@ STANDIN_PROCESS = False
 
 
 def sync_once(
-    hs: HubSpotSandbox, config: Config, state: State, dump: Path | None = None
+    hs: HubSpotStandIn, config: Config, state: State, dump: Path | None = None
 ) -> tuple[dict[str, Any], float]:
     hs.log.clear()
     hs.reset_limits()
@@ -167,7 +167,7 @@ def one_run(
 
         sandbox: Any = RemoteSandbox(sandbox_kwargs)
     else:
-        sandbox = HubSpotSandbox(**sandbox_kwargs)
+        sandbox = HubSpotStandIn(**sandbox_kwargs)
     with (
         tempfile.TemporaryDirectory(prefix="crmseg-syncbench-") as tmp,
         sandbox as hs,

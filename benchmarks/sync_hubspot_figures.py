@@ -53,7 +53,7 @@ from collections import Counter
 from typing import Any
 
 from benchmarks.sync_common import PAGE, SEARCH_PAGE, rate
-from connectors.sandbox.hubspot import HubSpotSandbox
+from connectors.sandbox.hubspot import HubSpotStandIn
 from connectors.sandbox.hubspot.jobs import BulkConfig
 from sync.config import CrmConfig
 
@@ -104,7 +104,7 @@ def is_write(method: str, endpoint: str) -> bool:
     return method != "GET" and not (method == "POST" and endpoint in READ_POSTS)
 
 
-def phase_figures(hs: HubSpotSandbox, summary: dict[str, Any], wall: float) -> dict[str, Any]:
+def phase_figures(hs: HubSpotStandIn, summary: dict[str, Any], wall: float) -> dict[str, Any]:
     entries = hs.log.entries
     buckets = hs.gateway.routes.bucket
     by_endpoint = Counter(endpoint_name(e) for e in entries)

@@ -67,7 +67,7 @@ def run_demo(
     segments. With ``report``, also writes the HTML report of the synced data there."""
     # Imported here: the sandboxes (TLS, both CRM clients) would cost every other
     # command a fifth of a second at start-up.
-    from connectors.sandbox.hubspot import HubSpotSandbox
+    from connectors.sandbox.hubspot import HubSpotStandIn
     from connectors.sandbox.salesforce import SalesforceStandIn
 
     with tempfile.TemporaryDirectory(prefix="crmseg-demo-") as tmp:
@@ -88,7 +88,7 @@ def run_demo(
                     lists=DEMO_LISTS,
                 )
                 return _two_syncs(config, org.credentials.consumer_secret, reporter, report)
-        with HubSpotSandbox(
+        with HubSpotStandIn(
             seed=SAMPLE_SEED, contacts=SAMPLE_CONTACTS, deals=SAMPLE_DEALS, as_of=SAMPLE_AS_OF
         ) as hub:
             config = Config(

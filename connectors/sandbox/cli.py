@@ -65,10 +65,10 @@ SandboxFactory = Callable[[ServeOptions], RunningSandbox]
 
 
 def _hubspot(opts: ServeOptions) -> RunningSandbox:
-    from connectors.sandbox.hubspot import HubSpotSandbox, LimitConfig
+    from connectors.sandbox.hubspot import HubSpotStandIn, LimitConfig
     from connectors.sandbox.hubspot.app import DEFAULT_TOKEN
 
-    hs = HubSpotSandbox(
+    hs = HubSpotStandIn(
         port=opts.port,
         seed=opts.seed,
         contacts=opts.contacts,

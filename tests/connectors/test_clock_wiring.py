@@ -11,7 +11,7 @@ import pytest
 from connectors.errors import Timeout
 from connectors.hubspot import HubSpotConnector, HubSpotSettings, Transport
 from connectors.salesforce import SalesforceSession
-from connectors.sandbox.hubspot import HubSpotSandbox, LimitConfig
+from connectors.sandbox.hubspot import HubSpotStandIn, LimitConfig
 from connectors.sandbox.salesforce import SalesforceStandIn
 from tests.connectors.hubspot.conftest import settings_for as hubspot_settings
 from tests.connectors.salesforce.conftest import settings_for as salesforce_settings
@@ -19,8 +19,8 @@ from tests.fakeclock import FakeClock, default_clock
 
 
 @pytest.fixture
-def hub() -> Iterator[HubSpotSandbox]:
-    with HubSpotSandbox(seed=7, contacts=12, limits=LimitConfig(enabled=False)) as hs:
+def hub() -> Iterator[HubSpotStandIn]:
+    with HubSpotStandIn(seed=7, contacts=12, limits=LimitConfig(enabled=False)) as hs:
         yield hs
 
 
@@ -28,7 +28,7 @@ def list_one(t: Transport) -> object:
     return t.call("objects.list", t.api("crm.contacts.basic_api").get_page, limit=1)
 
 
-def test_hubspot_backoff_and_retry_after_are_slept_on_the_clock(hub: HubSpotSandbox) -> None:
+def test_hubspot_backoff_and_retry_after_are_slept_on_the_clock(hub: HubSpotStandIn) -> None:
     clock = FakeClock()
     t = Transport(hub.token, hubspot_settings(hub, max_wait=30), clock=clock)
     hub.faults.error_burst(2, 503)
@@ -41,7 +41,7 @@ def test_hubspot_backoff_and_retry_after_are_slept_on_the_clock(hub: HubSpotSand
     assert t.retries == 3
 
 
-def test_hubspot_limiter_waits_out_its_window_on_the_clock(hub: HubSpotSandbox) -> None:
+def test_hubspot_limiter_waits_out_its_window_on_the_clock(hub: HubSpotStandIn) -> None:
     clock = FakeClock()
     settings = hubspot_settings(hub, ten_secondly_limit=2, window_seconds=10.0)
     t = Transport(hub.token, settings, clock=clock)
@@ -52,7 +52,7 @@ def test_hubspot_limiter_waits_out_its_window_on_the_clock(hub: HubSpotSandbox) 
     assert t.limiters["standard"].waited_total == clock.sleeps[0]
 
 
-def test_export_polls_wait_and_time_out_on_the_transport_clock(hub: HubSpotSandbox) -> None:
+def test_export_polls_wait_and_time_out_on_the_transport_clock(hub: HubSpotStandIn) -> None:
     hub.bulk.export_delay_seconds = 1e9  # never done
     clock = FakeClock()
     t = Transport(hub.token, hubspot_settings(hub), clock=clock)
@@ -84,7 +84,7 @@ def test_salesforce_backoff_and_retry_after_are_slept_on_the_clock() -> None:
     assert session.retries == 2
 
 
-def test_the_default_clock_reaches_transports_built_without_one(hub: HubSpotSandbox) -> None:
+def test_the_default_clock_reaches_transports_built_without_one(hub: HubSpotStandIn) -> None:
     with default_clock(FakeClock()) as clock:
         t = Transport(hub.token, HubSpotSettings(host=hub.base_url, ssl_ca_cert=hub.ca_path))
         hub.faults.error_burst(1, 429, retry_after=2)

@@ -10,7 +10,7 @@ import pytest
 
 from connectors.hubspot import HubSpotSettings, Transport
 from connectors.salesforce import SalesforceSession, SalesforceSettings
-from connectors.sandbox.hubspot import HubSpotSandbox, LimitConfig
+from connectors.sandbox.hubspot import HubSpotStandIn, LimitConfig
 from connectors.sandbox.salesforce import SalesforceStandIn
 
 
@@ -29,7 +29,7 @@ def _second_wait_is_the_backoff(waits: list[float]) -> None:
 
 
 def test_hubspot_429_then_503_then_ok() -> None:
-    with HubSpotSandbox(seed=7, contacts=5, limits=LimitConfig(enabled=False)) as hs:
+    with HubSpotStandIn(seed=7, contacts=5, limits=LimitConfig(enabled=False)) as hs:
         waits: list[float] = []
         settings = HubSpotSettings(
             host=hs.base_url, ssl_ca_cert=hs.ca_path, timeout_seconds=10, max_wait=30

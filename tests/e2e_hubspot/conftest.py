@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from connectors.sandbox.csv_export import write_csv_export
 from connectors.sandbox.generator import EXCHANGE_RATES, HOME_CURRENCY
-from connectors.sandbox.hubspot import HubSpotSandbox, LimitConfig
+from connectors.sandbox.hubspot import HubSpotStandIn, LimitConfig
 from segmentation import SegmentationConfig
 from sync.cli import app, run_segmentation
 from tests.fakeclock import FakeClock, default_clock
@@ -52,14 +52,14 @@ def clock() -> Iterator[FakeClock]:
 
 
 @pytest.fixture
-def hub() -> Iterator[HubSpotSandbox]:
-    with HubSpotSandbox(seed=11, contacts=60, as_of=AS_OF, limits=LimitConfig(enabled=False)) as hs:
+def hub() -> Iterator[HubSpotStandIn]:
+    with HubSpotStandIn(seed=11, contacts=60, as_of=AS_OF, limits=LimitConfig(enabled=False)) as hs:
         yield hs
 
 
 @pytest.fixture
 def config_file(
-    tmp_path: Path, hub: HubSpotSandbox, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, hub: HubSpotStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> Callable[..., Path]:
     """Writes a config for the sandbox; ``extra`` is appended TOML."""
     monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", hub.token)
@@ -88,7 +88,7 @@ def crmseg() -> Callable[..., Any]:
 
 
 def expected_tags(
-    hub: HubSpotSandbox, tmp_path: Path, config: SegmentationConfig
+    hub: HubSpotStandIn, tmp_path: Path, config: SegmentationConfig
 ) -> dict[str, dict[str, str | None]]:
     """What ``crmseg segment`` computes from the same data exported as CSV."""
     assert hub.dataset is not None
@@ -113,7 +113,7 @@ def expected_tags(
     return out
 
 
-def crm_tags(hub: HubSpotSandbox, contact_id: str) -> dict[str, str | None]:
+def crm_tags(hub: HubSpotStandIn, contact_id: str) -> dict[str, str | None]:
     props = hub.get("contacts", int(contact_id)) or {}
     out = {}
     for field in TAG_FIELDS.values():
@@ -122,6 +122,6 @@ def crm_tags(hub: HubSpotSandbox, contact_id: str) -> dict[str, str | None]:
     return out
 
 
-def token_never_printed(hub: HubSpotSandbox, text: str) -> None:
+def token_never_printed(hub: HubSpotStandIn, text: str) -> None:
     assert hub.token not in text
     assert os.environ.get("HUBSPOT_ACCESS_TOKEN", "x" * 8) not in text

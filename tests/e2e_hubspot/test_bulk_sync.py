@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from connectors.sandbox.hubspot import HubSpotSandbox
+from connectors.sandbox.hubspot import HubSpotStandIn
 from connectors.sandbox.hubspot.imports import RowError
 from sync.config import load_config
 from tests.e2e_hubspot.conftest import AS_OF, crm_tags, expected_tags
@@ -22,7 +22,7 @@ BULK = "export_threshold = 10\nimport_threshold = 10\n"
 
 
 def test_first_sync_reads_exports_and_writes_one_import(
-    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any, tmp_path: Path
+    hub: HubSpotStandIn, config_file: Callable[..., Path], crmseg: Any, tmp_path: Path
 ) -> None:
     hub.bulk.instant()
     config = config_file(crm=BULK)
@@ -44,7 +44,7 @@ def test_first_sync_reads_exports_and_writes_one_import(
 
 
 def test_rejected_import_rows_count_as_rejected_records_and_are_retried(
-    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any
+    hub: HubSpotStandIn, config_file: Callable[..., Path], crmseg: Any
 ) -> None:
     hub.bulk.instant()
     config = config_file(crm="import_threshold = 10\n")
@@ -80,7 +80,7 @@ def test_rejected_import_rows_count_as_rejected_records_and_are_retried(
 
 
 def test_a_run_killed_during_its_import_is_completed_by_the_next_without_double_writes(
-    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any, tmp_path: Path
+    hub: HubSpotStandIn, config_file: Callable[..., Path], crmseg: Any, tmp_path: Path
 ) -> None:
     hub.bulk.import_delay_seconds = 4.0
     config = config_file(crm="import_threshold = 10\n")

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from hubspot import HubSpot
 
-from connectors.sandbox.hubspot import HubSpotSandbox
+from connectors.sandbox.hubspot import HubSpotStandIn
 from connectors.sandbox.hubspot.errors import envelope
 from sync.config import load_config
 from tests.e2e_hubspot.conftest import AS_OF, crm_tags, expected_tags
@@ -33,7 +33,7 @@ def sync(crmseg: Callable[..., Any], config: Path) -> tuple[int, dict[str, Any]]
     return result.exit_code, json.loads(out) if out.startswith("{") else {}
 
 
-def lose_then(hub: HubSpotSandbox, path: str, *, fatal: bool) -> None:
+def lose_then(hub: HubSpotStandIn, path: str, *, fatal: bool) -> None:
     """The first POST to ``path`` is carried out and its answer lost; with ``fatal``,
     the retry is refused with a 403 (the run stops, exit 5)."""
     rx = re.compile(path)
@@ -53,7 +53,7 @@ def lose_then(hub: HubSpotSandbox, path: str, *, fatal: bool) -> None:
     hub.lose_responses(1, path)
 
 
-def assert_exactly_expected(hub: HubSpotSandbox, config: Path, tmp_path: Path) -> None:
+def assert_exactly_expected(hub: HubSpotStandIn, config: Path, tmp_path: Path) -> None:
     expected = expected_tags(hub, tmp_path, load_config(config).segmentation)
     wrong = {
         cid: crm_tags(hub, cid) for cid, tags in expected.items() if crm_tags(hub, cid) != tags
@@ -74,7 +74,7 @@ def assert_exactly_expected(hub: HubSpotSandbox, config: Path, tmp_path: Path) -
 @pytest.mark.parametrize("fatal", [False, True], ids=["retried", "then-fatal"])
 @pytest.mark.parametrize("create", sorted(CREATES))
 def test_a_lost_create_answer_then_one_clean_rerun_leaves_exactly_the_expected_state(
-    hub: HubSpotSandbox,
+    hub: HubSpotStandIn,
     config_file: Callable[..., Path],
     crmseg: Any,
     tmp_path: Path,
@@ -98,7 +98,7 @@ def test_a_lost_create_answer_then_one_clean_rerun_leaves_exactly_the_expected_s
 
 
 def test_a_lost_snapshot_create_answer_still_makes_one_exact_snapshot(
-    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any
+    hub: HubSpotStandIn, config_file: Callable[..., Path], crmseg: Any
 ) -> None:
     config = config_file()
     assert sync(crmseg, config)[0] == 0

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from connectors.sandbox._server import Request, Response
-from connectors.sandbox.hubspot import HubSpotSandbox, LimitConfig
+from connectors.sandbox.hubspot import HubSpotStandIn, LimitConfig
 from connectors.sandbox.hubspot.jobs import BulkConfig
 from tests.e2e_hubspot.conftest import AS_OF
 from tests.e2e_hubspot.test_sync import sync
@@ -26,9 +26,9 @@ RW = ("read", "write")
 
 
 @pytest.fixture
-def hub() -> Iterator[HubSpotSandbox]:
+def hub() -> Iterator[HubSpotStandIn]:
     """The conftest's ``config_file`` points at this sandbox."""
-    with HubSpotSandbox(
+    with HubSpotStandIn(
         seed=5,
         contacts=N,
         as_of=AS_OF,
@@ -39,7 +39,7 @@ def hub() -> Iterator[HubSpotSandbox]:
 
 
 @pytest.fixture
-def hs(hub: HubSpotSandbox) -> HubSpotSandbox:
+def hs(hub: HubSpotStandIn) -> HubSpotStandIn:
     return hub
 
 
@@ -51,7 +51,7 @@ def config(config_file: Callable[..., Path]) -> Callable[..., Path]:
     return make
 
 
-def edit_during_the_first_write(hs: HubSpotSandbox) -> list[int]:
+def edit_during_the_first_write(hs: HubSpotStandIn) -> list[int]:
     """Someone edits a contact after crmseg pulled it and just before crmseg's batch
     update of that same contact lands: the write's stamp is the newer one."""
     edited: list[int] = []
@@ -68,7 +68,7 @@ def edit_during_the_first_write(hs: HubSpotSandbox) -> list[int]:
 
 
 def test_an_edit_between_pull_and_write_is_caught_by_the_default_check(
-    hs: HubSpotSandbox, config: Callable[..., Path], crmseg: Any
+    hs: HubSpotStandIn, config: Callable[..., Path], crmseg: Any
 ) -> None:
     edited = edit_during_the_first_write(hs)
     cfg = config()
@@ -85,7 +85,7 @@ def test_an_edit_between_pull_and_write_is_caught_by_the_default_check(
 
 
 def test_the_counted_mode_hides_that_edit(
-    hs: HubSpotSandbox, config: Callable[..., Path], crmseg: Any
+    hs: HubSpotStandIn, config: Callable[..., Path], crmseg: Any
 ) -> None:
     """Why ``count_own_write_window`` stays off by default: the same edit is not seen."""
     edited = edit_during_the_first_write(hs)
@@ -96,7 +96,7 @@ def test_the_counted_mode_hides_that_edit(
 
 
 def test_the_no_op_rerun_is_one_export_instead_of_search_pages(
-    hs: HubSpotSandbox, config: Callable[..., Path], crmseg: Any
+    hs: HubSpotStandIn, config: Callable[..., Path], crmseg: Any
 ) -> None:
     cfg = config()
     assert sync(crmseg, cfg)[0] == 0
@@ -127,7 +127,7 @@ NO_EXPORT_SCOPE = {
 
 @pytest.mark.parametrize("refusal", ["daily cap", "no crm.export scope"])
 def test_refused_exports_fall_back_to_search_pages_with_a_warning(
-    hs: HubSpotSandbox,
+    hs: HubSpotStandIn,
     config: Callable[..., Path],
     crmseg: Any,
     refusal: str,
@@ -154,7 +154,7 @@ def test_refused_exports_fall_back_to_search_pages_with_a_warning(
 
 
 def test_exports_switched_off_use_search_pages_without_a_warning(
-    hs: HubSpotSandbox, config: Callable[..., Path], crmseg: Any
+    hs: HubSpotStandIn, config: Callable[..., Path], crmseg: Any
 ) -> None:
     cfg = config("own_write_export_min = 0")
     assert sync(crmseg, cfg)[0] == 0
@@ -166,7 +166,7 @@ def test_exports_switched_off_use_search_pages_without_a_warning(
 
 
 def test_a_lost_export_status_answer_is_asked_again(
-    hs: HubSpotSandbox, config: Callable[..., Path], crmseg: Any
+    hs: HubSpotStandIn, config: Callable[..., Path], crmseg: Any
 ) -> None:
     cfg = config()
     assert sync(crmseg, cfg)[0] == 0
@@ -183,7 +183,7 @@ def test_a_lost_export_status_answer_is_asked_again(
 
 
 def test_own_writes_do_not_count_as_changes_that_call_for_a_whole_export(
-    hs: HubSpotSandbox, config: Callable[..., Path], crmseg: Any
+    hs: HubSpotStandIn, config: Callable[..., Path], crmseg: Any
 ) -> None:
     """Above ``export_threshold`` changes an incremental pull exports every record; crmseg's
     own writes, checked by the filtered export, do not count towards that."""

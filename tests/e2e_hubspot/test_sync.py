@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from connectors.sandbox.hubspot import HubSpotSandbox
+from connectors.sandbox.hubspot import HubSpotStandIn
 from sync.config import load_config
 from sync.lock import run_lock
 from tests.e2e_hubspot.conftest import AS_OF, crm_tags, expected_tags, token_never_printed
@@ -25,7 +25,7 @@ def sync(crmseg: Callable[..., Any], config: Path, *args: str) -> tuple[int, dic
 
 
 def test_sync_writes_exactly_what_crmseg_segment_computes(
-    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any, tmp_path: Path
+    hub: HubSpotStandIn, config_file: Callable[..., Path], crmseg: Any, tmp_path: Path
 ) -> None:
     config = config_file()
     code, summary = sync(crmseg, config)
@@ -44,7 +44,7 @@ def test_sync_writes_exactly_what_crmseg_segment_computes(
 
 
 def test_second_sync_sends_no_write_at_all(
-    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any
+    hub: HubSpotStandIn, config_file: Callable[..., Path], crmseg: Any
 ) -> None:
     config = config_file('[lists]\nlifecycle = ["at_risk", "prospect"]\n')
     assert sync(crmseg, config)[0] == 0
@@ -65,7 +65,7 @@ def test_second_sync_sends_no_write_at_all(
 
 
 def test_a_new_won_deal_is_picked_up_and_only_its_contact_rewritten(
-    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any
+    hub: HubSpotStandIn, config_file: Callable[..., Path], crmseg: Any
 ) -> None:
     # Fixed RFM thresholds: one contact's purchase cannot move anyone else's scores.
     config = config_file(
@@ -89,7 +89,7 @@ def test_a_new_won_deal_is_picked_up_and_only_its_contact_rewritten(
 
 
 def test_archived_and_merged_contacts_leave_the_mirror(
-    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any, tmp_path: Path
+    hub: HubSpotStandIn, config_file: Callable[..., Path], crmseg: Any, tmp_path: Path
 ) -> None:
     config = config_file()
     assert sync(crmseg, config)[0] == 0
@@ -104,7 +104,7 @@ def test_archived_and_merged_contacts_leave_the_mirror(
 
 
 def test_plan_and_dry_run_write_nothing(
-    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any
+    hub: HubSpotStandIn, config_file: Callable[..., Path], crmseg: Any
 ) -> None:
     config = config_file('[lists]\nabc = ["A"]\n')
     plan = crmseg("plan", "--config", str(config), "--as-of", str(AS_OF), "--json", "--details")
@@ -120,7 +120,7 @@ def test_plan_and_dry_run_write_nothing(
 
 
 def test_a_second_run_while_one_holds_the_lock_exits_3(
-    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any
+    hub: HubSpotStandIn, config_file: Callable[..., Path], crmseg: Any
 ) -> None:
     config = config_file()
     with run_lock(load_config(config).state.path, "sync"):
@@ -131,7 +131,7 @@ def test_a_second_run_while_one_holds_the_lock_exits_3(
 
 
 def test_mass_change_guard_exits_4_and_writes_nothing(
-    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any
+    hub: HubSpotStandIn, config_file: Callable[..., Path], crmseg: Any
 ) -> None:
     config = config_file("[sync]\nmass_change_share = 0.1\n")
     assert sync(crmseg, config)[0] == 0
@@ -160,7 +160,7 @@ def test_mass_change_guard_exits_4_and_writes_nothing(
 
 
 def test_throttling_server_errors_and_dropped_connections_are_survived(
-    hub: HubSpotSandbox,
+    hub: HubSpotStandIn,
     config_file: Callable[..., Path],
     crmseg: Any,
     tmp_path: Path,
@@ -182,7 +182,7 @@ def test_throttling_server_errors_and_dropped_connections_are_survived(
 
 
 def test_a_rejected_record_exits_6_and_is_written_by_the_next_run(
-    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any
+    hub: HubSpotStandIn, config_file: Callable[..., Path], crmseg: Any
 ) -> None:
     config = config_file()
     hub.fail_batch_inputs(ids={"9"}, batches=1)
@@ -197,7 +197,7 @@ def test_a_rejected_record_exits_6_and_is_written_by_the_next_run(
 
 
 def test_lists_are_created_once_and_hold_the_tagged_contacts(
-    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any
+    hub: HubSpotStandIn, config_file: Callable[..., Path], crmseg: Any
 ) -> None:
     config = config_file('[lists]\nlifecycle = ["prospect"]\ninterests = ["security"]\n')
     code, summary = sync(crmseg, config)
@@ -230,7 +230,7 @@ def test_lists_are_created_once_and_hold_the_tagged_contacts(
 
 
 def test_resync_one_contact_by_email_rewrites_its_tags(
-    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any
+    hub: HubSpotStandIn, config_file: Callable[..., Path], crmseg: Any
 ) -> None:
     config = config_file()
     assert sync(crmseg, config)[0] == 0
@@ -246,7 +246,7 @@ def test_resync_one_contact_by_email_rewrites_its_tags(
 
 
 def test_explain_and_history_read_the_state(
-    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any
+    hub: HubSpotStandIn, config_file: Callable[..., Path], crmseg: Any
 ) -> None:
     config = config_file()
     assert sync(crmseg, config)[0] == 0
@@ -266,7 +266,7 @@ def test_explain_and_history_read_the_state(
 
 
 def test_the_token_never_reaches_output_or_logs(
-    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any
+    hub: HubSpotStandIn, config_file: Callable[..., Path], crmseg: Any
 ) -> None:
     config = config_file()
     hub.faults.error_burst(1, 401)
@@ -279,7 +279,7 @@ def test_the_token_never_reaches_output_or_logs(
 
 
 def test_a_run_stops_before_the_daily_allowance_runs_low(
-    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any
+    hub: HubSpotStandIn, config_file: Callable[..., Path], crmseg: Any
 ) -> None:
     # 20 calls a day, half kept in reserve: a first sync needs more than 10.
     hub.limits.daily = 20
@@ -292,7 +292,7 @@ def test_a_run_stops_before_the_daily_allowance_runs_low(
 
 
 def test_company_level_tags_companies_and_their_contacts_inherit(
-    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any, tmp_path: Path
+    hub: HubSpotStandIn, config_file: Callable[..., Path], crmseg: Any, tmp_path: Path
 ) -> None:
     config = config_file('[segmentation]\nlevel = "company"\n')
     code, summary = sync(crmseg, config)
@@ -312,7 +312,7 @@ def test_company_level_tags_companies_and_their_contacts_inherit(
 
 
 def test_snapshot_freezes_todays_members_into_a_static_list(
-    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any
+    hub: HubSpotStandIn, config_file: Callable[..., Path], crmseg: Any
 ) -> None:
     config = config_file()
     assert sync(crmseg, config)[0] == 0
@@ -344,7 +344,7 @@ def test_snapshot_freezes_todays_members_into_a_static_list(
 
 
 def test_json_logs_are_one_object_per_line(
-    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any
+    hub: HubSpotStandIn, config_file: Callable[..., Path], crmseg: Any
 ) -> None:
     config = config_file()
     result = crmseg(
@@ -359,7 +359,7 @@ def test_json_logs_are_one_object_per_line(
 
 
 def test_contacts_merged_during_a_run_are_replanned_for_the_new_record(
-    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any
+    hub: HubSpotStandIn, config_file: Callable[..., Path], crmseg: Any
 ) -> None:
     """Merged after the pull, before the write: HubSpot drops the writes to both old
     ids; crmseg must not report them as rejected (exit 6) but pull again and tag
@@ -388,7 +388,7 @@ def test_contacts_merged_during_a_run_are_replanned_for_the_new_record(
 
 
 def test_a_list_crmseg_did_not_create_is_never_touched_and_exits_5(
-    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any
+    hub: HubSpotStandIn, config_file: Callable[..., Path], crmseg: Any
 ) -> None:
     from hubspot import HubSpot
     from hubspot.crm.lists import ListCreateRequest
@@ -417,7 +417,7 @@ def test_a_list_crmseg_did_not_create_is_never_touched_and_exits_5(
 
 
 def test_network_failures_exit_5_naming_the_url_or_ca_bundle(
-    hub: HubSpotSandbox, crmseg: Any, tmp_path: Path, monkeypatch: Any, clock: FakeClock
+    hub: HubSpotStandIn, crmseg: Any, tmp_path: Path, monkeypatch: Any, clock: FakeClock
 ) -> None:
     import socket
 
@@ -447,7 +447,7 @@ def test_network_failures_exit_5_naming_the_url_or_ca_bundle(
 
 
 def test_the_no_op_rerun_does_not_reprocess_what_crmseg_wrote(
-    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any
+    hub: HubSpotStandIn, config_file: Callable[..., Path], crmseg: Any
 ) -> None:
     config = config_file()
     assert sync(crmseg, config)[0] == 0
@@ -468,7 +468,7 @@ def test_with_many_own_writes_their_window_is_counted_not_read(
 ) -> None:
     from connectors.sandbox.hubspot import LimitConfig
 
-    with HubSpotSandbox(seed=5, contacts=450, as_of=AS_OF, limits=LimitConfig(enabled=False)) as hs:
+    with HubSpotStandIn(seed=5, contacts=450, as_of=AS_OF, limits=LimitConfig(enabled=False)) as hs:
         monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", hs.token)
         config = tmp_path / "crmseg.toml"
         config.write_text(
@@ -494,7 +494,7 @@ def test_with_many_own_writes_their_window_is_counted_not_read(
 
 
 def test_a_tag_property_that_became_read_only_stops_the_run_with_exit_5(
-    hub: HubSpotSandbox, config_file: Callable[..., Path], crmseg: Any
+    hub: HubSpotStandIn, config_file: Callable[..., Path], crmseg: Any
 ) -> None:
     """HubSpot answers the traced batch with a 207 whose every input fails on the
     read-only property: a schema problem (exit 5), not 60 rejected records (exit 6)."""

@@ -14,15 +14,15 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from connectors.sandbox.hubspot import HubSpotSandbox, LimitConfig
+from connectors.sandbox.hubspot import HubSpotStandIn, LimitConfig
 from sync.cli import app
 
 AS_OF = date(2026, 6, 30)
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def hubspot(portal_id: int = 111, contacts: int = 40) -> HubSpotSandbox:
-    return HubSpotSandbox(
+def hubspot(portal_id: int = 111, contacts: int = 40) -> HubSpotStandIn:
+    return HubSpotStandIn(
         seed=5,
         contacts=contacts,
         as_of=AS_OF,
@@ -32,12 +32,12 @@ def hubspot(portal_id: int = 111, contacts: int = 40) -> HubSpotSandbox:
 
 
 @pytest.fixture
-def hub() -> Iterator[HubSpotSandbox]:
+def hub() -> Iterator[HubSpotStandIn]:
     with hubspot() as hs:
         yield hs
 
 
-def hub_config(path: Path, hub: HubSpotSandbox, state: Path | None, extra: str = "") -> Path:
+def hub_config(path: Path, hub: HubSpotStandIn, state: Path | None, extra: str = "") -> Path:
     """A config for ``hub``; ``state=None`` leaves ``[state] path`` to the default."""
     text = f'[crm]\nbase_url = "{hub.base_url}"\nca_bundle = "{hub.ca_path}"\n'
     if state is not None:
@@ -52,7 +52,7 @@ def crmseg() -> Callable[..., Any]:
     return lambda *args: runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
 
 
-def writes(hub: HubSpotSandbox) -> list[tuple[str, str]]:
+def writes(hub: HubSpotStandIn) -> list[tuple[str, str]]:
     """Requests that change something in the sandbox (reads are GETs and searches)."""
     return [
         (e.method, e.path)

@@ -10,7 +10,7 @@ from typing import Any
 
 import duckdb
 
-from connectors.sandbox.hubspot import HubSpotSandbox
+from connectors.sandbox.hubspot import HubSpotStandIn
 from connectors.sandbox.salesforce import SalesforceStandIn
 from sync.config import load_config
 from tests.operator.conftest import AS_OF, hub_config, hubspot, writes
@@ -21,7 +21,7 @@ def sync(crmseg: Callable[..., Any], config: Path, *args: str) -> Any:
 
 
 def test_the_account_is_recorded_and_status_names_it(
-    hub: HubSpotSandbox, tmp_path: Path, crmseg: Any, monkeypatch: Any
+    hub: HubSpotStandIn, tmp_path: Path, crmseg: Any, monkeypatch: Any
 ) -> None:
     monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", hub.token)
     config = hub_config(tmp_path / "a.toml", hub, tmp_path / "state.duckdb")
@@ -60,7 +60,7 @@ def test_a_state_file_of_another_portal_is_refused_before_any_pull_or_write(
 
 
 def test_a_typo_in_the_base_url_fails_without_emptying_the_mirror(
-    hub: HubSpotSandbox, tmp_path: Path, crmseg: Any, monkeypatch: Any
+    hub: HubSpotStandIn, tmp_path: Path, crmseg: Any, monkeypatch: Any
 ) -> None:
     monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", hub.token)
     state = tmp_path / "state.duckdb"

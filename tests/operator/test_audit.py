@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from connectors.sandbox.hubspot import HubSpotSandbox
+from connectors.sandbox.hubspot import HubSpotStandIn
 from tests.operator.conftest import AS_OF, hub_config
 
 
 def test_audit_lists_written_values_per_run_and_contact(
-    hub: HubSpotSandbox, tmp_path: Path, crmseg: Any, monkeypatch: Any
+    hub: HubSpotStandIn, tmp_path: Path, crmseg: Any, monkeypatch: Any
 ) -> None:
     monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", hub.token)
     config = hub_config(tmp_path / "crmseg.toml", hub, tmp_path / "state.duckdb")

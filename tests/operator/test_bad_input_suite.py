@@ -19,7 +19,7 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from connectors.sandbox.hubspot import HubSpotSandbox
+from connectors.sandbox.hubspot import HubSpotStandIn
 from sync.cli import app
 from sync.lock import run_lock
 from tests.cli.conftest import CONTACTS, DEALS
@@ -59,7 +59,7 @@ class Case:
 @dataclass
 class Ctx:
     tmp: Path
-    hub: HubSpotSandbox
+    hub: HubSpotStandIn
     state: Path
     cfg: Path
     export: Path
@@ -534,7 +534,7 @@ CASES = [
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[HubSpotSandbox, Path]]:
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[HubSpotStandIn, Path]]:
     """One portal with a state file of one finished sync, copied into every case."""
     base = tmp_path_factory.mktemp("base")
     with hubspot() as hub:
@@ -565,7 +565,7 @@ def test_the_suite_is_large_enough() -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_bad_input(case: Case, world: tuple[HubSpotSandbox, Path], tmp_path: Path) -> None:
+def test_bad_input(case: Case, world: tuple[HubSpotStandIn, Path], tmp_path: Path) -> None:
     hub, base_state = world
     ctx = Ctx(
         tmp=tmp_path,

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from connectors.sandbox.hubspot import HubSpotSandbox
+from connectors.sandbox.hubspot import HubSpotStandIn
 from tests.operator.conftest import AS_OF, ROOT, hub_config
 
 
@@ -25,7 +25,7 @@ def test_json_failure_is_one_object_on_stdout(tmp_path: Path, crmseg: Any) -> No
 
 
 def test_json_failure_of_the_crm(
-    hub: HubSpotSandbox, tmp_path: Path, crmseg: Any, monkeypatch: Any
+    hub: HubSpotStandIn, tmp_path: Path, crmseg: Any, monkeypatch: Any
 ) -> None:
     monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "pat-na1-wrong")
     config = hub_config(tmp_path / "crmseg.toml", hub, tmp_path / "state.duckdb")
@@ -36,7 +36,7 @@ def test_json_failure_of_the_crm(
 
 
 def test_json_logs_carry_the_final_error_too(
-    hub: HubSpotSandbox, tmp_path: Path, crmseg: Any, monkeypatch: Any
+    hub: HubSpotStandIn, tmp_path: Path, crmseg: Any, monkeypatch: Any
 ) -> None:
     monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", hub.token)
     config = hub_config(tmp_path / "crmseg.toml", hub, tmp_path / "state.duckdb")
@@ -52,7 +52,7 @@ def test_json_logs_carry_the_final_error_too(
 
 
 def test_crmseg_toml_in_the_working_directory_is_read_and_named(
-    hub: HubSpotSandbox, tmp_path: Path, crmseg: Any, monkeypatch: Any
+    hub: HubSpotStandIn, tmp_path: Path, crmseg: Any, monkeypatch: Any
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", hub.token)

@@ -10,7 +10,7 @@ from typing import Any
 from hubspot import HubSpot
 from hubspot.crm.properties import PropertyCreate
 
-from connectors.sandbox.hubspot import HubSpotSandbox
+from connectors.sandbox.hubspot import HubSpotStandIn
 from connectors.sandbox.salesforce import SalesforceStandIn
 from tests.operator.conftest import AS_OF, hub_config, writes
 
@@ -18,7 +18,7 @@ LISTS = '[lists]\nlifecycle = ["at_risk"]\n'
 
 
 def test_plan_lists_the_properties_options_and_lists_to_create(
-    hub: HubSpotSandbox, tmp_path: Path, crmseg: Any, monkeypatch: Any
+    hub: HubSpotStandIn, tmp_path: Path, crmseg: Any, monkeypatch: Any
 ) -> None:
     monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", hub.token)
     config = hub_config(tmp_path / "crmseg.toml", hub, tmp_path / "state.duckdb", LISTS)
@@ -40,7 +40,7 @@ def test_plan_lists_the_properties_options_and_lists_to_create(
 
 
 def test_an_incompatible_existing_property_fails_the_plan_with_exit_5(
-    hub: HubSpotSandbox, tmp_path: Path, crmseg: Any, monkeypatch: Any
+    hub: HubSpotStandIn, tmp_path: Path, crmseg: Any, monkeypatch: Any
 ) -> None:
     HubSpot(**hub.client_settings()).crm.properties.core_api.create(
         "contacts",
@@ -62,7 +62,7 @@ def test_an_incompatible_existing_property_fails_the_plan_with_exit_5(
 
 
 def test_an_interest_rule_on_a_property_the_crm_lacks_is_exit_2_at_plan_time(
-    hub: HubSpotSandbox, tmp_path: Path, crmseg: Any, monkeypatch: Any
+    hub: HubSpotStandIn, tmp_path: Path, crmseg: Any, monkeypatch: Any
 ) -> None:
     monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", hub.token)
     rules = (

@@ -14,13 +14,13 @@ import duckdb
 import pytest
 
 from connectors.sandbox._server import Request, Response
-from connectors.sandbox.hubspot import HubSpotSandbox
+from connectors.sandbox.hubspot import HubSpotStandIn
 from tests.operator.conftest import AS_OF, hub_config, hubspot, popen
 
 BATCH = r"/contacts/batch/update$"
 
 
-def slow_writes(hub: HubSpotSandbox, seconds: float) -> threading.Event:
+def slow_writes(hub: HubSpotStandIn, seconds: float) -> threading.Event:
     """Each contact batch write takes ``seconds``; the event is set at the first."""
     started = threading.Event()
 
@@ -107,7 +107,7 @@ def test_status_history_and_explain_work_while_a_sync_runs(
 
 
 def test_a_killed_run_is_never_shown_as_running(
-    hub: HubSpotSandbox, tmp_path: Path, crmseg: Any, monkeypatch: Any
+    hub: HubSpotStandIn, tmp_path: Path, crmseg: Any, monkeypatch: Any
 ) -> None:
     monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", hub.token)
     state = tmp_path / "state.duckdb"

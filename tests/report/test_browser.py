@@ -277,10 +277,10 @@ def test_100k_contacts_report_is_small_and_right(chromium: Chromium, tmp_path: P
 def test_history_of_several_syncs_draws_one_point_per_run(
     chromium: Chromium, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    from connectors.sandbox.hubspot import HubSpotSandbox, LimitConfig
+    from connectors.sandbox.hubspot import HubSpotStandIn, LimitConfig
 
     days = ["2026-03-31", "2026-04-30", "2026-05-31", "2026-06-30"]
-    with HubSpotSandbox(
+    with HubSpotStandIn(
         seed=7, contacts=300, deals=900, as_of=AS_OF, limits=LimitConfig(enabled=False)
     ) as hub:
         monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", hub.token)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from connectors.sandbox.hubspot import HubSpotSandbox, LimitConfig
+from connectors.sandbox.hubspot import HubSpotStandIn, LimitConfig
 from sync.cli import app
 from tests.report.test_figures import CONTACTS, DEALS
 
@@ -91,13 +91,13 @@ def test_bad_report_config_and_input_exit_2(runner: CliRunner, export: Path, tmp
 
 
 @pytest.fixture
-def hub() -> Iterator[HubSpotSandbox]:
-    with HubSpotSandbox(seed=5, contacts=80, as_of=AS_OF, limits=LimitConfig(enabled=False)) as hs:
+def hub() -> Iterator[HubSpotStandIn]:
+    with HubSpotStandIn(seed=5, contacts=80, as_of=AS_OF, limits=LimitConfig(enabled=False)) as hs:
         yield hs
 
 
 def test_report_from_the_state_file_has_freshness_history_and_no_token(
-    runner: CliRunner, hub: HubSpotSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    runner: CliRunner, hub: HubSpotStandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", hub.token)
     config = tmp_path / "crmseg.toml"

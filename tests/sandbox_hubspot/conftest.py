@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from hubspot import HubSpot
 
-from connectors.sandbox.hubspot import HubSpotSandbox, LimitConfig
+from connectors.sandbox.hubspot import HubSpotStandIn, LimitConfig
 
 
 @pytest.fixture(autouse=True)
@@ -20,16 +20,16 @@ def _no_real_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def sandbox() -> Iterator[HubSpotSandbox]:
+def sandbox() -> Iterator[HubSpotStandIn]:
     """Sandbox with 60 seeded contacts; rate limits off unless a test turns them on."""
-    with HubSpotSandbox(seed=7, contacts=60, limits=LimitConfig(enabled=False)) as hs:
+    with HubSpotStandIn(seed=7, contacts=60, limits=LimitConfig(enabled=False)) as hs:
         yield hs
 
 
-def make_client(hs: HubSpotSandbox, **kw: object) -> HubSpot:
+def make_client(hs: HubSpotStandIn, **kw: object) -> HubSpot:
     return HubSpot(**{**hs.client_settings(), **kw})
 
 
 @pytest.fixture
-def client(sandbox: HubSpotSandbox) -> HubSpot:
+def client(sandbox: HubSpotStandIn) -> HubSpot:
     return make_client(sandbox)

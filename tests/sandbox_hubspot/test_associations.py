@@ -12,11 +12,11 @@ from hubspot.crm.associations.v4 import (
     PublicFetchAssociationsBatchRequest,
 )
 
-from connectors.sandbox.hubspot import HubSpotSandbox
+from connectors.sandbox.hubspot import HubSpotStandIn
 
 
 def test_inline_associations_list_primary_and_unlabeled(
-    client: HubSpot, sandbox: HubSpotSandbox
+    client: HubSpot, sandbox: HubSpotStandIn
 ) -> None:
     sandbox.associate("contacts", 1, "companies", 3)
     rec = client.crm.contacts.basic_api.get_by_id("1", associations=["companies"])
@@ -24,7 +24,7 @@ def test_inline_associations_list_primary_and_unlabeled(
     assert {("3", "contact_to_company"), ("3", "contact_to_company_unlabeled")} <= types
 
 
-def test_v4_per_record_has_numeric_to_object_id(client: HubSpot, sandbox: HubSpotSandbox) -> None:
+def test_v4_per_record_has_numeric_to_object_id(client: HubSpot, sandbox: HubSpotStandIn) -> None:
     sandbox.associate("deals", 1, "companies", 2)
     api = client.crm.associations.v4.basic_api
     page = api.get_page("deals", "1", "companies", limit=500)
@@ -35,7 +35,7 @@ def test_v4_per_record_has_numeric_to_object_id(client: HubSpot, sandbox: HubSpo
 
 
 def test_v4_batch_read_reports_empty_inputs_as_207(
-    client: HubSpot, sandbox: HubSpotSandbox
+    client: HubSpot, sandbox: HubSpotStandIn
 ) -> None:
     deal = sandbox.create("deals", {"dealname": "lonely"})
     sandbox.associate("deals", 1, "contacts", 5)
@@ -68,7 +68,7 @@ def test_v4_batch_over_1000_inputs_is_400(client: HubSpot) -> None:
 
 
 def test_custom_labels_are_user_defined_and_may_reuse_hubspot_type_ids(
-    client: HubSpot, sandbox: HubSpotSandbox
+    client: HubSpot, sandbox: HubSpotStandIn
 ) -> None:
     # captured real answer: {"category": "USER_DEFINED", "typeId": 1, "label": "Reference"}
     contact = sandbox.create("contacts", {"email": "label@x.test"})

@@ -14,7 +14,7 @@ from hubspot import HubSpot
 from hubspot.crm.exports import ApiException as ExportError
 from hubspot.crm.imports import ApiException as ImportError_
 
-from connectors.sandbox.hubspot import HubSpotSandbox, LimitConfig
+from connectors.sandbox.hubspot import HubSpotStandIn, LimitConfig
 from connectors.sandbox.hubspot.exports import read_rows
 from connectors.sandbox.hubspot.schema import PropertyDef, _opts
 from tests.fakeclock import FakeClock
@@ -30,7 +30,7 @@ VIEW = {
 }
 
 
-def _download(hs: HubSpotSandbox, url: str) -> urllib3.BaseHTTPResponse:
+def _download(hs: HubSpotStandIn, url: str) -> urllib3.BaseHTTPResponse:
     return urllib3.PoolManager(ca_certs=hs.ca_path).request("GET", url)
 
 
@@ -44,7 +44,7 @@ def _status(client: HubSpot, task: str) -> Any:
 
 # -- exports ----------------------------------------------------------------------------
 def test_export_lists_every_record_with_internal_names_values_and_associated_ids(
-    sandbox: HubSpotSandbox, client: HubSpot
+    sandbox: HubSpotStandIn, client: HubSpot
 ) -> None:
     sandbox.bulk.instant()
     sandbox.associate("contacts", 3, "companies", 2)
@@ -64,7 +64,7 @@ def test_export_lists_every_record_with_internal_names_values_and_associated_ids
 
 
 def test_export_waits_its_turn_and_takes_time_per_row(
-    sandbox: HubSpotSandbox, client: HubSpot
+    sandbox: HubSpotStandIn, client: HubSpot
 ) -> None:
     sandbox.bulk.clock = clock = FakeClock()
     sandbox.bulk.export_delay_seconds = 0.0
@@ -82,7 +82,7 @@ def test_export_waits_its_turn_and_takes_time_per_row(
 
 
 def test_status_stays_processing_until_the_file_is_written(
-    sandbox: HubSpotSandbox, client: HubSpot, monkeypatch: pytest.MonkeyPatch
+    sandbox: HubSpotStandIn, client: HubSpot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Writing a big export's file takes a while; its status answers PROCESSING meanwhile
     (as HubSpot's does) instead of the status request taking that long."""
@@ -111,7 +111,7 @@ def test_status_stays_processing_until_the_file_is_written(
     assert st.status == "COMPLETE" and len(read_rows(_download(sandbox, st.result).data)) == 60
 
 
-def test_download_url_needs_no_token_and_expires(sandbox: HubSpotSandbox, client: HubSpot) -> None:
+def test_download_url_needs_no_token_and_expires(sandbox: HubSpotStandIn, client: HubSpot) -> None:
     sandbox.bulk.instant().export_url_seconds = 300
     sandbox.bulk.clock = clock = FakeClock()
     task = _export(client, VIEW)
@@ -127,7 +127,7 @@ def test_download_url_needs_no_token_and_expires(sandbox: HubSpotSandbox, client
 
 
 def test_large_export_is_a_zip_of_files_of_at_most_rows_per_file(
-    sandbox: HubSpotSandbox, client: HubSpot
+    sandbox: HubSpotStandIn, client: HubSpot
 ) -> None:
     sandbox.bulk.instant().export_rows_per_file = 25
     data = _download(sandbox, _status(client, _export(client, VIEW)).result).data
@@ -142,7 +142,7 @@ def test_large_export_is_a_zip_of_files_of_at_most_rows_per_file(
 
 
 def test_association_cap_per_row_unless_overridden(
-    sandbox: HubSpotSandbox, client: HubSpot
+    sandbox: HubSpotStandIn, client: HubSpot
 ) -> None:
     sandbox.bulk.instant().export_associations_per_row = 2
     for company in (1, 2, 3):
@@ -162,7 +162,7 @@ def test_association_cap_per_row_unless_overridden(
 
 
 def test_a_filtered_view_export_holds_only_the_matching_records(
-    sandbox: HubSpotSandbox, client: HubSpot
+    sandbox: HubSpotStandIn, client: HubSpot
 ) -> None:
     sandbox.bulk.instant()
     sandbox.set_property("contacts", 4, "firstname", "Later")
@@ -180,7 +180,7 @@ def test_a_filtered_view_export_holds_only_the_matching_records(
 
 
 def test_a_filtered_export_takes_time_for_the_matching_rows_only(
-    sandbox: HubSpotSandbox, client: HubSpot
+    sandbox: HubSpotStandIn, client: HubSpot
 ) -> None:
     sandbox.bulk.export_delay_seconds = 0.0
     sandbox.bulk.export_rows_per_second = 60.0  # all 60 rows: 1 s; one row: 1/60 s
@@ -191,7 +191,7 @@ def test_a_filtered_export_takes_time_for_the_matching_rows_only(
 
 
 def test_export_search_requests_beyond_filters_are_refused(
-    sandbox: HubSpotSandbox, client: HubSpot
+    sandbox: HubSpotStandIn, client: HubSpot
 ) -> None:
     for request in ({"query": "anna"}, {"filters": [{"propertyName": "email", "operator": "??"}]}):
         with pytest.raises(ExportError) as err:
@@ -199,7 +199,7 @@ def test_export_search_requests_beyond_filters_are_refused(
         assert err.value.status == 400
 
 
-def test_thirty_exports_a_day_then_refused(sandbox: HubSpotSandbox, client: HubSpot) -> None:
+def test_thirty_exports_a_day_then_refused(sandbox: HubSpotStandIn, client: HubSpot) -> None:
     sandbox.bulk.instant().exports_per_day = 2
     _export(client, VIEW)
     _export(client, VIEW)
@@ -208,7 +208,7 @@ def test_thirty_exports_a_day_then_refused(sandbox: HubSpotSandbox, client: HubS
     assert e.value.status == 400 and "rolling 24 hour" in e.value.body
 
 
-def test_exports_need_the_crm_export_scope(sandbox: HubSpotSandbox) -> None:
+def test_exports_need_the_crm_export_scope(sandbox: HubSpotStandIn) -> None:
     sandbox.add_token("pat-no-export", {"crm.objects.contacts.read"})
     client = make_client(sandbox, access_token="pat-no-export")
     with pytest.raises(ExportError) as e:
@@ -217,7 +217,7 @@ def test_exports_need_the_crm_export_scope(sandbox: HubSpotSandbox) -> None:
 
 
 # -- imports ----------------------------------------------------------------------------
-def add_tag_properties(hs: HubSpotSandbox) -> None:
+def add_tag_properties(hs: HubSpotStandIn) -> None:
     """A crmseg select and a crmseg multi-checkbox property on contacts."""
     hs.state.schema.add(
         "contacts",
@@ -278,7 +278,7 @@ def _wait_done(client: HubSpot, import_id: str) -> Any:
 
 
 def test_import_updates_by_record_id_with_replace_append_and_blank_semantics(
-    sandbox: HubSpotSandbox, client: HubSpot, tmp_path: Path
+    sandbox: HubSpotStandIn, client: HubSpot, tmp_path: Path
 ) -> None:
     sandbox.bulk.instant()
     add_tag_properties(sandbox)
@@ -299,7 +299,7 @@ def test_import_updates_by_record_id_with_replace_append_and_blank_semantics(
 
 
 def test_import_errors_list_rejected_rows_with_their_data(
-    sandbox: HubSpotSandbox, client: HubSpot, tmp_path: Path
+    sandbox: HubSpotStandIn, client: HubSpot, tmp_path: Path
 ) -> None:
     sandbox.bulk.instant()
     add_tag_properties(sandbox)
@@ -318,7 +318,7 @@ def test_import_errors_list_rejected_rows_with_their_data(
 
 
 def test_import_rows_land_after_processing_time_even_without_polling(
-    sandbox: HubSpotSandbox, client: HubSpot, tmp_path: Path
+    sandbox: HubSpotStandIn, client: HubSpot, tmp_path: Path
 ) -> None:
     add_tag_properties(sandbox)
     sandbox.bulk.import_delay_seconds = 0.2
@@ -329,7 +329,7 @@ def test_import_rows_land_after_processing_time_even_without_polling(
 
 
 def test_import_limits_rows_per_file_concurrency_and_per_day(
-    sandbox: HubSpotSandbox, client: HubSpot, tmp_path: Path
+    sandbox: HubSpotStandIn, client: HubSpot, tmp_path: Path
 ) -> None:
     add_tag_properties(sandbox)
     cfg = sandbox.bulk
@@ -352,7 +352,7 @@ def test_import_limits_rows_per_file_concurrency_and_per_day(
     sandbox.imports.stop()
 
 
-def test_imports_need_the_crm_import_scope(sandbox: HubSpotSandbox, tmp_path: Path) -> None:
+def test_imports_need_the_crm_import_scope(sandbox: HubSpotStandIn, tmp_path: Path) -> None:
     sandbox.add_token("pat-no-import", {"crm.objects.contacts.write"})
     client = make_client(sandbox, access_token="pat-no-import")
     with pytest.raises(ImportError_) as e:
@@ -361,7 +361,7 @@ def test_imports_need_the_crm_import_scope(sandbox: HubSpotSandbox, tmp_path: Pa
 
 
 def test_imports_list_newest_first(
-    sandbox: HubSpotSandbox, client: HubSpot, tmp_path: Path
+    sandbox: HubSpotStandIn, client: HubSpot, tmp_path: Path
 ) -> None:
     sandbox.bulk.instant()
     a = _import(client, tmp_path, "id,firstname\n1,A\n", ["firstname"])
@@ -371,7 +371,7 @@ def test_imports_list_newest_first(
 
 
 def test_rate_limits_count_export_and_import_calls(tmp_path: Path) -> None:
-    with HubSpotSandbox(seed=1, contacts=5, limits=LimitConfig(daily=2)) as hs:
+    with HubSpotStandIn(seed=1, contacts=5, limits=LimitConfig(daily=2)) as hs:
         hs.bulk.instant()
         client = make_client(hs)
         _export(client, VIEW)

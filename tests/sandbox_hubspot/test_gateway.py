@@ -9,13 +9,13 @@ from hubspot import HubSpot
 from hubspot.crm.contacts import ApiException, PublicObjectSearchRequest
 from hubspot.crm.contacts.exceptions import ForbiddenException, UnauthorizedException
 
-from connectors.sandbox.hubspot import HubSpotSandbox
+from connectors.sandbox.hubspot import HubSpotStandIn
 from tests.fakeclock import FakeClock
 
 from .conftest import make_client
 
 
-def test_wrong_token_is_401_invalid_authentication(sandbox: HubSpotSandbox) -> None:
+def test_wrong_token_is_401_invalid_authentication(sandbox: HubSpotStandIn) -> None:
     c = make_client(sandbox, access_token="pat-na1-wrong")
     with pytest.raises(UnauthorizedException) as e:
         c.crm.contacts.basic_api.get_page()
@@ -24,7 +24,7 @@ def test_wrong_token_is_401_invalid_authentication(sandbox: HubSpotSandbox) -> N
     assert e.value.headers["X-HubSpot-Correlation-Id"] == body["correlationId"]
 
 
-def test_missing_scope_is_403_with_required_scopes(sandbox: HubSpotSandbox) -> None:
+def test_missing_scope_is_403_with_required_scopes(sandbox: HubSpotStandIn) -> None:
     sandbox.add_token("pat-na1-lists", {"crm.lists.read"})
     c = make_client(sandbox, access_token="pat-na1-lists")
     with pytest.raises(ForbiddenException) as e:
@@ -35,7 +35,7 @@ def test_missing_scope_is_403_with_required_scopes(sandbox: HubSpotSandbox) -> N
     assert c.crm.lists.lists_api.get_all() is not None
 
 
-def test_rolling_window_answers_429_with_headers(sandbox: HubSpotSandbox) -> None:
+def test_rolling_window_answers_429_with_headers(sandbox: HubSpotStandIn) -> None:
     sandbox.limits.enabled, sandbox.limits.ten_secondly = True, 5
     c = make_client(sandbox)
     api = c.crm.contacts.basic_api
@@ -55,7 +55,7 @@ def test_rolling_window_answers_429_with_headers(sandbox: HubSpotSandbox) -> Non
     assert "Retry-After" not in e.value.headers
 
 
-def test_window_rolls_over(sandbox: HubSpotSandbox) -> None:
+def test_window_rolls_over(sandbox: HubSpotStandIn) -> None:
     sandbox.limits.clock = clock = FakeClock()
     sandbox.limits.enabled, sandbox.limits.ten_secondly = True, 2
     api = make_client(sandbox).crm.contacts.basic_api
@@ -69,7 +69,7 @@ def test_window_rolls_over(sandbox: HubSpotSandbox) -> None:
     assert api.get_page(limit=1) is not None
 
 
-def test_search_has_own_bucket_without_headers(sandbox: HubSpotSandbox) -> None:
+def test_search_has_own_bucket_without_headers(sandbox: HubSpotStandIn) -> None:
     sandbox.limits.enabled = True
     c = make_client(sandbox)
     req = PublicObjectSearchRequest(filter_groups=[], sorts=[], properties=[], limit=1, after="0")
@@ -81,7 +81,7 @@ def test_search_has_own_bucket_without_headers(sandbox: HubSpotSandbox) -> None:
     assert e.value.status == 429 and "X-HubSpot-RateLimit-Max" not in e.value.headers
 
 
-def test_daily_limit_is_429_daily(sandbox: HubSpotSandbox) -> None:
+def test_daily_limit_is_429_daily(sandbox: HubSpotStandIn) -> None:
     sandbox.limits.enabled, sandbox.limits.daily = True, 1
     api = make_client(sandbox).crm.contacts.basic_api
     api.get_page(limit=1)
@@ -90,7 +90,7 @@ def test_daily_limit_is_429_daily(sandbox: HubSpotSandbox) -> None:
     assert json.loads(e.value.body)["policyName"] == "DAILY"
 
 
-def test_retry_after_lets_urllib3_retry_gets(sandbox: HubSpotSandbox) -> None:
+def test_retry_after_lets_urllib3_retry_gets(sandbox: HubSpotStandIn) -> None:
     sandbox.limits.enabled, sandbox.limits.ten_secondly = True, 1
     sandbox.limits.window_seconds, sandbox.limits.retry_after = 0.5, True
     api = make_client(sandbox).crm.contacts.basic_api
@@ -99,7 +99,7 @@ def test_retry_after_lets_urllib3_retry_gets(sandbox: HubSpotSandbox) -> None:
     assert sandbox.log.count(status=429) == 1
 
 
-def test_limits_can_be_switched_off(client: HubSpot, sandbox: HubSpotSandbox) -> None:
+def test_limits_can_be_switched_off(client: HubSpot, sandbox: HubSpotStandIn) -> None:
     sandbox.limits.ten_secondly = 1
     for _ in range(3):
         client.crm.contacts.basic_api.get_page(limit=1)

@@ -14,7 +14,7 @@ from hubspot.crm.lists import (
     MembershipChangeRequest,
 )
 
-from connectors.sandbox.hubspot import HubSpotSandbox
+from connectors.sandbox.hubspot import HubSpotStandIn
 
 
 def branch(prop: str, values: list[str], op: str = "IS_ANY_OF") -> dict[str, Any]:
@@ -77,7 +77,7 @@ def test_membership_read_pages_by_record_id(client: HubSpot) -> None:
     assert ids == [str(i) for i in range(1, 31)] and rest.paging is None
 
 
-def test_dynamic_list_follows_property_values(client: HubSpot, sandbox: HubSpotSandbox) -> None:
+def test_dynamic_list_follows_property_values(client: HubSpot, sandbox: HubSpotStandIn) -> None:
     res = client.crm.lists.lists_api.create(
         ListCreateRequest(
             name="dyn",
@@ -157,7 +157,7 @@ def test_duplicate_list_name_is_rejected(client: HubSpot) -> None:
 
 
 def test_members_of_a_static_list_merged_away_are_answered_as_the_new_record(
-    client: HubSpot, sandbox: HubSpotSandbox
+    client: HubSpot, sandbox: HubSpotStandIn
 ) -> None:
     from hubspot.crm.lists import ListCreateRequest
 

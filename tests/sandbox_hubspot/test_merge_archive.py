@@ -10,14 +10,14 @@ from hubspot.crm.contacts import (
     SimplePublicObjectBatchInput,
 )
 
-from connectors.sandbox.hubspot import HubSpotSandbox
+from connectors.sandbox.hubspot import HubSpotStandIn
 
 
 def all_ids(client: HubSpot, archived: bool = False) -> list[str]:
     return [r.id for r in client.crm.contacts.get_all(archived=archived)]
 
 
-def test_archived_only_with_archived_true(client: HubSpot, sandbox: HubSpotSandbox) -> None:
+def test_archived_only_with_archived_true(client: HubSpot, sandbox: HubSpotStandIn) -> None:
     sandbox.archive("contacts", 5)
     assert "5" not in all_ids(client)
     archived = client.crm.contacts.basic_api.get_page(archived=True).results
@@ -31,7 +31,7 @@ def test_archive_endpoint_returns_204(client: HubSpot) -> None:
 
 
 def test_merge_creates_a_new_record_that_both_old_ids_resolve_to(
-    client: HubSpot, sandbox: HubSpotSandbox
+    client: HubSpot, sandbox: HubSpotStandIn
 ) -> None:
     before = sandbox.get("contacts", 1)
     assert before is not None
@@ -54,7 +54,7 @@ def test_merge_creates_a_new_record_that_both_old_ids_resolve_to(
 
 
 def test_merge_moves_associations_and_keeps_one_primary_company(
-    client: HubSpot, sandbox: HubSpotSandbox
+    client: HubSpot, sandbox: HubSpotStandIn
 ) -> None:
     a = sandbox.create("contacts", {"email": "a@merge.test"})
     b = sandbox.create("contacts", {"email": "b@merge.test"})
@@ -83,7 +83,7 @@ def test_merge_endpoint(client: HubSpot) -> None:
     assert "4" not in all_ids(client) and "3" not in all_ids(client)
 
 
-def test_batch_update_silently_drops_merged_ids(client: HubSpot, sandbox: HubSpotSandbox) -> None:
+def test_batch_update_silently_drops_merged_ids(client: HubSpot, sandbox: HubSpotStandIn) -> None:
     sandbox.merge("contacts", 1, 2)
     res = client.crm.contacts.batch_api.update(
         BatchInputSimplePublicObjectBatchInput(
@@ -93,7 +93,7 @@ def test_batch_update_silently_drops_merged_ids(client: HubSpot, sandbox: HubSpo
     assert res.results == [] and getattr(res, "num_errors", None) is None
 
 
-def test_added_won_deal_is_associated_and_visible(client: HubSpot, sandbox: HubSpotSandbox) -> None:
+def test_added_won_deal_is_associated_and_visible(client: HubSpot, sandbox: HubSpotStandIn) -> None:
     deal = sandbox.add_won_deal(7, "1234.50", dt.date(2025, 6, 30), product_line="Pro")
     rec = client.crm.deals.basic_api.get_by_id(
         str(deal), properties=["amount", "dealstage"], associations=["contacts"]

@@ -16,7 +16,7 @@ from hubspot.crm.contacts import (
     SimplePublicObjectId,
 )
 
-from connectors.sandbox.hubspot import HubSpotSandbox
+from connectors.sandbox.hubspot import HubSpotStandIn
 
 
 def test_list_pages_until_paging_is_absent(client: HubSpot) -> None:
@@ -52,7 +52,7 @@ def test_default_properties_and_server_stamps_are_returned(client: HubSpot) -> N
     assert rec.properties["createdate"].endswith("Z") and "." in rec.properties["createdate"]
 
 
-def test_requested_property_without_value_is_null(client: HubSpot, sandbox: HubSpotSandbox) -> None:
+def test_requested_property_without_value_is_null(client: HubSpot, sandbox: HubSpotStandIn) -> None:
     sandbox.set_property("contacts", 1, "salutation", "")
     rec = client.crm.contacts.basic_api.get_by_id("1", properties=["salutation"])
     assert rec.properties["salutation"] is None
@@ -70,7 +70,7 @@ def test_deal_defaults_use_hs_lastmodifieddate(client: HubSpot) -> None:
     } <= set(rec.properties)
 
 
-def test_get_by_email_id_property_decodes_path(client: HubSpot, sandbox: HubSpotSandbox) -> None:
+def test_get_by_email_id_property_decodes_path(client: HubSpot, sandbox: HubSpotStandIn) -> None:
     sandbox.set_property("contacts", 3, "email", "a+b@example.com")
     rec = client.crm.contacts.basic_api.get_by_id("a+b@example.com", id_property="email")
     assert rec.id == "3"
@@ -191,7 +191,7 @@ def test_upsert_duplicate_ids_in_one_batch_is_400(client: HubSpot) -> None:
     assert e.value.status == 400
 
 
-def test_on_demand_partial_failure_is_207(client: HubSpot, sandbox: HubSpotSandbox) -> None:
+def test_on_demand_partial_failure_is_207(client: HubSpot, sandbox: HubSpotStandIn) -> None:
     sandbox.fail_batch_inputs(ids={"2"})
     res = client.crm.contacts.batch_api.update(
         BatchInputSimplePublicObjectBatchInput(
@@ -211,7 +211,7 @@ def test_on_demand_partial_failure_is_207(client: HubSpot, sandbox: HubSpotSandb
 
 
 def test_create_contact_with_existing_email_is_409(
-    client: HubSpot, sandbox: HubSpotSandbox
+    client: HubSpot, sandbox: HubSpotStandIn
 ) -> None:
     from hubspot.crm.contacts import SimplePublicObjectInputForCreate
 

@@ -9,7 +9,7 @@ import pytest
 from hubspot import HubSpot
 from hubspot.crm.contacts import ApiException, PublicObjectSearchRequest
 
-from connectors.sandbox.hubspot import HubSpotSandbox, LimitConfig
+from connectors.sandbox.hubspot import HubSpotStandIn, LimitConfig
 from connectors.sandbox.hubspot.search import SearchConfig
 
 from .conftest import make_client
@@ -38,7 +38,7 @@ def eq(prop: str, value: str, op: str = "EQ") -> dict[str, Any]:
     return {"propertyName": prop, "operator": op, "value": value}
 
 
-def test_filter_groups_are_ored_and_filters_anded(client: HubSpot, sandbox: HubSpotSandbox) -> None:
+def test_filter_groups_are_ored_and_filters_anded(client: HubSpot, sandbox: HubSpotStandIn) -> None:
     recs = sandbox.state.store.records("contacts")
     de = {i for i, r in recs.items() if r.props["country"] == "DE"}
     at = {i for i, r in recs.items() if r.props["country"] == "AT"}
@@ -82,7 +82,7 @@ def test_offset_of_10000_or_more_is_400(client: HubSpot) -> None:
 
 @pytest.mark.e2e  # full scale
 def test_results_past_10000_are_unreachable() -> None:
-    with HubSpotSandbox(seed=1, contacts=10_050, limits=LimitConfig(enabled=False)) as hs:
+    with HubSpotStandIn(seed=1, contacts=10_050, limits=LimitConfig(enabled=False)) as hs:
         c = make_client(hs)
         last = search(c, [], after="9800", limit=200)
         assert last.total == 10_050 and last.paging.next.after == "10000"
@@ -90,14 +90,14 @@ def test_results_past_10000_are_unreachable() -> None:
             search(c, [], after=last.paging.next.after)
 
 
-def test_date_filters_take_epoch_millis(client: HubSpot, sandbox: HubSpotSandbox) -> None:
+def test_date_filters_take_epoch_millis(client: HubSpot, sandbox: HubSpotStandIn) -> None:
     sandbox.set_property("contacts", 7, "firstname", "Touch")
     cut = sandbox.state.store.records("contacts")[7].updated
     res = search(client, [{"filters": [eq("lastmodifieddate", str(cut), "GTE")]}])
     assert [r.id for r in res.results] == ["7"]
 
 
-def test_in_and_has_property_and_token(client: HubSpot, sandbox: HubSpotSandbox) -> None:
+def test_in_and_has_property_and_token(client: HubSpot, sandbox: HubSpotStandIn) -> None:
     sandbox.set_property("contacts", 9, "email", "zed.token@corp.example")
     res = search(
         client,
@@ -120,14 +120,14 @@ def test_in_and_has_property_and_token(client: HubSpot, sandbox: HubSpotSandbox)
     assert {int(r.id) for r in res.results} == {i for i, r in recs.items() if not r.props["email"]}
 
 
-def test_archived_records_are_never_returned(client: HubSpot, sandbox: HubSpotSandbox) -> None:
+def test_archived_records_are_never_returned(client: HubSpot, sandbox: HubSpotStandIn) -> None:
     sandbox.archive("contacts", 1)
     res = search(client, [])
     assert "1" not in [r.id for r in res.results] and res.total == 59
 
 
 def test_writes_appear_only_after_indexing_lag() -> None:
-    with HubSpotSandbox(
+    with HubSpotStandIn(
         seed=1, contacts=5, limits=LimitConfig(enabled=False), search_config=SearchConfig(lag=0.4)
     ) as hs:
         c = make_client(hs)
@@ -139,7 +139,7 @@ def test_writes_appear_only_after_indexing_lag() -> None:
 
 
 def test_short_pages_keep_a_next_cursor_until_the_end() -> None:
-    with HubSpotSandbox(
+    with HubSpotStandIn(
         seed=1,
         contacts=30,
         limits=LimitConfig(enabled=False),

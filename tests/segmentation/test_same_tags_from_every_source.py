@@ -18,7 +18,7 @@ import pytest
 
 from connectors.sandbox.csv_export import write_csv_export
 from connectors.sandbox.generator import EXCHANGE_RATES, HOME_CURRENCY, generate
-from connectors.sandbox.hubspot import HubSpotSandbox, LimitConfig
+from connectors.sandbox.hubspot import HubSpotStandIn, LimitConfig
 from connectors.sandbox.salesforce import SalesforceStandIn
 from segmentation import SegmentationConfig
 from sync.cli import run_segmentation
@@ -145,7 +145,7 @@ def test_csv_hubspot_and_salesforce_give_the_same_tags_for_every_family(export, 
     assert any("missing_address" in (t["data_quality"] or "") for t in expected.values())
     assert any("missing_salutation" in (t["data_quality"] or "") for t in expected.values())
 
-    with HubSpotSandbox(
+    with HubSpotStandIn(
         seed=SEED, contacts=CONTACTS, as_of=AS_OF, limits=LimitConfig(enabled=False)
     ) as hub:
         config = Config(
@@ -197,7 +197,7 @@ def test_hubspot_amount_in_home_currency_equals_the_csv_at_the_portal_rates(expo
         AS_OF,
     )[1]
     assert converted["abc"] != plain["abc"], "the rates should matter for this data"
-    with HubSpotSandbox(
+    with HubSpotStandIn(
         seed=SEED, contacts=CONTACTS, as_of=AS_OF, limits=LimitConfig(enabled=False)
     ) as hub:
         deal = hub.get("deals", 1) or {}
@@ -216,7 +216,7 @@ def test_hubspot_amount_in_home_currency_equals_the_csv_at_the_portal_rates(expo
 def test_hubspot_sandbox_names_its_company_currency_and_rates():
     import requests
 
-    with HubSpotSandbox(seed=SEED, contacts=5, as_of=AS_OF) as hub:
+    with HubSpotStandIn(seed=SEED, contacts=5, as_of=AS_OF) as hub:
         auth = {"Authorization": f"Bearer {hub.token}"}
 
         def get(path: str) -> Any:

@@ -1,9 +1,9 @@
-"""``HubSpotSandbox``: wires store, handlers and gateway onto a :class:`SandboxServer`
+"""``HubSpotStandIn``: wires store, handlers and gateway onto a :class:`SandboxServer`
 and offers the Python API tests use to seed, mutate data and inject faults.
 
 Usage::
 
-    with HubSpotSandbox(seed=1, contacts=200) as hs:
+    with HubSpotStandIn(seed=1, contacts=200) as hs:
         client = HubSpot(access_token=hs.token, host=hs.base_url, ssl_ca_cert=hs.ca_path)
         hs.limits.enabled = False
         hs.faults.error_burst(2, 503)
@@ -51,7 +51,7 @@ from connectors.sandbox.hubspot.store import Label, canonical
 DEFAULT_TOKEN = "pat-na1-sandbox-0000"
 
 
-class HubSpotSandbox(StandIn):
+class HubSpotStandIn(StandIn):
     """A running (after ``start()`` / ``with``) HubSpot stand-in on 127.0.0.1."""
 
     def __init__(
@@ -104,11 +104,11 @@ class HubSpotSandbox(StandIn):
             self.seed(seed or 0, contacts=contacts, companies=companies, deals=deals, as_of=as_of)
 
     # -- lifecycle (start, stop, with, base_url, ca_path, log, faults): StandIn ----
-    def start(self) -> HubSpotSandbox:
+    def start(self) -> HubSpotStandIn:
         self.server.start()
         return self
 
-    def __enter__(self) -> HubSpotSandbox:
+    def __enter__(self) -> HubSpotStandIn:
         return self.start()
 
     def stop(self) -> None:

@@ -16,7 +16,7 @@ from connectors.sandbox.hubspot.store import Store
 @dataclass
 class PartialFailures:
     """On-demand 207s: the next ``batches`` batch writes fail ``ids`` and/or every
-    ``every``-th input with ``category`` (set via ``HubSpotSandbox.fail_batch_inputs``)."""
+    ``every``-th input with ``category`` (set via ``HubSpotStandIn.fail_batch_inputs``)."""
 
     batches: int = 0
     ids: frozenset[str] = frozenset()

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from connectors.hubspot import HubSpotConnector, HubSpotSettings, Transport
-from connectors.sandbox.hubspot import HubSpotSandbox, LimitConfig
+from connectors.sandbox.hubspot import HubSpotStandIn, LimitConfig
 
 
 @pytest.fixture(autouse=True)
@@ -20,7 +20,7 @@ def _no_real_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(key)
 
 
-def settings_for(hs: HubSpotSandbox, **kw: Any) -> HubSpotSettings:
+def settings_for(hs: HubSpotStandIn, **kw: Any) -> HubSpotSettings:
     """Settings pointing at the sandbox; fast pacing and short waits unless overridden."""
     base: dict[str, Any] = {
         "host": hs.base_url,
@@ -37,16 +37,16 @@ def settings_for(hs: HubSpotSandbox, **kw: Any) -> HubSpotSettings:
     return HubSpotSettings(**{**base, **kw})
 
 
-def transport_for(hs: HubSpotSandbox, token: str | None = None, **kw: Any) -> Transport:
+def transport_for(hs: HubSpotStandIn, token: str | None = None, **kw: Any) -> Transport:
     return Transport(token or hs.token, settings_for(hs, **kw))
 
 
 @pytest.fixture
-def sandbox() -> Iterator[HubSpotSandbox]:
-    with HubSpotSandbox(seed=7, contacts=60, limits=LimitConfig(enabled=False)) as hs:
+def sandbox() -> Iterator[HubSpotStandIn]:
+    with HubSpotStandIn(seed=7, contacts=60, limits=LimitConfig(enabled=False)) as hs:
         yield hs
 
 
 @pytest.fixture
-def connector(sandbox: HubSpotSandbox) -> HubSpotConnector:
+def connector(sandbox: HubSpotStandIn) -> HubSpotConnector:
     return HubSpotConnector(transport_for(sandbox))

@@ -14,18 +14,18 @@ from hubspot import HubSpot
 from connectors.base import TagUpdate
 from connectors.errors import RecordRejected
 from connectors.hubspot import HubSpotConnector
-from connectors.sandbox.hubspot import HubSpotSandbox
+from connectors.sandbox.hubspot import HubSpotStandIn
 from tests.connectors.hubspot.conftest import transport_for
 from tests.sandbox_hubspot.test_exports_imports import add_tag_properties
 
 
-def bulk(hs: HubSpotSandbox, token: str | None = None, **kw: Any) -> HubSpotConnector:
+def bulk(hs: HubSpotStandIn, token: str | None = None, **kw: Any) -> HubSpotConnector:
     c = HubSpotConnector(transport_for(hs, token, **kw), export_threshold=10, import_threshold=10)
     c.exporter.sleep = c.importer.sleep = lambda s: time.sleep(min(s, 0.02))
     return c
 
 
-def plain(hs: HubSpotSandbox) -> HubSpotConnector:
+def plain(hs: HubSpotStandIn) -> HubSpotConnector:
     return HubSpotConnector(transport_for(hs))
 
 
@@ -40,7 +40,7 @@ def pulled(c: HubSpotConnector, object_type: str, props: tuple[str, ...] = ()) -
 # -- exports ------------------------------------------------------------------------------
 @pytest.mark.parametrize("object_type", ["contact", "company", "deal"])
 def test_export_pull_gives_the_same_records_as_list_pages(
-    sandbox: HubSpotSandbox, object_type: str
+    sandbox: HubSpotStandIn, object_type: str
 ) -> None:
     sandbox.bulk.instant()
     # a contact with two companies: the file has no primary flag
@@ -62,7 +62,7 @@ def test_export_pull_gives_the_same_records_as_list_pages(
         assert via_export["4"].company_id == "1"
 
 
-def test_export_pull_pages_cursor_and_zip_of_several_files(sandbox: HubSpotSandbox) -> None:
+def test_export_pull_pages_cursor_and_zip_of_several_files(sandbox: HubSpotStandIn) -> None:
     sandbox.bulk.instant().export_rows_per_file = 25
     for i in range(1500):
         sandbox.create("companies", {"name": f"Extra {i}"})
@@ -73,14 +73,14 @@ def test_export_pull_pages_cursor_and_zip_of_several_files(sandbox: HubSpotSandb
     assert pages[-1].cursor is not None and pages[-1].cursor.last_id == newest.id
 
 
-def test_at_or_below_the_threshold_list_pages_are_used(sandbox: HubSpotSandbox) -> None:
+def test_at_or_below_the_threshold_list_pages_are_used(sandbox: HubSpotStandIn) -> None:
     c = HubSpotConnector(transport_for(sandbox), export_threshold=60, import_threshold=10)
     assert len(pulled(c, "contact")) == 60
     assert c.exporter.paths["contact"] == "list" and "exports.start" not in c.api_calls()
 
 
 def test_missing_export_scope_falls_back_to_list_pages_with_one_warning(
-    sandbox: HubSpotSandbox, caplog: pytest.LogCaptureFixture
+    sandbox: HubSpotStandIn, caplog: pytest.LogCaptureFixture
 ) -> None:
     scopes = {f"crm.objects.{t}.read" for t in ("contacts", "companies", "deals")}
     sandbox.add_token("pat-no-export", scopes)
@@ -94,7 +94,7 @@ def test_missing_export_scope_falls_back_to_list_pages_with_one_warning(
 
 
 def test_export_refused_by_the_daily_cap_falls_back(
-    sandbox: HubSpotSandbox, caplog: pytest.LogCaptureFixture
+    sandbox: HubSpotStandIn, caplog: pytest.LogCaptureFixture
 ) -> None:
     sandbox.bulk.instant().exports_per_day = 0
     c = bulk(sandbox)
@@ -104,7 +104,7 @@ def test_export_refused_by_the_daily_cap_falls_back(
 
 
 def test_lost_status_response_is_asked_again_without_a_second_export(
-    sandbox: HubSpotSandbox,
+    sandbox: HubSpotStandIn,
 ) -> None:
     sandbox.bulk.instant()
     sandbox.faults.drop_connections(1, path=r"/status$")
@@ -114,7 +114,7 @@ def test_lost_status_response_is_asked_again_without_a_second_export(
     assert c.api_calls()["exports.status"] == 2
 
 
-def test_expired_download_url_is_replaced_by_a_fresh_one(sandbox: HubSpotSandbox) -> None:
+def test_expired_download_url_is_replaced_by_a_fresh_one(sandbox: HubSpotStandIn) -> None:
     sandbox.bulk.instant()
     sandbox.faults.error_burst(1, 403, path=r"^/sandbox/exports/")
     c = bulk(sandbox)
@@ -122,7 +122,7 @@ def test_expired_download_url_is_replaced_by_a_fresh_one(sandbox: HubSpotSandbox
     assert c.api_calls()["exports.status"] == 2 and len(sandbox.exports.jobs) == 1
 
 
-def test_export_waits_for_processing_time(sandbox: HubSpotSandbox) -> None:
+def test_export_waits_for_processing_time(sandbox: HubSpotStandIn) -> None:
     sandbox.bulk.export_delay_seconds = 0.3
     c = bulk(sandbox)
     assert len(pulled(c, "contact")) == 60
@@ -135,7 +135,7 @@ def updates(ids: range, values: dict[str, str | None]) -> list[TagUpdate]:
     return [TagUpdate("contact", str(i), values) for i in ids]
 
 
-def test_import_writes_every_update_in_one_job(sandbox: HubSpotSandbox) -> None:
+def test_import_writes_every_update_in_one_job(sandbox: HubSpotStandIn) -> None:
     sandbox.bulk.instant()
     add_tag_properties(sandbox)
     sandbox.update("contacts", 2, {"crmseg_interests": "eco"})
@@ -153,12 +153,12 @@ def test_import_writes_every_update_in_one_job(sandbox: HubSpotSandbox) -> None:
     assert "objects.batch.update" not in c.api_calls()
 
 
-def test_at_or_below_the_threshold_batches_are_used(sandbox: HubSpotSandbox) -> None:
+def test_at_or_below_the_threshold_batches_are_used(sandbox: HubSpotStandIn) -> None:
     add_tag_properties(sandbox)
     assert bulk(sandbox).write_bulk(updates(range(1, 11), {"crmseg_abc": "A"})) is None
 
 
-def test_per_row_import_errors_become_rejected_records(sandbox: HubSpotSandbox) -> None:
+def test_per_row_import_errors_become_rejected_records(sandbox: HubSpotStandIn) -> None:
     sandbox.bulk.instant()
     add_tag_properties(sandbox)
     batch = updates(range(1, 21), {"crmseg_abc": "A"})
@@ -173,7 +173,7 @@ def test_per_row_import_errors_become_rejected_records(sandbox: HubSpotSandbox) 
     assert sandbox.get("contacts", 6)["crmseg_abc"] == "A"
 
 
-def test_clearing_a_tag_goes_through_batch_updates(sandbox: HubSpotSandbox) -> None:
+def test_clearing_a_tag_goes_through_batch_updates(sandbox: HubSpotStandIn) -> None:
     sandbox.bulk.instant()
     add_tag_properties(sandbox)
     sandbox.update("contacts", 50, {"crmseg_abc": "A"})
@@ -191,7 +191,7 @@ def test_clearing_a_tag_goes_through_batch_updates(sandbox: HubSpotSandbox) -> N
 
 
 def test_missing_import_scope_falls_back_to_batches_with_one_warning(
-    sandbox: HubSpotSandbox, caplog: pytest.LogCaptureFixture
+    sandbox: HubSpotStandIn, caplog: pytest.LogCaptureFixture
 ) -> None:
     add_tag_properties(sandbox)
     sandbox.add_token("pat-no-import", {"crm.objects.contacts.write", "crm.objects.contacts.read"})
@@ -205,7 +205,7 @@ def test_missing_import_scope_falls_back_to_batches_with_one_warning(
 
 @pytest.mark.parametrize("limit", ["imports_per_day", "imports_concurrent", "import_rows_per_day"])
 def test_import_limits_reached_fall_back_to_batches_with_a_warning(
-    sandbox: HubSpotSandbox, caplog: pytest.LogCaptureFixture, limit: str
+    sandbox: HubSpotStandIn, caplog: pytest.LogCaptureFixture, limit: str
 ) -> None:
     add_tag_properties(sandbox)
     setattr(sandbox.bulk, limit, 0)
@@ -214,7 +214,7 @@ def test_import_limits_reached_fall_back_to_batches_with_a_warning(
     assert "refused the import" in caplog.text
 
 
-def test_lost_import_start_answer_follows_the_import_it_created(sandbox: HubSpotSandbox) -> None:
+def test_lost_import_start_answer_follows_the_import_it_created(sandbox: HubSpotStandIn) -> None:
     sandbox.bulk.instant()
     add_tag_properties(sandbox)
     sandbox.faults.slow_responses(1, 1.5, path=r"^/crm/v3/imports/?$")
@@ -225,7 +225,7 @@ def test_lost_import_start_answer_follows_the_import_it_created(sandbox: HubSpot
     assert sandbox.get("contacts", 20)["crmseg_abc"] == "C"
 
 
-def test_lost_import_status_answer_is_asked_again(sandbox: HubSpotSandbox) -> None:
+def test_lost_import_status_answer_is_asked_again(sandbox: HubSpotStandIn) -> None:
     sandbox.bulk.instant()
     add_tag_properties(sandbox)
     sandbox.faults.drop_connections(1, path=r"^/crm/v3/imports/\d+$")
@@ -235,7 +235,7 @@ def test_lost_import_status_answer_is_asked_again(sandbox: HubSpotSandbox) -> No
     assert len(sandbox.imports.jobs) == 1 and c.api_calls()["imports.get"] == 2
 
 
-def test_same_content_again_follows_the_existing_import(sandbox: HubSpotSandbox) -> None:
+def test_same_content_again_follows_the_existing_import(sandbox: HubSpotStandIn) -> None:
     sandbox.bulk.instant()
     add_tag_properties(sandbox)
     batch = updates(range(1, 21), {"crmseg_abc": "B"})
@@ -244,7 +244,7 @@ def test_same_content_again_follows_the_existing_import(sandbox: HubSpotSandbox)
     assert len(sandbox.imports.jobs) == 1
 
 
-def test_pull_waits_for_an_import_still_processing(sandbox: HubSpotSandbox, tmp_path: Path) -> None:
+def test_pull_waits_for_an_import_still_processing(sandbox: HubSpotStandIn, tmp_path: Path) -> None:
     add_tag_properties(sandbox)
     sandbox.bulk.import_delay_seconds = 0.5
     path = tmp_path / "contacts-1-1.csv"
@@ -289,7 +289,7 @@ def test_daily_allowance_check_covers_export_status_polls() -> None:
     from connectors.errors import BudgetExhausted
     from connectors.sandbox.hubspot import LimitConfig
 
-    with HubSpotSandbox(seed=7, contacts=60, limits=LimitConfig(enabled=False, daily=40)) as hs:
+    with HubSpotStandIn(seed=7, contacts=60, limits=LimitConfig(enabled=False, daily=40)) as hs:
         hs.bulk.export_delay_seconds = 30.0
         c = bulk(hs)
         with pytest.raises(BudgetExhausted):
@@ -300,7 +300,7 @@ def test_daily_allowance_check_covers_export_status_polls() -> None:
         assert sum(calls.values()) <= 39 and calls["exports.status"] >= 30
 
 
-def test_incremental_pull_with_many_changes_reads_an_export(sandbox: HubSpotSandbox) -> None:
+def test_incremental_pull_with_many_changes_reads_an_export(sandbox: HubSpotStandIn) -> None:
     from datetime import UTC, datetime, timedelta
 
     from connectors.base import Cursor
@@ -322,7 +322,7 @@ def test_incremental_pull_with_many_changes_reads_an_export(sandbox: HubSpotSand
     assert c.api_calls()["objects.list.archived"] >= 1
 
 
-def test_incremental_pull_with_few_changes_searches(sandbox: HubSpotSandbox) -> None:
+def test_incremental_pull_with_few_changes_searches(sandbox: HubSpotStandIn) -> None:
     from datetime import UTC, datetime, timedelta
 
     from connectors.base import Cursor

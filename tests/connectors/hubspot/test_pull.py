@@ -16,7 +16,7 @@ from connectors.base import Company, Contact, Cursor, Deal, Page
 from connectors.errors import InputError
 from connectors.hubspot import HubSpotConnector, Transport, plural, singular
 from connectors.hubspot.records import Assoc, RecordMapper, WireRecord
-from connectors.sandbox.hubspot import HubSpotSandbox, LimitConfig
+from connectors.sandbox.hubspot import HubSpotStandIn, LimitConfig
 from connectors.sandbox.hubspot.search import SearchConfig
 from tests.fakeclock import FakeClock
 
@@ -104,7 +104,7 @@ def test_object_type_names() -> None:
 
 
 def test_full_pull_returns_exactly_the_sandbox_records(
-    sandbox: HubSpotSandbox, connector: HubSpotConnector
+    sandbox: HubSpotStandIn, connector: HubSpotConnector
 ) -> None:
     ds = sandbox.dataset
     assert ds is not None
@@ -163,7 +163,7 @@ def test_full_pull_returns_exactly_the_sandbox_records(
         )
 
 
-def test_full_pull_pages_and_cursor(connector: HubSpotConnector, sandbox: HubSpotSandbox) -> None:
+def test_full_pull_pages_and_cursor(connector: HubSpotConnector, sandbox: HubSpotStandIn) -> None:
     for i in range(150):
         sandbox.create("companies", {"name": f"Extra {i}"})
     pages = list(connector.pull("company", None))
@@ -175,7 +175,7 @@ def test_full_pull_pages_and_cursor(connector: HubSpotConnector, sandbox: HubSpo
 
 
 def test_primary_and_unlabeled_duplicates_are_collapsed(
-    sandbox: HubSpotSandbox, connector: HubSpotConnector
+    sandbox: HubSpotStandIn, connector: HubSpotConnector
 ) -> None:
     deal = sandbox.create("deals", {"dealname": "d", "dealstage": "closedwon", "amount": "10"})
     sandbox.associate("deals", deal, "companies", 5, primary=True)  # listed twice inline
@@ -192,7 +192,7 @@ def test_primary_and_unlabeled_duplicates_are_collapsed(
 
 
 def test_capped_inline_associations_are_completed_via_v4(
-    sandbox: HubSpotSandbox, connector: HubSpotConnector
+    sandbox: HubSpotStandIn, connector: HubSpotConnector
 ) -> None:
     # inline lists stop at 100 entries; v4 pages by 500 per input: 620 needs both
     deal = sandbox.create("deals", {"dealname": "big", "dealstage": "closedwon"})
@@ -213,7 +213,7 @@ def test_capped_inline_associations_are_completed_via_v4(
 
 
 def test_long_property_lists_are_read_by_post(
-    sandbox: HubSpotSandbox, connector: HubSpotConnector
+    sandbox: HubSpotStandIn, connector: HubSpotConnector
 ) -> None:
     many = [f"custom_property_with_a_long_name_{i:03d}" for i in range(80)]
     contacts = by_id(connector.pull("contact", None, many))
@@ -225,7 +225,7 @@ def test_long_property_lists_are_read_by_post(
     assert len(contacts) == 60
 
 
-def test_pulls_survive_429s_503s_and_dropped_connections(sandbox: HubSpotSandbox) -> None:
+def test_pulls_survive_429s_503s_and_dropped_connections(sandbox: HubSpotStandIn) -> None:
     clock = FakeClock()
     connector = HubSpotConnector(Transport(sandbox.token, settings_for(sandbox), clock=clock))
     sandbox.faults.error_burst(2, 429, path="/crm/v3/objects/deals$")
@@ -245,7 +245,7 @@ def test_pulls_survive_429s_503s_and_dropped_connections(sandbox: HubSpotSandbox
 
 
 def test_incremental_returns_changed_contacts_and_new_won_deals(
-    sandbox: HubSpotSandbox, connector: HubSpotConnector
+    sandbox: HubSpotStandIn, connector: HubSpotConnector
 ) -> None:
     contact_cursor = list(connector.pull("contact", None))[-1].cursor
     deal_cursor = list(connector.pull("deal", None))[-1].cursor
@@ -269,7 +269,7 @@ def test_incremental_returns_changed_contacts_and_new_won_deals(
 
 
 def test_archived_and_merged_ids_are_deleted(
-    sandbox: HubSpotSandbox, connector: HubSpotConnector
+    sandbox: HubSpotStandIn, connector: HubSpotConnector
 ) -> None:
     cursor = list(connector.pull("contact", None))[-1].cursor
     assert cursor is not None
@@ -290,7 +290,7 @@ def test_archived_and_merged_ids_are_deleted(
 
 
 def test_search_requests_carry_every_required_field(
-    sandbox: HubSpotSandbox, connector: HubSpotConnector
+    sandbox: HubSpotStandIn, connector: HubSpotConnector
 ) -> None:
     bodies: list[dict[str, Any]] = []
 
@@ -317,7 +317,7 @@ def test_search_requests_carry_every_required_field(
 
 
 def test_short_and_empty_pages_are_followed_to_the_end() -> None:
-    with HubSpotSandbox(
+    with HubSpotStandIn(
         seed=5,
         contacts=700,
         companies=3,
@@ -335,7 +335,7 @@ def test_short_and_empty_pages_are_followed_to_the_end() -> None:
 
 @pytest.mark.e2e  # full scale
 def test_more_than_10k_changes_all_arrive_once() -> None:
-    with HubSpotSandbox(
+    with HubSpotStandIn(
         seed=1, contacts=10_500, companies=5, deals=0, limits=LimitConfig(enabled=False)
     ) as hs:
         connector = HubSpotConnector(transport_for(hs))
@@ -349,7 +349,7 @@ def test_more_than_10k_changes_all_arrive_once() -> None:
 
 @pytest.mark.e2e  # full scale
 def test_more_than_10k_sharing_one_timestamp_terminates_with_all() -> None:
-    with HubSpotSandbox(
+    with HubSpotStandIn(
         seed=1, contacts=10_500, companies=5, deals=0, limits=LimitConfig(enabled=False)
     ) as hs:
         store = hs.state.store
@@ -373,7 +373,7 @@ def test_more_than_10k_sharing_one_timestamp_terminates_with_all() -> None:
 def test_a_record_modified_during_the_pull_skips_no_other_record() -> None:
     """With offset paging, a record read on page 1 and modified before page 2 moves to
     the end and shifts every later offset by one: one unread record would be lost."""
-    with HubSpotSandbox(
+    with HubSpotStandIn(
         seed=2, contacts=600, companies=3, deals=0, limits=LimitConfig(enabled=False)
     ) as hs:
         searches = 0
@@ -394,7 +394,7 @@ def test_a_record_modified_during_the_pull_skips_no_other_record() -> None:
 
 
 def test_custom_label_with_a_colliding_type_id_is_not_the_primary_company(
-    sandbox: HubSpotSandbox, connector: HubSpotConnector
+    sandbox: HubSpotStandIn, connector: HubSpotConnector
 ) -> None:
     """USER_DEFINED typeId 1 ("Reference") is not HUBSPOT_DEFINED 1 (primary): the contact
     keeps its primary company 6 although the labelled company 2 has the lower id."""
@@ -408,7 +408,7 @@ def test_custom_label_with_a_colliding_type_id_is_not_the_primary_company(
 
 
 def test_without_a_primary_the_lowest_company_id_is_used_labels_or_not(
-    sandbox: HubSpotSandbox, connector: HubSpotConnector
+    sandbox: HubSpotStandIn, connector: HubSpotConnector
 ) -> None:
     contact = sandbox.create("contacts", {"email": "noprimary@x.test"})
     sandbox.associate("contacts", contact, "companies", 6, primary=False, labels={1: "Reference"})

@@ -26,7 +26,7 @@ from connectors.errors import (
 )
 from connectors.hubspot import HubSpotConnector, HubSpotSettings, Transport
 from connectors.hubspot.transport import map_exception
-from connectors.sandbox.hubspot import HubSpotSandbox, LimitConfig
+from connectors.sandbox.hubspot import HubSpotStandIn, LimitConfig
 from tests.fakeclock import FakeClock
 
 from .conftest import settings_for, transport_for
@@ -92,7 +92,7 @@ def test_status_zero_and_network_failures_are_retriable() -> None:
 
 
 def test_other_4xx_carry_category_status_and_correlation_id(
-    sandbox: HubSpotSandbox,
+    sandbox: HubSpotStandIn,
 ) -> None:
     t = transport_for(sandbox)
     api = t.api("crm.contacts.basic_api")
@@ -106,7 +106,7 @@ def test_other_4xx_carry_category_status_and_correlation_id(
     assert t.calls["objects.list"] == 1  # not retried
 
 
-def test_missing_record_is_object_not_found(sandbox: HubSpotSandbox) -> None:
+def test_missing_record_is_object_not_found(sandbox: HubSpotStandIn) -> None:
     t = transport_for(sandbox)
     api = t.api("crm.deals.basic_api")
     with pytest.raises(CrmError) as err:
@@ -117,7 +117,7 @@ def test_missing_record_is_object_not_found(sandbox: HubSpotSandbox) -> None:
 # -- auth and secrets ------------------------------------------------------------------
 
 
-def test_bad_token_is_auth_error_without_the_token(sandbox: HubSpotSandbox) -> None:
+def test_bad_token_is_auth_error_without_the_token(sandbox: HubSpotStandIn) -> None:
     t = transport_for(sandbox, token=SECRET)
     with pytest.raises(AuthError) as err:
         list_one(t)
@@ -128,7 +128,7 @@ def test_bad_token_is_auth_error_without_the_token(sandbox: HubSpotSandbox) -> N
     assert t.calls["objects.list"] == 1
 
 
-def test_missing_scope_is_permission_denied_naming_the_scope(sandbox: HubSpotSandbox) -> None:
+def test_missing_scope_is_permission_denied_naming_the_scope(sandbox: HubSpotStandIn) -> None:
     sandbox.add_token(SECRET, scopes={"crm.objects.companies.read"})
     connector = HubSpotConnector(transport_for(sandbox, token=SECRET))
     with pytest.raises(PermissionDenied) as err:
@@ -149,7 +149,7 @@ def test_from_env_requires_the_token(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_from_env_connector_uses_the_sandbox_token(
-    sandbox: HubSpotSandbox, monkeypatch: pytest.MonkeyPatch
+    sandbox: HubSpotStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", sandbox.token)
     connector = HubSpotConnector.from_env(settings_for(sandbox), won_stages={"closedwon"})
@@ -162,7 +162,7 @@ def test_from_env_connector_uses_the_sandbox_token(
     assert connector.api_calls() == {"objects.list": 1}
 
 
-def test_any_callable_can_be_paced_and_mapped(sandbox: HubSpotSandbox) -> None:
+def test_any_callable_can_be_paced_and_mapped(sandbox: HubSpotStandIn) -> None:
     t = transport_for(sandbox)
     api = t.api("crm.contacts.basic_api")
     sandbox.faults.error_burst(1, 503)
@@ -171,7 +171,7 @@ def test_any_callable_can_be_paced_and_mapped(sandbox: HubSpotSandbox) -> None:
     assert t.calls["objects.list"] == 2
 
 
-def test_api_objects_are_built_once(sandbox: HubSpotSandbox) -> None:
+def test_api_objects_are_built_once(sandbox: HubSpotStandIn) -> None:
     t = transport_for(sandbox)
     assert t.api("crm.contacts.basic_api") is t.api("crm.contacts.basic_api")
     assert t.api("crm.contacts.basic_api") is not t.api("crm.deals.basic_api")
@@ -180,7 +180,7 @@ def test_api_objects_are_built_once(sandbox: HubSpotSandbox) -> None:
 # -- retries -----------------------------------------------------------------------------
 
 
-def test_a_429_storm_is_waited_out(sandbox: HubSpotSandbox) -> None:
+def test_a_429_storm_is_waited_out(sandbox: HubSpotStandIn) -> None:
     clock = FakeClock()
     t = Transport(sandbox.token, settings_for(sandbox), clock=clock)
     sandbox.faults.error_burst(3, 429)
@@ -192,7 +192,7 @@ def test_a_429_storm_is_waited_out(sandbox: HubSpotSandbox) -> None:
     assert clock.sleeps == [0.2, 0.2, 0.2]
 
 
-def test_retry_after_header_sets_the_wait(sandbox: HubSpotSandbox) -> None:
+def test_retry_after_header_sets_the_wait(sandbox: HubSpotStandIn) -> None:
     clock = FakeClock()
     t = Transport(sandbox.token, settings_for(sandbox), clock=clock)
     sandbox.faults.error_burst(2, 429, retry_after=0.3)
@@ -200,7 +200,7 @@ def test_retry_after_header_sets_the_wait(sandbox: HubSpotSandbox) -> None:
     assert clock.sleeps == [0.3, 0.3]
 
 
-def test_503s_and_dropped_connections_are_survived(sandbox: HubSpotSandbox) -> None:
+def test_503s_and_dropped_connections_are_survived(sandbox: HubSpotStandIn) -> None:
     t = transport_for(sandbox)
     sandbox.faults.error_burst(2, 503)
     list_one(t)
@@ -210,14 +210,14 @@ def test_503s_and_dropped_connections_are_survived(sandbox: HubSpotSandbox) -> N
     assert t.retries == 4
 
 
-def test_slow_response_times_out_and_is_retried(sandbox: HubSpotSandbox) -> None:
+def test_slow_response_times_out_and_is_retried(sandbox: HubSpotStandIn) -> None:
     t = transport_for(sandbox, timeout_seconds=0.3)
     sandbox.faults.slow_responses(1, 1.0)
     list_one(t)
     assert t.calls["objects.list"] == 2
 
 
-def test_persistent_5xx_gives_up_with_the_last_error(sandbox: HubSpotSandbox) -> None:
+def test_persistent_5xx_gives_up_with_the_last_error(sandbox: HubSpotStandIn) -> None:
     t = transport_for(sandbox, attempts=3)
     sandbox.faults.error_burst(10, 500)
     with pytest.raises(ServerError) as err:
@@ -229,7 +229,7 @@ def test_persistent_5xx_gives_up_with_the_last_error(sandbox: HubSpotSandbox) ->
 # -- budgets and pacing ------------------------------------------------------------------
 
 
-def test_daily_429_is_budget_exhausted_and_not_retried(sandbox: HubSpotSandbox) -> None:
+def test_daily_429_is_budget_exhausted_and_not_retried(sandbox: HubSpotStandIn) -> None:
     sandbox.limits.enabled = True
     sandbox.limits.daily = 2
     sandbox.limits.headers = False  # no headers: only the 429 can tell
@@ -241,7 +241,7 @@ def test_daily_429_is_budget_exhausted_and_not_retried(sandbox: HubSpotSandbox) 
     assert t.calls["objects.list"] == 3
 
 
-def test_daily_headers_stop_the_run_before_the_429(sandbox: HubSpotSandbox) -> None:
+def test_daily_headers_stop_the_run_before_the_429(sandbox: HubSpotStandIn) -> None:
     sandbox.limits.enabled = True
     sandbox.limits.daily = 2
     t = transport_for(sandbox, daily_reserve=0.0)
@@ -252,7 +252,7 @@ def test_daily_headers_stop_the_run_before_the_429(sandbox: HubSpotSandbox) -> N
     assert sandbox.log.count(status=429) == 0
 
 
-def test_daily_reserve_stops_before_sending(sandbox: HubSpotSandbox) -> None:
+def test_daily_reserve_stops_before_sending(sandbox: HubSpotStandIn) -> None:
     sandbox.limits.daily = 100  # limits disabled: headers only, never a 429
     t = transport_for(sandbox, daily_reserve=0.9)
     sent = 0
@@ -269,7 +269,7 @@ def test_daily_reserve_stops_before_sending(sandbox: HubSpotSandbox) -> None:
 @pytest.mark.e2e  # real time on both sides: the stand-in counts its own window
 def test_limiter_keeps_a_threaded_burst_under_the_real_limit() -> None:
     limits = LimitConfig(enabled=True, ten_secondly=20, window_seconds=1.0)
-    with HubSpotSandbox(seed=3, contacts=5, limits=limits) as hs:
+    with HubSpotStandIn(seed=3, contacts=5, limits=limits) as hs:
         t = Transport(
             hs.token,
             HubSpotSettings(
@@ -299,7 +299,7 @@ def test_limiter_keeps_a_threaded_burst_under_the_real_limit() -> None:
 
 def test_search_bucket_is_paced_separately() -> None:
     limits = LimitConfig(enabled=True, search_per_second=3, search_window_seconds=0.5)
-    with HubSpotSandbox(seed=3, contacts=5, limits=limits) as hs:
+    with HubSpotStandIn(seed=3, contacts=5, limits=limits) as hs:
         t = Transport(
             hs.token,
             HubSpotSettings(
@@ -320,7 +320,7 @@ def test_search_bucket_is_paced_separately() -> None:
         assert t.calls["objects.search"] == 8
 
 
-def test_rate_headers_feed_the_daily_budget(sandbox: HubSpotSandbox) -> None:
+def test_rate_headers_feed_the_daily_budget(sandbox: HubSpotStandIn) -> None:
     t = transport_for(sandbox)
     list_one(t)
     assert t.budget.limit == sandbox.limits.daily
@@ -360,7 +360,7 @@ def test_an_unknown_host_is_unreachable_and_names_the_url() -> None:
     assert mapped.code == "HOST_UNKNOWN"
 
 
-def test_a_certificate_that_cannot_be_verified_names_ca_bundle(sandbox: HubSpotSandbox) -> None:
+def test_a_certificate_that_cannot_be_verified_names_ca_bundle(sandbox: HubSpotStandIn) -> None:
     import certifi
 
     t = transport_for(sandbox, ssl_ca_cert=certifi.where())  # a bundle without the sandbox CA

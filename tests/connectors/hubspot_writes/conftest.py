@@ -16,7 +16,7 @@ from hubspot import HubSpot
 
 from connectors.errors import CrmError
 from connectors.hubspot.transport import HubSpotSettings, Transport
-from connectors.sandbox.hubspot import HubSpotSandbox, LimitConfig
+from connectors.sandbox.hubspot import HubSpotStandIn, LimitConfig
 
 
 class StandInTransport:
@@ -49,24 +49,24 @@ class StandInTransport:
 
 
 @pytest.fixture
-def hs() -> Iterator[HubSpotSandbox]:
-    with HubSpotSandbox(seed=3, contacts=12, limits=LimitConfig(enabled=False)) as sandbox:
+def hs() -> Iterator[HubSpotStandIn]:
+    with HubSpotStandIn(seed=3, contacts=12, limits=LimitConfig(enabled=False)) as sandbox:
         yield sandbox
 
 
 @pytest.fixture
-def client(hs: HubSpotSandbox) -> HubSpot:
+def client(hs: HubSpotStandIn) -> HubSpot:
     return HubSpot(**hs.client_settings())
 
 
 @pytest.fixture
-def transport(hs: HubSpotSandbox) -> Transport:
+def transport(hs: HubSpotStandIn) -> Transport:
     """The connector's transport; one attempt per call, so no retry hides a failure."""
     settings = HubSpotSettings(host=hs.base_url, ssl_ca_cert=hs.ca_path, attempts=1)
     return Transport(hs.token, settings)
 
 
 @pytest.fixture
-def contact_ids(hs: HubSpotSandbox) -> list[str]:
+def contact_ids(hs: HubSpotStandIn) -> list[str]:
     """The ids of the seeded contacts, as strings, ascending."""
     return [str(i) for i in hs.state.store.ids("contacts")]

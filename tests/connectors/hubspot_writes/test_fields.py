@@ -13,7 +13,7 @@ from connectors.base import FieldSpec
 from connectors.errors import SchemaMismatch
 from connectors.hubspot.fields import HubSpotTransport, cached_api, ensure_fields
 from connectors.hubspot.transport import HubSpotSettings, Transport
-from connectors.sandbox.hubspot import HubSpotSandbox
+from connectors.sandbox.hubspot import HubSpotStandIn
 
 from . import INTERESTS, LIFECYCLE
 from .conftest import StandInTransport
@@ -21,7 +21,7 @@ from .conftest import StandInTransport
 WRITES = r"^/crm/v3/properties/"
 
 
-def _writes(hs: HubSpotSandbox) -> int:
+def _writes(hs: HubSpotStandIn) -> int:
     return sum(hs.log.count(m, WRITES) for m in ("POST", "PATCH", "PUT", "DELETE"))
 
 
@@ -31,7 +31,7 @@ def _options(client: HubSpot, name: str) -> list[tuple[str, str, int, bool]]:
 
 
 def test_fields_are_created_as_enumerations_in_the_crmseg_group(
-    hs: HubSpotSandbox, client: HubSpot, transport: HubSpotTransport
+    hs: HubSpotStandIn, client: HubSpot, transport: HubSpotTransport
 ) -> None:
     changes = ensure_fields(transport, "contact", [LIFECYCLE, INTERESTS])
 
@@ -66,7 +66,7 @@ def test_fields_are_created_as_enumerations_in_the_crmseg_group(
 
 
 def test_second_call_with_the_same_specs_reads_once_and_writes_nothing(
-    hs: HubSpotSandbox, transport: HubSpotTransport
+    hs: HubSpotStandIn, transport: HubSpotTransport
 ) -> None:
     ensure_fields(transport, "contact", [LIFECYCLE, INTERESTS])
     hs.log.clear()
@@ -78,7 +78,7 @@ def test_second_call_with_the_same_specs_reads_once_and_writes_nothing(
 
 
 def test_new_option_is_added_and_options_only_hubspot_has_are_kept(
-    hs: HubSpotSandbox, client: HubSpot, transport: HubSpotTransport, contact_ids: list[str]
+    hs: HubSpotStandIn, client: HubSpot, transport: HubSpotTransport, contact_ids: list[str]
 ) -> None:
     ensure_fields(transport, "contact", [FieldSpec("crmseg_interests", "I", ("a", "b", "c"), True)])
     hs.set_property("contacts", int(contact_ids[0]), "crmseg_interests", "b;c")
@@ -102,7 +102,7 @@ def test_new_option_is_added_and_options_only_hubspot_has_are_kept(
 
 
 def test_reordered_options_are_patched_once_then_stable(
-    hs: HubSpotSandbox, client: HubSpot, transport: HubSpotTransport
+    hs: HubSpotStandIn, client: HubSpot, transport: HubSpotTransport
 ) -> None:
     ensure_fields(transport, "contact", [LIFECYCLE])
     reordered = FieldSpec("crmseg_lifecycle", "Lifecycle", ("at_risk", "new", "active"))
@@ -124,7 +124,7 @@ def test_reordered_options_are_patched_once_then_stable(
     ],
 )
 def test_existing_property_of_another_kind_is_a_schema_mismatch(
-    hs: HubSpotSandbox,
+    hs: HubSpotStandIn,
     client: HubSpot,
     transport: HubSpotTransport,
     type_: str,
@@ -158,7 +158,7 @@ def test_existing_property_of_another_kind_is_a_schema_mismatch(
 
 @pytest.mark.parametrize("name", ["lifecycle", "hs_lead_status", "CRMSEG_x", "xcrmseg_a"])
 def test_property_outside_crmseg_namespace_is_refused_before_any_call(
-    hs: HubSpotSandbox, transport: HubSpotTransport, name: str
+    hs: HubSpotStandIn, transport: HubSpotTransport, name: str
 ) -> None:
     with pytest.raises(ValueError, match="crmseg_"):
         ensure_fields(transport, "contact", [LIFECYCLE, FieldSpec(name, "x", ("a",))])
@@ -166,7 +166,7 @@ def test_property_outside_crmseg_namespace_is_refused_before_any_call(
 
 
 def test_companies_get_their_own_group_and_properties(
-    hs: HubSpotSandbox, client: HubSpot, transport: HubSpotTransport
+    hs: HubSpotStandIn, client: HubSpot, transport: HubSpotTransport
 ) -> None:
     ensure_fields(transport, "contact", [LIFECYCLE])
 
@@ -179,7 +179,7 @@ def test_companies_get_their_own_group_and_properties(
 
 
 def test_a_transport_with_only_client_and_call_is_enough_and_its_apis_are_cached(
-    hs: HubSpotSandbox, client: HubSpot
+    hs: HubSpotStandIn, client: HubSpot
 ) -> None:
     bare = StandInTransport(client)
 
@@ -193,7 +193,7 @@ def test_a_transport_with_only_client_and_call_is_enough_and_its_apis_are_cached
 
 
 def test_lost_group_and_property_create_answers_are_retried_without_failing(
-    hs: HubSpotSandbox, client: HubSpot
+    hs: HubSpotStandIn, client: HubSpot
 ) -> None:
     retrying = Transport(
         hs.token, HubSpotSettings(host=hs.base_url, ssl_ca_cert=hs.ca_path, max_wait=0.01)
@@ -216,7 +216,7 @@ def test_lost_group_and_property_create_answers_are_retried_without_failing(
 
 
 def test_a_property_someone_else_created_meanwhile_is_refused(
-    hs: HubSpotSandbox, client: HubSpot
+    hs: HubSpotStandIn, client: HubSpot
 ) -> None:
     retrying = Transport(
         hs.token, HubSpotSettings(host=hs.base_url, ssl_ca_cert=hs.ca_path, max_wait=0.01)

@@ -25,7 +25,7 @@ from connectors.hubspot.lists import (
 )
 from connectors.hubspot.transport import HubSpotSettings, Transport
 from connectors.hubspot.writes import write_batch
-from connectors.sandbox.hubspot import HubSpotSandbox
+from connectors.sandbox.hubspot import HubSpotStandIn
 
 from . import INTERESTS, LIFECYCLE
 
@@ -34,7 +34,7 @@ LIKES_B = ListSpec("crmseg · interests = b", "contact", "crmseg_interests", "b"
 LIST_WRITES = r"^/crm/v3/lists(/|$)"
 
 
-def list_writes(hs: HubSpotSandbox) -> int:
+def list_writes(hs: HubSpotStandIn) -> int:
     return sum(hs.log.count(m, LIST_WRITES) for m in ("PUT", "DELETE")) + hs.log.count(
         "POST", r"^/crm/v3/lists/?$"
     )
@@ -47,7 +47,7 @@ def members(client: HubSpot, list_id: str) -> set[str]:
 
 
 @pytest.fixture
-def tagged(hs: HubSpotSandbox, transport: HubSpotTransport, contact_ids: list[str]) -> list[str]:
+def tagged(hs: HubSpotStandIn, transport: HubSpotTransport, contact_ids: list[str]) -> list[str]:
     """Six contacts tagged through write_batch; returns their ids."""
     c = contact_ids[:6]
     ensure_fields(transport, "contact", [LIFECYCLE, INTERESTS])
@@ -68,7 +68,7 @@ def tagged(hs: HubSpotSandbox, transport: HubSpotTransport, contact_ids: list[st
 
 
 def test_lists_are_created_once_with_the_segment_filter(
-    hs: HubSpotSandbox, client: HubSpot, transport: HubSpotTransport, tagged: list[str]
+    hs: HubSpotStandIn, client: HubSpot, transport: HubSpotTransport, tagged: list[str]
 ) -> None:
     c = tagged
     states = ensure_lists(transport, [AT_RISK, LIKES_B])
@@ -112,7 +112,7 @@ def test_membership_follows_tags_written_later(
 
 
 def test_second_ensure_lists_makes_no_write_call(
-    hs: HubSpotSandbox, transport: HubSpotTransport, tagged: list[str]
+    hs: HubSpotStandIn, transport: HubSpotTransport, tagged: list[str]
 ) -> None:
     first = ensure_lists(transport, [AT_RISK, LIKES_B])
     hs.log.clear()
@@ -128,7 +128,7 @@ def test_second_ensure_lists_makes_no_write_call(
 
 
 def test_filter_changed_by_hand_is_corrected(
-    hs: HubSpotSandbox, client: HubSpot, transport: HubSpotTransport, tagged: list[str]
+    hs: HubSpotStandIn, client: HubSpot, transport: HubSpotTransport, tagged: list[str]
 ) -> None:
     c = tagged
     (state,) = ensure_lists(transport, [AT_RISK])
@@ -164,7 +164,7 @@ def made_by_hand(client: HubSpot, name: str, lifecycle: str) -> Any:
 
 
 def test_a_colleagues_dynamic_list_with_a_crmseg_name_is_never_changed(
-    hs: HubSpotSandbox, client: HubSpot, transport: HubSpotTransport, tagged: list[str]
+    hs: HubSpotStandIn, client: HubSpot, transport: HubSpotTransport, tagged: list[str]
 ) -> None:
     theirs = made_by_hand(client, AT_RISK.name, "active")
     hs.log.clear()
@@ -181,7 +181,7 @@ def test_a_colleagues_dynamic_list_with_a_crmseg_name_is_never_changed(
 
 
 def test_a_list_with_crmseg_filter_but_no_record_is_adopted_without_a_write(
-    hs: HubSpotSandbox, client: HubSpot, transport: HubSpotTransport, tagged: list[str]
+    hs: HubSpotStandIn, client: HubSpot, transport: HubSpotTransport, tagged: list[str]
 ) -> None:
     made = made_by_hand(client, AT_RISK.name, "at_risk")
     hs.log.clear()
@@ -231,7 +231,7 @@ def test_filters_compare_by_meaning_not_by_text() -> None:
 
 
 def test_a_lost_snapshot_create_answer_is_retried_without_a_twin(
-    hs: HubSpotSandbox, client: HubSpot, tagged: list[str]
+    hs: HubSpotStandIn, client: HubSpot, tagged: list[str]
 ) -> None:
     retrying = Transport(
         hs.token, HubSpotSettings(host=hs.base_url, ssl_ca_cert=hs.ca_path, max_wait=0.01)
@@ -247,7 +247,7 @@ def test_a_lost_snapshot_create_answer_is_retried_without_a_twin(
 
 
 def test_list_of_that_name_that_is_not_dynamic_is_a_schema_mismatch(
-    hs: HubSpotSandbox, client: HubSpot, transport: HubSpotTransport
+    hs: HubSpotStandIn, client: HubSpot, transport: HubSpotTransport
 ) -> None:
     client.crm.lists.lists_api.create(
         ListCreateRequest(name=AT_RISK.name, object_type_id="0-1", processing_type="MANUAL")
@@ -269,7 +269,7 @@ def test_company_lists_use_object_type_0_2(client: HubSpot, transport: HubSpotTr
 
 
 def test_snapshot_list_holds_exactly_the_ids(
-    hs: HubSpotSandbox,
+    hs: HubSpotStandIn,
     client: HubSpot,
     transport: HubSpotTransport,
     contact_ids: list[str],
@@ -287,7 +287,7 @@ def test_snapshot_list_holds_exactly_the_ids(
 
 
 def test_snapshot_never_overwrites_an_existing_list(
-    hs: HubSpotSandbox, client: HubSpot, transport: HubSpotTransport, contact_ids: list[str]
+    hs: HubSpotStandIn, client: HubSpot, transport: HubSpotTransport, contact_ids: list[str]
 ) -> None:
     first = snapshot_list(transport, "frozen", "contact", contact_ids[:2])
     hs.log.clear()

@@ -11,7 +11,7 @@ from connectors.base import TagUpdate
 from connectors.errors import RecordRejected, SchemaMismatch
 from connectors.hubspot.fields import HubSpotTransport, ensure_fields
 from connectors.hubspot.writes import NOT_UPDATED, write_batch
-from connectors.sandbox.hubspot import HubSpotSandbox
+from connectors.sandbox.hubspot import HubSpotStandIn
 
 from . import INTERESTS, LIFECYCLE
 
@@ -19,7 +19,7 @@ BATCH_UPDATE = r"^/crm/v3/objects/contacts/batch/update$"
 
 
 @pytest.fixture(autouse=True)
-def _tag_fields(hs: HubSpotSandbox, transport: HubSpotTransport) -> None:
+def _tag_fields(hs: HubSpotStandIn, transport: HubSpotTransport) -> None:
     ensure_fields(transport, "contact", [LIFECYCLE, INTERESTS])
     hs.log.clear()
 
@@ -28,14 +28,14 @@ def upd(record_id: str, **values: str | None) -> TagUpdate:
     return TagUpdate("contact", record_id, values)
 
 
-def tags(hs: HubSpotSandbox, record_id: str) -> tuple[str | None, str | None]:
+def tags(hs: HubSpotStandIn, record_id: str) -> tuple[str | None, str | None]:
     props = hs.get("contacts", int(record_id))
     assert props is not None
     return props.get("crmseg_lifecycle"), props.get("crmseg_interests")
 
 
 def test_values_land_in_one_call_and_multi_values_are_semicolon_joined(
-    hs: HubSpotSandbox, transport: HubSpotTransport, contact_ids: list[str]
+    hs: HubSpotStandIn, transport: HubSpotTransport, contact_ids: list[str]
 ) -> None:
     a, b, c = contact_ids[:3]
     results = write_batch(
@@ -60,7 +60,7 @@ def test_values_land_in_one_call_and_multi_values_are_semicolon_joined(
 
 
 def test_207_failure_is_reported_for_exactly_that_record_and_the_others_are_written(
-    hs: HubSpotSandbox, transport: HubSpotTransport, contact_ids: list[str]
+    hs: HubSpotStandIn, transport: HubSpotTransport, contact_ids: list[str]
 ) -> None:
     a, b, c = contact_ids[:3]
     hs.fail_batch_inputs(ids={b}, category="VALIDATION_ERROR", message="record is locked")
@@ -91,7 +91,7 @@ def test_207_failure_is_reported_for_exactly_that_record_and_the_others_are_writ
 
 
 def test_traced_batch_reports_an_invalid_option_per_record_in_one_call(
-    hs: HubSpotSandbox, transport: HubSpotTransport, contact_ids: list[str]
+    hs: HubSpotStandIn, transport: HubSpotTransport, contact_ids: list[str]
 ) -> None:
     ids = contact_ids[:8]
     updates = [upd(i, crmseg_lifecycle="active") for i in ids]
@@ -110,7 +110,7 @@ def test_traced_batch_reports_an_invalid_option_per_record_in_one_call(
 
 @pytest.mark.parametrize("bad", ["crmseg_missing", "hs_object_id"])
 def test_traced_batch_with_a_property_crmseg_cannot_write_is_a_schema_error(
-    hs: HubSpotSandbox, transport: HubSpotTransport, contact_ids: list[str], bad: str
+    hs: HubSpotStandIn, transport: HubSpotTransport, contact_ids: list[str], bad: str
 ) -> None:
     """In a 207, an unknown or read-only property is fatal (exit 5), not a rejected record."""
     if bad == "hs_object_id":  # a read-only property that passes crmseg's name check
@@ -129,7 +129,7 @@ def test_traced_batch_with_a_property_crmseg_cannot_write_is_a_schema_error(
 
 
 def test_invalid_option_is_isolated_by_splitting_and_the_rest_is_written(
-    hs: HubSpotSandbox, transport: HubSpotTransport, contact_ids: list[str]
+    hs: HubSpotStandIn, transport: HubSpotTransport, contact_ids: list[str]
 ) -> None:
     hs.state.traced_updates_multi_status = False  # HubSpot answering 400 for the batch
     ids = contact_ids[:8]
@@ -154,7 +154,7 @@ def test_invalid_option_is_isolated_by_splitting_and_the_rest_is_written(
 
 
 def test_two_bad_records_in_a_full_batch_cost_a_bounded_number_of_calls(
-    hs: HubSpotSandbox, transport: HubSpotTransport
+    hs: HubSpotStandIn, transport: HubSpotTransport
 ) -> None:
     hs.state.traced_updates_multi_status = False  # HubSpot answering 400 for the batch
     ids = [str(hs.create("contacts", {"email": f"p{i}@example.com"})) for i in range(100)]
@@ -174,7 +174,7 @@ def test_two_bad_records_in_a_full_batch_cost_a_bounded_number_of_calls(
 
 
 def test_merged_record_missing_from_results_names_the_new_record(
-    hs: HubSpotSandbox, transport: HubSpotTransport, contact_ids: list[str]
+    hs: HubSpotStandIn, transport: HubSpotTransport, contact_ids: list[str]
 ) -> None:
     primary, loser, other = contact_ids[:3]
     hs.merge("contacts", int(primary), int(loser))
@@ -193,7 +193,7 @@ def test_merged_record_missing_from_results_names_the_new_record(
 
 
 def test_deleted_record_missing_from_results_is_rejected(
-    hs: HubSpotSandbox, transport: HubSpotTransport, contact_ids: list[str]
+    hs: HubSpotStandIn, transport: HubSpotTransport, contact_ids: list[str]
 ) -> None:
     gone, other = contact_ids[:2]
     hs.state.store.records("contacts")[int(gone)].merged_into = (
@@ -214,7 +214,7 @@ def test_deleted_record_missing_from_results_is_rejected(
 
 
 def test_unknown_id_is_reported_as_not_found(
-    hs: HubSpotSandbox, transport: HubSpotTransport, contact_ids: list[str]
+    hs: HubSpotStandIn, transport: HubSpotTransport, contact_ids: list[str]
 ) -> None:
     results = write_batch(
         transport,
@@ -226,7 +226,7 @@ def test_unknown_id_is_reported_as_not_found(
 
 
 def test_property_that_does_not_exist_stops_the_run_without_splitting(
-    hs: HubSpotSandbox, transport: HubSpotTransport, contact_ids: list[str]
+    hs: HubSpotStandIn, transport: HubSpotTransport, contact_ids: list[str]
 ) -> None:
     hs.state.traced_updates_multi_status = False  # HubSpot answering 400 for the batch
     updates = [upd(i, crmseg_missing="x") for i in contact_ids[:8]]
@@ -248,13 +248,13 @@ def test_property_that_does_not_exist_stops_the_run_without_splitting(
     ids=["foreign-property", "email", "mixed-object-types", "duplicate-id", "over-100"],
 )
 def test_bad_batches_are_refused_before_any_call(
-    hs: HubSpotSandbox, transport: HubSpotTransport, updates: list[TagUpdate]
+    hs: HubSpotStandIn, transport: HubSpotTransport, updates: list[TagUpdate]
 ) -> None:
     with pytest.raises(ValueError):
         write_batch(transport, updates)
     assert len(hs.log) == 0
 
 
-def test_empty_batch_makes_no_call(hs: HubSpotSandbox, transport: HubSpotTransport) -> None:
+def test_empty_batch_makes_no_call(hs: HubSpotStandIn, transport: HubSpotTransport) -> None:
     assert write_batch(transport, []) == []
     assert len(hs.log) == 0

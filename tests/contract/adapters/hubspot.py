@@ -7,7 +7,7 @@ from typing import Any
 
 from connectors.base import ObjectType
 from connectors.hubspot import HubSpotConnector, HubSpotSettings, Transport
-from connectors.sandbox.hubspot import HubSpotSandbox, LimitConfig
+from connectors.sandbox.hubspot import HubSpotStandIn, LimitConfig
 from connectors.sandbox.hubspot.state import PartialFailures
 
 from . import BatchFault, Create, Target
@@ -28,7 +28,7 @@ class HubSpotTarget(Target):
 
     def __init__(self) -> None:
         # 120 contacts: more than one page of 100
-        self.hs = HubSpotSandbox(seed=3, contacts=120, limits=LimitConfig(enabled=False)).start()
+        self.hs = HubSpotStandIn(seed=3, contacts=120, limits=LimitConfig(enabled=False)).start()
         settings = HubSpotSettings(
             host=self.hs.base_url,
             ssl_ca_cert=self.hs.ca_path,
