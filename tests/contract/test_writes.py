@@ -65,12 +65,13 @@ def test_a_written_tag_comes_back_from_the_next_pull(tag_fields: Target) -> None
     assert pulled[cid].properties.get(TIER.name) is None
 
 
-def test_more_updates_than_one_batch_all_get_one_result_in_order(tag_fields: Target) -> None:
+def test_more_updates_than_one_batch_all_get_one_result(tag_fields: Target) -> None:
     target = tag_fields
     target.require("writes")
     ids = [target.new_contact() for _ in range(target.connector.max_batch_size + 1)]
 
     results = target.write({i: {TIER.name: "silver"} for i in ids})
 
-    assert [(r.record_id, r.ok) for r in results] == [(i, True) for i in ids]
+    # batches go out ``concurrency`` at a time, so results come in the order batches end
+    assert sorted((r.record_id, r.ok) for r in results) == sorted((i, True) for i in ids)
     assert {target.value(i, TIER.name) for i in ids} == {"silver"}
