@@ -44,13 +44,26 @@ def main() -> None:
     ap.add_argument("directory", type=Path)
     ap.add_argument("--as-of", default="2026-06-30")
     ap.add_argument("--top", type=int, default=15)
+    ap.add_argument("--config", type=Path, help="a TOML config (e.g. benchmarks/segment_full.toml)")
     a = ap.parse_args()
+    config = SegmentationConfig()
+    if a.config is not None:
+        from sync.config import load_config
+
+        config = load_config(a.config).segmentation
     con = TimedConnection(duckdb.connect())
     phases = {}
     t0 = time.perf_counter()
-    CsvLoader(con, a.directory).load([], [])  # type: ignore[arg-type]
+    CsvLoader(con, a.directory).load(  # type: ignore[arg-type]
+        [r.property for r in config.interests if r.source == "contact"]
+        + [p.property for p in config.properties if p.source == "contact"],
+        [r.property for r in config.interests if r.source == "deal"],
+        [p.property for p in config.properties if p.source == "company"],
+        currency=config.currency,
+        currency_rates=config.currency_rates,
+    )
     t1 = time.perf_counter()
-    segment(con, SegmentationConfig(), date.fromisoformat(a.as_of))  # type: ignore[arg-type]
+    segment(con, config, date.fromisoformat(a.as_of))  # type: ignore[arg-type]
     t2 = time.perf_counter()
     write_tags(con, Path("/tmp/crmseg-profile-tags.csv"))  # type: ignore[arg-type]
     t3 = time.perf_counter()
