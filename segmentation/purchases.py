@@ -108,23 +108,36 @@ ROUNDED_SHARE = "units * CAST({denominator} AS HUGEINT) // k"
 
 #: Per entity: purchases ever, window frequency and revenue, first / last
 #: purchase, the two latest purchase dates, and the previous window's figures
-#: (for the ABC trend).
+#: (for the ABC trend). The credits are summed first and the entities joined to
+#: the sums, so the join meets one row per customer instead of one per credit.
 METRICS = """
 CREATE OR REPLACE TEMP TABLE seg_metrics AS
+WITH credited AS (
+    SELECT entity_id,
+           count(*) AS purchases_ever,
+           count(*) FILTER (WHERE close_date > $window_start) AS frequency,
+           sum(share) FILTER (WHERE close_date > $window_start) AS revenue,
+           min(close_date) AS first_purchase,
+           max(close_date) AS last_purchase,
+           max(close_date, 2) AS latest_two,
+           count(*) FILTER (WHERE close_date <= $prev_as_of) AS prev_purchases_ever,
+           sum(share) FILTER (
+               WHERE close_date > $prev_window_start AND close_date <= $prev_as_of
+           ) AS prev_revenue
+    FROM seg_credits
+    GROUP BY entity_id
+)
 SELECT e.entity_id,
-       count(c.deal_id) AS purchases_ever,
-       count(c.deal_id) FILTER (WHERE c.close_date > $window_start) AS frequency,
-       COALESCE(sum(c.share) FILTER (WHERE c.close_date > $window_start), 0) AS revenue,
-       min(c.close_date) AS first_purchase,
-       max(c.close_date) AS last_purchase,
-       CAST($as_of AS DATE) - max(c.close_date) AS recency_days,
-       max(c.close_date, 2) AS latest_two,
-       count(c.deal_id) FILTER (WHERE c.close_date <= $prev_as_of) AS prev_purchases_ever,
-       COALESCE(sum(c.share) FILTER (
-           WHERE c.close_date > $prev_window_start AND c.close_date <= $prev_as_of), 0
-       ) AS prev_revenue
-FROM seg_entities e LEFT JOIN seg_credits c USING (entity_id)
-GROUP BY e.entity_id
+       COALESCE(c.purchases_ever, 0) AS purchases_ever,
+       COALESCE(c.frequency, 0) AS frequency,
+       COALESCE(c.revenue, 0) AS revenue,
+       c.first_purchase,
+       c.last_purchase,
+       CAST($as_of AS DATE) - c.last_purchase AS recency_days,
+       c.latest_two,
+       COALESCE(c.prev_purchases_ever, 0) AS prev_purchases_ever,
+       COALESCE(c.prev_revenue, 0) AS prev_revenue
+FROM seg_entities e LEFT JOIN credited c USING (entity_id)
 """
 
 ORPHAN_DEALS = """
