@@ -283,7 +283,8 @@ def measure(argv: list[str]) -> dict[str, float]:
     return {"wall": wall, "cpu": LAST_CPU[0], "rss": peak}
 
 
-def bench(n: int, runs: int, as_of: str, config: Path | None, phases: bool) -> dict:
+def bench(n: int, runs: int, as_of: str, config: Path | None, phases: bool,
+          keep: Path | None = None) -> dict:
     """Runs crmseg, the floor, pandas (and crmseg with ``config``) alternately, ``runs``
     rounds, so load from elsewhere on the machine hits each alike."""
     directory = generate(n, as_of)
@@ -316,6 +317,10 @@ def bench(n: int, runs: int, as_of: str, config: Path | None, phases: bool) -> d
             res[name]["cpus"] = [m["cpu"] for m in ms]
         res["tags_rows"] = sum(1 for _ in out.open()) - 1
         res["same_tags_as_floor"] = out.read_bytes() == floor_out.read_bytes()
+        if keep is not None:  # for a byte-for-byte comparison with another version
+            keep.mkdir(parents=True, exist_ok=True)
+            for produced in Path(tmp).glob("*tags.csv"):
+                shutil.copy(produced, keep / f"{n}-{produced.name}")
         if phases:
             per: dict[str, list[float]] = {}
             for _ in range(runs):
@@ -364,6 +369,7 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="also write the raw results here")
     ap.add_argument("--config", type=Path, help="also run crmseg with this config "
                     "(benchmarks/segment_full.toml: every v2 family)")
+    ap.add_argument("--keep-tags", type=Path, help="copy each size's tags.csv files here")
     ap.add_argument("--phases", action="store_true",
                     help="also time load / segment() / write in one process")
     ap.add_argument("--worker", choices=["inproc", "pandas"], help=argparse.SUPPRESS)
@@ -385,7 +391,7 @@ def main() -> None:
         if why is not None:
             print(f"skipping {n:,} contacts: {why}", file=sys.stderr)
             continue
-        results.append(bench(n, a.runs, a.as_of, a.config, a.phases))
+        results.append(bench(n, a.runs, a.as_of, a.config, a.phases, a.keep_tags))
         print(table(results[-1:]), file=sys.stderr)
     if not results:
         return
