@@ -26,13 +26,16 @@ class TimedConnection:
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self._con = con
         self.log: list[tuple[float, str, str]] = []
+        #: CPU seconds of the process (every DuckDB thread) per statement, same order.
+        self.cpu: list[float] = []
 
     def execute(self, sql: str, *args, **kwargs):  # type: ignore[no-untyped-def]
         frame = sys._getframe(1)
         where = f"{Path(frame.f_code.co_filename).stem}.{frame.f_code.co_name}:{frame.f_lineno}"
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         result = self._con.execute(sql, *args, **kwargs)
         self.log.append((time.perf_counter() - t0, where, " ".join(sql.split())[:110]))
+        self.cpu.append(time.process_time() - c0)
         return result
 
     def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
@@ -44,13 +47,26 @@ def main() -> None:
     ap.add_argument("directory", type=Path)
     ap.add_argument("--as-of", default="2026-06-30")
     ap.add_argument("--top", type=int, default=15)
+    ap.add_argument("--config", type=Path, help="a TOML config (e.g. benchmarks/segment_full.toml)")
     a = ap.parse_args()
+    config = SegmentationConfig()
+    if a.config is not None:
+        from sync.config import load_config
+
+        config = load_config(a.config).segmentation
     con = TimedConnection(duckdb.connect())
     phases = {}
     t0 = time.perf_counter()
-    CsvLoader(con, a.directory).load([], [])  # type: ignore[arg-type]
+    CsvLoader(con, a.directory).load(  # type: ignore[arg-type]
+        [r.property for r in config.interests if r.source == "contact"]
+        + [p.property for p in config.properties if p.source == "contact"],
+        [r.property for r in config.interests if r.source == "deal"],
+        [p.property for p in config.properties if p.source == "company"],
+        currency=config.currency,
+        currency_rates=config.currency_rates,
+    )
     t1 = time.perf_counter()
-    segment(con, SegmentationConfig(), date.fromisoformat(a.as_of))  # type: ignore[arg-type]
+    segment(con, config, date.fromisoformat(a.as_of))  # type: ignore[arg-type]
     t2 = time.perf_counter()
     write_tags(con, Path("/tmp/crmseg-profile-tags.csv"))  # type: ignore[arg-type]
     t3 = time.perf_counter()
@@ -58,9 +74,12 @@ def main() -> None:
     print("phases: " + ", ".join(f"{k} {v:.2f} s" for k, v in phases.items()))
     total = sum(t for t, _, _ in con.log)
     print(f"{len(con.log)} statements, {total:.2f} s in execute\n")
-    print("| s | share | caller | statement |\n|---:|---:|---|---|")
-    for t, where, sql in sorted(con.log, reverse=True)[: a.top]:
-        print(f"| {t:.2f} | {t / total:.0%} | {where} | `{sql}` |")
+    cpu = sum(con.cpu)
+    print(f"{cpu:.2f} CPU s in execute\n")
+    print("| wall s | CPU s | CPU share | caller | statement |\n|---:|---:|---:|---|---|")
+    rows = sorted(zip(con.cpu, con.log, strict=True), key=lambda r: r[0], reverse=True)
+    for c, (t, where, sql) in rows[: a.top]:
+        print(f"| {t:.2f} | {c:.2f} | {c / cpu:.0%} | {where} | `{sql}` |")
 
 
 if __name__ == "__main__":

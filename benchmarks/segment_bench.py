@@ -1,24 +1,32 @@
-"""Benchmark: ``crmseg segment`` on generated CSV exports, against a pandas RFM baseline.
+"""Benchmark: ``crmseg segment`` on generated CSV exports, side by side with the same
+rules hand-written in DuckDB (the floor) and a pandas R/F/M baseline.
 
 Usage::
 
-    .venv/bin/python benchmarks/segment_bench.py --sizes 100000 1000000 --runs 3
+    python benchmarks/segment_bench.py --sizes 100000 1000000 3000000 --runs 3 \\
+        --config benchmarks/segment_full.toml
 
 For each size N it generates (once, cached under ``benchmarks/data/N/``, which is
-gitignored) N contacts and 5N deals with DuckDB ``COPY ... TO`` (no Python loops),
-then measures, each in a fresh subprocess so peak RSS is per measurement:
+gitignored; skipped with a message when the disk lacks room) N contacts and 5N
+deals with DuckDB ``COPY ... TO`` (no Python loops), then runs, each in a fresh
+subprocess so wall, CPU (user + system, from ``wait4``) and peak RSS are per
+measurement, in alternating rounds so the load of the shared machine hits each alike:
 
-* ``cli``: ``crmseg segment --input DIR --out FILE --as-of D`` end to end (wall time,
-  peak RSS of the process). Falls back to the library through ``python -c`` when the
-  CLI is not installed.
-* ``inproc``: the library in one process: ``CsvLoader.load`` / ``segment`` /
-  ``write_tags`` timed separately (``segment`` alone is the "segmentation" figure).
+* ``crmseg``: ``crmseg segment --input DIR --out FILE --as-of D`` end to end, default
+  config. Falls back to the library through ``python -c`` when the CLI is absent.
+* ``floor``: ``segment_floor.py`` (``segment_floor.sql``): the same default rules
+  written directly in DuckDB SQL, exact money, typed and checked input; its
+  ``tags.csv`` is compared byte for byte with crmseg's.
 * ``pandas``: the baseline RFM summary (recency, frequency, monetary per contact) on
   the same ``deals.csv``: ``read_csv``, filter won deals, split / explode contact ids,
-  split amounts, ``groupby``. Read, prep (filter/split/explode) and groupby timed
-  separately.
+  split amounts (float), ``groupby``. No tags, no output file.
+* ``crmseg_full`` (with ``--config``): crmseg with that config, e.g.
+  ``segment_full.toml`` with every family of segments v2.
+* ``--phases``: also the library in one process, ``CsvLoader.load`` / ``segment`` /
+  ``write_tags`` timed separately.
 
-Medians over ``--runs`` are printed as a markdown table.
+Medians over ``--runs`` rounds are printed as a markdown table with the ratios
+crmseg / floor and crmseg / pandas of wall and CPU.
 """
 
 from __future__ import annotations
@@ -247,74 +255,108 @@ def med(values: list[float]) -> float:
     return statistics.median(values)
 
 
-def bench(n: int, runs: int, as_of: str) -> dict:
+#: Bytes of CSV per contact (contacts.csv + deals.csv, measured at 1M: 78 + 264 MB).
+CSV_BYTES_PER_CONTACT = 342
+#: Room needed beyond the files: DuckDB spills and tags.csv (measured: a few times the CSV).
+DISK_FACTOR = 3
+
+
+def room_for(n: int) -> str | None:
+    """Why size ``n`` cannot be generated here (``None`` when it can)."""
+    if (DATA / str(n) / ".complete").exists():
+        return None
+    DATA.mkdir(parents=True, exist_ok=True)
+    need = n * CSV_BYTES_PER_CONTACT * DISK_FACTOR
+    free = shutil.disk_usage(DATA).free
+    if free < need:
+        return f"needs about {need / 2**30:.1f} GiB free under {DATA}, has {free / 2**30:.1f} GiB"
+    return None
+
+
+def floor_command(directory: Path, out: Path, as_of: str) -> list[str]:
+    return [sys.executable, str(HERE / "segment_floor.py"), str(directory), str(out),
+            "--as-of", as_of]
+
+
+def measure(argv: list[str]) -> dict[str, float]:
+    wall, peak, _ = run_child(argv)
+    return {"wall": wall, "cpu": LAST_CPU[0], "rss": peak}
+
+
+def bench(n: int, runs: int, as_of: str, config: Path | None, phases: bool,
+          keep: Path | None = None) -> dict:
+    """Runs crmseg, the floor, pandas (and crmseg with ``config``) alternately, ``runs``
+    rounds, so load from elsewhere on the machine hits each alike."""
     directory = generate(n, as_of)
-    res: dict = {"n": n, "runs": runs}
+    res: dict = {"n": n, "runs": runs, "loadavg_1min": [loadavg()]}
     with tempfile.TemporaryDirectory(prefix="crmseg-bench-") as tmp:
-        out = Path(tmp) / "tags.csv"
+        out, floor_out = Path(tmp) / "tags.csv", Path(tmp) / "floor-tags.csv"
         argv, how = cli_command(directory, out, as_of)
         res["cli_how"] = how
-        walls, rss, cpus, loads = [], [], [], [loadavg()]
+        variants: dict[str, list[str]] = {
+            "crmseg": argv,
+            "floor": floor_command(directory, floor_out, as_of),
+            "pandas": [sys.executable, __file__, "--worker", "pandas", str(directory), as_of],
+        }
+        if config is not None:
+            full_argv, _ = cli_command(directory, Path(tmp) / "full-tags.csv", as_of)
+            variants["crmseg_full"] = [*full_argv, "--config", str(config)]
+        samples: dict[str, list[dict[str, float]]] = {k: [] for k in variants}
         for r in range(runs):
-            wall, peak, _ = run_child(argv)
-            walls.append(wall)
-            rss.append(peak)
-            cpus.append(LAST_CPU[0])
-            loads.append(loadavg())
-            print(f"  [{n}] cli run {r + 1}: {wall:.2f} s wall, {LAST_CPU[0]:.2f} s CPU, "
-                  f"{peak:.0f} MiB, loadavg {loads[-1]}", file=sys.stderr)
-        res["cli"] = {"wall": med(walls), "cpu": med(cpus), "rss": max(rss), "walls": walls,
-                      "loadavg_1min": loads}
+            for name, variant in variants.items():
+                m = measure(variant)
+                samples[name].append(m)
+                res["loadavg_1min"].append(loadavg())
+                print(f"  [{n:,}] round {r + 1} {name}: {m['wall']:.2f} s wall, "
+                      f"{m['cpu']:.2f} s CPU, {m['rss']:.0f} MiB, loadavg {loadavg()}",
+                      file=sys.stderr)
+        for name, ms in samples.items():
+            res[name] = {k: med([m[k] for m in ms]) for k in ("wall", "cpu")}
+            res[name]["rss"] = max(m["rss"] for m in ms)
+            res[name]["walls"] = [m["wall"] for m in ms]
+            res[name]["cpus"] = [m["cpu"] for m in ms]
         res["tags_rows"] = sum(1 for _ in out.open()) - 1
-
-        phases: dict[str, list[float]] = {}
-        rss = []
-        for r in range(runs):
-            wall, peak, data = run_child([sys.executable, __file__, "--worker", "inproc",
-                                          str(directory), as_of, str(out)])
-            assert data is not None
-            data["process_wall"] = wall  # incl. interpreter start-up and imports
-            data["process_cpu"] = LAST_CPU[0]
-            for key, value in data.items():
-                phases.setdefault(key, []).append(value)
-            rss.append(peak)
-            print(f"  [{n}] inproc run {r + 1}: " + ", ".join(f"{k} {v:.2f}" for k, v in
-                  data.items()) + f" s, {peak:.0f} MiB", file=sys.stderr)
-        res["inproc"] = {k: med(v) for k, v in phases.items()} | {"rss": max(rss)}
-
-        phases = {}
-        rss = []
-        for r in range(runs):
-            _, peak, data = run_child([sys.executable, __file__, "--worker", "pandas",
-                                       str(directory), as_of])
-            assert data is not None
-            data["process_cpu"] = LAST_CPU[0]
-            for key, value in data.items():
-                phases.setdefault(key, []).append(value)
-            rss.append(peak)
-            print(f"  [{n}] pandas run {r + 1}: " + ", ".join(f"{k} {v:.2f}" for k, v in
-                  data.items() if k != "rows") + f" s, {peak:.0f} MiB", file=sys.stderr)
-        res["pandas"] = {k: med(v) for k, v in phases.items()} | {"rss": max(rss)}
+        res["same_tags_as_floor"] = out.read_bytes() == floor_out.read_bytes()
+        if keep is not None:  # for a byte-for-byte comparison with another version
+            keep.mkdir(parents=True, exist_ok=True)
+            for produced in Path(tmp).glob("*tags.csv"):
+                shutil.copy(produced, keep / f"{n}-{produced.name}")
+        if phases:
+            per: dict[str, list[float]] = {}
+            for _ in range(runs):
+                _, _, data = run_child([sys.executable, __file__, "--worker", "inproc",
+                                        str(directory), as_of, str(out)])
+                assert data is not None
+                for key, value in data.items():
+                    per.setdefault(key, []).append(value)
+            res["inproc"] = {k: med(v) for k, v in per.items()}
     return res
 
 
 def table(results: list[dict]) -> str:
-    lines = [
-        "| contacts | deals | runs | crmseg segment e2e (s) | e2e CPU (s) | peak RSS (MiB) | load (s) "
-        "| segment() (s) | write (s) | in-proc peak (MiB) | pandas read (s) "
-        "| pandas prep (s) | pandas groupby (s) | pandas e2e (s) | pandas peak (MiB) "
-        "| e2e / pandas e2e | segment() / pandas after read |",
-        "|" + "---:|" * 17,
-    ]
+    full = any("crmseg_full" in r for r in results)
+    head = ["contacts", "deals", "runs", "crmseg wall (s)", "crmseg CPU (s)", "crmseg peak (MiB)",
+            "floor wall (s)", "floor CPU (s)", "floor peak (MiB)", "pandas wall (s)",
+            "pandas CPU (s)", "pandas peak (MiB)", "wall / floor", "CPU / floor",
+            "wall / pandas", "CPU / pandas", "peak MiB per 1M contacts", "tags.csv = floor's"]
+    if full:
+        head[6:6] = ["all v2 families wall (s)", "CPU (s)", "peak (MiB)"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---:|" * len(head)]
     for r in results:
-        c, i, p = r["cli"], r["inproc"], r["pandas"]
-        lines.append(
-            f"| {r['n']:,} | {5 * r['n']:,} | {r['runs']} | {c['wall']:.2f} | {c['cpu']:.2f} | {c['rss']:.0f} "
-            f"| {i['load']:.2f} | {i['segment']:.2f} | {i['write']:.2f} | {i['rss']:.0f} "
-            f"| {p['read']:.2f} | {p['prep']:.2f} | {p['groupby']:.2f} | {p['total']:.2f} "
-            f"| {p['rss']:.0f} | {c['wall'] / p['total']:.2f}x "
-            f"| {i['segment'] / p['after_read']:.2f}x |"
-        )
+        c, f, p = r["crmseg"], r["floor"], r["pandas"]
+        cells = [f"{r['n']:,}", f"{5 * r['n']:,}", str(r["runs"]),
+                 f"{c['wall']:.2f}", f"{c['cpu']:.2f}", f"{c['rss']:,.0f}"]
+        if full:
+            x = r.get("crmseg_full")
+            cells += ([f"{x['wall']:.2f}", f"{x['cpu']:.2f}", f"{x['rss']:,.0f}"] if x
+                      else ["", "", ""])
+        cells += [f"{f['wall']:.2f}", f"{f['cpu']:.2f}", f"{f['rss']:,.0f}",
+                  f"{p['wall']:.2f}", f"{p['cpu']:.2f}", f"{p['rss']:,.0f}",
+                  f"{c['wall'] / f['wall']:.2f}x", f"{c['cpu'] / f['cpu']:.2f}x",
+                  f"{c['wall'] / p['wall']:.2f}x", f"{c['cpu'] / p['cpu']:.2f}x",
+                  f"{c['rss'] / (r['n'] / 1e6):,.0f}",
+                  "yes" if r["same_tags_as_floor"] else "**no**"]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -325,6 +367,11 @@ def main() -> None:
     ap.add_argument("--as-of", default=DEFAULT_AS_OF)
     ap.add_argument("--generate-only", action="store_true")
     ap.add_argument("--json", type=Path, help="also write the raw results here")
+    ap.add_argument("--config", type=Path, help="also run crmseg with this config "
+                    "(benchmarks/segment_full.toml: every v2 family)")
+    ap.add_argument("--keep-tags", type=Path, help="copy each size's tags.csv files here")
+    ap.add_argument("--phases", action="store_true",
+                    help="also time load / segment() / write in one process")
     ap.add_argument("--worker", choices=["inproc", "pandas"], help=argparse.SUPPRESS)
     ap.add_argument("args", nargs="*", help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -340,12 +387,19 @@ def main() -> None:
         return
     results = []
     for n in a.sizes:
-        results.append(bench(n, a.runs, a.as_of))
+        why = room_for(n)
+        if why is not None:
+            print(f"skipping {n:,} contacts: {why}", file=sys.stderr)
+            continue
+        results.append(bench(n, a.runs, a.as_of, a.config, a.phases, a.keep_tags))
         print(table(results[-1:]), file=sys.stderr)
+    if not results:
+        return
     if a.json:
         a.json.write_text(json.dumps(results, indent=2))
-    print(f"\nas_of {a.as_of}; e2e via {results[0]['cli_how']}; medians of --runs, peak RSS = max "
-          "over runs (ru_maxrss of that child process)\n")
+    print(f"\nas_of {a.as_of}; crmseg via {results[0]['cli_how']}; medians of --runs rounds "
+          "(crmseg, floor, pandas, ... alternately); peak = max ru_maxrss over the rounds; "
+          "CPU = user + system of the child\n")
     print(table(results))
 
 

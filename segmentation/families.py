@@ -72,12 +72,19 @@ GROUP BY ALL
 """
 
 #: Per contact: its own value (contact_property) or its company's (company_property).
+#: Two equi-joins, not one join on an OR: DuckDB can only hash-join an equality, and
+#: an OR would compare every contact with every value.
 CONTACT_VALUES = """
 CREATE OR REPLACE TEMP TABLE seg_property_values AS
 SELECT c.id AS contact_id, m.family, m.value
 FROM contacts c
-JOIN seg_property_raw r ON (r.kind = 'contact' AND r.record_id = c.id)
-    OR (r.kind = 'company' AND r.record_id = c.company_id)
+JOIN seg_property_raw r ON r.kind = 'contact' AND r.record_id = c.id
+JOIN seg_property_map m ON m.family = r.family AND m.raw = r.raw
+WHERE m.value IS NOT NULL
+UNION ALL
+SELECT c.id AS contact_id, m.family, m.value
+FROM contacts c
+JOIN seg_property_raw r ON r.kind = 'company' AND r.record_id = c.company_id
 JOIN seg_property_map m ON m.family = r.family AND m.raw = r.raw
 WHERE m.value IS NOT NULL
 """

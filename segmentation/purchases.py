@@ -28,27 +28,33 @@ import duckdb
 from segmentation.errors import InputError
 from segmentation.inputs import AMOUNT_SCALE
 
+#: One currency unit in units of 10**-AMOUNT_SCALE.
+AMOUNT_UNIT = str(10**AMOUNT_SCALE)
+
 #: Largest exact split denominator; past it shares are rounded (see module doc).
 MAX_EXACT_SPLIT_DENOMINATOR = 10**9
 
-#: A purchase is a won deal with a close date on or before as_of.
+#: A purchase is a won deal with a close date on or before as_of; ``units`` is its
+#: amount in units of 10**-AMOUNT_SCALE (an exact integer).
 PURCHASES = """
 CREATE OR REPLACE TEMP TABLE seg_purchases AS
 SELECT id AS deal_id,
        close_date,
-       COALESCE(amount, 0) AS amount
+       COALESCE(amount, 0) AS amount,
+       CAST(COALESCE(amount, 0) * CAST($scale AS HUGEINT) AS HUGEINT) AS units
 FROM deals
 WHERE won AND close_date IS NOT NULL AND close_date <= $as_of
 """
 
-#: The same, with each amount's rate (an integer of 10**-rate_scale; deals without a
-#: currency are already in the reporting currency: rate 1).
+#: The same, the units multiplied by the amount's rate (an integer of 10**-rate_scale;
+#: deals without a currency are already in the reporting currency: rate 1).
 PURCHASES_CONVERTED = """
 CREATE OR REPLACE TEMP TABLE seg_purchases AS
 SELECT d.id AS deal_id,
        d.close_date,
        COALESCE(d.amount, 0) AS amount,
-       COALESCE(r.rate_units, CAST($one AS HUGEINT)) AS rate_units
+       CAST(COALESCE(d.amount, 0) * CAST($scale AS HUGEINT) AS HUGEINT)
+           * COALESCE(r.rate_units, CAST($one AS HUGEINT)) AS units
 FROM deals d
 LEFT JOIN deal_currencies c ON c.deal_id = d.id
 LEFT JOIN seg_rates r ON r.currency = upper(c.currency)
@@ -77,60 +83,61 @@ FROM deal_companies l JOIN seg_entities e ON e.entity_id = l.company_id;
 """,
 }
 
-#: How many entities share each purchase (k), to pick the split denominator.
-SHARE_COUNTS = """
-SELECT DISTINCT k FROM (
-    SELECT count(*) AS k FROM seg_purchases p JOIN seg_links l USING (deal_id) GROUP BY p.deal_id
-)
+#: Each purchase credited to each associated entity, with the number k of entities
+#: sharing it (one join; k counted over the same rows, so no second pass).
+CREDIT_PARTS = """
+CREATE OR REPLACE TEMP TABLE seg_credit_parts AS
+SELECT p.deal_id, l.entity_id, p.close_date, p.units,
+       count(*) OVER (PARTITION BY p.deal_id) AS k
+FROM seg_purchases p JOIN seg_links l USING (deal_id)
 """
 
-#: Each purchase credited to each associated entity, amount split equally.
-CREDITS_CONVERTED = """
-CREATE OR REPLACE TEMP TABLE seg_credits AS
-WITH shared AS (
-    SELECT p.deal_id, l.entity_id, p.close_date,
-           CAST(p.amount * CAST(1000000000000 AS HUGEINT) AS HUGEINT) * p.rate_units
-               AS amount_units,
-           count(*) OVER (PARTITION BY p.deal_id) AS k
-    FROM seg_purchases p JOIN seg_links l USING (deal_id)
-)
-SELECT deal_id, entity_id, close_date,
-       amount_units * CAST($denominator AS HUGEINT) // k AS share
-FROM shared
-"""
+#: The split denominator is the least common multiple of these.
+SHARE_COUNTS = "SELECT DISTINCT k FROM seg_credit_parts"
 
+#: Each credit's share of its purchase: units * denominator / k, an exact integer
+#: (the denominator is a multiple of every k) computed as units * (denominator // k),
+#: so the 128-bit work is one multiplication; a capped denominator divides last
+#: instead, rounding down as the module doc says. The denominator is an int.
 CREDITS = """
-CREATE OR REPLACE TEMP TABLE seg_credits AS
-WITH shared AS (
-    SELECT p.deal_id, l.entity_id, p.close_date,
-           CAST(p.amount * CAST(1000000000000 AS HUGEINT) AS HUGEINT) AS amount_units,
-           count(*) OVER (PARTITION BY p.deal_id) AS k
-    FROM seg_purchases p JOIN seg_links l USING (deal_id)
-)
-SELECT deal_id, entity_id, close_date,
-       amount_units * CAST($denominator AS HUGEINT) // k AS share
-FROM shared
+CREATE OR REPLACE TEMP VIEW seg_credits AS
+SELECT deal_id, entity_id, close_date, {share} AS share FROM seg_credit_parts
 """
+EXACT_SHARE = "units * CAST({denominator} // k AS HUGEINT)"
+ROUNDED_SHARE = "units * CAST({denominator} AS HUGEINT) // k"
 
 #: Per entity: purchases ever, window frequency and revenue, first / last
 #: purchase, the two latest purchase dates, and the previous window's figures
-#: (for the ABC trend).
+#: (for the ABC trend). The credits are summed first and the entities joined to
+#: the sums, so the join meets one row per customer instead of one per credit.
 METRICS = """
 CREATE OR REPLACE TEMP TABLE seg_metrics AS
+WITH credited AS (
+    SELECT entity_id,
+           count(*) AS purchases_ever,
+           count(*) FILTER (WHERE close_date > $window_start) AS frequency,
+           sum(share) FILTER (WHERE close_date > $window_start) AS revenue,
+           min(close_date) AS first_purchase,
+           max(close_date) AS last_purchase,
+           max(close_date, 2) AS latest_two,
+           count(*) FILTER (WHERE close_date <= $prev_as_of) AS prev_purchases_ever,
+           sum(share) FILTER (
+               WHERE close_date > $prev_window_start AND close_date <= $prev_as_of
+           ) AS prev_revenue
+    FROM seg_credits
+    GROUP BY entity_id
+)
 SELECT e.entity_id,
-       count(c.deal_id) AS purchases_ever,
-       count(c.deal_id) FILTER (WHERE c.close_date > $window_start) AS frequency,
-       COALESCE(sum(c.share) FILTER (WHERE c.close_date > $window_start), 0) AS revenue,
-       min(c.close_date) AS first_purchase,
-       max(c.close_date) AS last_purchase,
-       CAST($as_of AS DATE) - max(c.close_date) AS recency_days,
-       max(c.close_date, 2) AS latest_two,
-       count(c.deal_id) FILTER (WHERE c.close_date <= $prev_as_of) AS prev_purchases_ever,
-       COALESCE(sum(c.share) FILTER (
-           WHERE c.close_date > $prev_window_start AND c.close_date <= $prev_as_of), 0
-       ) AS prev_revenue
-FROM seg_entities e LEFT JOIN seg_credits c USING (entity_id)
-GROUP BY e.entity_id
+       COALESCE(c.purchases_ever, 0) AS purchases_ever,
+       COALESCE(c.frequency, 0) AS frequency,
+       COALESCE(c.revenue, 0) AS revenue,
+       c.first_purchase,
+       c.last_purchase,
+       CAST($as_of AS DATE) - c.last_purchase AS recency_days,
+       c.latest_two,
+       COALESCE(c.prev_purchases_ever, 0) AS prev_purchases_ever,
+       COALESCE(c.prev_revenue, 0) AS prev_revenue
+FROM seg_entities e LEFT JOIN credited c USING (entity_id)
 """
 
 ORPHAN_DEALS = """
@@ -150,7 +157,8 @@ def split_denominator(share_counts: list[int]) -> int:
 
 def units_per_currency_unit(denominator: int, rate_scale: int = 0) -> int:
     """How many revenue units make one unit of currency (for display and edges)."""
-    return denominator * 10 ** (AMOUNT_SCALE + rate_scale)
+    exponent: int = AMOUNT_SCALE + rate_scale  # never negative: the power is an int
+    return denominator * int(10**exponent)
 
 
 def rate_scale(rates: Mapping[str, Decimal]) -> int:
@@ -172,7 +180,8 @@ def build(
     window_days: int,
     rates: Mapping[str, Decimal] | None = None,
 ) -> tuple[int, int, int]:
-    """Fill seg_purchases, seg_entities, seg_links, seg_credits and seg_metrics.
+    """Fill seg_purchases, seg_entities, seg_links, seg_credit_parts, seg_credits (a view)
+    and seg_metrics.
 
     Returns (split denominator, orphan deal count, rate scale).
     """
@@ -190,12 +199,18 @@ def build(
                 f"deals in {', '.join(unrated)} but [segmentation] currency_rates has no rate "
                 "for it"
             )
-        con.execute(PURCHASES_CONVERTED, {"as_of": as_of, "one": str(10**scale)})
+        con.execute(
+            PURCHASES_CONVERTED, {"as_of": as_of, "one": str(10**scale), "scale": AMOUNT_UNIT}
+        )
     else:
-        con.execute(PURCHASES, {"as_of": as_of})
+        con.execute(PURCHASES, {"as_of": as_of, "scale": AMOUNT_UNIT})
     con.execute(ENTITIES[level])
-    denominator = split_denominator([row[0] for row in con.execute(SHARE_COUNTS).fetchall()])
-    con.execute(CREDITS_CONVERTED if converted else CREDITS, {"denominator": denominator})
+    con.execute(CREDIT_PARTS)
+    share_counts = [int(row[0]) for row in con.execute(SHARE_COUNTS).fetchall()]
+    denominator = split_denominator(share_counts)
+    exact = all(denominator % k == 0 for k in share_counts)
+    share = (EXACT_SHARE if exact else ROUNDED_SHARE).format(denominator=denominator)
+    con.execute(CREDITS.format(share=share))
     window = timedelta(days=window_days)
     con.execute(
         METRICS,

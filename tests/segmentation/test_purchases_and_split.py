@@ -1,6 +1,7 @@
 """SEGMENTS.md "Inputs" (what a purchase is), "Money is exact", and contact-level splitting."""
 
 import datetime
+from fractions import Fraction
 
 from conftest import AS_OF, contact, days_before, deal
 
@@ -157,3 +158,16 @@ def test_deal_listing_only_unknown_contacts_is_an_orphan(seg):
     # an unknown id is no entity: contact 1 is the only customer
     assert tags["1"]["abc"] == "A"
     assert tags.report.customers == 1
+
+
+def test_past_the_capped_denominator_shares_round_down(seg, monkeypatch):
+    # With the cap at 2, a purchase of 1 split three ways cannot be split exactly:
+    # each share is floor(10**12 * 2 / 3) units of 1 / (2 * 10**12), just under 1/3.
+    from segmentation import purchases
+
+    monkeypatch.setattr(purchases, "MAX_EXACT_SPLIT_DENOMINATOR", 2)
+    tags = seg([contact(c) for c in "123"], [deal("d1", 1, days_before(10), ["1", "2", "3"])])
+    assert tags.report.units_per_unit == 2 * 10**12
+    share = Fraction(10**12 * 2 // 3, 2 * 10**12)
+    assert share < Fraction(1, 3)
+    assert tags.metrics == {"1": share, "2": share, "3": share}
