@@ -53,10 +53,48 @@ GENERATOR_VERSION = "1"  # bump when the generator changes, to invalidate the ca
 # data generation (DuckDB SQL; deterministic: hash() of the row number and a salt)
 # --------------------------------------------------------------------------------------
 
-FIRST = ["Mia", "Ida", "Lukas", "Noah", "Emma", "Ben", "Lea", "Paul", "Anna", "Jonas", "Sofia",
-         "Elias", "Marie", "Finn", "Lina", "Leon", "Clara", "Felix", "Nora", "Jan"]
-LAST = ["Schwarz", "Fischer", "Meier", "Weber", "Wagner", "Becker", "Schulz", "Hoffmann", "Koch",
-        "Richter", "Klein", "Wolf", "Neumann", "Braun", "Zimmermann", "Keller", "Huber", "Vogel"]
+FIRST = [
+    "Mia",
+    "Ida",
+    "Lukas",
+    "Noah",
+    "Emma",
+    "Ben",
+    "Lea",
+    "Paul",
+    "Anna",
+    "Jonas",
+    "Sofia",
+    "Elias",
+    "Marie",
+    "Finn",
+    "Lina",
+    "Leon",
+    "Clara",
+    "Felix",
+    "Nora",
+    "Jan",
+]
+LAST = [
+    "Schwarz",
+    "Fischer",
+    "Meier",
+    "Weber",
+    "Wagner",
+    "Becker",
+    "Schulz",
+    "Hoffmann",
+    "Koch",
+    "Richter",
+    "Klein",
+    "Wolf",
+    "Neumann",
+    "Braun",
+    "Zimmermann",
+    "Keller",
+    "Huber",
+    "Vogel",
+]
 COUNTRIES = ["DE", "AT", "CH", "FR", "IT", "NL", "BE", "GB", "ES", "PL", "SE", "US"]
 SALUTATIONS = ["Mr", "Ms", "Dr", "Prof", ""]
 TOPICS = ["automation", "support", "training", "analytics", "integration", "security", "cloud"]
@@ -94,15 +132,15 @@ def generate(n: int, as_of: str, force: bool = False) -> Path:
     con.execute(f"""
         COPY (
           SELECT i + 1 AS id,
-                 CASE WHEN {_u('i', 1)} < 0.03 THEN NULL
-                      WHEN {_u('i', 1)} < 0.04 THEN 'user' || i || ' at mail.test'
-                      WHEN {_u('i', 1)} < 0.06 THEN 'shared' || (i % 997) || '@mail.test'
+                 CASE WHEN {_u("i", 1)} < 0.03 THEN NULL
+                      WHEN {_u("i", 1)} < 0.04 THEN 'user' || i || ' at mail.test'
+                      WHEN {_u("i", 1)} < 0.06 THEN 'shared' || (i % 997) || '@mail.test'
                       ELSE lower(fn) || '.' || lower(ln) || i || '@mail.test' END AS email,
                  fn AS first_name, ln AS last_name,
                  {_sql_list(SALUTATIONS)}[1 + h(i, 4) % {len(SALUTATIONS)}] AS salutation,
-                 CASE WHEN {_u('i', 5)} < 0.05 THEN NULL
+                 CASE WHEN {_u("i", 5)} < 0.05 THEN NULL
                       ELSE {_sql_list(COUNTRIES)}[1 + h(i, 6) % {len(COUNTRIES)}] END AS country,
-                 CASE WHEN {_u('i', 7)} < 0.6 THEN 1 + h(i, 8) % {n_companies} END AS company_id,
+                 CASE WHEN {_u("i", 7)} < 0.6 THEN 1 + h(i, 8) % {n_companies} END AS company_id,
                  {_sql_list(CHANNELS)}[1 + h(i, 9) % {len(CHANNELS)}] AS channel,
                  nullif(array_to_string(list_transform(range(h(i, 10) % 4),
                      lambda x: {_sql_list(TOPICS)}[1 + (h(i, 11) + x * 3) % {len(TOPICS)}]), ';'),
@@ -119,31 +157,35 @@ def generate(n: int, as_of: str, force: bool = False) -> Path:
     con.execute(f"""
         COPY (
           SELECT i + 1 AS id,
-                 CASE WHEN {_u('i', 21)} < 0.03 THEN NULL
-                      ELSE CAST(round(100 + 49900 * pow({_u('i', 22)}, 3), 2)
+                 CASE WHEN {_u("i", 21)} < 0.03 THEN NULL
+                      ELSE CAST(round(100 + 49900 * pow({_u("i", 22)}, 3), 2)
                                 AS DECIMAL(12, 2)) END AS amount,
-                 DATE '{as_of}' + 30 - CAST(floor({_u('i', 23)} * 1125) AS INTEGER) AS close_date,
-                 {_u('i', 24)} < 0.7 AS won,
+                 DATE '{as_of}' + 30 - CAST(floor({_u("i", 23)} * 1125) AS INTEGER) AS close_date,
+                 {_u("i", 24)} < 0.7 AS won,
                  array_to_string(list_transform(
-                     range(CASE WHEN {_u('i', 25)} < 0.80 THEN 1
-                                WHEN {_u('i', 25)} < 0.95 THEN 2 ELSE 3 END),
+                     range(CASE WHEN {_u("i", 25)} < 0.80 THEN 1
+                                WHEN {_u("i", 25)} < 0.95 THEN 2 ELSE 3 END),
                      lambda x: CAST(1 + h(i, 26 + x) % {n} AS VARCHAR)), ';') AS contact_ids,
-                 CASE WHEN {_u('i', 30)} < 0.5
+                 CASE WHEN {_u("i", 30)} < 0.5
                       THEN CAST(1 + h(i, 31) % {n_companies} AS VARCHAR) END AS company_ids,
-                 {_sql_list(['closedwon', 'closedlost', 'open'])}[1 + h(i, 32) % 3] AS stage
+                 {_sql_list(["closedwon", "closedlost", "open"])}[1 + h(i, 32) % 3] AS stage
           FROM range({n_deals}) t(i)
         ) TO '{out / "deals.csv"}' (HEADER, DELIMITER ',')
     """)
     con.close()
     stamp.write_text(expected + "\n")
-    print(f"generated {n:,} contacts + {n_deals:,} deals in {time.perf_counter() - t0:.1f} s "
-          f"-> {out}", file=sys.stderr)
+    print(
+        f"generated {n:,} contacts + {n_deals:,} deals in {time.perf_counter() - t0:.1f} s "
+        f"-> {out}",
+        file=sys.stderr,
+    )
     return out
 
 
 # --------------------------------------------------------------------------------------
 # workers (run in a child process; print one JSON line of timings)
 # --------------------------------------------------------------------------------------
+
 
 def worker_inproc(directory: str, as_of: str, out: str) -> dict[str, float]:
     import duckdb
@@ -197,8 +239,14 @@ def worker_pandas(directory: str, as_of: str, window_days: int = 365) -> dict[st
     )
     rfm["recency_days"] = (as_of_ts - rfm["last"]).dt.days
     t3 = time.perf_counter()
-    return {"read": t1 - t0, "prep": t2 - t1, "groupby": t3 - t2, "after_read": t3 - t1,
-            "total": t3 - t0, "rows": float(len(rfm))}
+    return {
+        "read": t1 - t0,
+        "prep": t2 - t1,
+        "groupby": t3 - t2,
+        "after_read": t3 - t1,
+        "total": t3 - t0,
+        "rows": float(len(rfm)),
+    }
 
 
 def run_child(argv: list[str]) -> tuple[float, float, dict[str, float] | None]:
@@ -239,15 +287,25 @@ def loadavg() -> str:
 def cli_command(directory: Path, out: Path, as_of: str) -> tuple[list[str], str]:
     exe = Path(sys.executable).parent / "crmseg"
     if exe.exists() and (ROOT / "sync" / "cli.py").exists():
-        return [str(exe), "segment", "--input", str(directory), "--out", str(out),
-                "--as-of", as_of], "crmseg segment"
-    code = ("import duckdb, datetime; from pathlib import Path; "
-            "from connectors.files import CsvLoader, write_tags; "
-            "from segmentation import SegmentationConfig, segment; "
-            "con = duckdb.connect(); "
-            f"CsvLoader(con, Path({str(directory)!r})).load([], []); "
-            f"segment(con, SegmentationConfig(), datetime.date.fromisoformat({as_of!r})); "
-            f"write_tags(con, Path({str(out)!r}))")
+        return [
+            str(exe),
+            "segment",
+            "--input",
+            str(directory),
+            "--out",
+            str(out),
+            "--as-of",
+            as_of,
+        ], "crmseg segment"
+    code = (
+        "import duckdb, datetime; from pathlib import Path; "
+        "from connectors.files import CsvLoader, write_tags; "
+        "from segmentation import SegmentationConfig, segment; "
+        "con = duckdb.connect(); "
+        f"CsvLoader(con, Path({str(directory)!r})).load([], []); "
+        f"segment(con, SegmentationConfig(), datetime.date.fromisoformat({as_of!r})); "
+        f"write_tags(con, Path({str(out)!r}))"
+    )
     return [sys.executable, "-c", code], "python -c (library; crmseg CLI absent)"
 
 
@@ -274,8 +332,14 @@ def room_for(n: int) -> str | None:
 
 
 def floor_command(directory: Path, out: Path, as_of: str) -> list[str]:
-    return [sys.executable, str(HERE / "segment_floor.py"), str(directory), str(out),
-            "--as-of", as_of]
+    return [
+        sys.executable,
+        str(HERE / "segment_floor.py"),
+        str(directory),
+        str(out),
+        "--as-of",
+        as_of,
+    ]
 
 
 def measure(argv: list[str]) -> dict[str, float]:
@@ -283,8 +347,9 @@ def measure(argv: list[str]) -> dict[str, float]:
     return {"wall": wall, "cpu": LAST_CPU[0], "rss": peak}
 
 
-def bench(n: int, runs: int, as_of: str, config: Path | None, phases: bool,
-          keep: Path | None = None) -> dict:
+def bench(
+    n: int, runs: int, as_of: str, config: Path | None, phases: bool, keep: Path | None = None
+) -> dict:
     """Runs crmseg, the floor, pandas (and crmseg with ``config``) alternately, ``runs``
     rounds, so load from elsewhere on the machine hits each alike."""
     directory = generate(n, as_of)
@@ -307,9 +372,11 @@ def bench(n: int, runs: int, as_of: str, config: Path | None, phases: bool,
                 m = measure(variant)
                 samples[name].append(m)
                 res["loadavg_1min"].append(loadavg())
-                print(f"  [{n:,}] round {r + 1} {name}: {m['wall']:.2f} s wall, "
-                      f"{m['cpu']:.2f} s CPU, {m['rss']:.0f} MiB, loadavg {loadavg()}",
-                      file=sys.stderr)
+                print(
+                    f"  [{n:,}] round {r + 1} {name}: {m['wall']:.2f} s wall, "
+                    f"{m['cpu']:.2f} s CPU, {m['rss']:.0f} MiB, loadavg {loadavg()}",
+                    file=sys.stderr,
+                )
         for name, ms in samples.items():
             res[name] = {k: med([m[k] for m in ms]) for k in ("wall", "cpu")}
             res[name]["rss"] = max(m["rss"] for m in ms)
@@ -324,8 +391,17 @@ def bench(n: int, runs: int, as_of: str, config: Path | None, phases: bool,
         if phases:
             per: dict[str, list[float]] = {}
             for _ in range(runs):
-                _, _, data = run_child([sys.executable, __file__, "--worker", "inproc",
-                                        str(directory), as_of, str(out)])
+                _, _, data = run_child(
+                    [
+                        sys.executable,
+                        __file__,
+                        "--worker",
+                        "inproc",
+                        str(directory),
+                        as_of,
+                        str(out),
+                    ]
+                )
                 assert data is not None
                 for key, value in data.items():
                     per.setdefault(key, []).append(value)
@@ -335,27 +411,58 @@ def bench(n: int, runs: int, as_of: str, config: Path | None, phases: bool,
 
 def table(results: list[dict]) -> str:
     full = any("crmseg_full" in r for r in results)
-    head = ["contacts", "deals", "runs", "crmseg wall (s)", "crmseg CPU (s)", "crmseg peak (MiB)",
-            "floor wall (s)", "floor CPU (s)", "floor peak (MiB)", "pandas wall (s)",
-            "pandas CPU (s)", "pandas peak (MiB)", "wall / floor", "CPU / floor",
-            "wall / pandas", "CPU / pandas", "peak MiB per 1M contacts", "tags.csv = floor's"]
+    head = [
+        "contacts",
+        "deals",
+        "runs",
+        "crmseg wall (s)",
+        "crmseg CPU (s)",
+        "crmseg peak (MiB)",
+        "floor wall (s)",
+        "floor CPU (s)",
+        "floor peak (MiB)",
+        "pandas wall (s)",
+        "pandas CPU (s)",
+        "pandas peak (MiB)",
+        "wall / floor",
+        "CPU / floor",
+        "wall / pandas",
+        "CPU / pandas",
+        "peak MiB per 1M contacts",
+        "tags.csv = floor's",
+    ]
     if full:
         head[6:6] = ["all v2 families wall (s)", "CPU (s)", "peak (MiB)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---:|" * len(head)]
     for r in results:
         c, f, p = r["crmseg"], r["floor"], r["pandas"]
-        cells = [f"{r['n']:,}", f"{5 * r['n']:,}", str(r["runs"]),
-                 f"{c['wall']:.2f}", f"{c['cpu']:.2f}", f"{c['rss']:,.0f}"]
+        cells = [
+            f"{r['n']:,}",
+            f"{5 * r['n']:,}",
+            str(r["runs"]),
+            f"{c['wall']:.2f}",
+            f"{c['cpu']:.2f}",
+            f"{c['rss']:,.0f}",
+        ]
         if full:
             x = r.get("crmseg_full")
-            cells += ([f"{x['wall']:.2f}", f"{x['cpu']:.2f}", f"{x['rss']:,.0f}"] if x
-                      else ["", "", ""])
-        cells += [f"{f['wall']:.2f}", f"{f['cpu']:.2f}", f"{f['rss']:,.0f}",
-                  f"{p['wall']:.2f}", f"{p['cpu']:.2f}", f"{p['rss']:,.0f}",
-                  f"{c['wall'] / f['wall']:.2f}x", f"{c['cpu'] / f['cpu']:.2f}x",
-                  f"{c['wall'] / p['wall']:.2f}x", f"{c['cpu'] / p['cpu']:.2f}x",
-                  f"{c['rss'] / (r['n'] / 1e6):,.0f}",
-                  "yes" if r["same_tags_as_floor"] else "**no**"]
+            cells += (
+                [f"{x['wall']:.2f}", f"{x['cpu']:.2f}", f"{x['rss']:,.0f}"] if x else ["", "", ""]
+            )
+        cells += [
+            f"{f['wall']:.2f}",
+            f"{f['cpu']:.2f}",
+            f"{f['rss']:,.0f}",
+            f"{p['wall']:.2f}",
+            f"{p['cpu']:.2f}",
+            f"{p['rss']:,.0f}",
+            f"{c['wall'] / f['wall']:.2f}x",
+            f"{c['cpu'] / f['cpu']:.2f}x",
+            f"{c['wall'] / p['wall']:.2f}x",
+            f"{c['cpu'] / p['cpu']:.2f}x",
+            f"{c['rss'] / (r['n'] / 1e6):,.0f}",
+            "yes" if r["same_tags_as_floor"] else "**no**",
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -367,11 +474,15 @@ def main() -> None:
     ap.add_argument("--as-of", default=DEFAULT_AS_OF)
     ap.add_argument("--generate-only", action="store_true")
     ap.add_argument("--json", type=Path, help="also write the raw results here")
-    ap.add_argument("--config", type=Path, help="also run crmseg with this config "
-                    "(benchmarks/segment_full.toml: every v2 family)")
+    ap.add_argument(
+        "--config",
+        type=Path,
+        help="also run crmseg with this config (benchmarks/segment_full.toml: every v2 family)",
+    )
     ap.add_argument("--keep-tags", type=Path, help="copy each size's tags.csv files here")
-    ap.add_argument("--phases", action="store_true",
-                    help="also time load / segment() / write in one process")
+    ap.add_argument(
+        "--phases", action="store_true", help="also time load / segment() / write in one process"
+    )
     ap.add_argument("--worker", choices=["inproc", "pandas"], help=argparse.SUPPRESS)
     ap.add_argument("args", nargs="*", help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -397,9 +508,11 @@ def main() -> None:
         return
     if a.json:
         a.json.write_text(json.dumps(results, indent=2))
-    print(f"\nas_of {a.as_of}; crmseg via {results[0]['cli_how']}; medians of --runs rounds "
-          "(crmseg, floor, pandas, ... alternately); peak = max ru_maxrss over the rounds; "
-          "CPU = user + system of the child\n")
+    print(
+        f"\nas_of {a.as_of}; crmseg via {results[0]['cli_how']}; medians of --runs rounds "
+        "(crmseg, floor, pandas, ... alternately); peak = max ru_maxrss over the rounds; "
+        "CPU = user + system of the child\n"
+    )
     print(table(results))
 
 
