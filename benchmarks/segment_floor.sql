@@ -1,4 +1,4 @@
--- The default rules of SEGMENTS.md, written directly in DuckDB SQL: the floor
+-- The default rules of docs/SEGMENTS.md, written directly in DuckDB SQL: the floor
 -- `segment_bench.py` holds `crmseg segment` against. Not part of crmseg.
 --
 -- Same input (contacts.csv, deals.csv), same as_of, same tags.csv byte for byte,

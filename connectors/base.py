@@ -42,7 +42,7 @@ class Contact:
     company_id: str | None = None
     properties: Mapping[str, str | None] = field(default_factory=dict)
     updated_at: datetime | None = None
-    #: The postal address (SEGMENTS.md ``missing_address``: a postcard needs all three).
+    #: The postal address (docs/SEGMENTS.md ``missing_address``: a postcard needs all three).
     street: str | None = None
     postal_code: str | None = None
     city: str | None = None

@@ -166,7 +166,7 @@ class CsvLoader:
         currency: str | None,
         rates: Mapping[str, Decimal] | None,
     ) -> bool:
-        """Check the deals' currencies against the rates (SEGMENTS.md "One currency");
+        """Check the deals' currencies against the rates (docs/SEGMENTS.md "One currency");
         returns whether amounts must be converted (then ``deal_currencies`` is filled)."""
         has_column = "currency" in deals.header
         if not has_column and not rates:

@@ -1,5 +1,5 @@
 """CSV exports (for ERP users): ``contacts.csv``, ``deals.csv``, optional ``companies.csv``
-in, ``tags.csv`` out, in the format of SEGMENTS.md "CSV files".
+in, ``tags.csv`` out, in the format of docs/SEGMENTS.md "CSV files".
 
 Files are parsed by DuckDB (fast enough for millions of rows) and validated in
 SQL; only when a value is bad is the file scanned again with Python's ``csv``

@@ -1,4 +1,4 @@
-"""The rules of SEGMENTS.md as DuckDB SQL: (input tables, config, as_of) -> tags."""
+"""The rules of docs/SEGMENTS.md as DuckDB SQL: (input tables, config, as_of) -> tags."""
 
 from segmentation.config import InterestRule, SegmentationConfig
 from segmentation.engine import TAG_COLUMNS, SegmentationReport, segment

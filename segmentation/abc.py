@@ -1,4 +1,4 @@
-"""ABC class and its trend (SEGMENTS.md "ABC class", "ABC trend").
+"""ABC class and its trend (docs/SEGMENTS.md "ABC class", "ABC trend").
 
 Both periods (today's window and the previous one) are ranked by one query,
 partitioned by period, so the trend compares classes computed by the very same

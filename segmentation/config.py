@@ -1,6 +1,6 @@
-"""The ``[segmentation]`` parameters of SEGMENTS.md, validated.
+"""The ``[segmentation]`` parameters of docs/SEGMENTS.md, validated.
 
-Every default here is the one SEGMENTS.md states; ``config.example.toml``
+Every default here is the one docs/SEGMENTS.md states; ``config.example.toml``
 documents the same keys.
 """
 
@@ -23,7 +23,7 @@ from pydantic import (
 
 Edges = list[Decimal]
 
-#: The checks of SEGMENTS.md "Data quality", in their sorted order.
+#: The checks of docs/SEGMENTS.md "Data quality", in their sorted order.
 QualityCheck = Literal[
     "duplicate_email",
     "invalid_email",
@@ -127,7 +127,7 @@ class InterestRule(BaseModel):
 
 
 class PropertyFamily(BaseModel):
-    """A tag family copied from a contact or company property (SEGMENTS.md "Property
+    """A tag family copied from a contact or company property (docs/SEGMENTS.md "Property
     families"), optionally through a map."""
 
     model_config = ConfigDict(extra="forbid")
@@ -185,7 +185,7 @@ class PropertyFamily(BaseModel):
 
 class RuleValue(BaseModel):
     """One value of a rule family and its conditions, all of which must hold
-    (SEGMENTS.md "Rule families"); every bound is inclusive."""
+    (docs/SEGMENTS.md "Rule families"); every bound is inclusive."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -1,4 +1,4 @@
-"""Runs the rules of SEGMENTS.md in order over the input tables.
+"""Runs the rules of docs/SEGMENTS.md in order over the input tables.
 
 ``segment(con, config, as_of)`` reads the tables of ``segmentation.inputs`` in
 ``con`` and leaves its results in temporary tables of that connection:
@@ -105,7 +105,7 @@ class SegmentationReport:
     units_per_unit: int
     #: The reporting currency, when the config names it (``[segmentation] currency``).
     currency: str | None = None
-    #: Tag values held by fewer than ``min_segment_size`` contacts (SEGMENTS.md
+    #: Tag values held by fewer than ``min_segment_size`` contacts (docs/SEGMENTS.md
     #: "Segment size warnings").
     warnings: tuple[SizeWarning, ...] = ()
     min_segment_size: int = 20

@@ -1,8 +1,8 @@
-"""Property families and rule families (SEGMENTS.md "Property families", "Rule families").
+"""Property families and rule families (docs/SEGMENTS.md "Property families", "Rule families").
 
 Property families copy a contact's (or its company's) property into one clean
 value. The normalisation is Python's own ``str.lower`` and ``str.isalnum``, as
-SEGMENTS.md defines it, applied to the *distinct* raw values only (a few
+docs/SEGMENTS.md defines it, applied to the *distinct* raw values only (a few
 hundred industries or channels, however many contacts), so DuckDB's Unicode
 tables never decide a tag.
 

@@ -1,4 +1,4 @@
-"""Interest tags (SEGMENTS.md "Interests").
+"""Interest tags (docs/SEGMENTS.md "Interests").
 
 A rule matches when one of its terms is a case-insensitive substring of one of
 the ``;``-separated values of the named property: on the contact itself, or on

@@ -1,4 +1,4 @@
-"""Lifecycle stage (SEGMENTS.md "Lifecycle"): the first rule that matches wins.
+"""Lifecycle stage (docs/SEGMENTS.md "Lifecycle"): the first rule that matches wins.
 
 The CASE below lists the rules in the table's order; the reactivation gap is
 the days between the two latest purchase dates (0 for two on one day).

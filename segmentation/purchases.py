@@ -1,4 +1,4 @@
-"""Purchases, who they are credited to, and the per-entity sums (SEGMENTS.md
+"""Purchases, who they are credited to, and the per-entity sums (docs/SEGMENTS.md
 "Inputs", "Who is segmented", "Window").
 
 Money is carried as exact integers ("units"): an amount in units of
@@ -7,7 +7,7 @@ number of entities sharing the purchase. With ``split_denominator`` the least
 common multiple of every ``k`` in the data, every split share is an exact
 integer, so sums and ties are exact (0.10 + 0.20 equals 0.30, and 100/3 + 200/3
 equals 100). Only when that multiple would be absurdly large do shares round,
-still at 21 decimal places of the currency, beyond what SEGMENTS.md requires.
+still at 21 decimal places of the currency, beyond what docs/SEGMENTS.md requires.
 
 Deals in another currency (``deal_currencies``, CSV exports) are converted
 exactly too: each rate is an integer of ``10**-rate_scale`` (``rate_scale`` the

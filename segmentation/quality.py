@@ -1,4 +1,4 @@
-"""Data-quality flags (SEGMENTS.md "Data quality"), per contact, sorted.
+"""Data-quality flags (docs/SEGMENTS.md "Data quality"), per contact, sorted.
 
 Values are trimmed of surrounding whitespace before every check, so a name of
 blanks is missing just like an empty one. Only the checks named in

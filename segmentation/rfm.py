@@ -1,4 +1,4 @@
-"""RFM scores and segment (SEGMENTS.md "RFM").
+"""RFM scores and segment (docs/SEGMENTS.md "RFM").
 
 Quantile method: ``worse`` (customers of the group with a strictly worse value)
 is ``rank() - 1`` over the values ordered from worst to best, which gives equal
@@ -55,7 +55,7 @@ SELECT entity_id,
 FROM seg_metrics WHERE purchases_ever > 0
 """
 
-#: The segment grid of SEGMENTS.md, rows R = 5..1, columns F = 1..5.
+#: The segment grid of docs/SEGMENTS.md, rows R = 5..1, columns F = 1..5.
 SEGMENT_GRID: dict[int, tuple[str, str, str, str, str]] = {
     5: ("new_customer", "potential_loyalist", "potential_loyalist", "champion", "champion"),
     4: ("promising", "potential_loyalist", "potential_loyalist", "loyal", "loyal"),

@@ -1,4 +1,4 @@
-"""Segment size warnings (SEGMENTS.md "Segment size warnings").
+"""Segment size warnings (docs/SEGMENTS.md "Segment size warnings").
 
 A tag value held by at least one but fewer than ``min_segment_size`` contacts
 rarely pays for its own campaign: the run says so and changes no tag. Counted

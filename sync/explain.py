@@ -3,7 +3,7 @@
 It reads what the segmentation left in the connection (``seg_metrics``,
 ``seg_credits``, ``seg_tags``...) after a compute over the mirror, so the
 explanation is of the very numbers the tags came from; the reason texts restate
-the rules of SEGMENTS.md with this contact's figures filled in.
+the rules of docs/SEGMENTS.md with this contact's figures filled in.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Code, docs and config name no path outside the repository: a reader of a clone
 must be able to follow every reference (the facts a stand-in models are in its
-``FACTS.md``, the segment rules in the README's "Segments")."""
+``FACTS.md``, the segment rules in ``docs/SEGMENTS.md``)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ SKIP = {"venv", "__pycache__", "node_modules", "build", "dist"}
 #: What a reference outside the repository looks like (this file is not scanned).
 OUTSIDE = re.compile(
     r"/work/|\.\./shared|\bshared/|CRM_NOTES_\w+\.md|ARCHITECTURE\.md|STYLE\.md|PEERS\.md"
+    r"|(?<!docs/)SEGMENTS\.md"
 )
 
 
@@ -51,3 +52,10 @@ def test_the_pattern_catches_what_it_should():
     assert OUTSIDE.search("(../shared/STYLE.md)")
     assert OUTSIDE.search("the wire facts in CRM_NOTES_SALESFORCE.md")
     assert not OUTSIDE.search("connectors/sandbox/hubspot/FACTS.md")
+    assert OUTSIDE.search('"""ABC classes (SEGMENTS.md "ABC").')
+    assert not OUTSIDE.search('"""ABC classes (docs/SEGMENTS.md "ABC").')
+
+
+def test_the_segment_rules_the_code_cites_are_in_the_repository():
+    rules = ROOT / "docs" / "SEGMENTS.md"
+    assert rules.read_text(encoding="utf-8").startswith("# Segment definitions")

@@ -1,4 +1,4 @@
-"""Writes a generated data set as a CSV export in the SEGMENTS.md format.
+"""Writes a generated data set as a CSV export in the docs/SEGMENTS.md format.
 
 The same generated data can then be segmented from files (``crmseg segment``)
 and synced through a sandbox CRM, and the two results compared.

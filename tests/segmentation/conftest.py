@@ -1,4 +1,4 @@
-"""Helpers for the SEGMENTS.md rule tests: write CSV inputs, run ``segment``, read tags."""
+"""Helpers for the docs/SEGMENTS.md rule tests: write CSV inputs, run ``segment``, read tags."""
 
 from __future__ import annotations
 

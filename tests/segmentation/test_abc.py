@@ -1,4 +1,4 @@
-"""SEGMENTS.md "ABC class"."""
+"""docs/SEGMENTS.md "ABC class"."""
 
 from conftest import contact, days_before, deal
 

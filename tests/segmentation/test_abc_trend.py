@@ -1,4 +1,4 @@
-"""SEGMENTS.md "ABC trend": previous window computed with as_of - window_days."""
+"""docs/SEGMENTS.md "ABC trend": previous window computed with as_of - window_days."""
 
 from conftest import contact, days_before, deal
 

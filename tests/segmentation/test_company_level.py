@@ -1,4 +1,4 @@
-"""SEGMENTS.md "Who is segmented": level = "company"."""
+"""docs/SEGMENTS.md "Who is segmented": level = "company"."""
 
 from conftest import contact, days_before, deal
 

@@ -1,4 +1,4 @@
-"""SEGMENTS.md "One currency" for CSV exports: the ``currency`` column, ``currency`` and
+"""docs/SEGMENTS.md "One currency" for CSV exports: the ``currency`` column, ``currency`` and
 ``currency_rates``; exact ``amount * rate``."""
 
 from __future__ import annotations

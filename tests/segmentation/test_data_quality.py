@@ -1,4 +1,4 @@
-"""SEGMENTS.md "Data quality"."""
+"""docs/SEGMENTS.md "Data quality"."""
 
 import pytest
 from conftest import contact

@@ -1,4 +1,4 @@
-"""SEGMENTS.md "Interests"."""
+"""docs/SEGMENTS.md "Interests"."""
 
 import datetime
 

@@ -1,4 +1,4 @@
-"""Property-based invariants of SEGMENTS.md over small random data sets."""
+"""Property-based invariants of docs/SEGMENTS.md over small random data sets."""
 
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ def metrics(contacts, deals, as_of=AS_OF, window=365):
 
 
 def reference_abc(ms):
-    """ABC exactly as SEGMENTS.md states it, on exact fractions."""
+    """ABC exactly as docs/SEGMENTS.md states it, on exact fractions."""
     customers = [c for c, m in ms.items() if m["latest"] is not None]
     total = sum((ms[c]["revenue"] for c in customers if ms[c]["revenue"] > 0), Fraction(0))
     classes = {}
@@ -203,7 +203,7 @@ def test_every_a_revenue_at_least_every_b_at_least_every_c(data):
         if by_class[hi] and by_class[lo]:
             assert min(by_class[hi]) >= max(by_class[lo])
     assert all(r > 0 for r in by_class["A"] + by_class["B"])
-    # and the classes are exactly the Pareto walk of SEGMENTS.md, trend included
+    # and the classes are exactly the Pareto walk of docs/SEGMENTS.md, trend included
     now = reference_abc(ms)
     before = reference_abc(metrics(contacts, deals, AS_OF - datetime.timedelta(days=365)))
     rank = {"A": 3, "B": 2, "C": 1}

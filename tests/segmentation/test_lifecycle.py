@@ -1,4 +1,4 @@
-"""SEGMENTS.md "Lifecycle": the first matching rule wins."""
+"""docs/SEGMENTS.md "Lifecycle": the first matching rule wins."""
 
 import pytest
 from conftest import contact, days_before, deal

@@ -1,4 +1,4 @@
-"""SEGMENTS.md "CSV files": one row per contact, sorted by contact id as a string."""
+"""docs/SEGMENTS.md "CSV files": one row per contact, sorted by contact id as a string."""
 
 import csv
 

@@ -1,4 +1,4 @@
-"""SEGMENTS.md "Property families": raw value, trimming, map, normalisation, company level."""
+"""docs/SEGMENTS.md "Property families": raw value, trimming, map, normalisation, company level."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SEGMENTS.md "Inputs" (what a purchase is), "Money is exact", and contact-level splitting."""
+"""docs/SEGMENTS.md "Inputs" (what a purchase is), "Money is exact", and contact-level splitting."""
 
 import datetime
 from fractions import Fraction

@@ -1,4 +1,4 @@
-"""SEGMENTS.md "RFM", quantile method: score = 1 + floor(5 * worse / n)."""
+"""docs/SEGMENTS.md "RFM", quantile method: score = 1 + floor(5 * worse / n)."""
 
 from conftest import contact, days_before, deal
 

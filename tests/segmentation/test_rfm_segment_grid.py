@@ -1,4 +1,4 @@
-"""SEGMENTS.md "RFM": the rfm_segment grid from the R and F scores."""
+"""docs/SEGMENTS.md "RFM": the rfm_segment grid from the R and F scores."""
 
 import pytest
 from conftest import contact, days_before, deal, run_segmentation

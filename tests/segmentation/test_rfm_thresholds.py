@@ -1,4 +1,4 @@
-"""SEGMENTS.md "RFM", thresholds method: k = edges strictly below the value."""
+"""docs/SEGMENTS.md "RFM", thresholds method: k = edges strictly below the value."""
 
 from conftest import contact, days_before, deal
 

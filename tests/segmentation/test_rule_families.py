@@ -1,4 +1,4 @@
-"""SEGMENTS.md "Rule families": each condition key at its inclusive boundary, first match
+"""docs/SEGMENTS.md "Rule families": each condition key at its inclusive boundary, first match
 wins, prospects, company level, and config errors naming the key."""
 
 from __future__ import annotations

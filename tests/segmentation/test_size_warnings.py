@@ -1,4 +1,4 @@
-"""SEGMENTS.md "Segment size warnings": values held by 1 .. min_segment_size - 1 contacts."""
+"""docs/SEGMENTS.md "Segment size warnings": values held by 1 .. min_segment_size - 1 contacts."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SEGMENTS.md "Window": as_of - window_days < close_date <= as_of."""
+"""docs/SEGMENTS.md "Window": as_of - window_days < close_date <= as_of."""
 
 from conftest import contact, days_before, deal
 
