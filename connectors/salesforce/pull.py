@@ -66,22 +66,29 @@ Cursors
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
-import re
 import threading
-from collections.abc import Generator, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from simple_salesforce import format_soql
-from simple_salesforce.bulk2 import Operation
 
 from connectors.base import Cursor, ObjectType, Page, chunks
-from connectors.errors import ConfigError, CrmError, PermissionDenied
+from connectors.errors import ConfigError, PermissionDenied
 from connectors.readahead import ReadAhead
+from connectors.salesforce.pull_support import (
+    _CONVERT,
+    CORE,
+    IN_CHUNK,
+    OCR_FIELDS,
+    Position,
+    Row,
+    _capped,
+    _Plan,
+    _Tracker,
+    keyset_where,
+)
 from connectors.salesforce.records import (
     FIELD_NAME,
     SOBJECT,
@@ -90,142 +97,15 @@ from connectors.salesforce.records import (
     to_api_name,
     validate_names,
 )
+from connectors.salesforce.row_reads import RowReads
 from connectors.salesforce.session import CRM, SalesforceSession
 
 __all__ = ["IN_CHUNK", "Puller", "keyset_where"]
 
 log = logging.getLogger(__name__)
 
-#: Opportunity ids per ``OpportunityId IN (...)`` query (keeps the URI near 3,000 chars).
-IN_CHUNK = 100
-MAX_RESTARTS = 1_000
-BULK_TERMINAL_FAILURES = ("Failed", "Aborted")
-QUERY_TIMEOUT = "QUERY_TIMEOUT"
-#: Refusals of a Bulk job create that mean "this org has no Bulk API": read via REST.
-BULK_DISABLED = frozenset(
-    {"API_DISABLED_FOR_ORG", "FeatureNotEnabled", "FEATURE_NOT_ENABLED", "NOT_FOUND"}
-)
-_CONVERT = re.compile(r"^convertCurrency\(([A-Za-z][A-Za-z0-9_]*(?:__c)?)\)$")
 
-CORE: dict[ObjectType, tuple[str, ...]] = {
-    "contact": ("Id", "Email", "FirstName", "LastName", "AccountId", "SystemModstamp"),
-    "company": ("Id", "Name", "SystemModstamp"),
-    "deal": ("Id", "CloseDate", "IsWon", "AccountId", "SystemModstamp"),
-}
-OCR_FIELDS = ("Id", "OpportunityId", "ContactId", "SystemModstamp")
-
-Position = tuple[datetime, str | None]
-Row = dict[str, Any]
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def keyset_where(position: Position) -> str:
-    """SOQL condition for rows after ``position`` (whole seconds: a superset, see module doc)."""
-    ts, last_id = _utc(position[0]), position[1]
-    floor = ts.replace(microsecond=0)
-    if last_id is None:
-        return format_soql("SystemModstamp >= {}", floor)
-    return format_soql(
-        "(SystemModstamp > {} OR (SystemModstamp = {} AND Id > {}))", floor, floor, last_id
-    )
-
-
-def _csv_rows(text: str, fields: Sequence[str]) -> list[Row]:
-    """Bulk CSV rows keyed by what was selected, read *by position*: the header Bulk
-    writes for ``convertCurrency(Amount)`` is not documented (REST names it ``Amount``),
-    so each column takes the REST key of its SELECT item, in SELECT order."""
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader, None)
-    if header is None:
-        return []
-    keys = [_rest_key(f) for f in fields]
-    if len(header) != len(keys):
-        raise CrmError(
-            f"a Bulk 2.0 result page has {len(header)} columns ({', '.join(header)}) for "
-            f"{len(keys)} selected fields",
-            crm=CRM,
-            code="BULK_COLUMNS",
-        )
-    return [
-        {k: (v if v != "" else None) for k, v in zip(keys, row, strict=True)}
-        for row in reader
-        if row
-    ]
-
-
-def _rest_key(item: str) -> str:
-    """``convertCurrency(Amount)`` -> ``Amount`` (REST's key); field names unchanged."""
-    m = _CONVERT.fullmatch(item)
-    return m.group(1) if m else item
-
-
-def _before(end: datetime | None) -> str | None:
-    """``SystemModstamp < end`` (``end`` is whole seconds) or nothing."""
-    return None if end is None else format_soql("SystemModstamp < {}", _utc(end))
-
-
-def _after(row: Row, position: Position | None) -> bool:
-    """Exact client-side check that ``row`` lies after ``position``."""
-    if position is None:
-        return True
-    stamp = parse_datetime(row.get("SystemModstamp"))
-    if stamp is None:
-        return True
-    ts, last_id = _utc(position[0]), position[1]
-    if stamp != ts:
-        return stamp > ts
-    if last_id is None or ts.microsecond == 0:
-        return True  # ">= T", or the server already applied "Id > last_id" exactly
-    return str(row.get("Id")) > last_id
-
-
-def _capped(cursor: Cursor | None, started: datetime) -> Cursor | None:
-    """A full pull's cursor, never later than the pull's start (module doc, "Cursors")."""
-    if cursor is not None and _utc(cursor.modified_at) > started:
-        return Cursor(modified_at=started, last_id=None)
-    return cursor
-
-
-class _Tracker:
-    """Largest (SystemModstamp, Id) seen in this pull."""
-
-    def __init__(self) -> None:
-        self._key: tuple[datetime, str] | None = None
-        self.cursor: Cursor | None = None
-
-    def see(self, stamp: datetime | None, record_id: str | None) -> None:
-        if stamp is None:
-            return
-        key = (stamp, record_id or "")
-        if self._key is None or key > self._key:
-            self._key = key
-            self.cursor = Cursor(modified_at=stamp, last_id=record_id)
-
-    def see_row(self, row: Row) -> None:
-        self.see(parse_datetime(row.get("SystemModstamp")), str(row.get("Id") or "") or None)
-
-
-@dataclass
-class _Plan:
-    object_type: ObjectType
-    sobject: str
-    fields: list[str]
-    mapper: RecordMapper
-
-
-@dataclass
-class _Probe:
-    """What the first page of a REST query said about the whole result."""
-
-    total: int | None = None
-    restarts: int = 0
-    queries: list[str] = field(default_factory=list)
-
-
-class Puller:
+class Puller(RowReads):
     """Full and incremental pulls through one :class:`SalesforceSession`."""
 
     def __init__(self, session: SalesforceSession) -> None:
@@ -243,11 +123,6 @@ class Puller:
         #: many object types are pulled at the same time (``concurrent_pulls``).
         self._slots = threading.BoundedSemaphore(max(1, self.settings.concurrency))
         self._visibility = threading.Lock()
-
-    def _call(self, endpoint: str, fn: Any, *args: Any) -> Any:
-        """One request through the session, holding one of the pull's slots."""
-        with self._slots:
-            return self.session.call(endpoint, fn, *args)
 
     # -- entry point -----------------------------------------------------------------
     def pull(
@@ -367,221 +242,6 @@ class Puller:
         self.missing[object_type] = missing
         mapper = RecordMapper(props, amount_key=amount_key, country_field=s.country_field)
         return _Plan(object_type, sobject, list(selected.values()), mapper)
-
-    # -- SOQL streams --------------------------------------------------------------------
-    def _soql(
-        self,
-        sobject: str,
-        fields: Sequence[str],
-        conditions: Sequence[str],
-        *,
-        ordered: bool = True,
-    ) -> str:
-        soql = f"SELECT {', '.join(fields)} FROM {sobject}"
-        if conditions:
-            soql += " WHERE " + " AND ".join(
-                c if len(conditions) == 1 else f"({c})" for c in conditions
-            )
-        if ordered:
-            soql += " ORDER BY SystemModstamp, Id"
-        return soql
-
-    def _headers(self) -> dict[str, str]:
-        return {"Sforce-Query-Options": f"batchSize={self.settings.query_page_size}"}
-
-    def rest_rows(
-        self,
-        sobject: str,
-        fields: Sequence[str],
-        *,
-        where: str | None = None,
-        after: Position | None = None,
-        include_deleted: bool = False,
-        probe: _Probe | None = None,
-    ) -> Generator[list[Row], None, None]:
-        """Pages of rows in (SystemModstamp, Id) order after ``after`` (module doc)."""
-        probe = probe if probe is not None else _Probe()
-        headers = self._headers()
-        endpoint = "queryAll" if include_deleted else "query"
-
-        def run(position: Position | None) -> Any:
-            conditions = [c for c in (where, keyset_where(position) if position else None) if c]
-            soql = self._soql(sobject, fields, conditions)
-            probe.queries.append(soql)
-            return self._call(
-                endpoint,
-                lambda sf: sf.query(soql, include_deleted=include_deleted, headers=headers),
-            )
-
-        position, query_position = after, after
-        resp = run(query_position)
-        probe.total = int(resp.get("totalSize") or 0)
-        while True:
-            rows = [
-                {k: v for k, v in r.items() if k != "attributes"}
-                for r in resp.get("records") or []
-                if _after(r, query_position)
-            ]
-            if rows:
-                last = rows[-1]
-                stamp = parse_datetime(last.get("SystemModstamp"))
-                if stamp is not None:
-                    position = (stamp, str(last["Id"]))
-                yield rows
-            if resp.get("done", True) or not resp.get("nextRecordsUrl"):
-                return
-            next_url = str(resp["nextRecordsUrl"])
-            try:
-                resp = self._call(
-                    "query_more",
-                    lambda sf, url: sf.query_more(url, identifier_is_url=True, headers=headers),
-                    next_url,
-                )
-            except CrmError as exc:
-                if exc.code != "INVALID_QUERY_LOCATOR":
-                    raise
-                probe.restarts += 1
-                if probe.restarts > MAX_RESTARTS:
-                    raise
-                query_position = position
-                resp = run(query_position)
-
-    def bulk_rows(
-        self, sobject: str, fields: Sequence[str], conditions: Sequence[str] = ()
-    ) -> Iterator[list[Row]]:
-        """Pages of rows (CSV, unordered) from one Bulk API 2.0 query job."""
-        soql = self._soql(sobject, fields, conditions, ordered=False)
-
-        def client(sf: Any) -> Any:
-            # the library's own Bulk 2.0 steps, taken from the *current* client each call
-            return getattr(sf.bulk2, sobject)._client
-
-        job = self._call(
-            "bulk2.query.create", lambda sf: client(sf).create_job(Operation.query, soql)
-        )
-        job_id = str(job["id"])
-        wait = 0.5
-        while True:
-            info = self._call("bulk2.query.job", lambda sf: client(sf).get_job(job_id, True))
-            state = str(info.get("state"))
-            if state == "JobComplete":
-                break
-            if state in BULK_TERMINAL_FAILURES:
-                raise CrmError(
-                    f"Bulk 2.0 query job {job_id} on {sobject} ended {state}: "
-                    f"{info.get('errorMessage') or 'no reason given'}",
-                    crm=CRM,
-                    object_type=sobject,
-                    code="BULK_JOB_FAILED",
-                )
-            self.session.sleep(wait)
-            wait = min(wait * 2, 10.0)
-        locator = ""
-        page = self.settings.bulk_page_size
-        while True:
-            loc = locator
-            result = self._call(
-                "bulk2.query.results",
-                lambda sf, at: client(sf).get_query_results(job_id, at, max_records=page),
-                loc,
-            )
-            rows = _csv_rows(str(result.get("records") or ""), fields)
-            if rows:
-                yield rows
-            locator = str(result.get("locator") or "")
-            if not locator or locator == "null":
-                return
-
-    def count(self, sobject: str) -> int | None:
-        """``SELECT COUNT() FROM sobject`` (one cheap call; ``None`` if even that timed out)."""
-        try:
-            answer = self._call(
-                "query.count", lambda sf: sf.query(f"SELECT COUNT() FROM {sobject}")
-            )
-        except CrmError as exc:
-            if exc.code != QUERY_TIMEOUT:
-                raise
-            return None
-        return int(answer.get("totalSize") or 0)
-
-    def full_rows(self, sobject: str, fields: Sequence[str]) -> Iterator[list[Row]]:
-        """Every live row: REST pages, or Bulk 2.0 above ``bulk_query_threshold`` rows.
-
-        The size comes from ``SELECT COUNT()``, never from an unfiltered ``ORDER BY``
-        query (the classic ``QUERY_TIMEOUT`` on big objects; a COUNT that itself times
-        out means "big"). An org without the Bulk API (``API_DISABLED_FOR_ORG``) is read
-        through REST, narrowed by SystemModstamp windows where a query times out."""
-        total = self.count(sobject)
-        if total is None or total > self.settings.bulk_query_threshold:
-            try:
-                pages = self.bulk_rows(sobject, fields)
-                first = next(pages, None)
-            except CrmError as exc:
-                if exc.code not in BULK_DISABLED:
-                    raise
-            else:
-                self.paths[sobject] = "bulk"
-                if first is not None:
-                    yield first
-                yield from pages
-                return
-        self.paths[sobject] = "rest"
-        yield from self.narrowed_rows(sobject, fields)
-
-    def narrowed_rows(
-        self,
-        sobject: str,
-        fields: Sequence[str],
-        *,
-        where: str | None = None,
-        after: Position | None = None,
-        include_deleted: bool = False,
-    ) -> Iterator[list[Row]]:
-        """:meth:`rest_rows`, split into SystemModstamp windows when a query answers
-        ``QUERY_TIMEOUT`` (FACTS.md "Big objects"): the failing window [from, to) is
-        halved (whole seconds) and its halves are read in order, so the key-set order
-        holds across windows. A window of one second that still times out raises."""
-        windows: list[tuple[Position | None, datetime | None]] = [(after, None)]
-        while windows:
-            start, end = windows.pop()
-            last = start
-            conditions = [c for c in (where, _before(end)) if c]
-            try:
-                for rows in self.rest_rows(
-                    sobject,
-                    fields,
-                    where=" AND ".join(f"({c})" for c in conditions) if conditions else None,
-                    after=start,
-                    include_deleted=include_deleted,
-                ):
-                    yield rows
-                    stamp = parse_datetime(rows[-1].get("SystemModstamp"))
-                    if stamp is not None:
-                        last = (stamp, str(rows[-1]["Id"]))
-            except CrmError as exc:
-                if exc.code != QUERY_TIMEOUT:
-                    raise
-                lo = last[0] if last else self._oldest(sobject, where, include_deleted)
-                if lo is None:
-                    return
-                hi = end or datetime.now(UTC) + timedelta(seconds=1)
-                mid = (_utc(lo) + (_utc(hi) - _utc(lo)) / 2).replace(microsecond=0)
-                if mid <= _utc(lo).replace(microsecond=0) or mid >= _utc(hi):
-                    raise
-                self.narrowings += 1
-                windows.append(((mid, None), end))  # read second
-                windows.append((last, mid))  # read first
-
-    def _oldest(self, sobject: str, where: str | None, include_deleted: bool) -> datetime | None:
-        soql = f"SELECT SystemModstamp FROM {sobject}"
-        if where:
-            soql += f" WHERE {where}"
-        soql += " ORDER BY SystemModstamp LIMIT 1"
-        answer = self._call(
-            "query.oldest", lambda sf: sf.query(soql, include_deleted=include_deleted)
-        )
-        rows = answer.get("records") or []
-        return parse_datetime(rows[0].get("SystemModstamp")) if rows else None
 
     # -- full pulls ------------------------------------------------------------------------
     def _full(self, plan: _Plan) -> Iterator[Page[Any]]:
