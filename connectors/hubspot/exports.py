@@ -140,12 +140,8 @@ class Exporter:
         if total is None or total <= self.threshold:
             self.paths[object_type] = "list"
             return None
-        props = ["hs_object_id", *self.mapper.wire_properties(object_type, list(requested))]
-        props = list(dict.fromkeys(props))
-        # A property that does not exist (yet: tags before their first provisioning) is
-        # null on every record; asking an export for it would fail the export.
-        existing = self._property_names(object_type)
-        task = self._start(object_type, [p for p in props if p in existing])
+        props = self.mapper.export_properties(object_type, requested)
+        task = self._start(object_type, self._existing(object_type, props))
         if task is None:
             self.paths[object_type] = "list"
             return None
@@ -161,8 +157,7 @@ class Exporter:
         export was for and what is done instead)."""
         if self.refused is not None:
             return None
-        existing = self._property_names(object_type)
-        kept = [p for p in props if p in existing]
+        kept = self._existing(object_type, props)
         task = self._start(object_type, kept, filters=filters, instead=why, assoc=False)
         return None if task is None else self._wire_pages(object_type, task, props)
 
@@ -184,21 +179,23 @@ class Exporter:
             or changed - self.puller.verifiable(object_type, since) <= self.threshold
         ):
             return None
-        props = ["hs_object_id", *self.mapper.wire_properties(object_type, list(requested))]
-        props = list(dict.fromkeys(props))
-        existing = self._property_names(object_type)
-        task = self._start(object_type, [p for p in props if p in existing])
+        props = self.mapper.export_properties(object_type, requested)
+        task = self._start(object_type, self._existing(object_type, props))
         if task is None:
             return None
         self.paths[object_type] = "export"
         return self._pages(object_type, task, props, list(requested), since)
 
-    def _property_names(self, object_type: ObjectType) -> set[str]:
+    def _existing(self, object_type: ObjectType, props: list[str]) -> list[str]:
+        """``props`` less those the portal does not have. A property that does not
+        exist (yet: tags before their first provisioning) is null on every record;
+        asking an export for it would fail the export."""
         api = self.transport.api("crm.properties.core_api")
         answer = self.transport.call(
             "properties.list", api.get_all, PLURAL[object_type], archived=False
         )
-        return {"hs_object_id", *(p.name for p in getattr(answer, "results", None) or [])}
+        existing = {"hs_object_id", *(p.name for p in getattr(answer, "results", None) or [])}
+        return [p for p in props if p in existing]
 
     # -- the job ---------------------------------------------------------------------
     def _start(

@@ -105,11 +105,11 @@ class OwnWrites(SearchPull):
         export, when that is worth it; ``None``: search pages instead."""
         if self.exporter is None or self.export_min <= 0 or len(stamps) < self.export_min:
             return None
-        props = ["hs_object_id", *self.mapper.wire_properties(object_type, requested)]
+        props = self.mapper.export_properties(object_type, requested)
         since = {"propertyName": LASTMOD[object_type], "operator": "GTE", "value": str(lower)}
         return self.exporter.filtered(
             object_type,
-            list(dict.fromkeys(props)),
+            props,
             [since],
             "crmseg's own writes are checked on search pages instead (one request per 200)",
         )

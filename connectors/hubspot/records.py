@@ -191,6 +191,11 @@ class RecordMapper:
         ]
         return list(dict.fromkeys(names))
 
+    def export_properties(self, object_type: ObjectType, requested: Sequence[str]) -> list[str]:
+        """:meth:`wire_properties` with ``hs_object_id`` first: an export's rows carry
+        the record id only as that column."""
+        return list(dict.fromkeys(["hs_object_id", *self.wire_properties(object_type, requested)]))
+
     def _extra(
         self, object_type: ObjectType, w: WireRecord, requested: Sequence[str]
     ) -> dict[str, str | None]:
