@@ -28,6 +28,10 @@ exceptions become ours).
 
 Timeouts follow the operation: :mod:`connectors.salesforce.timeouts`.
 
+Which secrets each grant needs, and reading them from the environment:
+:mod:`connectors.salesforce.credentials`; the ``Retry-After`` of a refused answer:
+:mod:`connectors.salesforce.retry_after`.
+
 Secrets (client secret, private key, session id) are never put in a message, a
 repr or a log line; every mapped message also passes :meth:`_redact`.
 
@@ -39,13 +43,11 @@ re-login loop (notes section 9) is never entered.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
 from functools import partial
-from pathlib import Path
 from typing import Any, TypeVar
 
 import requests
@@ -57,6 +59,7 @@ from connectors import clock as clocks
 from connectors.clock import Clock
 from connectors.errors import ConfigError, CrmError, RateLimited
 from connectors.ratelimit import DailyBudget, retrying
+from connectors.salesforce.credentials import credential_problems, env_credentials
 from connectors.salesforce.error_map import CRM, error_code, map_exception, quick_retry
 from connectors.salesforce.oauth import (
     CLIENT_ID_ENV,
@@ -66,6 +69,7 @@ from connectors.salesforce.oauth import (
     identity,
     request_token,
 )
+from connectors.salesforce.retry_after import RetryAfter
 from connectors.salesforce.settings import SalesforceSettings
 from connectors.salesforce.timeouts import TimeoutSession, timeout_for
 
@@ -84,14 +88,6 @@ __all__ = [
 T = TypeVar("T")
 #: A long-running-request slot frees within seconds; wait this long before retrying.
 CONCURRENCY_WAIT = 20.0
-
-
-def _seconds(value: str | None) -> float | None:
-    """``Retry-After`` as seconds (only the delta-seconds form; an HTTP date is ignored)."""
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None
 
 
 class SalesforceSession:
@@ -119,29 +115,7 @@ class SalesforceSession:
         self.__secret = secret or ""
         self.__key = private_key or ""
         self.__sid = ""
-        problems = []
-        if not self.__client_id:
-            problems.append(
-                f"{CLIENT_ID_ENV} is not set (nor [crm] client_id): the consumer key of the "
-                "connected / external client app"
-            )
-        if s.auth == "client_credentials" and not self.__secret:
-            problems.append(
-                f"{CLIENT_SECRET_ENV} is not set: the consumer secret of the app "
-                "(client credentials flow)"
-            )
-        if s.auth == "jwt":
-            if not self.__key:
-                problems.append(
-                    f"{PRIVATE_KEY_ENV} (PEM text) or {PRIVATE_KEY_FILE_ENV} (a path) is not "
-                    "set: the private key whose certificate is uploaded to the app (JWT flow)"
-                )
-            if not s.username:
-                problems.append(
-                    "[crm] username is not set: the JWT flow needs the integration user"
-                )
-        if s.auth not in ("client_credentials", "jwt"):
-            problems.append(f"[crm] auth {s.auth!r} is not one of client_credentials, jwt")
+        problems = credential_problems(s, self.__client_id, self.__secret, self.__key)
         if problems:
             raise ConfigError("; ".join(problems), problems)
         if http is None:
@@ -153,8 +127,8 @@ class SalesforceSession:
         self.requests: requests.Session = http
         #: Retry-After of the calling thread's last refused answer (simple-salesforce's
         #: exceptions drop the headers, so a response hook keeps it).
-        self._answer = threading.local()
-        http.hooks.setdefault("response", []).append(self._remember_retry_after)
+        self._retry_after = RetryAfter()
+        http.hooks.setdefault("response", []).append(self._retry_after.remember)
         self.budget = DailyBudget(s.daily_reserve, crm=CRM, explain=self._explain_budget)
         self.calls: Counter[str] = Counter()
         self.retries = 0
@@ -169,18 +143,7 @@ class SalesforceSession:
     @classmethod
     def from_env(cls, settings: SalesforceSettings, **kw: Any) -> SalesforceSession:
         """Secrets from the environment only; ConfigError names each missing variable."""
-        client_id = os.environ.get(CLIENT_ID_ENV, "").strip() or settings.client_id
-        secret = os.environ.get(CLIENT_SECRET_ENV, "").strip() or None
-        key = os.environ.get(PRIVATE_KEY_ENV, "").strip() or None
-        key_file = os.environ.get(PRIVATE_KEY_FILE_ENV, "").strip()
-        if settings.auth == "jwt" and key is None and key_file:
-            try:
-                key = Path(key_file).expanduser().read_text(encoding="utf-8")
-            except OSError as exc:
-                raise ConfigError(
-                    f"{PRIVATE_KEY_FILE_ENV} points at {key_file!r}, which cannot be read "
-                    f"({exc.strerror})"
-                ) from None
+        client_id, secret, key = env_credentials(settings)
         return cls(settings, secret, private_key=key, client_id=client_id, **kw)
 
     def __repr__(self) -> str:
@@ -207,19 +170,20 @@ class SalesforceSession:
         """The user this integration runs as, from the token answer's identity URL
         (``.../id/<orgId>/<userId>``): the run-as user of the client credentials flow, the
         ``sub`` user of the JWT flow. Logs in first if needed."""
-        with self._lock:
-            if self._identity is None:
-                self._login()
-            assert self._identity is not None
-            return self._identity[1]
+        return self._identity_part(1)
 
     @property
     def org_id(self) -> str:
+        """The org's id, from the same identity URL. Logs in first if needed."""
+        return self._identity_part(0)
+
+    def _identity_part(self, index: int) -> str:
+        """``(org id, user id)[index]`` from the token answer, logging in first if needed."""
         with self._lock:
             if self._identity is None:
                 self._login()
             assert self._identity is not None
-            return self._identity[0]
+            return self._identity[index]
 
     @property
     def version(self) -> str:
@@ -289,7 +253,7 @@ class SalesforceSession:
                 if mapped is None:
                     raise
                 mapped.message = self._redact(mapped.message)
-                self._with_retry_after(mapped)
+                self._retry_after.apply(mapped, s.max_wait)
                 if mapped is exc:
                     raise
                 raise mapped from None
@@ -343,20 +307,6 @@ class SalesforceSession:
             "other integrations. Salesforce frees capacity over a rolling 24 hours: run again "
             "later, or lower daily_reserve"
         )
-
-    def _remember_retry_after(self, resp: requests.Response, *args: Any, **kwargs: Any) -> None:
-        self._answer.retry_after = (
-            _seconds(resp.headers.get("Retry-After"))
-            if resp.status_code in (429, 403, 503)
-            else None
-        )
-
-    def _with_retry_after(self, mapped: CrmError) -> CrmError:
-        """A RateLimited error gets the answer's Retry-After, capped at ``max_wait``."""
-        after = getattr(self._answer, "retry_after", None)
-        if isinstance(mapped, RateLimited) and after is not None and mapped.retry_after is None:
-            mapped.retry_after = min(after, self.settings.max_wait)
-        return mapped
 
     # -- session handling -----------------------------------------------------------
     def _observe(self, sf: Salesforce) -> None:
