@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from connectors.errors import CrmError, RateLimited, Retriable
 from connectors.ratelimit import wait_seconds
 
-__all__ = ["DUPLICATE_CODES", "call_once", "create_once"]
+__all__ = ["DUPLICATE_CODES", "call_once", "create_once", "create_record_once"]
 
 T = TypeVar("T")
 
@@ -75,6 +75,24 @@ def create_once(
     if found is not None:
         return found, False
     raise last
+
+
+def create_record_once(
+    session: Any,
+    endpoint: str,
+    sobject: str,
+    find: Callable[[], str | None],
+    body: dict[str, Any],
+) -> tuple[str, bool]:
+    """``(record id, created)``: one ``sobject`` record made from ``body`` through
+    ``POST sobjects/{sobject}/``, under :func:`create_once`'s rules."""
+    return create_once(
+        session,
+        endpoint,
+        lambda sf, b: str(sf.restful(f"sobjects/{sobject}/", method="POST", json=b)["id"]),
+        find,
+        body,
+    )
 
 
 def _wait_20(exc: RateLimited) -> float:

@@ -30,7 +30,7 @@ from simple_salesforce import format_soql
 
 from connectors.base import ListSpec, ListState, ObjectType, chunks
 from connectors.errors import CrmError, SchemaMismatch
-from connectors.salesforce.creates import create_once
+from connectors.salesforce.creates import create_record_once
 from connectors.salesforce.fields import (
     COLLECTION_LIMIT,
     SalesforceSessionLike,
@@ -195,12 +195,8 @@ def _create_campaign(session: SalesforceSessionLike, name: str) -> str:
         row = _campaigns(session, [name]).get(name)
         return str(row["Id"]) if row else None
 
-    campaign_id, _ = create_once(
-        session,
-        "campaign.create",
-        lambda sf, body: str(sf.restful("sobjects/Campaign/", method="POST", json=body)["id"]),
-        find,
-        {"Name": name, "IsActive": True},
+    campaign_id, _ = create_record_once(
+        session, "campaign.create", "Campaign", find, {"Name": name, "IsActive": True}
     )
     return campaign_id
 
@@ -244,12 +240,34 @@ def _in_parallel(
         return list(zip(parts, pool.map(send, parts), strict=True))
 
 
+def _send_members(
+    session: SalesforceSessionLike,
+    send: Callable[[list[str]], list[Any]],
+    ids: Sequence[str],
+    failures: _Failures,
+    *,
+    done: str,
+) -> int:
+    """``send`` the ids in chunks (:func:`_in_parallel`); how many succeeded. A refusal
+    with code ``done`` means the change was there already (added or removed meanwhile):
+    neither counted nor a failure. Every other refusal is logged once and left for the
+    next run."""
+    applied = 0
+    for chunk, results in _in_parallel(session, send, ids):
+        for record_id, res in zip(chunk, results, strict=False):
+            if res.get("success"):
+                applied += 1
+                continue
+            code, _ = first_error(res)
+            if code != done:
+                failures.items.append((record_id, code))
+    failures.log()
+    return applied
+
+
 def _add(
     session: SalesforceSessionLike, campaign_id: str, name: str, contact_ids: Sequence[str]
 ) -> int:
-    added = 0
-    failures = _Failures("add", name)
-
     def send(chunk: list[str]) -> list[Any]:
         records = [
             {"attributes": {"type": "CampaignMember"}, "CampaignId": campaign_id, "ContactId": c}
@@ -257,22 +275,10 @@ def _add(
         ]
         return collection(session, "campaignmember.create", "POST", records)
 
-    for chunk, results in _in_parallel(session, send, contact_ids):
-        for contact_id, res in zip(chunk, results, strict=False):
-            if res.get("success"):
-                added += 1
-                continue
-            code, _ = first_error(res)
-            if code != ALREADY_MEMBER:
-                failures.items.append((contact_id, code))
-    failures.log()
-    return added
+    return _send_members(session, send, contact_ids, _Failures("add", name), done=ALREADY_MEMBER)
 
 
 def _remove(session: SalesforceSessionLike, name: str, member_ids: Sequence[str]) -> int:
-    removed = 0
-    failures = _Failures("remove", name)
-
     def send(chunk: list[str]) -> list[Any]:
         answer = session.call(
             "campaignmember.delete",
@@ -285,16 +291,7 @@ def _remove(session: SalesforceSessionLike, name: str, member_ids: Sequence[str]
         )
         return list(answer or [])
 
-    for chunk, results in _in_parallel(session, send, member_ids):
-        for member_id, res in zip(chunk, results, strict=False):
-            if res.get("success"):
-                removed += 1
-                continue
-            code, _ = first_error(res)
-            if code != ALREADY_GONE:
-                failures.items.append((member_id, code))
-    failures.log()
-    return removed
+    return _send_members(session, send, member_ids, _Failures("remove", name), done=ALREADY_GONE)
 
 
 def plan_lists(session: SalesforceSessionLike, specs: Sequence[ListSpec]) -> list[str]:

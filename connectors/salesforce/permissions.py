@@ -24,7 +24,7 @@ from connectors.salesforce.calls import (
     first_error,
 )
 from connectors.salesforce.calls import query as _query
-from connectors.salesforce.creates import create_once
+from connectors.salesforce.creates import create_record_once
 
 PERMISSION_SET_NAME = "crmseg"
 PERMISSION_SET_LABEL = "crmseg segments"
@@ -45,10 +45,10 @@ def grant(session: SalesforceSessionLike, obj: str, api_names: list[str]) -> lis
     if existing is not None:
         ps_id = existing
     else:
-        ps_id, _ = create_once(
+        ps_id, _ = create_record_once(
             session,
             "permissionset.create",
-            lambda sf, b: str(sf.restful("sobjects/PermissionSet/", method="POST", json=b)["id"]),
+            "PermissionSet",
             find_set,
             {"Name": PERMISSION_SET_NAME, "Label": PERMISSION_SET_LABEL},
         )
@@ -70,12 +70,10 @@ def grant(session: SalesforceSessionLike, obj: str, api_names: list[str]) -> lis
         return str(rows[0]["Id"]) if rows else None
 
     if find_assignment() is None:
-        create_once(
+        create_record_once(
             session,
             "permissionset.assignment.create",
-            lambda sf, b: str(
-                sf.restful("sobjects/PermissionSetAssignment/", method="POST", json=b)["id"]
-            ),
+            "PermissionSetAssignment",
             find_assignment,
             {"AssigneeId": user, "PermissionSetId": ps_id},
         )
