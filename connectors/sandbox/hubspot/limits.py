@@ -49,6 +49,14 @@ class _Window:
         while self.hits and self.hits[0] <= now - span:
             self.hits.popleft()
 
+    def wait(self, now: float, span: float, limit: int) -> float | None:
+        """Forget hits older than ``span``; when ``limit`` hits remain, the seconds until
+        the oldest leaves the window (else ``None``: there is room)."""
+        self.prune(now, span)
+        if len(self.hits) >= limit:
+            return self.hits[0] + span - now
+        return None
+
 
 class Gateway:
     """Authenticates, authorises and meters requests before they reach handlers."""
@@ -118,9 +126,8 @@ class Gateway:
                 )
             if bucket == "search":
                 w = self._search
-                w.prune(now, c.search_window_seconds)
-                if c.enabled and len(w.hits) >= c.search_per_second:
-                    wait = w.hits[0] + c.search_window_seconds - now
+                wait = w.wait(now, c.search_window_seconds, c.search_per_second)
+                if c.enabled and wait is not None:
                     return self._reject(
                         req,
                         "SECONDLY",
@@ -131,9 +138,8 @@ class Gateway:
                 w.hits.append(now)
             elif bucket == "standard":
                 w = self._apps.setdefault(token, _Window())
-                w.prune(now, c.window_seconds)
-                if c.enabled and len(w.hits) >= c.ten_secondly:
-                    wait = w.hits[0] + c.window_seconds - now
+                wait = w.wait(now, c.window_seconds, c.ten_secondly)
+                if c.enabled and wait is not None:
                     return self._reject(
                         req,
                         "TEN_SECONDLY_ROLLING",
