@@ -70,6 +70,15 @@ def body_json(req: Request) -> Any:
         raise SfError(400, "JSON_PARSER_ERROR", f"Unexpected character: {exc}") from None
 
 
+def body_object(req: Request) -> dict[str, Any]:
+    """The request body as a JSON object; anything else (an empty body too) is
+    ``JSON_PARSER_ERROR``, as the platform answers a record create or update."""
+    payload = body_json(req)
+    if not isinstance(payload, dict):
+        raise SfError(400, "JSON_PARSER_ERROR", "Expected a JSON object")
+    return payload
+
+
 def q1(req: Request, name: str) -> str | None:
     values = req.query.get(name)
     return values[0] if values else None

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .._server import Request, Response, Router
-from .common import API_PREFIX, State, base_path, body_json, json_response, no_content, q1
+from .common import API_PREFIX, State, base_path, body_object, json_response, no_content, q1
 from .errors import RecordError, SfError, not_found
 from .schema import FieldDef, ObjectDef
 from .soql_eval import Result, execute, rest_record
@@ -141,9 +141,7 @@ def register(router: Router, state: State) -> None:
 
     def create(req: Request) -> Response:
         od = sobject(state, req.params["obj"])
-        payload = body_json(req)
-        if not isinstance(payload, dict):
-            raise SfError(400, "JSON_PARSER_ERROR", "Expected a JSON object")
+        payload = body_object(req)
         try:
             rid = insert(org, od.name, payload)
         except RecordError as err:
@@ -152,9 +150,7 @@ def register(router: Router, state: State) -> None:
 
     def patch_record(req: Request) -> Response:
         od = sobject(state, req.params["obj"])
-        payload = body_json(req)
-        if not isinstance(payload, dict):
-            raise SfError(400, "JSON_PARSER_ERROR", "Expected a JSON object")
+        payload = body_object(req)
         try:
             update(org, od.name, req.params["id"], payload)
         except RecordError as err:
