@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import platformdirs
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -30,6 +31,9 @@ from connectors.errors import ConfigError
 from connectors.settings import HUBSPOT_TIERS, CrmSettings, HubSpotSettings, SalesforceSettings
 from segmentation.config import TAG_VALUE_PATTERN, SegmentationConfig
 from sync.fields import ABC_CLASSES, ABC_TRENDS, LIFECYCLES, QUALITY_ISSUES, RFM_SEGMENTS
+
+#: A path in the config file, ``~`` expanded to the user's home.
+HomePath = Annotated[Path, AfterValidator(lambda path: path.expanduser())]
 
 #: The tag families a list can be kept for, and the values each may take.
 LISTABLE_FAMILIES = ("abc", "abc_trend", "rfm_segment", "lifecycle", "interests", "data_quality")
@@ -136,14 +140,9 @@ class StateConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    path: Path = Field(
+    path: HomePath = Field(
         default_factory=lambda: Path(platformdirs.user_data_dir("crmseg")) / "state.duckdb"
     )
-
-    @field_validator("path")
-    @classmethod
-    def _expand_home(cls, path: Path) -> Path:
-        return path.expanduser()
 
 
 class SyncConfig(BaseModel):
@@ -203,17 +202,12 @@ class ReportConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     #: Where the report is written (relative paths: to the config file's folder).
-    output: Path = Path("crmseg-report.html")
+    output: HomePath = Path("crmseg-report.html")
     #: At most this many rows per list of people (migration cells, hygiene work
     #: list...): keeps the file small; the page says when a list is cut.
     detail_limit: int = Field(default=200, ge=1, le=10_000)
     #: Whether the lists show e-mail addresses (off: ids and names only).
     include_emails: bool = True
-
-    @field_validator("output")
-    @classmethod
-    def _expand_home(cls, path: Path) -> Path:
-        return path.expanduser()
 
 
 class Config(BaseModel):
