@@ -121,47 +121,26 @@ class Gateway:
         now = c.clock()
         with self._lock:
             if c.enabled and self.daily_used >= c.daily:
-                return self._reject(
-                    req, "DAILY", "You have reached your daily limit.", retry=_seconds_to_midnight()
-                )
+                return self._reject(req, "DAILY", retry=_seconds_to_midnight())
             if bucket == "search":
                 w = self._search
                 wait = w.wait(now, c.search_window_seconds, c.search_per_second)
                 if c.enabled and wait is not None:
-                    return self._reject(
-                        req,
-                        "SECONDLY",
-                        "You have reached your secondly limit.",
-                        retry=wait,
-                        headers=False,
-                    )
+                    return self._reject(req, "SECONDLY", retry=wait)
                 w.hits.append(now)
             elif bucket == "standard":
                 w = self._apps.setdefault(token, _Window())
                 wait = w.wait(now, c.window_seconds, c.ten_secondly)
                 if c.enabled and wait is not None:
-                    return self._reject(
-                        req,
-                        "TEN_SECONDLY_ROLLING",
-                        "You have reached your ten_secondly_rolling limit.",
-                        retry=wait,
-                        remaining=0,
-                    )
+                    return self._reject(req, "TEN_SECONDLY_ROLLING", retry=wait)
                 w.hits.append(now)
                 req.headers["x-sandbox-remaining"] = str(c.ten_secondly - len(w.hits))
             self.daily_used += 1
         return None
 
-    def _reject(
-        self,
-        req: Request,
-        policy: str,
-        message: str,
-        *,
-        retry: float,
-        headers: bool = True,
-        remaining: int | None = None,
-    ) -> Response:
+    def _reject(self, req: Request, policy: str, *, retry: float) -> Response:
+        """The 429 of ``policy``, worded as HubSpot words it ("You have reached your
+        ten_secondly_rolling limit."); the search bucket's carries no rate-limit headers."""
         group = {
             "TEN_SECONDLY_ROLLING": "ten-secondly",
             "DAILY": "daily",
@@ -170,7 +149,7 @@ class Gateway:
         resp = envelope(
             429,
             None,
-            message,
+            f"You have reached your {policy.lower()} limit.",
             extra={
                 "errorType": "RATE_LIMIT",
                 "policyName": policy,
@@ -180,8 +159,8 @@ class Gateway:
         )
         if self.config.retry_after:
             resp.headers["Retry-After"] = str(max(1, math.ceil(retry)))
-        if headers and self.config.headers and policy != "SECONDLY":
-            self._headers(resp, remaining if remaining is not None else 0)
+        if self.config.headers and policy != "SECONDLY":
+            self._headers(resp, 0)
         return resp
 
     # -- after the handler -----------------------------------------------------
