@@ -61,6 +61,10 @@ ENDED_BADLY = frozenset({"FAILED", "CANCELED", "REVERTED"})
 ERRORS_PAGE = 500
 LIST_PAGES = 5
 CREATE_ATTEMPTS = 3
+#: HubSpot processes at most three imports at once (FACTS.md); crmseg uses them all.
+PARALLEL_IMPORTS = 3
+#: Below this many rows per import, one more import saves less than its fixed overhead.
+PART_ROWS = 100_000
 
 
 def poll_wait(attempt: int) -> float:
@@ -95,6 +99,10 @@ class Importer:
         self._scope_missing = False
         self._settled = False
         self._settle_lock = threading.Lock()
+        #: Imports started at once for one object type (HubSpot processes three).
+        self.parallel = PARALLEL_IMPORTS
+        #: Rows an import holds at least before the write is split into more.
+        self.part_rows = PART_ROWS
 
     # -- before pulling ----------------------------------------------------------------
     def settle(self) -> list[str]:
@@ -138,12 +146,16 @@ class Importer:
         clearing = [u for u in updates if any(v is None for v in u.values.values())]
         setting = [u for u in updates if all(v is not None for v in u.values.values())]
         outcome: dict[str, WriteResult] = {}
+        rest: list[TagUpdate] = list(clearing)
         if setting:
-            imported = self._import(object_type, setting)
+            imported, refused = self._import_parts(object_type, setting)
             if imported is None:
                 return None
-            outcome.update(imported)
-        for batch in chunks(clearing, 100):
+            if not clearing and not refused:
+                return imported  # in the order of ``updates``: nothing else to merge
+            outcome.update((r.record_id, r) for r in imported)
+            rest += refused
+        for batch in chunks(rest, 100):
             outcome.update((r.record_id, r) for r in self.write_batch(batch))
         return [outcome[u.record_id] for u in updates]
 
@@ -156,7 +168,46 @@ class Importer:
             )
         self.refused = why
 
-    def _import(self, object_type: str, updates: list[TagUpdate]) -> dict[str, WriteResult] | None:
+    def _import_parts(
+        self, object_type: str, updates: list[TagUpdate]
+    ) -> tuple[list[WriteResult] | None, list[TagUpdate]]:
+        """Up to ``parallel`` imports at once, each of at least ``part_rows`` rows;
+        returns (their results, the updates of parts HubSpot refused to start).
+
+        Why several: HubSpot processes up to three imports at once (FACTS.md), and an
+        import's time grows with its rows. A part refused after others started (another
+        application's imports hold the slots, a daily cap) is written with batch
+        updates; ``None`` when the first part is refused (the whole write then goes in
+        batches)."""
+        parts = _split(updates, max(1, min(self.parallel, len(updates) // max(self.part_rows, 1))))
+        started: list[tuple[str, list[TagUpdate]]] = []
+        refused: list[TagUpdate] = []
+        for n, part in enumerate(parts):
+            if self.refused is not None:
+                refused += part
+                continue
+            import_id = self._start_part(object_type, part, n, len(parts))
+            if import_id is None:
+                if not started:
+                    return None, []
+                refused += part
+                continue
+            started.append((import_id, part))
+        out: list[WriteResult] = []
+        for import_id, part in started:
+            state = self._wait(import_id)
+            if state != "DONE":
+                self._refuse(f"import {import_id} ended {state}")
+                refused += part
+                continue
+            out += self._results(object_type, import_id, part)
+        return out, refused
+
+    def _start_part(
+        self, object_type: str, updates: list[TagUpdate], n: int, of: int
+    ) -> str | None:
+        """Write one part's CSV files to disk and start its import; its id, or ``None``
+        when HubSpot refused (the reason is logged once)."""
         groups: dict[tuple[str, ...], list[TagUpdate]] = {}
         for u in updates:
             groups.setdefault(tuple(sorted(u.values)), []).append(u)
@@ -165,20 +216,16 @@ class Importer:
         files: list[dict[str, Any]] = []
         digest = hashlib.sha256()
         try:
-            for n, (fields, group) in enumerate(sorted(groups.items())):
+            for g, (fields, group) in enumerate(sorted(groups.items())):
                 for part, rows in enumerate(chunks(group, ROWS_PER_FILE)):
-                    name = f"{PLURAL[object_type]}-{n + 1}-{part + 1}.csv"
+                    name = f"{PLURAL[object_type]}-{g + 1}-{part + 1}.csv"
                     path = os.path.join(tmp, name)
-                    with open(path, "w", newline="", encoding="utf-8") as fh:
-                        writer = csv.writer(fh, lineterminator="\n")
-                        writer.writerow(["id", *fields])
-                        for u in rows:
-                            cells = [u.record_id, *(str(u.values[f]) for f in fields)]
-                            writer.writerow(cells)
-                            digest.update("\x1f".join(cells).encode() + b"\n")
+                    _write_csv(path, fields, rows, digest)
                     paths.append(path)
                     files.append(_file_spec(name, object_type, fields))
-            name = f"{NAME_PREFIX}{PLURAL[object_type]} {digest.hexdigest()[:16]}"
+            del groups
+            label = "" if of == 1 else f" part {n + 1} of {of}"
+            name = f"{NAME_PREFIX}{PLURAL[object_type]} {digest.hexdigest()[:16]}{label}"
             request = {
                 "name": name,
                 "importOperations": {OBJECT_TYPE_ID[object_type]: "UPDATE"},
@@ -186,7 +233,7 @@ class Importer:
                 "files": files,
             }
             try:
-                import_id = self._start(name, request, paths)
+                return self._start(name, request, paths)
             except PermissionDenied:
                 self._scope_missing = True
                 self._refuse("the private app lacks the crm.import scope")
@@ -200,11 +247,6 @@ class Importer:
             for p in paths:
                 os.unlink(p)
             os.rmdir(tmp)
-        state = self._wait(import_id)
-        if state != "DONE":
-            self._refuse(f"import {import_id} ended {state}")
-            return None
-        return self._results(object_type, import_id, updates)
 
     # -- the job ---------------------------------------------------------------------------
     def _api(self) -> Any:
@@ -285,7 +327,7 @@ class Importer:
 
     def _results(
         self, object_type: str, import_id: str, updates: list[TagUpdate]
-    ) -> dict[str, WriteResult]:
+    ) -> list[WriteResult]:
         wanted = {u.record_id for u in updates}
         failed: dict[str, RecordRejected] = {}
         api = self.transport.api("crm.imports.public_imports_api")
@@ -321,12 +363,36 @@ class Importer:
             after = getattr(nxt, "after", None)
             if not after:
                 break
-        return {
-            u.record_id: WriteResult(u.record_id, ok=False, error=failed[u.record_id])
+        return [
+            WriteResult(u.record_id, ok=False, error=failed[u.record_id])
             if u.record_id in failed
             else WriteResult(u.record_id, ok=True)
             for u in updates
-        }
+        ]
+
+
+def _split(updates: list[TagUpdate], parts: int) -> list[list[TagUpdate]]:
+    """``updates`` in ``parts`` contiguous slices of near-equal size (the first ones
+    longer by one), so the same updates always make the same parts."""
+    size, extra = divmod(len(updates), parts)
+    out, at = [], 0
+    for n in range(parts):
+        stop = at + size + (1 if n < extra else 0)
+        out.append(updates[at:stop])
+        at = stop
+    return out
+
+
+def _write_csv(path: str, fields: Sequence[str], rows: Sequence[TagUpdate], digest: Any) -> None:
+    """One import file (the id column, then ``fields``), written row by row to disk;
+    ``digest`` takes in every row, for the import's name."""
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(["id", *fields])
+        for u in rows:
+            cells = [u.record_id, *(str(u.values[f]) for f in fields)]
+            writer.writerow(cells)
+            digest.update("\x1f".join(cells).encode() + b"\n")
 
 
 def _file_spec(name: str, object_type: str, fields: Sequence[str]) -> dict[str, Any]:
