@@ -11,6 +11,10 @@ How (FACTS.md of the HubSpot stand-in, "Exports and imports"):
   ``HUBSPOT_OBJECT_ID``. Records whose updates touch the same fields share one
   CSV file (an import may hold several files), so no row carries a blank cell
   for a field it does not change: whether a blank clears is undocumented.
+* Above ``PART_ROWS`` rows per import the updates are split over up to three
+  imports started at once (HubSpot processes three at a time), each named by
+  its own content; a part HubSpot refuses to start after others started is
+  written with batch updates.
 * Values are absolute. Multi-checkbox cells are written without a leading
   ``;``, which replaces the record's values (a leading ``;`` would append).
 * Clearing a tag (``None``) cannot go through an import (a blank cell is not
@@ -34,11 +38,9 @@ repeat does is write the same values again -- but it must not even do that):
 
 from __future__ import annotations
 
-import csv
-import hashlib
 import json
 import logging
-import os
+import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
@@ -46,15 +48,13 @@ from typing import Any
 
 from connectors.base import TagUpdate, WriteResult, chunks
 from connectors.errors import CrmError, PermissionDenied, RecordRejected, ServerError, Timeout
+from connectors.hubspot.import_files import OBJECT_TYPE_ID, PLURAL, split, write_files
 from connectors.hubspot.transport import Transport, map_exception
 
 __all__ = ["Importer"]
 
 log = logging.getLogger(__name__)
 
-OBJECT_TYPE_ID = {"contact": "0-1", "company": "0-2", "deal": "0-3"}
-PLURAL = {"contact": "contacts", "company": "companies", "deal": "deals"}
-ROWS_PER_FILE = 1_048_576
 NAME_PREFIX = "crmseg "
 RUNNING = frozenset({"STARTED", "PROCESSING", "DEFERRED"})
 ENDED_BADLY = frozenset({"FAILED", "CANCELED", "REVERTED"})
@@ -179,7 +179,7 @@ class Importer:
         application's imports hold the slots, a daily cap) is written with batch
         updates; ``None`` when the first part is refused (the whole write then goes in
         batches)."""
-        parts = _split(updates, max(1, min(self.parallel, len(updates) // max(self.part_rows, 1))))
+        parts = split(updates, max(1, min(self.parallel, len(updates) // max(self.part_rows, 1))))
         started: list[tuple[str, list[TagUpdate]]] = []
         refused: list[TagUpdate] = []
         for n, part in enumerate(parts):
@@ -208,24 +208,12 @@ class Importer:
     ) -> str | None:
         """Write one part's CSV files to disk and start its import; its id, or ``None``
         when HubSpot refused (the reason is logged once)."""
-        groups: dict[tuple[str, ...], list[TagUpdate]] = {}
-        for u in updates:
-            groups.setdefault(tuple(sorted(u.values)), []).append(u)
         tmp = tempfile.mkdtemp(prefix="crmseg-import-")
         paths: list[str] = []
-        files: list[dict[str, Any]] = []
-        digest = hashlib.sha256()
         try:
-            for g, (fields, group) in enumerate(sorted(groups.items())):
-                for part, rows in enumerate(chunks(group, ROWS_PER_FILE)):
-                    name = f"{PLURAL[object_type]}-{g + 1}-{part + 1}.csv"
-                    path = os.path.join(tmp, name)
-                    _write_csv(path, fields, rows, digest)
-                    paths.append(path)
-                    files.append(_file_spec(name, object_type, fields))
-            del groups
+            files, digest = write_files(tmp, object_type, updates, paths)
             label = "" if of == 1 else f" part {n + 1} of {of}"
-            name = f"{NAME_PREFIX}{PLURAL[object_type]} {digest.hexdigest()[:16]}{label}"
+            name = f"{NAME_PREFIX}{PLURAL[object_type]} {digest[:16]}{label}"
             request = {
                 "name": name,
                 "importOperations": {OBJECT_TYPE_ID[object_type]: "UPDATE"},
@@ -244,9 +232,7 @@ class Importer:
                 self._refuse(f"HubSpot refused the import: {err.message}")
                 return None
         finally:
-            for p in paths:
-                os.unlink(p)
-            os.rmdir(tmp)
+            shutil.rmtree(tmp, ignore_errors=True)
 
     # -- the job ---------------------------------------------------------------------------
     def _api(self) -> Any:
@@ -369,45 +355,3 @@ class Importer:
             else WriteResult(u.record_id, ok=True)
             for u in updates
         ]
-
-
-def _split(updates: list[TagUpdate], parts: int) -> list[list[TagUpdate]]:
-    """``updates`` in ``parts`` contiguous slices of near-equal size (the first ones
-    longer by one), so the same updates always make the same parts."""
-    size, extra = divmod(len(updates), parts)
-    out, at = [], 0
-    for n in range(parts):
-        stop = at + size + (1 if n < extra else 0)
-        out.append(updates[at:stop])
-        at = stop
-    return out
-
-
-def _write_csv(path: str, fields: Sequence[str], rows: Sequence[TagUpdate], digest: Any) -> None:
-    """One import file (the id column, then ``fields``), written row by row to disk;
-    ``digest`` takes in every row, for the import's name."""
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(["id", *fields])
-        for u in rows:
-            cells = [u.record_id, *(str(u.values[f]) for f in fields)]
-            writer.writerow(cells)
-            digest.update("\x1f".join(cells).encode() + b"\n")
-
-
-def _file_spec(name: str, object_type: str, fields: Sequence[str]) -> dict[str, Any]:
-    oid = OBJECT_TYPE_ID[object_type]
-    mappings: list[dict[str, Any]] = [
-        {
-            "columnObjectTypeId": oid,
-            "columnName": "id",
-            "propertyName": "hs_object_id",
-            "columnType": "HUBSPOT_OBJECT_ID",
-        }
-    ]
-    mappings += [{"columnObjectTypeId": oid, "columnName": f, "propertyName": f} for f in fields]
-    return {
-        "fileName": name,
-        "fileFormat": "CSV",
-        "fileImportPage": {"hasHeader": True, "columnMappings": mappings},
-    }

@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from connectors.base import TagUpdate
-from connectors.hubspot.imports import _split
+from connectors.hubspot.import_files import split
 from connectors.sandbox.hubspot import HubSpotStandIn
 from tests.connectors.hubspot.test_bulk import bulk, updates
 from tests.sandbox_hubspot.test_exports_imports import add_tag_properties
@@ -21,7 +21,7 @@ def parted(sandbox: HubSpotStandIn, part_rows: int = 5, **kw: object):  # type: 
 
 def test_split_makes_contiguous_parts_of_near_equal_size() -> None:
     items = updates(range(1, 11), {"crmseg_abc": "A"})
-    parts = _split(items, 3)
+    parts = split(items, 3)
     assert [len(p) for p in parts] == [4, 3, 3]
     assert [u for p in parts for u in p] == items
 
