@@ -6,10 +6,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from datetime import date
+from itertools import islice
 from typing import Any
 
 from connectors.base import ObjectType
 from sync.state_sql import Connected, now
+
+#: Changes per statement when storing outcomes (``RunLog.record_written``).
+WRITTEN_CHUNK = 100_000
 
 
 class RunLog(Connected):
@@ -26,12 +30,32 @@ class RunLog(Connected):
         error: str | None = None,
     ) -> None:
         """Store (record, field, old, new) changes as written (or failed) at once, so a
-        crash mid-write costs at most a few repeated, harmless writes."""
-        rows = list(changes)
+        crash mid-write costs at most a few repeated, harmless writes.
+
+        One transaction, sent ``WRITTEN_CHUNK`` changes per statement: a 1M-record
+        import's outcome is about 6M changes, and building them all as lists at
+        once was the largest part of a first sync's peak memory."""
+        it = iter(changes)
+        rows = list(islice(it, WRITTEN_CHUNK))
         if not rows:
             return
         at = now()
         self.con.execute("BEGIN")
+        while rows:
+            self._store_written(run_id, at, object_type, rows, ok, error)
+            rows = list(islice(it, WRITTEN_CHUNK))
+        self.con.execute("COMMIT")
+
+    def _store_written(
+        self,
+        run_id: int,
+        at: Any,
+        object_type: ObjectType,
+        rows: list[tuple[str, str, str | None, str | None]],
+        ok: bool,
+        error: str | None,
+    ) -> None:
+        """One chunk of :meth:`record_written`, inside its transaction."""
         self.con.execute(
             "INSERT INTO audit SELECT $1, $2, $3, unnest($4::VARCHAR[]), unnest($5::VARCHAR[]), "
             "unnest($6::VARCHAR[]), unnest($7::VARCHAR[]), $8, $9",
@@ -60,7 +84,6 @@ class RunLog(Connected):
                     "unnest($3::VARCHAR[]), unnest($4::VARCHAR[])",
                     [object_type, [r[0] for r in kept], [r[1] for r in kept], [r[3] for r in kept]],
                 )
-        self.con.execute("COMMIT")
 
     # -- runs ------------------------------------------------------------------
     def start_run(self, command: str, as_of: date | None, *, dry_run: bool) -> int:

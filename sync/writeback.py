@@ -33,9 +33,7 @@ class Writeback:
     def write(self, run_id: int, plan: Plan) -> tuple[int, list[tuple[Change, str]]]:
         """Write the plan through :meth:`Connector.write` (bulk job or batches,
         ``concurrency`` at a time); each batch's outcome is stored as soon as it is known."""
-        by_record: dict[tuple[str, str], list[Change]] = {}
-        for c in plan.changes:
-            by_record.setdefault((c.object_type, c.record_id), []).append(c)
+        by_record = _index(plan.changes)
         written = 0
         failures: list[tuple[Change, str]] = []
 
@@ -53,9 +51,10 @@ class Writeback:
         run_id: int,
         object_type: ObjectType,
         results: Sequence[WriteResult],
-        by_record: dict[tuple[str, str], list[Change]],
+        by_record: dict[str, dict[str, list[Change]]],
     ) -> tuple[int, list[tuple[Change, str]]]:
         """Store one batch's (or bulk job's) outcome; returns (records written, failures)."""
+        of_type = by_record.get(object_type, {})
         ok = [r.record_id for r in results if r.ok]
         self.state.record_stamps(
             object_type,
@@ -64,11 +63,7 @@ class Writeback:
         self.state.record_written(
             run_id,
             object_type,
-            (
-                (c.record_id, c.field, c.old, c.new)
-                for rid in ok
-                for c in by_record.get((object_type, rid), [])
-            ),
+            ((c.record_id, c.field, c.old, c.new) for rid in ok for c in of_type.get(rid, ())),
             ok=True,
         )
         failures: list[tuple[Change, str]] = []
@@ -79,7 +74,7 @@ class Writeback:
                 self.merged[(object_type, r.record_id)] = r.merged_into
                 continue
             message = str(r.error) if r.error else "rejected"
-            changes = by_record.get((object_type, r.record_id), [])
+            changes = of_type.get(r.record_id, [])
             self.state.record_written(
                 run_id,
                 object_type,
@@ -89,3 +84,12 @@ class Writeback:
             )
             failures += [(c, message) for c in changes]
         return len(ok), failures
+
+
+def _index(changes: Sequence[Change]) -> dict[str, dict[str, list[Change]]]:
+    """Object type -> record id -> its changes. Nested rather than keyed by (type, id)
+    pairs: at 1M records the pair per key cost more than the changes' lists."""
+    out: dict[str, dict[str, list[Change]]] = {}
+    for c in changes:
+        out.setdefault(c.object_type, {}).setdefault(c.record_id, []).append(c)
+    return out

@@ -40,13 +40,9 @@ them; the download is not an API call.
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import os
-import re
 import tempfile
-import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -54,15 +50,14 @@ import urllib3
 
 from connectors.base import Cursor, ObjectType, Page
 from connectors.errors import CrmError, PermissionDenied, Timeout
+from connectors.hubspot.export_rows import RowReader, rows
 from connectors.hubspot.pull import Puller
 from connectors.hubspot.pull_core import _CursorTracker
 from connectors.hubspot.records import (
     ASSOCIATED_TYPES,
     LASTMOD,
     PLURAL,
-    Assoc,
     WireRecord,
-    parse_timestamp,
 )
 from connectors.hubspot.transport import Transport
 
@@ -72,8 +67,6 @@ log = logging.getLogger(__name__)
 
 PAGE_ROWS = 1_000
 EXPORT_TYPE = {"contact": "CONTACT", "company": "COMPANY", "deal": "DEAL"}
-ASSOC_LABEL = {"contacts": "Contact", "companies": "Company", "deals": "Deal"}
-_ASSOC_COLUMN = re.compile(r"^Associated (\w+) IDs$", re.IGNORECASE)
 DOWNLOAD_ATTEMPTS = 3
 CHUNK = 1 << 20
 
@@ -327,8 +320,9 @@ class Exporter:
             with os.fdopen(fd, "w+b") as fh:
                 self._download(task, fh)
             wires: list[WireRecord] = []
-            for row in _rows(name):
-                wires.append(self._wire(object_type, row, props))
+            reader = RowReader(object_type, props)
+            for row in rows(name):
+                wires.append(reader.wire(row))
                 if len(wires) >= PAGE_ROWS:
                     yield wires
                     wires = []
@@ -336,31 +330,6 @@ class Exporter:
                 yield wires
         finally:
             os.unlink(name)
-
-    def _wire(self, object_type: ObjectType, row: dict[str, str], props: list[str]) -> WireRecord:
-        rid = (row.get("hs_object_id") or "").strip()
-        if not rid:
-            raise CrmError(
-                f"export of {PLURAL[object_type]}: a row without hs_object_id", crm="hubspot"
-            )
-        values = {p: (row.get(p) or None) for p in props}
-        try:
-            updated = parse_timestamp(values.get(LASTMOD[object_type]))
-        except ValueError:
-            updated = None
-        w = WireRecord(id=rid, properties=values, updated_at=updated)
-        for column, cell in row.items():
-            m = _ASSOC_COLUMN.match(column or "")
-            if not m:
-                continue
-            to = next(
-                (t for t, label in ASSOC_LABEL.items() if label.lower() == m[1].lower()), None
-            )
-            if to in ASSOCIATED_TYPES[object_type]:
-                w.associations[to] = [
-                    Assoc(i.strip()) for i in (cell or "").split(";") if i.strip()
-                ]
-        return w
 
     def _page(
         self,
@@ -391,18 +360,3 @@ class Exporter:
 
 def _singular(plural: str) -> ObjectType:
     return {v: k for k, v in PLURAL.items()}[plural]
-
-
-def _rows(path: str) -> Iterator[dict[str, str]]:
-    """Rows of a downloaded export: one CSV, or every CSV of a zip in name order."""
-    if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as zf:
-            for member in sorted(n for n in zf.namelist() if n.lower().endswith(".csv")):
-                with (
-                    zf.open(member) as raw,
-                    io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text,
-                ):
-                    yield from csv.DictReader(text)
-        return
-    with open(path, encoding="utf-8-sig", newline="") as text:
-        yield from csv.DictReader(text)

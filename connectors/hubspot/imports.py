@@ -11,6 +11,10 @@ How (FACTS.md of the HubSpot stand-in, "Exports and imports"):
   ``HUBSPOT_OBJECT_ID``. Records whose updates touch the same fields share one
   CSV file (an import may hold several files), so no row carries a blank cell
   for a field it does not change: whether a blank clears is undocumented.
+* Above ``PART_ROWS`` rows per import the updates are split over up to three
+  imports started at once (HubSpot processes three at a time), each named by
+  its own content; a part HubSpot refuses to start after others started is
+  written with batch updates.
 * Values are absolute. Multi-checkbox cells are written without a leading
   ``;``, which replaces the record's values (a leading ``;`` would append).
 * Clearing a tag (``None``) cannot go through an import (a blank cell is not
@@ -34,11 +38,9 @@ repeat does is write the same values again -- but it must not even do that):
 
 from __future__ import annotations
 
-import csv
-import hashlib
 import json
 import logging
-import os
+import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
@@ -46,21 +48,23 @@ from typing import Any
 
 from connectors.base import TagUpdate, WriteResult, chunks
 from connectors.errors import CrmError, PermissionDenied, RecordRejected, ServerError, Timeout
+from connectors.hubspot.import_files import OBJECT_TYPE_ID, PLURAL, split, write_files
 from connectors.hubspot.transport import Transport, map_exception
 
 __all__ = ["Importer"]
 
 log = logging.getLogger(__name__)
 
-OBJECT_TYPE_ID = {"contact": "0-1", "company": "0-2", "deal": "0-3"}
-PLURAL = {"contact": "contacts", "company": "companies", "deal": "deals"}
-ROWS_PER_FILE = 1_048_576
 NAME_PREFIX = "crmseg "
 RUNNING = frozenset({"STARTED", "PROCESSING", "DEFERRED"})
 ENDED_BADLY = frozenset({"FAILED", "CANCELED", "REVERTED"})
 ERRORS_PAGE = 500
 LIST_PAGES = 5
 CREATE_ATTEMPTS = 3
+#: HubSpot processes at most three imports at once (FACTS.md); crmseg uses them all.
+PARALLEL_IMPORTS = 3
+#: Below this many rows per import, one more import saves less than its fixed overhead.
+PART_ROWS = 100_000
 
 
 def poll_wait(attempt: int) -> float:
@@ -95,6 +99,10 @@ class Importer:
         self._scope_missing = False
         self._settled = False
         self._settle_lock = threading.Lock()
+        #: Imports started at once for one object type (HubSpot processes three).
+        self.parallel = PARALLEL_IMPORTS
+        #: Rows an import holds at least before the write is split into more.
+        self.part_rows = PART_ROWS
 
     # -- before pulling ----------------------------------------------------------------
     def settle(self) -> list[str]:
@@ -138,12 +146,16 @@ class Importer:
         clearing = [u for u in updates if any(v is None for v in u.values.values())]
         setting = [u for u in updates if all(v is not None for v in u.values.values())]
         outcome: dict[str, WriteResult] = {}
+        rest: list[TagUpdate] = list(clearing)
         if setting:
-            imported = self._import(object_type, setting)
+            imported, refused = self._import_parts(object_type, setting)
             if imported is None:
                 return None
-            outcome.update(imported)
-        for batch in chunks(clearing, 100):
+            if not clearing and not refused:
+                return imported  # in the order of ``updates``: nothing else to merge
+            outcome.update((r.record_id, r) for r in imported)
+            rest += refused
+        for batch in chunks(rest, 100):
             outcome.update((r.record_id, r) for r in self.write_batch(batch))
         return [outcome[u.record_id] for u in updates]
 
@@ -156,29 +168,52 @@ class Importer:
             )
         self.refused = why
 
-    def _import(self, object_type: str, updates: list[TagUpdate]) -> dict[str, WriteResult] | None:
-        groups: dict[tuple[str, ...], list[TagUpdate]] = {}
-        for u in updates:
-            groups.setdefault(tuple(sorted(u.values)), []).append(u)
+    def _import_parts(
+        self, object_type: str, updates: list[TagUpdate]
+    ) -> tuple[list[WriteResult] | None, list[TagUpdate]]:
+        """Up to ``parallel`` imports at once, each of at least ``part_rows`` rows;
+        returns (their results, the updates of parts HubSpot refused to start).
+
+        Why several: HubSpot processes up to three imports at once (FACTS.md), and an
+        import's time grows with its rows. A part refused after others started (another
+        application's imports hold the slots, a daily cap) is written with batch
+        updates; ``None`` when the first part is refused (the whole write then goes in
+        batches)."""
+        parts = split(updates, max(1, min(self.parallel, len(updates) // max(self.part_rows, 1))))
+        started: list[tuple[str, list[TagUpdate]]] = []
+        refused: list[TagUpdate] = []
+        for n, part in enumerate(parts):
+            if self.refused is not None:
+                refused += part
+                continue
+            import_id = self._start_part(object_type, part, n, len(parts))
+            if import_id is None:
+                if not started:
+                    return None, []
+                refused += part
+                continue
+            started.append((import_id, part))
+        out: list[WriteResult] = []
+        for import_id, part in started:
+            state = self._wait(import_id)
+            if state != "DONE":
+                self._refuse(f"import {import_id} ended {state}")
+                refused += part
+                continue
+            out += self._results(object_type, import_id, part)
+        return out, refused
+
+    def _start_part(
+        self, object_type: str, updates: list[TagUpdate], n: int, of: int
+    ) -> str | None:
+        """Write one part's CSV files to disk and start its import; its id, or ``None``
+        when HubSpot refused (the reason is logged once)."""
         tmp = tempfile.mkdtemp(prefix="crmseg-import-")
         paths: list[str] = []
-        files: list[dict[str, Any]] = []
-        digest = hashlib.sha256()
         try:
-            for n, (fields, group) in enumerate(sorted(groups.items())):
-                for part, rows in enumerate(chunks(group, ROWS_PER_FILE)):
-                    name = f"{PLURAL[object_type]}-{n + 1}-{part + 1}.csv"
-                    path = os.path.join(tmp, name)
-                    with open(path, "w", newline="", encoding="utf-8") as fh:
-                        writer = csv.writer(fh, lineterminator="\n")
-                        writer.writerow(["id", *fields])
-                        for u in rows:
-                            cells = [u.record_id, *(str(u.values[f]) for f in fields)]
-                            writer.writerow(cells)
-                            digest.update("\x1f".join(cells).encode() + b"\n")
-                    paths.append(path)
-                    files.append(_file_spec(name, object_type, fields))
-            name = f"{NAME_PREFIX}{PLURAL[object_type]} {digest.hexdigest()[:16]}"
+            files, digest = write_files(tmp, object_type, updates, paths)
+            label = "" if of == 1 else f" part {n + 1} of {of}"
+            name = f"{NAME_PREFIX}{PLURAL[object_type]} {digest[:16]}{label}"
             request = {
                 "name": name,
                 "importOperations": {OBJECT_TYPE_ID[object_type]: "UPDATE"},
@@ -186,7 +221,7 @@ class Importer:
                 "files": files,
             }
             try:
-                import_id = self._start(name, request, paths)
+                return self._start(name, request, paths)
             except PermissionDenied:
                 self._scope_missing = True
                 self._refuse("the private app lacks the crm.import scope")
@@ -197,14 +232,7 @@ class Importer:
                 self._refuse(f"HubSpot refused the import: {err.message}")
                 return None
         finally:
-            for p in paths:
-                os.unlink(p)
-            os.rmdir(tmp)
-        state = self._wait(import_id)
-        if state != "DONE":
-            self._refuse(f"import {import_id} ended {state}")
-            return None
-        return self._results(object_type, import_id, updates)
+            shutil.rmtree(tmp, ignore_errors=True)
 
     # -- the job ---------------------------------------------------------------------------
     def _api(self) -> Any:
@@ -285,7 +313,7 @@ class Importer:
 
     def _results(
         self, object_type: str, import_id: str, updates: list[TagUpdate]
-    ) -> dict[str, WriteResult]:
+    ) -> list[WriteResult]:
         wanted = {u.record_id for u in updates}
         failed: dict[str, RecordRejected] = {}
         api = self.transport.api("crm.imports.public_imports_api")
@@ -321,27 +349,9 @@ class Importer:
             after = getattr(nxt, "after", None)
             if not after:
                 break
-        return {
-            u.record_id: WriteResult(u.record_id, ok=False, error=failed[u.record_id])
+        return [
+            WriteResult(u.record_id, ok=False, error=failed[u.record_id])
             if u.record_id in failed
             else WriteResult(u.record_id, ok=True)
             for u in updates
-        }
-
-
-def _file_spec(name: str, object_type: str, fields: Sequence[str]) -> dict[str, Any]:
-    oid = OBJECT_TYPE_ID[object_type]
-    mappings: list[dict[str, Any]] = [
-        {
-            "columnObjectTypeId": oid,
-            "columnName": "id",
-            "propertyName": "hs_object_id",
-            "columnType": "HUBSPOT_OBJECT_ID",
-        }
-    ]
-    mappings += [{"columnObjectTypeId": oid, "columnName": f, "propertyName": f} for f in fields]
-    return {
-        "fileName": name,
-        "fileFormat": "CSV",
-        "fileImportPage": {"hasHeader": True, "columnMappings": mappings},
-    }
+        ]

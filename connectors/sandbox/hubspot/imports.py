@@ -29,13 +29,12 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from email.parser import BytesParser
-from email.policy import HTTP
 from typing import Any
 
 from connectors.sandbox._server import HttpError, Request, Response
 from connectors.sandbox.hubspot.errors import not_found, validation_error
 from connectors.sandbox.hubspot.jobs import BulkConfig, Rolling24h
+from connectors.sandbox.hubspot.multipart import form_data
 from connectors.sandbox.hubspot.routing import Routes, fixed_scope
 from connectors.sandbox.hubspot.state import State
 from connectors.sandbox.hubspot.store import OBJECT_TYPES, canonical
@@ -105,7 +104,7 @@ class ImportRegistry:
 
     # -- start ---------------------------------------------------------------------
     def submit(self, req: Request) -> ImportJob:
-        fields, uploads = _multipart(req)
+        fields, uploads = form_data(req.header("content-type") or "", req.body)
         raw = fields.get("importRequest")
         if raw is None:
             raise validation_error("importRequest is required")
@@ -332,30 +331,6 @@ class ImportRegistry:
                 "objectLists": [],
             },
         }
-
-
-def _multipart(req: Request) -> tuple[dict[str, str], dict[str, bytes]]:
-    """Form fields and uploaded files (by file name) of a multipart/form-data body."""
-    ctype = req.header("content-type") or ""
-    if not ctype.lower().startswith("multipart/form-data"):
-        raise validation_error("Imports are sent as multipart/form-data")
-    msg = BytesParser(policy=HTTP).parsebytes(
-        b"Content-Type: " + ctype.encode("latin-1") + b"\r\n\r\n" + req.body
-    )
-    if not msg.is_multipart():
-        raise validation_error("Malformed multipart body")
-    fields: dict[str, str] = {}
-    uploads: dict[str, bytes] = {}
-    for part in msg.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        raw = part.get_payload(decode=True)
-        payload = raw if isinstance(raw, bytes) else b""
-        filename = part.get_filename()
-        if filename is not None and name == "files":
-            uploads[filename] = payload
-        elif name:
-            fields[str(name)] = payload.decode("utf-8")
-    return fields, uploads
 
 
 def register(routes: Routes, state: State, config: BulkConfig) -> ImportRegistry:
