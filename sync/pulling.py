@@ -4,7 +4,8 @@ Incremental pulls start at the stored cursor less ``[crm] overlap_minutes``; a
 pull is full on request, for a new property, every ``[sync]
 full_pull_every_days`` and for links that may point at merged-away records. A
 full pull that finds far fewer contacts than the mirror holds stops the run
-(:class:`~connectors.errors.MassChange`) rather than sweep them away.
+(:class:`~connectors.errors.MassChange`) rather than sweep them away. Pulled
+pages reach the mirror a few thousand records at a time (:mod:`sync.mirror_batch`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from connectors.base import Connector, Cursor, ObjectType, Page, Phase
 from connectors.errors import MassChange
 from sync.config import Config
 from sync.fields import field_specs
+from sync.mirror_batch import PageBatch
 from sync.prefetch import Prefetcher
 from sync.run_types import RunOptions
 from sync.state import PullState, State
@@ -138,17 +140,26 @@ class MirrorPull:
         started_at = self.clock()
         records = deleted = 0
         cursor: Cursor | None = None
+        batch = PageBatch()
+
+        def store() -> None:
+            gathered = batch.take()
+            if gathered is not None and self.state.apply(object_type, gathered, full=full):
+                self._links_moved(object_type)
+
         self.state.begin_pull(full=full)
         try:
             with self.phase(f"Pulling {object_type}s", None) as advance:
                 for page in self._pages(object_type, since, properties):
-                    if self.state.apply(object_type, page, full=full):
-                        self._links_moved(object_type)
+                    batch.add(page)  # stored a few thousand records at a time
+                    if batch.full:
+                        store()
                     records += len(page.records)
                     deleted += len(page.deleted_ids)
                     if page.cursor is not None and (cursor is None or _later(page.cursor, cursor)):
                         cursor = page.cursor
                     advance(len(page.records))
+                store()
             swept = 0
             if full:
                 seen = self.state.seen_count()

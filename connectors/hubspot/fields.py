@@ -48,6 +48,10 @@ class HubSpotTransport(Protocol):
         """``fn(*args, **kwargs)`` paced, retried, with SDK errors mapped to CrmError."""
         ...
 
+    def call_json(self, endpoint: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``call`` for a generated api method, answering the response's JSON."""
+        ...
+
 
 _api_lock = threading.Lock()
 _apis: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()

@@ -158,7 +158,8 @@ class OwnWrites(SearchPull):
             "limit": 1,
             "after": "0",
         }
-        resp = self.transport.call(
+        resp = self.transport.call_json(
             "objects.search", api.do_search, public_object_search_request=body, bucket="search"
         )
-        return int(getattr(resp, "total", -1) or 0)
+        total = resp.get("total") if isinstance(resp, dict) else None
+        return int(total or 0)

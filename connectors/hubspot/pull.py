@@ -12,6 +12,10 @@ Full pull (``since is None``)
     One :class:`Page` per API page; ``deleted_ids`` is empty: a full pull is the
     complete set of live records and the engine replaces its mirror with it.
 
+Every answer is read as JSON (:meth:`Transport.call_json
+<connectors.hubspot.transport.Transport.call_json>`, :mod:`connectors.hubspot.pull_json`),
+not built into the client's generated models: that cost more CPU than anything else.
+
 Incremental pull (``since`` given)
     Search pages over the last-modified stamp: :mod:`connectors.hubspot.search_pull`
     (paging, merged and archived ids) and :mod:`connectors.hubspot.own_writes`
@@ -34,9 +38,9 @@ from connectors.hubspot.pull_core import (
     URL_OVERHEAD,
     WireRecord,
     _CursorTracker,
-    _next_after,
 )
-from connectors.hubspot.records import ASSOCIATED_TYPES, PLURAL, assocs_from_v3
+from connectors.hubspot.pull_json import inline_associations, next_after, results, wire
+from connectors.hubspot.records import ASSOCIATED_TYPES, PLURAL
 
 __all__ = ["Puller"]
 
@@ -77,26 +81,24 @@ class Puller(OwnWrites):
                 kw["associations"] = assoc_types
             if after:
                 kw["after"] = after
-            resp = self.transport.call("objects.list", api.get_page, **kw)
-            results = list(getattr(resp, "results", None) or [])
+            resp = self.transport.call_json("objects.list", api.get_page, **kw)
             wires: list[WireRecord] = []
             capped: dict[str, list[str]] = {t: [] for t in assoc_types}
-            for obj in results:
-                w = self._wire(obj, object_type)
-                inline = getattr(obj, "associations", None) or {}
+            for obj in results(resp):
+                w = wire(obj, object_type)
                 for to_plural in assoc_types:
-                    block = inline.get(to_plural)
-                    if block is None:
+                    inline = inline_associations(obj, to_plural)
+                    if inline is None:
                         continue
-                    w.associations[to_plural] = assocs_from_v3(block.results)
-                    if _next_after(block):
+                    w.associations[to_plural], more = inline
+                    if more:
                         capped[to_plural].append(w.id)
                 wires.append(w)
             if by_batch_read and wires:
                 self._read_properties(object_type, wires, props)
             self._fill_associations(object_type, wires, capped)
             yield self._page(object_type, wires, requested, tracker)
-            after = _next_after(resp)
+            after = next_after(resp)
             if not after:
                 return
 
@@ -112,9 +114,10 @@ class Puller(OwnWrites):
                 "properties": props,
                 "propertiesWithHistory": [],
             }
-            resp = self.transport.call("objects.batch.read", api.read, body, archived=False)
-            for obj in getattr(resp, "results", None) or []:
-                w = by_id.get(str(obj.id))
+            resp = self.transport.call_json("objects.batch.read", api.read, body, archived=False)
+            for obj in results(resp):
+                w = by_id.get(str(obj["id"]))
                 if w is not None:
-                    w.properties = dict(obj.properties or {})
-                    w.updated_at = self._wire(obj, object_type).updated_at or w.updated_at
+                    fresh = wire(obj, object_type)
+                    w.properties = fresh.properties
+                    w.updated_at = fresh.updated_at or w.updated_at

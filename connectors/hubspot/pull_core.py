@@ -18,15 +18,8 @@ from typing import Any, Protocol
 
 from connectors.base import Cursor, ObjectType, Page
 from connectors.errors import CrmError
-from connectors.hubspot.records import (
-    LASTMOD,
-    PLURAL,
-    Assoc,
-    RecordMapper,
-    WireRecord,
-    assocs_from_v4,
-    parse_timestamp,
-)
+from connectors.hubspot.pull_json import errors, v4_results
+from connectors.hubspot.records import PLURAL, Assoc, RecordMapper, WireRecord
 from connectors.hubspot.transport import Transport
 
 
@@ -57,13 +50,6 @@ def _ms(d: datetime) -> int:
     if d.tzinfo is None:
         d = d.replace(tzinfo=UTC)
     return int(d.timestamp() * 1000)
-
-
-def _next_after(resp: Any) -> str | None:
-    paging = getattr(resp, "paging", None)
-    nxt = getattr(paging, "next", None) if paging is not None else None
-    after = getattr(nxt, "after", None) if nxt is not None else None
-    return str(after) if after not in (None, "") else None
 
 
 def _id_key(record_id: str) -> tuple[int, int | str]:
@@ -126,20 +112,6 @@ class PullCore:
         self.export_min = 0
 
     # -- shared helpers ------------------------------------------------------------
-    def _wire(self, obj: Any, object_type: ObjectType) -> WireRecord:
-        props = dict(getattr(obj, "properties", None) or {})
-        updated = getattr(obj, "updated_at", None)
-        if isinstance(updated, datetime):
-            updated = (
-                updated.replace(tzinfo=UTC) if updated.tzinfo is None else updated.astimezone(UTC)
-            )
-        else:
-            try:
-                updated = parse_timestamp(props.get(LASTMOD[object_type]))
-            except ValueError:
-                updated = None
-        return WireRecord(id=str(obj.id), properties=props, updated_at=updated)
-
     def fetch_associations(
         self, from_plural: str, to_plural: str, ids: Iterable[str]
     ) -> dict[str, list[Assoc]]:
@@ -152,7 +124,7 @@ class PullCore:
             body = {
                 "inputs": [{"id": i, "after": after} if after else {"id": i} for i, after in chunk]
             }
-            resp = self.transport.call(
+            resp = self.transport.call_json(
                 "associations.v4.batch.read",
                 api.get_page,
                 from_plural,
@@ -165,20 +137,18 @@ class PullCore:
                     f"associations.v4.batch.read {from_plural}->{to_plural}: empty answer",
                     crm="hubspot",
                 )
-            for res in getattr(resp, "results", None) or []:
-                fid = str(res._from.id)
-                out.setdefault(fid, []).extend(assocs_from_v4(res.to))
-                after = _next_after(res)
+            for fid, assocs, after in v4_results(resp):
+                out.setdefault(fid, []).extend(assocs)
                 if after:
                     pending.append((fid, after))
-            for err in getattr(resp, "errors", None) or []:
-                if getattr(err, "category", None) == "OBJECT_NOT_FOUND":
+            for err in errors(resp):
+                if err.get("category") == "OBJECT_NOT_FOUND":
                     continue  # NO_ASSOCIATIONS_FOUND (empty) or the record is gone
                 raise CrmError(
                     f"associations.v4.batch.read {from_plural}->{to_plural}: "
-                    f"{getattr(err, 'message', '')}",
+                    f"{err.get('message') or ''}",
                     crm="hubspot",
-                    code=getattr(err, "category", None),
+                    code=err.get("category"),
                 )
         return out
 

@@ -48,9 +48,9 @@ from connectors.hubspot.pull_core import (
     WireRecord,
     _CursorTracker,
     _ms,
-    _next_after,
     _Window,
 )
+from connectors.hubspot.pull_json import next_after, results, timestamp, wire
 from connectors.hubspot.records import ASSOCIATED_TYPES, LASTMOD, PLURAL
 
 __all__ = ["SearchPull"]
@@ -167,13 +167,13 @@ class SearchPull(PullCore):
                 "limit": limit,
                 "after": str(offset),
             }
-            resp = self.transport.call(
+            resp = self.transport.call_json(
                 "objects.search", api.do_search, public_object_search_request=body, bucket="search"
             )
             wires: list[WireRecord] = []
             deleted: list[str] = []
-            for obj in getattr(resp, "results", None) or []:
-                w = self._wire(obj, object_type)
+            for obj in results(resp):
+                w = wire(obj, object_type)
                 ts = _ms(w.updated_at) if w.updated_at is not None else None
                 window.note(ts, w.id)
                 if not tracker.fresh(w.id, ts):
@@ -188,7 +188,7 @@ class SearchPull(PullCore):
                 self._fill_associations(object_type, wires, {t: ids for t in assoc_types})
             if wires or deleted:
                 yield self._page(object_type, wires, requested, tracker, deleted)
-            after = _next_after(resp)
+            after = next_after(resp)
             if after is None:
                 window.complete = True
                 return
@@ -217,12 +217,15 @@ class SearchPull(PullCore):
             }
             if after:
                 kw["after"] = after
-            resp = self.transport.call("objects.list.archived", api.get_page, **kw)
-            for obj in getattr(resp, "results", None) or []:
-                at = getattr(obj, "archived_at", None)
+            resp = self.transport.call_json("objects.list.archived", api.get_page, **kw)
+            for obj in results(resp):
+                try:
+                    at = timestamp(obj.get("archivedAt"))
+                except ValueError:
+                    at = None  # archived at an unreadable time: deleted all the same
                 if at is None or _ms(at) >= since_ms:
-                    ids.append(str(obj.id))
-            after = _next_after(resp)
+                    ids.append(str(obj["id"]))
+            after = next_after(resp)
             if not after:
                 break
         if ids:

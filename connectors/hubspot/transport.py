@@ -7,7 +7,9 @@ Every HubSpot call in crmseg goes through :meth:`Transport.call`, which
    ``window_seconds``; ``search``: ``search_per_second`` per second;
    ``exempt``: association batch reads, no limiter);
 2. sends the request with ``_request_timeout`` (the client has none by default)
-   when ``fn`` is a generated api method; other callables are called as given;
+   when ``fn`` is a generated api method; other callables are called as given
+   (:meth:`Transport.call_json` sends through the same client but answers the
+   response's JSON instead of generated models: the pages of a pull);
 3. translates whatever the client raised into :mod:`connectors.errors` with the
    table below, and retries :class:`~connectors.errors.Retriable` errors via
    :func:`connectors.ratelimit.retrying`;
@@ -144,6 +146,18 @@ def _int(value: str | None) -> int | None:
         return None if value is None else int(value)
     except ValueError:
         return None
+
+
+def _json(body: bytes | None, endpoint: str, status: int) -> Any:
+    """A response body's JSON (``None`` when empty); not JSON -> :class:`ServerError`."""
+    if not body or not body.strip():
+        return None
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise ServerError(
+            f"{endpoint}: the answer is not JSON ({body[:80]!r})", crm=CRM, status=status
+        ) from None
 
 
 def _missing_scopes(body: dict[str, Any]) -> list[str]:
@@ -473,6 +487,47 @@ class Transport:
             on_retry=on_retry,
             sleep=self._sleep or self.clock.sleep,
         )
+
+    def call_json(
+        self,
+        endpoint: str,
+        fn: Callable[..., Any],
+        *args: Any,
+        bucket: Bucket = "standard",
+        **kwargs: Any,
+    ) -> Any:
+        """:meth:`call` for a generated api method, answering the response's JSON as
+        plain dicts and lists (``None`` for an empty body) instead of the client's models.
+
+        Why: turning a page into generated model objects (and every timestamp in it
+        into a datetime with ``dateutil``) cost crmseg more CPU than anything else in
+        a batch-path sync; the pull reads a handful of fields per record and parses
+        them itself (:mod:`connectors.hubspot.pull_json`). The request is the
+        client's own (host, token, CA bundle, pool, urllib3 retries off) with
+        ``_preload_content=False``, which makes the client hand back the raw urllib3
+        response; its errors still raise the client's exceptions, mapped as in
+        :meth:`call`. The body is read inside the attempt, so a connection dropped
+        mid-body is a :class:`~connectors.errors.Timeout` and retried, and an answer
+        that is not JSON a :class:`~connectors.errors.ServerError`, retried too.
+        """
+        owner = getattr(fn, "__self__", None)
+        name = getattr(fn, "__name__", "")
+        if owner is None or not hasattr(owner, "api_client"):
+            raise TypeError(f"{endpoint}: call_json needs a generated api method, got {fn!r}")
+        info = fn if name.endswith("_with_http_info") else getattr(owner, f"{name}_with_http_info")
+        timeout = self.settings.timeout_seconds
+
+        def raw(*a: Any, **kw: Any) -> Any:
+            kw = {"_request_timeout": timeout, **kw, "_preload_content": False}
+            resp = info(*a, **kw)
+            try:
+                body = resp.data
+            finally:
+                resp.release_conn()
+            self._observe(resp.headers)
+            return _json(body, endpoint, int(resp.status))
+
+        return self.call(endpoint, raw, *args, bucket=bucket, **kwargs)
 
     def _send(self, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
         """Call ``fn``; for generated api methods add the timeout and prefer the
