@@ -183,6 +183,7 @@ DATES_REFUSED = [
     "2026-1-03",
     "26-01-03",
     "02026-01-03",
+    "10000-01-01",
     "2026/01/03",
     "2026.01.03",
     "20260103",
@@ -502,3 +503,16 @@ def test_properties_keep_their_text_and_skip_empty_cells(tmp_path: Path):
     CsvLoader(con, tmp_path).load(["topics"], ["line"])
     assert con.execute("SELECT * FROM contact_properties").fetchall() == [("1", "topics", " eco ")]
     assert con.execute("SELECT * FROM deal_properties").fetchall() == [("d1", "line", "\tSolar")]
+
+
+def test_bad_utf8_in_a_column_crmseg_does_not_use_is_still_refused(tmp_path: Path):
+    """Past the first MiB (which is checked up front), in a column no rule reads."""
+    (tmp_path / "contacts.csv").write_text(CONTACTS, encoding="utf-8")
+    body = b"d%d,1,2024-06-01,true,1,,x\n"
+    rows = b"".join(body % i for i in range(60_000))
+    (tmp_path / "deals.csv").write_bytes(
+        (",".join(DEALS_HEAD) + ",stage\n").encode() + rows + b"d-1,1,2024-06-01,true,1,,\xff\n"
+    )
+    with pytest.raises(InputError) as caught:
+        CsvLoader(duckdb.connect(), tmp_path).load()
+    assert str(caught.value) == "deals.csv: not valid UTF-8"
