@@ -516,3 +516,41 @@ def test_bad_utf8_in_a_column_crmseg_does_not_use_is_still_refused(tmp_path: Pat
     with pytest.raises(InputError) as caught:
         CsvLoader(duckdb.connect(), tmp_path).load()
     assert str(caught.value) == "deals.csv: not valid UTF-8"
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[object, ...]]]:
+    names = ["contacts", "deals", "deal_contacts", "deal_companies", "companies"]
+    names += ["contact_properties", "deal_properties", "company_properties"]
+    return {n: con.execute(f"SELECT * FROM {n}").fetchall() for n in names}
+
+
+def test_the_text_path_loads_the_same_tables_as_the_typed_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Should the typed read ever stop where the text checks find nothing, the files
+    are loaded from the text tables, to the same result."""
+    (tmp_path / "contacts.csv").write_text(
+        "id,email,first_name,last_name,salutation,country,company_id,topics\n"
+        " 1,a,A,B,Ms,DE,k1 ,eco\n2,b,,,,,,\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "companies.csv").write_text("id,name,size\nk1,K,big\n", encoding="utf-8")
+    deals = [
+        {**GOOD, "id": "d1", "amount": " 1.5", "contact_ids": "1; 2", "company_ids": "k1"},
+        {**GOOD, "id": "d2", "amount": "", "close_date": "", "won": " FALSE", "contact_ids": ""},
+    ]
+    rows = [[*DEALS_HEAD, "line"]] + [[d.get(c, "") for c in DEALS_HEAD] + ["x"] for d in deals]
+    (tmp_path / "deals.csv").write_text(_csv(rows), encoding="utf-8")
+    typed = duckdb.connect()
+    report = CsvLoader(typed, tmp_path).load(["topics"], ["line"], ["size"])
+
+    def stop(self: CsvLoader, has_companies: bool) -> None:
+        raise duckdb.InvalidInputException("stopped")
+
+    monkeypatch.setattr(CsvLoader, "_check_ids", stop)
+    text = duckdb.connect()
+    assert CsvLoader(text, tmp_path).load(["topics"], ["line"], ["size"]) == report
+    assert _tables(text) == _tables(typed)
+    assert _tables(typed)["deal_contacts"] == [("d1", "1"), ("d1", "2")]
+    left = "SELECT count(*) FROM duckdb_tables() WHERE temporary"
+    assert text.execute(left).fetchone() == typed.execute(left).fetchone() == (0,)
