@@ -1,8 +1,12 @@
 """Loading a directory of CSV exports into the segmentation's input tables.
 
-The files are parsed by DuckDB (fast enough for millions of rows) and validated
-in SQL; only when a value is bad is the file scanned again (:mod:`.csv_file`)
-to name the line of the offending record.
+The files are parsed by DuckDB (fast enough for millions of rows) and typed in the
+same pass: each value is first tried in its plain form (an amount matching the pattern
+as it stands, a date that prints back as itself, ``true``/``false``), which needs no
+trimming; only a value that is not plain meets the full check (trimmed, then the
+pattern). A value the full check refuses stops the read; then the files are read
+again as text and checked record by record in file order, only to word the message
+for the first bad one and name its line (:mod:`.csv_file`).
 """
 
 from __future__ import annotations
@@ -81,6 +85,93 @@ CURRENCY_CHECK = Check(
 )
 
 
+def _trimmed(column: str) -> str:
+    """``column`` trimmed of WHITESPACE; the trim (slow on every value) runs only on a
+    value that starts or ends with one of those characters."""
+    edges = " OR ".join(
+        f"{f}({column}, chr({ord(c)}))" for f in ("prefix", "suffix") for c in WHITESPACE
+    )
+    return f"CASE WHEN {edges} THEN trim({column}, {_WS}) ELSE {column} END"
+
+
+def _stop(check: Check) -> str:
+    """Stops the typed read; the text path then names the record."""
+    return f"error('bad {check.column}')"
+
+
+def split_ids(column: str) -> str:
+    """The ``;``-separated ids of ``column`` as a list, each trimmed (only when the cell
+    has whitespace at all); empty elements are left for the caller to drop."""
+    blank = " OR ".join(f"contains({column}, chr({ord(c)}))" for c in WHITESPACE)
+    return (
+        f"CASE WHEN {blank} THEN list_transform(string_split({column}, ';'), "
+        f"lambda e: trim(e, {_WS})) ELSE string_split({column}, ';') END"
+    )
+
+
+AMOUNT, CLOSE_DATE, WON = DEAL_CHECKS
+#: The typed value of each deal column: the plain form first, then the full check.
+DEAL_VALUES = {
+    "amount": (
+        f"CASE WHEN amount IS NULL THEN NULL "
+        f"WHEN regexp_full_match(amount, '{AMOUNT_PATTERN}') THEN CAST(amount AS {AMOUNT_TYPE}) "
+        f"WHEN {AMOUNT.condition} THEN {_stop(AMOUNT)} "
+        f"ELSE CAST(nullif(trim(amount, {_WS}), '') AS {AMOUNT_TYPE}) END"
+    ),
+    # A date from year 1 to 9999 prints as YYYY-MM-DD: ten characters that print back as
+    # themselves match DATE_PATTERN and are a real date.
+    "close_date": (
+        "CASE WHEN close_date IS NULL THEN NULL "
+        "WHEN strlen(close_date) = 10 AND CAST(_date AS VARCHAR) = close_date THEN _date "
+        f"WHEN {CLOSE_DATE.condition} THEN {_stop(CLOSE_DATE)} "
+        f"ELSE CAST(nullif(trim(close_date, {_WS}), '') AS DATE) END"
+    ),
+    "won": (
+        "CASE won WHEN 'true' THEN true WHEN 'false' THEN false "
+        f"ELSE CASE lower(trim(COALESCE(won, ''), {_WS})) WHEN 'true' THEN true "
+        f"WHEN 'false' THEN false ELSE {_stop(WON)} END END"
+    ),
+    "currency": f"CASE WHEN {CURRENCY_CHECK.condition} THEN {_stop(CURRENCY_CHECK)} "
+    "ELSE currency END",
+}
+
+
+STAGED = ("stage_contacts", "stage_deals", "stage_companies")
+READ_CSV = (
+    "read_csv($path, header = true, all_varchar = true, delim = $delim, quote = '\"', "
+    "escape = '\"', auto_detect = false, columns = $columns, encoding = 'utf-8', "
+    "max_line_size = $max_line)"
+)
+
+
+def _read_parameters(csv_file: CsvFile) -> dict[str, object]:
+    return {
+        "path": str(csv_file.path),
+        "delim": csv_file.delimiter,
+        "columns": {name: "VARCHAR" for name in csv_file.header},
+        "max_line": MAX_RECORD_BYTES,
+    }
+
+
+@dataclass(frozen=True)
+class _Properties:
+    """The property columns the rules read, per file, each once, in first-named order."""
+
+    contact: tuple[str, ...]
+    deal: tuple[str, ...]
+    company: tuple[str, ...]
+
+
+def _property_columns(names: Sequence[str]) -> dict[str, str]:
+    """Property ``i`` staged as ``_p{i}`` (its text as it stands): a property may share
+    its name with a column crmseg trims or types."""
+    return {f"_p{i}": quote_identifier(name) for i, name in enumerate(names)}
+
+
+class _NotPlain(Exception):
+    """The typed read stopped, or an id check failed: the text path words the problem."""
+
+
 class CsvLoader:
     """Loads one directory of CSV files into the segmentation's input tables."""
 
@@ -94,16 +185,8 @@ class CsvLoader:
         """Read a whole file as text columns named by its header, in one parallel pass."""
         try:
             self.con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM read_csv($path, "
-                "header = true, all_varchar = true, delim = $delim, quote = '\"', escape = '\"', "
-                "auto_detect = false, columns = $columns, encoding = 'utf-8', "
-                "max_line_size = $max_line)",
-                {
-                    "path": str(csv_file.path),
-                    "delim": csv_file.delimiter,
-                    "columns": {name: "VARCHAR" for name in csv_file.header},
-                    "max_line": MAX_RECORD_BYTES,
-                },
+                f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM {READ_CSV}",
+                _read_parameters(csv_file),
             )
         except duckdb.Error as exc:
             problem = mixed_line_endings(csv_file) or find_malformed_record(csv_file)
@@ -178,8 +261,8 @@ class CsvLoader:
         )
         self.con.execute(
             "CREATE OR REPLACE TEMP TABLE raw_deal_currencies AS "
-            f"SELECT row_number() OVER () - 1 AS _row, trim(id, {_WS}) AS deal_id, {code} AS code "
-            "FROM raw_deals",
+            f"SELECT row_number() OVER () - 1 AS _row, id AS deal_id, {code} AS code "
+            "FROM stage_deals",
             {"default": currency},
         )
         firsts = self.con.execute(
@@ -255,92 +338,187 @@ class CsvLoader:
                     line=1,
                 )
 
+        props = _Properties(
+            tuple(dict.fromkeys(contact_properties)),
+            tuple(dict.fromkeys(deal_properties)),
+            tuple(dict.fromkeys(company_properties)),
+        )
+        try:
+            self._stage(contacts, deals, companies, props, text=False)
+            self._check_ids(companies is not None)
+        except (duckdb.Error, _NotPlain):
+            for table in STAGED:
+                self.con.execute(f"DROP TABLE IF EXISTS {table}")
+            self._word_problem(contacts, deals, companies)
+            # The text checks passed: stage from the text tables instead.
+            self._stage(contacts, deals, companies, props, text=True)
+            for table in ("raw_contacts", "raw_deals", "raw_companies"):
+                self.con.execute(f"DROP TABLE IF EXISTS {table}")
+        convert = self._currencies(deals, currency, currency_rates)
+        return self._fill(props, companies is not None, convert)
+
+    # -- typed read -------------------------------------------------------------------------
+
+    def _stage(
+        self,
+        contacts: CsvFile,
+        deals: CsvFile,
+        companies: CsvFile | None,
+        props: _Properties,
+        *,
+        text: bool,
+    ) -> None:
+        """Each file into its staging table: ids trimmed, deal values typed, the id lists
+        and property columns as text. ``text``: from the text tables the checks read."""
+        address = {
+            c: quote_identifier(c) if c in contacts.header else "NULL" for c in ADDRESS_COLUMNS
+        }
+        contact_columns = {
+            "id": _trimmed("id"),
+            **{c: c for c in ("email", "first_name", "last_name", "salutation", "country")},
+            "company_id": f"nullif({_trimmed('company_id')}, '')",
+            **address,
+            **_property_columns(props.contact),
+        }
+        self._stage_one(contacts, "stage_contacts", "raw_contacts", contact_columns, text)
+        deal_columns = {
+            "id": _trimmed("id"),
+            "amount": DEAL_VALUES["amount"],
+            "close_date": DEAL_VALUES["close_date"],
+            "won": DEAL_VALUES["won"],
+            "contact_ids": "contact_ids",
+            "company_ids": "company_ids",
+            **({"currency": DEAL_VALUES["currency"]} if "currency" in deals.header else {}),
+            **_property_columns(props.deal),
+        }
+        self._stage_one(
+            deals,
+            "stage_deals",
+            "raw_deals",
+            deal_columns,
+            text,
+            extra="try_cast(close_date AS DATE) AS _date",
+        )
+        if companies is not None:
+            company_columns = {
+                "id": _trimmed("id"),
+                "name": "name",
+                **_property_columns(props.company),
+            }
+            self._stage_one(companies, "stage_companies", "raw_companies", company_columns, text)
+
+    def _stage_one(
+        self,
+        csv_file: CsvFile,
+        table: str,
+        raw: str,
+        columns: Mapping[str, str],
+        text: bool,
+        extra: str = "",
+    ) -> None:
+        select = ", ".join(f"{expr} AS {quote_identifier(name)}" for name, expr in columns.items())
+        inner = f"*, {extra}" if extra else "*"
+        if text:
+            self.con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {select} "
+                f"FROM (SELECT {inner} FROM {raw})"
+            )
+            return
+        # Naming every column in the filter makes the reader decode (and check as UTF-8)
+        # the columns no rule reads, too, as the text read does.
+        every = " AND ".join(
+            f"({quote_identifier(c)} IS NULL OR strlen({quote_identifier(c)}) >= 0)"
+            for c in csv_file.header
+        )
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {select} FROM (SELECT {inner} "
+            f"FROM {READ_CSV} WHERE {every})",
+            _read_parameters(csv_file),
+        )
+
+    def _check_ids(self, has_companies: bool) -> None:
+        """No empty and no repeated id in any staged file, and at least one contact."""
+        for table in STAGED if has_companies else STAGED[:2]:
+            bad = self.con.execute(
+                "SELECT count(*) FILTER (WHERE id IS NULL OR id = '') > 0 "
+                f"OR count(DISTINCT id) < count(*) FROM {table}"
+            ).fetchone()
+            if bad is None or bad[0]:
+                raise _NotPlain(table)
+        row = self.con.execute("SELECT count(*) FROM stage_contacts").fetchone()
+        if row == (0,):
+            raise _NotPlain("stage_contacts")
+
+    def _word_problem(self, contacts: CsvFile, deals: CsvFile, companies: CsvFile | None) -> None:
+        """Read the files as text and check them in the order crmseg always has, raising
+        the InputError for the first problem (the typed read stopped on one)."""
         self._read_raw(contacts, "raw_contacts")
         self._read_raw(deals, "raw_deals")
         if companies is not None:
             self._read_raw(companies, "raw_companies")
         if self.con.execute("SELECT count(*) FROM raw_contacts").fetchone() == (0,):
             raise InputError("no contacts (the file has only a header)", file=contacts.name)
-
         self._validate(contacts, "raw_contacts")
         deal_checks = [*DEAL_CHECKS, CURRENCY_CHECK] if "currency" in deals.header else DEAL_CHECKS
         self._validate(deals, "raw_deals", deal_checks)
         if companies is not None:
             self._validate(companies, "raw_companies")
-        convert = self._currencies(deals, currency, currency_rates)
+        for table in ("raw_contacts_numbered", "raw_deals_numbered", "raw_companies_numbered"):
+            self.con.execute(f"DROP TABLE IF EXISTS {table}")
 
-        create_input_tables(self.con)
+    # -- the input tables -------------------------------------------------------------------
+
+    def _fill(self, props: _Properties, has_companies: bool, convert: bool) -> dict[str, int]:
+        """The input tables from the staged ones, each staging table dropped when used."""
         con = self.con
-        address = ", ".join(
-            quote_identifier(c) if c in contacts.header else "NULL" for c in ADDRESS_COLUMNS
-        )
+        create_input_tables(con)
         con.execute(
-            f"INSERT INTO contacts SELECT trim(id, {_WS}), email, first_name, last_name, salutation, "
-            f"country, nullif(trim(company_id, {_WS}), ''), {address} FROM raw_contacts"
+            "INSERT INTO contacts SELECT id, email, first_name, last_name, salutation, country, "
+            "company_id, street, postal_code, city FROM stage_contacts"
         )
+        self._properties("contact_properties", "stage_contacts", props.contact)
+        con.execute("DROP TABLE stage_contacts")
         if convert:
             con.execute("INSERT INTO deal_currencies SELECT deal_id, code FROM raw_deal_currencies")
-        con.execute(
-            f"INSERT INTO deals SELECT trim(id, {_WS}), "
-            f"CAST(nullif(trim(amount, {_WS}), '') AS {AMOUNT_TYPE}), "
-            f"CAST(nullif(trim(close_date, {_WS}), '') AS DATE), "
-            f"lower(trim(won, {_WS})) = 'true' FROM raw_deals"
-        )
+        con.execute("DROP TABLE IF EXISTS raw_deal_currencies")
+        con.execute("INSERT INTO deals SELECT id, amount, close_date, won FROM stage_deals")
         for column, table, target in (
             ("contact_ids", "deal_contacts", "contact_id"),
             ("company_ids", "deal_companies", "company_id"),
         ):
             con.execute(
-                f"INSERT INTO {table} (deal_id, {target}) "
-                f"SELECT deal_id, ref FROM (SELECT trim(id, {_WS}) AS deal_id, "
-                f"trim(unnest(string_split({column}, ';')), {_WS}) AS ref FROM raw_deals "
+                f"INSERT INTO {table} (deal_id, {target}) SELECT deal_id, ref FROM "
+                f"(SELECT id AS deal_id, unnest({split_ids(column)}) AS ref FROM stage_deals "
                 f"WHERE {column} IS NOT NULL) WHERE ref <> ''"
             )
-        if companies is not None:
-            con.execute(f"INSERT INTO companies SELECT trim(id, {_WS}), name FROM raw_companies")
+        self._properties("deal_properties", "stage_deals", props.deal)
+        con.execute("DROP TABLE stage_deals")
+        if has_companies:
+            con.execute("INSERT INTO companies SELECT id, name FROM stage_companies")
+            self._properties("company_properties", "stage_companies", props.company)
+            con.execute("DROP TABLE stage_companies")
         else:
             con.execute(
                 "INSERT INTO companies SELECT id, NULL FROM (SELECT company_id AS id FROM contacts "
                 "WHERE company_id IS NOT NULL UNION SELECT company_id FROM deal_companies)"
             )
-        for prop in dict.fromkeys(company_properties):
-            con.execute(
-                f"INSERT INTO company_properties SELECT trim(id, {_WS}), $name, "
-                f"{quote_identifier(prop)} FROM raw_companies "
-                f"WHERE {quote_identifier(prop)} IS NOT NULL",
-                {"name": prop},
-            )
-        for prop in dict.fromkeys(contact_properties):
-            con.execute(
-                f"INSERT INTO contact_properties SELECT trim(id, {_WS}), $name, "
-                f"{quote_identifier(prop)} FROM raw_contacts WHERE {quote_identifier(prop)} IS NOT NULL",
-                {"name": prop},
-            )
-        for prop in dict.fromkeys(deal_properties):
-            con.execute(
-                f"INSERT INTO deal_properties SELECT trim(id, {_WS}), $name, "
-                f"{quote_identifier(prop)} FROM raw_deals WHERE {quote_identifier(prop)} IS NOT NULL",
-                {"name": prop},
-            )
+        # One anti-join each (no id is NULL in these tables, so NOT IN is the same).
         dangling = con.execute(
-            "SELECT (SELECT count(*) FROM deal_contacts WHERE contact_id NOT IN "
-            "(SELECT id FROM contacts)), (SELECT count(*) FROM deal_companies WHERE company_id NOT "
-            "IN (SELECT id FROM companies)), (SELECT count(*) FROM contacts c WHERE c.company_id IS NOT "
-            "NULL AND NOT EXISTS (SELECT 1 FROM companies k WHERE k.id = c.company_id))"
+            "SELECT (SELECT count(*) FROM deal_contacts d ANTI JOIN contacts c "
+            "ON c.id = d.contact_id), (SELECT count(*) FROM deal_companies d ANTI JOIN "
+            "companies k ON k.id = d.company_id), (SELECT count(*) FROM contacts c ANTI JOIN "
+            "companies k ON k.id = c.company_id WHERE c.company_id IS NOT NULL)"
         ).fetchone()
         assert dangling is not None
-        for table in (
-            "raw_contacts",
-            "raw_deals",
-            "raw_companies",
-            "raw_contacts_numbered",
-            "raw_deals_numbered",
-            "raw_companies_numbered",
-            "raw_deal_currencies",
-        ):
-            con.execute(f"DROP TABLE IF EXISTS {table}")
         return {
             "dangling_deal_contacts": int(dangling[0]),
             "dangling_deal_companies": int(dangling[1]),
             "contacts_with_unknown_company": int(dangling[2]),
         }
+
+    def _properties(self, target: str, table: str, names: Sequence[str]) -> None:
+        for i, prop in enumerate(names):
+            self.con.execute(
+                f"INSERT INTO {target} SELECT id, $name, _p{i} FROM {table} WHERE _p{i} IS NOT NULL",
+                {"name": prop},
+            )
