@@ -80,14 +80,28 @@ def test_offset_of_10000_or_more_is_400(client: HubSpot) -> None:
     assert e.value.status == 400
 
 
-@pytest.mark.e2e  # full scale
-def test_results_past_10000_are_unreachable() -> None:
-    with HubSpotStandIn(seed=1, contacts=10_050, limits=LimitConfig(enabled=False)) as hs:
+def test_results_past_the_cap_are_unreachable() -> None:
+    """The cap is a number on the stand-in (10,000 by default, next test): with it at
+    500, 550 records show the same edge as 10,050 would at 10,000, for a twentieth of
+    the records: the last page below the cap is served and names the cap as its next
+    ``after``, and that ``after`` is refused."""
+    with HubSpotStandIn(
+        seed=1,
+        contacts=550,
+        limits=LimitConfig(enabled=False),
+        search_config=SearchConfig(max_results=500),
+    ) as hs:
         c = make_client(hs)
-        last = search(c, [], after="9800", limit=200)
-        assert last.total == 10_050 and last.paging.next.after == "10000"
-        with pytest.raises(ApiException):
+        last = search(c, [], after="300", limit=200)
+        assert last.total == 550 and last.paging.next.after == "500"
+        assert [r.id for r in last.results] == [str(i) for i in range(301, 501)]
+        with pytest.raises(ApiException) as refused:
             search(c, [], after=last.paging.next.after)
+        assert refused.value.status == 400
+
+
+def test_the_search_cap_is_10000_results_by_default() -> None:
+    assert SearchConfig().max_results == 10_000
 
 
 def test_date_filters_take_epoch_millis(client: HubSpot, sandbox: HubSpotStandIn) -> None:

@@ -126,3 +126,21 @@ def test_the_token_answer_names_the_run_as_user_in_its_identity_url(
     org_id, user_id = answer["id"].rsplit("/", 2)[-2:]
     assert (org_id, user_id) == (sf_server.org.org_id, sf_server.org.api_user_id)
     assert sf_server.org.records["User"][user_id]["Username"] == creds.username
+
+
+def test_stand_ins_of_one_process_share_one_key_pair_and_it_signs_logins(
+    sf_server: SalesforceStandIn,
+) -> None:
+    """The RSA key pair is made once per process (it costs more than the rest of a
+    stand-in's start), and a second org still accepts JWTs signed with it."""
+    other = SalesforceStandIn(seed=1, contacts=0)
+    assert other.credentials.private_key_pem == sf_server.credentials.private_key_pem
+    assert other.credentials.public_key_pem == sf_server.credentials.public_key_pem
+    with other:
+        sf = Salesforce(
+            username=other.credentials.username,
+            consumer_key=other.credentials.consumer_key,
+            privatekey=other.credentials.private_key_pem,
+            session=other.requests_session(),
+        )
+        assert sf.query("SELECT Id FROM User")["totalSize"] >= 1

@@ -11,6 +11,7 @@ triggers the client's transparent re-login.
 from __future__ import annotations
 
 import base64
+import functools
 import secrets
 import threading
 import time
@@ -41,7 +42,11 @@ class Credentials:
     org_id: str = "00D5g000000crmseg"
 
 
+@functools.cache
 def _new_key_pair() -> tuple[str, str]:
+    """The connected app's certificate key pair, made once per process: a 2048-bit RSA
+    key costs tens of milliseconds of CPU, every stand-in started needs one, and nothing
+    depends on two stand-ins holding different ones."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     private = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()

@@ -333,24 +333,44 @@ def test_short_and_empty_pages_are_followed_to_the_end() -> None:
         assert connector.api_calls()["objects.search"] >= 10
 
 
-@pytest.mark.e2e  # full scale
-def test_more_than_10k_changes_all_arrive_once() -> None:
+#: The stand-in's search cap in the two tests below: HubSpot's 10,000 results per query
+#: (the stand-in's default, pinned in tests/sandbox_hubspot) lowered to 400, so 450
+#: records are more than one query can page through, as 10,500 are at 10,000: paging
+#: by offset (200 a page) would be refused at ``after=400``.
+SMALL_CAP = SearchConfig(max_results=400)
+
+
+def test_more_changes_than_the_search_cap_all_arrive_once() -> None:
+    """More changed records than one search query can reach: all arrive, once each. The
+    connector never learns the cap (it keeps its own 10,000), so a pull that leaned on
+    offsets would be refused at 400 here just as at 10,000 in HubSpot."""
     with HubSpotStandIn(
-        seed=1, contacts=10_500, companies=5, deals=0, limits=LimitConfig(enabled=False)
+        seed=1,
+        contacts=450,
+        companies=5,
+        deals=0,
+        limits=LimitConfig(enabled=False),
+        search_config=SMALL_CAP,
     ) as hs:
         connector = HubSpotConnector(transport_for(hs))
         ids = [r.id for r in records(connector.pull("contact", LONG_AGO))]
-        assert len(ids) == len(set(ids)) == 10_500
+        assert len(ids) == len(set(ids)) == 450
         calls = connector.api_calls()
         # every page restarts from the last timestamp seen, re-reading the one record
-        # at it: 10,500 / 199 -> 53 pages, never an offset near the 10k cap
-        assert 53 <= calls["objects.search"] <= 56
+        # at it: 200 + 2 x 199 >= 450 -> 3 pages, never an offset near the cap
+        assert 3 <= calls["objects.search"] <= 6
 
 
-@pytest.mark.e2e  # full scale
-def test_more_than_10k_sharing_one_timestamp_terminates_with_all() -> None:
+def test_more_than_the_search_cap_sharing_one_timestamp_terminates_with_all() -> None:
+    """More records at one timestamp than one search query can reach (the cap lowered
+    as above): the key-set pass by id reads them all, once each, and the pull ends."""
     with HubSpotStandIn(
-        seed=1, contacts=10_500, companies=5, deals=0, limits=LimitConfig(enabled=False)
+        seed=1,
+        contacts=450,
+        companies=5,
+        deals=0,
+        limits=LimitConfig(enabled=False),
+        search_config=SMALL_CAP,
     ) as hs:
         store = hs.state.store
         with store.lock:  # a month-end bulk update: one stamp for everyone
@@ -363,11 +383,11 @@ def test_more_than_10k_sharing_one_timestamp_terminates_with_all() -> None:
         connector = HubSpotConnector(transport_for(hs))
         pages = list(connector.pull("contact", LONG_AGO))
         ids = Counter(r.id for r in records(pages))
-        assert set(ids) == {str(i) for i in range(1, 10_501)} | {str(later)}
+        assert set(ids) == {str(i) for i in range(1, 451)} | {str(later)}
         assert max(ids.values()) == 1
         assert pages[-1].cursor is not None and pages[-1].cursor.last_id == str(later)
-        # one page showing a single stamp, the key-set pass by id (53), then GT it (1)
-        assert connector.api_calls()["objects.search"] <= 56
+        # one page showing a single stamp, the key-set pass by id (3), then GT it (1)
+        assert connector.api_calls()["objects.search"] <= 6
 
 
 def test_a_record_modified_during_the_pull_skips_no_other_record() -> None:
