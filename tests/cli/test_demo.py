@@ -1,19 +1,26 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
+from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from sync.cli import app
+from tests.cli.demo_run import DemoRun, demo
 
 pytestmark = pytest.mark.e2e  # the demo and sync commands end to end
 
 
-def test_demo_prints_the_three_summary_tables(runner: CliRunner):
-    result = runner.invoke(app, ["demo"])
+@pytest.fixture(scope="module")
+def demo_json(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """``crmseg demo --json``, run once: the tests below only read what it printed."""
+    run = demo(tmp_path_factory, "--json")
+    assert run.exit_code == 0, run.output
+    return dict(json.loads(run.stdout))
+
+
+def test_demo_prints_the_three_summary_tables(tmp_path_factory: pytest.TempPathFactory):
+    result: DemoRun = demo(tmp_path_factory)
     assert result.exit_code == 0, result.output
     for title in (
         "Contacts per ABC class",
@@ -26,9 +33,8 @@ def test_demo_prints_the_three_summary_tables(runner: CliRunner):
     assert "revenue in EUR" in result.output
 
 
-def test_demo_syncs_the_sandbox_then_has_nothing_left_to_write(runner: CliRunner):
-    demo = json.loads(runner.invoke(app, ["demo", "--json"]).stdout)
-    first, second = demo["first_sync"], demo["second_sync"]
+def test_demo_syncs_the_sandbox_then_has_nothing_left_to_write(demo_json: dict[str, Any]):
+    first, second = demo_json["first_sync"], demo_json["second_sync"]
     assert first["status"] == second["status"] == "ok"
     assert first["written"] == 300 and first["api_calls"]["objects.batch.update"] == 3
     assert second["plan"]["records"] == 0 and second["written"] == 0
@@ -36,14 +42,14 @@ def test_demo_syncs_the_sandbox_then_has_nothing_left_to_write(runner: CliRunner
     assert "properties.create" not in second["api_calls"]
 
 
-def test_demo_segments_equal_crmseg_segment_on_the_shipped_sample(runner: CliRunner, tmp_path):
+def test_demo_segments_equal_crmseg_segment_on_the_shipped_sample(demo_json: dict[str, Any]):
     """The sandbox holds the same generated data as the sample export."""
     from importlib import resources
 
     from sync.cli import DEMO_INTERESTS, SAMPLE_AS_OF, run_segmentation
     from sync.demo import demo_segmentation
 
-    demo = json.loads(runner.invoke(app, ["demo", "--json"]).stdout)["segments"]
+    demo = demo_json["segments"]
     with resources.as_file(resources.files("sync") / "sample") as sample:
         _, offline = run_segmentation(sample, demo_segmentation(DEMO_INTERESTS), SAMPLE_AS_OF)
     # amount_in_home_currency of the sandbox equals the sample's amount * rate: same classes
@@ -52,8 +58,8 @@ def test_demo_segments_equal_crmseg_segment_on_the_shipped_sample(runner: CliRun
         assert demo[key] == offline[key], key
 
 
-def test_demo_segments_are_consistent(runner: CliRunner):
-    summary = json.loads(runner.invoke(app, ["demo", "--json"]).stdout)["segments"]
+def test_demo_segments_are_consistent(demo_json: dict[str, Any]):
+    summary = demo_json["segments"]
     assert summary["contacts"] == 300 and summary["as_of"] == "2026-06-30"
     assert sum(r["contacts"] for r in summary["abc"]) == 300
     assert sum(summary["lifecycle"].values()) == 300
@@ -63,18 +69,24 @@ def test_demo_segments_are_consistent(runner: CliRunner):
     assert abs(sum(shares) - 100) < 0.2
 
 
-def test_unexpected_failure_exits_1_without_traceback(tmp_path):
-    code = (
-        "import sys; import sync.cli as c\n"
-        "def boom(*a, **k): raise RuntimeError('disk on fire')\n"
-        "c.run_demo = boom\n"
-        "sys.argv = ['crmseg', 'demo']\n"
-        "c.main()\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert proc.returncode == 1
-    assert "Error: unexpected failure: RuntimeError: disk on fire" in proc.stderr
-    assert "Traceback" not in proc.stderr
+def test_unexpected_failure_exits_1_without_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    """Through the console entry point, in this process: what the shell sees is its
+    exit code and stderr, and an escaped exception would surface here as itself."""
+    import sync.cli as c
+
+    def boom(*a: object, **k: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(c, "run_demo", boom)
+    monkeypatch.setattr(sys, "argv", ["crmseg", "demo"])
+    with pytest.raises(SystemExit) as ended:
+        c.main()
+    stderr = capsys.readouterr().err
+    assert ended.value.code == 1
+    assert "Error: unexpected failure: RuntimeError: disk on fire" in stderr
+    assert "Traceback" not in stderr
 
 
 def test_shipped_sample_is_the_export_of_its_seed(tmp_path):

@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -130,11 +131,21 @@ class Chromium:
         return answer.get("result", {})
 
     def wait_event(self, method: str, timeout: float = 60) -> dict[str, Any]:
+        return self.wait_event_where(method, lambda _params: True, timeout)
+
+    def wait_event_where(
+        self, method: str, matches: Callable[[dict[str, Any]], bool], timeout: float = 60
+    ) -> dict[str, Any]:
+        """The first ``method`` event whose params ``matches``, as soon as it comes."""
         with self._lock:
             found: list[dict[str, Any]] = []
 
             def seen() -> bool:
-                found[:] = [e for e in self.events if e.get("method") == method]
+                found[:] = [
+                    e
+                    for e in self.events
+                    if e.get("method") == method and matches(e.get("params", {}))
+                ]
                 return bool(found)
 
             if not self._lock.wait_for(seen, timeout):

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from connectors.sandbox.hubspot import HubSpotStandIn, LimitConfig
 from sync.cli import app
+from tests.cli.demo_run import demo
 from tests.report.test_figures import CONTACTS, DEALS
 
 AS_OF = date(2026, 6, 30)
@@ -136,9 +137,9 @@ def test_report_from_the_state_file_has_freshness_history_and_no_token(
     assert_self_contained(page)
 
 
-def test_demo_ends_by_writing_the_report(runner: CliRunner, tmp_path: Path):
-    out = tmp_path / "demo.html"
-    result = runner.invoke(app, ["demo", "--report-out", str(out)])
+def test_demo_ends_by_writing_the_report(tmp_path_factory: pytest.TempPathFactory):
+    result = demo(tmp_path_factory)  # one demo run, shared with the tests that read it
+    out = result.report
     assert result.exit_code == 0, result.output
     assert f"Report: {out}" in result.output
     page = out.read_text(encoding="utf-8")

@@ -62,9 +62,14 @@ def export(tmp_path: Path) -> Path:
     return folder
 
 
-@pytest.fixture
-def figures(export: Path) -> dict:
-    return report_from_export(export, Config(), AS_OF)
+@pytest.fixture(scope="module")
+def figures(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Computed once for the module: the tests below only read them."""
+    folder = tmp_path_factory.mktemp("figures") / "export"
+    folder.mkdir()
+    (folder / "contacts.csv").write_text(CONTACTS, encoding="utf-8")
+    (folder / "deals.csv").write_text(DEALS, encoding="utf-8")
+    return report_from_export(folder, Config(), AS_OF)
 
 
 def test_overview_counts_contacts_customers_and_window_revenue(figures):
