@@ -74,3 +74,10 @@ def package_source(dest: Path) -> Path:
         else:
             shutil.copy(path, dest / name)
     return dest
+
+
+@pytest.fixture(scope="session")
+def package_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel of the package sources, built once for the tests that only read it."""
+    tmp = tmp_path_factory.mktemp("wheel")
+    return build_wheel(package_source(tmp / "src"), tmp / "dist")
