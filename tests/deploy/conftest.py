@@ -10,10 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from docker.utils.build import exclude_paths
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
-#: What the package is built from (the same set the Dockerfile copies).
+#: What the package is built from (the same set the Dockerfile copies; the build
+#: context holds exactly these).
 PACKAGE_SOURCES = [
     "pyproject.toml",
     "README.md",
@@ -64,13 +66,31 @@ def build_wheel(source: Path, dist: Path) -> Path:
     return wheel
 
 
-def package_source(dest: Path) -> Path:
-    """A copy of what the package is built from, so a build leaves the work tree alone."""
-    dest.mkdir(parents=True)
-    for name in PACKAGE_SOURCES:
-        path = REPO / name
-        if path.is_dir():
-            shutil.copytree(path, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+def context_files(root: Path) -> set[str]:
+    """What ``docker build`` sends from ``root``: the paths .dockerignore lets through,
+    as the Docker SDK's own matcher computes them."""
+    lines = (root / ".dockerignore").read_text(encoding="utf-8").splitlines()
+    patterns = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    return set(exclude_paths(str(root), patterns, dockerfile="Dockerfile"))
+
+
+def build_context(dest: Path) -> Path:
+    """A copy of exactly the files of the image's build context."""
+    for name in sorted(context_files(REPO)):
+        source, target = REPO / name, dest / name
+        if source.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
         else:
-            shutil.copy(path, dest / name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(source, target)
     return dest
+
+
+@pytest.fixture(scope="session")
+def package_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel the image installs: built once from exactly its build context, which
+    holds the package sources and nothing else
+    (``test_build_context_holds_the_package_sources_and_nothing_secret``), so it is
+    also the wheel ``pip install .`` builds. The tests that read or install it share it."""
+    tmp = tmp_path_factory.mktemp("wheel")
+    return build_wheel(build_context(tmp / "context"), tmp / "dist")

@@ -13,10 +13,9 @@ import uuid
 from pathlib import Path
 
 import pytest
-from docker.utils.build import exclude_paths
 
 from sync.config import Config, load_config
-from tests.deploy.conftest import DEPLOY, PACKAGE_SOURCES, REPO, build_wheel, require_tool
+from tests.deploy.conftest import DEPLOY, PACKAGE_SOURCES, REPO, context_files, require_tool
 from tests.deploy.test_kubernetes import pod_spec
 
 DOCKERFILE = REPO / "Dockerfile"
@@ -69,12 +68,6 @@ def test_hadolint_flags_a_careless_dockerfile_so_the_check_above_can_fail(tmp_pa
     assert {"DL3007", "DL3013", "DL3025"} <= {f["code"] for f in json.loads(result.stdout)}
 
 
-def _context(root: Path) -> set[str]:
-    lines = (root / ".dockerignore").read_text(encoding="utf-8").splitlines()
-    patterns = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
-    return set(exclude_paths(str(root), patterns, dockerfile="Dockerfile"))
-
-
 def test_build_context_holds_the_package_sources_and_nothing_secret(tmp_path: Path):
     root = tmp_path / "tree"
     shutil.copytree(
@@ -95,7 +88,7 @@ def test_build_context_holds_the_package_sources_and_nothing_secret(tmp_path: Pa
     for name in planted:
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text("HUBSPOT_ACCESS_TOKEN=pat-eu1-secret\n")
-    context = _context(root)
+    context = context_files(root)
     assert not context & set(planted)
     top_level = {name.split("/")[0] for name in context}
     # The package sources, and the two files docker always sends.
@@ -105,7 +98,7 @@ def test_build_context_holds_the_package_sources_and_nothing_secret(tmp_path: Pa
 
 
 def test_everything_the_dockerfile_copies_is_in_the_build_context():
-    context = _context(REPO)
+    context = context_files(REPO)
     for word, arguments in instructions(DOCKERFILE.read_text(encoding="utf-8")):
         if word != "COPY" or arguments.startswith("--from"):
             continue
@@ -150,22 +143,16 @@ def test_no_secret_is_baked_into_the_image():
             assert ".env" not in arguments and "crmseg.toml" not in arguments
 
 
-def test_package_from_the_build_context_installs_and_runs_like_the_image(tmp_path: Path):
+def test_package_from_the_build_context_installs_and_runs_like_the_image(
+    tmp_path: Path, package_wheel: Path
+):
     """Without a container engine, the image's own install step from the same build
-    context: only the files .dockerignore lets through, built, installed, and run."""
-    context = tmp_path / "context"
-    for name in sorted(_context(REPO)):
-        source, target = REPO / name, context / name
-        if source.is_dir():
-            target.mkdir(parents=True, exist_ok=True)
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(source, target)
+    context: only the files .dockerignore lets through, built (``package_wheel``),
+    installed, and run."""
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
-    wheel = build_wheel(context, tmp_path / "dist")
     site = tmp_path / "site"
     subprocess.run(
-        [*pip, "install", "--no-deps", "--target", str(site), str(wheel)],
+        [*pip, "install", "--no-deps", "--target", str(site), str(package_wheel)],
         check=True,
         capture_output=True,
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.conftest import REPO, build_wheel, package_source
+from tests.deploy.conftest import REPO
 
 #: SHA-256 of the licence text as the Apache Software Foundation publishes it
 #: (LICENSE-2.0.txt, the same bytes as Debian's /usr/share/common-licenses/Apache-2.0).
@@ -35,9 +35,8 @@ def test_notice_names_the_project_and_the_license():
     assert "Apache License, Version 2.0" in notice
 
 
-def test_wheel_carries_license_and_notice_and_declares_the_spdx_expression(tmp_path: Path):
-    wheel = build_wheel(package_source(tmp_path / "src"), tmp_path / "dist")
-    with zipfile.ZipFile(wheel) as archive:
+def test_wheel_carries_license_and_notice_and_declares_the_spdx_expression(package_wheel: Path):
+    with zipfile.ZipFile(package_wheel) as archive:
         names = set(archive.namelist())
         dist_info = next(n.split("/")[0] for n in names if n.endswith(".dist-info/METADATA"))
         assert archive.read(f"{dist_info}/licenses/LICENSE") == (REPO / "LICENSE").read_bytes()

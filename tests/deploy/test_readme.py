@@ -10,7 +10,7 @@ import zipfile
 from pathlib import Path
 
 import sync.cli_common as cli_common
-from tests.deploy.conftest import DEPLOY, REPO, build_wheel, package_source
+from tests.deploy.conftest import DEPLOY, REPO
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 
@@ -46,13 +46,13 @@ def test_scheduler_table_has_a_full_row_for_every_exit_code():
     assert "FailJob" in rows[3][4]
 
 
-def test_install_section_warns_about_exactly_the_packages_the_wheel_installs(tmp_path: Path):
+def test_install_section_warns_about_exactly_the_packages_the_wheel_installs(
+    package_wheel: Path,
+):
     install = _section("Install for production")
     assert "pipx install --global ." in install
     assert "python3 -m venv /opt/crmseg" in install
-    with zipfile.ZipFile(
-        build_wheel(package_source(tmp_path / "src"), tmp_path / "dist")
-    ) as archive:
+    with zipfile.ZipFile(package_wheel) as archive:
         top_level = next(n for n in archive.namelist() if n.endswith(".dist-info/top_level.txt"))
         packages = set(archive.read(top_level).decode().split())
     named = set(re.findall(r"`(\w+)`", install.split("top-level packages", 1)[1].split(".")[0]))

@@ -9,7 +9,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from connectors.sandbox.hubspot import HubSpotStandIn
+from tests.cli.demo_run import demo
 from tests.operator.conftest import AS_OF, ROOT, hub_config
 
 
@@ -72,31 +75,59 @@ def test_without_any_config_the_first_line_says_defaults(
     assert "no ./crmseg.toml" in first and "https://api.hubapi.com" in first
 
 
-def _demo_into_head(tmp_path: Path, demo: str, lines: int) -> subprocess.CompletedProcess[str]:
+#: ``crmseg demo`` as the console entry point runs it, answering with a demo result
+#: recorded earlier (the file named by $DEMO_RESULT) instead of syncing again.
+REPLAYED_DEMO = """
+import json, os, sys
+import sync.cli as cli
+with open(os.environ["DEMO_RESULT"], encoding="utf-8") as fh:
+    recorded = json.load(fh)
+cli.run_demo = lambda *args, **kwargs: recorded
+sys.argv = ["crmseg", *sys.argv[1:]]
+cli.main()
+"""
+
+
+def _demo_into_head(
+    tmp_path: Path, demo: str, lines: int, result: Path
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        f"set -o pipefail; {sys.executable} -m sync.cli {demo} | head -n {lines}",
+        f'set -o pipefail; {sys.executable} -c "$REPLAYED_DEMO" {demo} | head -n {lines}',
         shell=True,
         cwd=tmp_path,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        env={
+            "PYTHONPATH": str(ROOT),
+            "PATH": "/usr/bin:/bin",
+            "REPLAYED_DEMO": REPLAYED_DEMO,
+            "DEMO_RESULT": str(result),
+        },
         capture_output=True,
         text=True,
         executable="/bin/bash",
     )
 
 
-def test_demo_into_head_exits_0_quietly(tmp_path: Path) -> None:
-    tables = _demo_into_head(tmp_path, "demo", 2)
+def test_demo_into_head_exits_0_quietly(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A reader that stops early closes the pipe while crmseg prints: that is the
+    process's printing and exit, so each runs as its own process behind a real pipe.
+    What it prints is the result of a real demo run (the one the demo's own tests
+    read), replayed: the two syncs behind it are not what a closed pipe can break."""
+    recorded = demo(tmp_path_factory, "--json")
+    assert recorded.exit_code == 0, recorded.output
+    result = tmp_path / "demo.json"
+    result.write_text(recorded.stdout, encoding="utf-8")
+    tables = _demo_into_head(tmp_path, "demo", 2, result)
     assert tables.returncode == 0, tables.stderr
     assert "Error" not in tables.stderr and "Traceback" not in tables.stderr
-    piped = _demo_into_head(tmp_path, "demo --json", 1)
+    piped = _demo_into_head(tmp_path, "demo --json", 1, result)
     assert piped.returncode == 0, piped.stderr
     assert piped.stdout == "{\n"
 
 
 def _main(monkeypatch: Any, capsys: Any, *argv: str) -> tuple[int, str, str]:
     """Run the console entry point as the shell would (usage errors are handled there)."""
-    import pytest
-
     from sync.cli import main
 
     monkeypatch.setattr(sys, "argv", ["crmseg", *argv])

@@ -4,7 +4,9 @@ runs; a run killed outright never stays ``running``."""
 from __future__ import annotations
 
 import json
+import re
 import signal
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -20,18 +22,36 @@ from tests.operator.conftest import AS_OF, hub_config, hubspot, popen
 BATCH = r"/contacts/batch/update$"
 
 
-def slow_writes(hub: HubSpotStandIn, seconds: float) -> threading.Event:
-    """Each contact batch write takes ``seconds``; the event is set at the first."""
-    started = threading.Event()
+class Hold:
+    """Holds the first request a stand-in gets that matches, until released.
 
-    def hook(request: Request) -> Response | None:
-        if request.method == "POST" and request.path.endswith("/contacts/batch/update"):
-            started.set()
-        return None
+    ``reached`` is set when that request arrives, so a test waits on the child's own
+    progress instead of on the clock; the request is answered when ``release`` is
+    set (or after ``limit`` seconds, so a failing test cannot hang)."""
 
-    hub.add_fault_hook("note-writes", hook)
-    hub.faults.slow_responses(10, seconds, path=BATCH)
-    return started
+    def __init__(self, hub: HubSpotStandIn, method: str, path: str, limit: float = 60) -> None:
+        self.reached = threading.Event()
+        self.release = threading.Event()
+        self._taken = False
+        self._lock = threading.Lock()
+
+        def hook(request: Request) -> Response | None:
+            if request.method == method and re.search(path, request.path):
+                with self._lock:
+                    first, self._taken = not self._taken, True
+                if first:
+                    self.reached.set()
+                    self.release.wait(limit)
+            return None
+
+        hub.add_fault_hook(f"hold {method} {path}", hook)
+
+    def wait(self, proc: subprocess.Popen[str], limit: float = 60) -> None:
+        """Until the held request arrived; fails at once if the child ended first."""
+        deadline = time.monotonic() + limit
+        while not self.reached.wait(0.05):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the child never sent the held request"
 
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
@@ -42,16 +62,23 @@ def test_a_signal_stops_the_run_recorded_as_interrupted(
         state = tmp_path / "state.duckdb"
         config = hub_config(tmp_path / "crmseg.toml", hub, state)
         config.write_text(config.read_text().replace("[crm]\n", "[crm]\nconcurrency = 1\n", 1))
-        started = slow_writes(hub, 1.5)
+        # The first contact batch is in flight when the signal comes: its answer waits
+        # until the signal is sent. Any thread of the child returns from the kernel
+        # (reading that answer, say) only after the signal was delivered, and Python
+        # runs the handler on the main thread before that thread sees the answer: the
+        # batch is recorded and no next one is sent, without waiting on the clock.
+        held = Hold(hub, "POST", BATCH)
         env = {"HUBSPOT_ACCESS_TOKEN": hub.token}
         proc = popen(
             ["sync", "--config", str(config), "--as-of", str(AS_OF), "--allow-mass-change"],
             cwd=tmp_path,
             env=env,
         )
-        while not started.wait(0.1):
-            assert proc.poll() is None, proc.communicate()
-        proc.send_signal(signum)
+        try:
+            held.wait(proc)
+            proc.send_signal(signum)
+        finally:
+            held.release.set()
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == code, err
         assert f"interrupted by {signal.Signals(signum).name}" in err
@@ -75,24 +102,22 @@ def test_a_signal_stops_the_run_recorded_as_interrupted(
 def test_status_history_and_explain_work_while_a_sync_runs(
     tmp_path: Path, crmseg: Any, monkeypatch: Any
 ) -> None:
-    with hubspot(contacts=300) as hub:
+    with hubspot() as hub:
         monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", hub.token)
         config = hub_config(tmp_path / "crmseg.toml", hub, tmp_path / "state.duckdb")
         assert crmseg("sync", "--config", config, "--as-of", AS_OF).exit_code == 0
-        hub.faults.set_latency(0.3)  # every request of the next sync takes a while
+        # The second sync is held at its first contact page: by then it holds the
+        # lock and the state file, and it stays there until the reads below are done.
+        held = Hold(hub, "GET", r"/objects/contacts$")
         proc = popen(
             ["sync", "--config", str(config), "--as-of", str(AS_OF), "--full"],
             cwd=tmp_path,
             env={"HUBSPOT_ACCESS_TOKEN": hub.token},
         )
         try:
-            # wait until the second sync holds the lock (it then holds the state file)
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and proc.poll() is None:
-                status = crmseg("status", "--config", config, "--json")
-                if status.exit_code == 0 and json.loads(status.stdout)["sync_running"]:
-                    break
-                time.sleep(0.05)
+            held.wait(proc)
+            status = crmseg("status", "--config", config, "--json")
+            assert status.exit_code == 0, status.output
             payload = json.loads(status.stdout)
             assert payload["sync_running"] is True
             assert payload["account"] == "hubspot portal 111"
@@ -102,6 +127,7 @@ def test_status_history_and_explain_work_while_a_sync_runs(
             explain = crmseg("explain", "1", "--config", config, "--as-of", AS_OF, "--json")
             assert explain.exit_code == 0, explain.output
         finally:
+            held.release.set()
             proc.communicate(timeout=60)
         assert proc.returncode == 0
 
