@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -11,6 +10,7 @@ from hubspot.crm.contacts import ApiException, PublicObjectSearchRequest
 
 from connectors.sandbox.hubspot import HubSpotStandIn, LimitConfig
 from connectors.sandbox.hubspot.search import SearchConfig
+from tests.fakeclock import FakeClock
 
 from .conftest import make_client
 
@@ -141,14 +141,22 @@ def test_archived_records_are_never_returned(client: HubSpot, sandbox: HubSpotSt
 
 
 def test_writes_appear_only_after_indexing_lag() -> None:
+    """The lag is counted on the stand-in's clock, a fake one here: moved on past the
+    lag instead of waiting it out."""
+    clock = FakeClock()
     with HubSpotStandIn(
-        seed=1, contacts=5, limits=LimitConfig(enabled=False), search_config=SearchConfig(lag=0.4)
+        seed=1,
+        contacts=5,
+        limits=LimitConfig(enabled=False),
+        search_config=SearchConfig(lag=0.4, clock=clock.monotonic),
     ) as hs:
         c = make_client(hs)
         hs.set_property("contacts", 2, "firstname", "Lagged")
         flt = [{"filters": [eq("firstname", "Lagged")]}]
         assert search(c, flt).total == 0
-        time.sleep(0.5)
+        clock.sleep(0.39)
+        assert search(c, flt).total == 0  # still within the lag
+        clock.sleep(0.02)
         assert [r.id for r in search(c, flt).results] == ["2"]
 
 

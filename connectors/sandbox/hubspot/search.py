@@ -72,6 +72,9 @@ class SearchConfig:
     #: Results a query pages through: ``after`` at or past it is refused (400). HubSpot's
     #: is 10,000 (notes section 2); a test lowers it to show the same with fewer records.
     max_results: int = MAX_OFFSET
+    #: The clock ``lag`` is counted on; a test sets a fake one and moves it on instead
+    #: of waiting.
+    clock: Callable[[], float] = time.monotonic
 
 
 Pred = Callable[[Record], bool]
@@ -94,7 +97,7 @@ class SearchIndex:
     def _on_change(self, t: str, rec: Record, before: dict[str, str | None] | None) -> None:
         if self.config.lag <= 0:
             return
-        now = time.monotonic()
+        now = self.config.clock()
         with self._lock:
             key = (t, rec.id)
             if key not in self._stale:
@@ -113,7 +116,7 @@ class SearchIndex:
             self._pending.append((now, t, rec.id))
 
     def _expire(self) -> None:
-        cutoff = time.monotonic() - self.config.lag
+        cutoff = self.config.clock() - self.config.lag
         with self._lock:
             while self._pending and self._pending[0][0] <= cutoff:
                 ts, t, rid = self._pending.popleft()
