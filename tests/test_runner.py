@@ -34,8 +34,10 @@ def test_slow_end_to_end():
 
 @pytest.fixture
 def suite(pytester: pytest.Pytester) -> Iterator[pytest.Pytester]:
-    """A suite with this repository's conftest; the profile it loads is undone after."""
+    """A suite with this repository's conftest, from Hypothesis's default profile (this
+    run's may be ``thorough``); the profile the suite loads is undone after."""
     profile = settings.get_current_profile_name()
+    settings.load_profile("default")
     pytester.makeconftest(CONFTEST)
     pytester.makeini("[pytest]\nmarkers =\n    e2e: end to end\n")
     yield pytester
