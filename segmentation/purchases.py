@@ -9,6 +9,11 @@ integer, so sums and ties are exact (0.10 + 0.20 equals 0.30, and 100/3 + 200/3
 equals 100). Only when that multiple would be absurdly large do shares round,
 still at 21 decimal places of the currency, beyond what docs/SEGMENTS.md requires.
 
+The units of a purchase are the 128-bit integer its ``DECIMAL(38, 12)`` amount
+already is: the amounts are multiplied and summed as DECIMALs (exact, or an
+overflow error, never rounded) and turned into integers once per entity, because
+casting every purchase to an integer costs a 128-bit division each.
+
 Deals in another currency (``deal_currencies``, CSV exports) are converted
 exactly too: each rate is an integer of ``10**-rate_scale`` (``rate_scale`` the
 most decimal places of any configured rate), the units are multiplied by it and
