@@ -34,27 +34,33 @@ AMOUNT_UNIT = str(10**AMOUNT_SCALE)
 #: Largest exact split denominator; past it shares are rounded (see module doc).
 MAX_EXACT_SPLIT_DENOMINATOR = 10**9
 
-#: A purchase is a won deal with a close date on or before as_of; ``units`` is its
-#: amount in units of 10**-AMOUNT_SCALE (an exact integer).
+#: The exact integer behind a DECIMAL(38, 12): ``x * 10**12``, without the 128-bit
+#: division a cast of that product would do and without overflowing before DECIMAL does
+#: (the integer part and the fraction are converted apart).
+UNITS_MACRO = """
+CREATE OR REPLACE TEMP MACRO seg_units(x) AS
+    CAST(trunc(x) AS HUGEINT) * CAST($unit AS HUGEINT) + CAST((x - trunc(x)) * $unit AS HUGEINT)
+"""
+
+#: A purchase is a won deal with a close date on or before as_of. ``value`` is the
+#: amount as an exact DECIMAL whose integer (``seg_units(value)``) is its units: the
+#: amount itself when no deal needs converting (then ``value`` is ``amount``).
 PURCHASES = """
 CREATE OR REPLACE TEMP TABLE seg_purchases AS
-SELECT id AS deal_id,
-       close_date,
-       COALESCE(amount, 0) AS amount,
-       CAST(COALESCE(amount, 0) * CAST($scale AS HUGEINT) AS HUGEINT) AS units
+SELECT id AS deal_id, close_date, COALESCE(amount, 0) AS amount
 FROM deals
 WHERE won AND close_date IS NOT NULL AND close_date <= $as_of
 """
 
-#: The same, the units multiplied by the amount's rate (an integer of 10**-rate_scale;
-#: deals without a currency are already in the reporting currency: rate 1).
+#: The same, and the value multiplied by the amount's rate (an integer of
+#: 10**-rate_scale; deals without a currency are already in the reporting currency:
+#: rate 1), exactly or not at all: DECIMAL multiplication fails rather than rounds.
 PURCHASES_CONVERTED = """
 CREATE OR REPLACE TEMP TABLE seg_purchases AS
 SELECT d.id AS deal_id,
        d.close_date,
        COALESCE(d.amount, 0) AS amount,
-       CAST(COALESCE(d.amount, 0) * CAST($scale AS HUGEINT) AS HUGEINT)
-           * COALESCE(r.rate_units, CAST($one AS HUGEINT)) AS units
+       COALESCE(d.amount, 0) * COALESCE(r.rate_units, CAST($one AS HUGEINT)) AS value
 FROM deals d
 LEFT JOIN deal_currencies c ON c.deal_id = d.id
 LEFT JOIN seg_rates r ON r.currency = upper(c.currency)
@@ -67,7 +73,10 @@ SELECT DISTINCT upper(c.currency) FROM deal_currencies c
 WHERE upper(c.currency) NOT IN (SELECT currency FROM seg_rates) ORDER BY 1
 """
 
-#: Entities of the level, and the links from deals to them (dangling ids dropped).
+#: Entities of the level, and the links from deals to them, once each (dangling ids
+#: dropped). Every deal's links, not only the purchases': the orphan count needs them,
+#: and restricting them to the purchases first (a semi-join) costs what the smaller
+#: set saves (benchmarks/RESULTS.md).
 ENTITIES = {
     "contact": """
 CREATE OR REPLACE TEMP TABLE seg_entities AS SELECT DISTINCT id AS entity_id FROM contacts;
@@ -87,7 +96,7 @@ FROM deal_companies l JOIN seg_entities e ON e.entity_id = l.company_id;
 #: sharing it (one join; k counted over the same rows, so no second pass).
 CREDIT_PARTS = """
 CREATE OR REPLACE TEMP TABLE seg_credit_parts AS
-SELECT p.deal_id, l.entity_id, p.close_date, p.units,
+SELECT p.deal_id, l.entity_id, p.close_date, p.{value} AS value,
        count(*) OVER (PARTITION BY p.deal_id) AS k
 FROM seg_purchases p JOIN seg_links l USING (deal_id)
 """
@@ -95,16 +104,22 @@ FROM seg_purchases p JOIN seg_links l USING (deal_id)
 #: The split denominator is the least common multiple of these.
 SHARE_COUNTS = "SELECT DISTINCT k FROM seg_credit_parts"
 
-#: Each credit's share of its purchase: units * denominator / k, an exact integer
-#: (the denominator is a multiple of every k) computed as units * (denominator // k),
-#: so the 128-bit work is one multiplication; a capped denominator divides last
-#: instead, rounding down as the module doc says. The denominator is an int.
+#: Each credit's share of its purchase, in units: units * denominator / k, an exact
+#: integer (the denominator is a multiple of every k) computed as
+#: units * (denominator // k); a capped denominator divides last instead, rounding
+#: down as the module doc says. ``crmseg explain`` reads it, one entity at a time.
 CREDITS = """
 CREATE OR REPLACE TEMP VIEW seg_credits AS
 SELECT deal_id, entity_id, close_date, {share} AS share FROM seg_credit_parts
 """
-EXACT_SHARE = "units * CAST({denominator} // k AS HUGEINT)"
-ROUNDED_SHARE = "units * CAST({denominator} AS HUGEINT) // k"
+EXACT_SHARE = "seg_units(value) * CAST({denominator} // k AS HUGEINT)"
+ROUNDED_SHARE = "seg_units(value) * CAST({denominator} AS HUGEINT) // k"
+
+#: The sum of a set of shares, in units. Exact shares are summed as DECIMALs (the
+#: same 128-bit integers, no per-row conversion) and turned into units once per
+#: entity; rounded ones must be rounded one by one, so they are summed as units.
+EXACT_SUM = "seg_units(sum(value * ({denominator} // k)) FILTER (WHERE {window}))"
+ROUNDED_SUM = "sum({share}) FILTER (WHERE {window})"
 
 #: Per entity: purchases ever, window frequency and revenue, first / last
 #: purchase, the two latest purchase dates, and the previous window's figures
@@ -116,15 +131,13 @@ WITH credited AS (
     SELECT entity_id,
            count(*) AS purchases_ever,
            count(*) FILTER (WHERE close_date > $window_start) AS frequency,
-           sum(share) FILTER (WHERE close_date > $window_start) AS revenue,
+           {revenue} AS revenue,
            min(close_date) AS first_purchase,
            max(close_date) AS last_purchase,
            max(close_date, 2) AS latest_two,
            count(*) FILTER (WHERE close_date <= $prev_as_of) AS prev_purchases_ever,
-           sum(share) FILTER (
-               WHERE close_date > $prev_window_start AND close_date <= $prev_as_of
-           ) AS prev_revenue
-    FROM seg_credits
+           {prev_revenue} AS prev_revenue
+    FROM seg_credit_parts
     GROUP BY entity_id
 )
 SELECT e.entity_id,
@@ -139,6 +152,8 @@ SELECT e.entity_id,
        COALESCE(c.prev_revenue, 0) AS prev_revenue
 FROM seg_entities e LEFT JOIN credited c USING (entity_id)
 """
+WINDOW = "close_date > $window_start"
+PREV_WINDOW = "close_date > $prev_window_start AND close_date <= $prev_as_of"
 
 ORPHAN_DEALS = """
 SELECT count(*) FROM deals d WHERE NOT EXISTS (SELECT 1 FROM seg_links l WHERE l.deal_id = d.id)
@@ -189,6 +204,7 @@ def build(
         0,
     )
     scale = 0
+    con.execute(UNITS_MACRO.replace("$unit", AMOUNT_UNIT))
     if converted:
         assert rates is not None
         scale = rate_scale(rates)
@@ -199,21 +215,23 @@ def build(
                 f"deals in {', '.join(unrated)} but [segmentation] currency_rates has no rate "
                 "for it"
             )
-        con.execute(
-            PURCHASES_CONVERTED, {"as_of": as_of, "one": str(10**scale), "scale": AMOUNT_UNIT}
-        )
+        con.execute(PURCHASES_CONVERTED, {"as_of": as_of, "one": str(10**scale)})
     else:
-        con.execute(PURCHASES, {"as_of": as_of, "scale": AMOUNT_UNIT})
+        con.execute(PURCHASES, {"as_of": as_of})
     con.execute(ENTITIES[level])
-    con.execute(CREDIT_PARTS)
+    con.execute(CREDIT_PARTS.format(value="value" if converted else "amount"))
     share_counts = [int(row[0]) for row in con.execute(SHARE_COUNTS).fetchall()]
     denominator = split_denominator(share_counts)
     exact = all(denominator % k == 0 for k in share_counts)
     share = (EXACT_SHARE if exact else ROUNDED_SHARE).format(denominator=denominator)
     con.execute(CREDITS.format(share=share))
+    total = EXACT_SUM if exact else ROUNDED_SUM
     window = timedelta(days=window_days)
     con.execute(
-        METRICS,
+        METRICS.format(
+            revenue=total.format(denominator=denominator, share=share, window=WINDOW),
+            prev_revenue=total.format(denominator=denominator, share=share, window=PREV_WINDOW),
+        ),
         {
             "as_of": as_of,
             "window_start": as_of - window,
