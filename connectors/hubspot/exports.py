@@ -51,6 +51,7 @@ import urllib3
 from connectors.base import Cursor, ObjectType, Page
 from connectors.errors import CrmError, PermissionDenied, Timeout
 from connectors.hubspot.export_rows import RowReader, rows
+from connectors.hubspot.job_polls import poll_wait
 from connectors.hubspot.pull import Puller
 from connectors.hubspot.pull_core import _CursorTracker
 from connectors.hubspot.records import (
@@ -69,11 +70,6 @@ PAGE_ROWS = 1_000
 EXPORT_TYPE = {"contact": "CONTACT", "company": "COMPANY", "deal": "DEAL"}
 DOWNLOAD_ATTEMPTS = 3
 CHUNK = 1 << 20
-
-
-def poll_wait(attempt: int) -> float:
-    """Seconds before status poll ``attempt`` (0-based): 0.5, 1, 2, 4, then 5."""
-    return min(0.5 * 2**attempt, 5.0)
 
 
 class Exporter:

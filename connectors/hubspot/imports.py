@@ -49,6 +49,7 @@ from typing import Any
 from connectors.base import TagUpdate, WriteResult, chunks
 from connectors.errors import CrmError, PermissionDenied, RecordRejected, ServerError, Timeout
 from connectors.hubspot.import_files import OBJECT_TYPE_ID, PLURAL, split, write_files
+from connectors.hubspot.job_polls import poll_wait
 from connectors.hubspot.transport import Transport, map_exception
 
 __all__ = ["Importer"]
@@ -65,11 +66,6 @@ CREATE_ATTEMPTS = 3
 PARALLEL_IMPORTS = 3
 #: Below this many rows per import, one more import saves less than its fixed overhead.
 PART_ROWS = 100_000
-
-
-def poll_wait(attempt: int) -> float:
-    """Seconds before status poll ``attempt`` (0-based): 0.5, 1, 2, 4, then 5."""
-    return min(0.5 * 2**attempt, 5.0)
 
 
 class _Unsure(CrmError):

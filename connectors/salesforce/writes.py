@@ -191,8 +191,9 @@ def bulk_threshold(session: object) -> int:
 
 
 def poll_wait(attempt: int) -> float:
-    """Seconds to wait before status poll number ``attempt`` (0-based): 0.5, 1, 2, ... 30."""
-    return min(0.5 * 2**attempt, 30.0)
+    """Seconds to wait before status poll number ``attempt`` (0-based): 0.5, 1, 2, ... 30
+    (the exponent is capped: a job polled for hours never overflows the float)."""
+    return min(0.5 * 2 ** min(attempt, 6), 30.0)
 
 
 def write_bulk(

@@ -311,6 +311,7 @@ def test_bulk_refuses_foreign_fields_before_any_call(
 
 def test_poll_wait_backs_off_and_is_capped() -> None:
     assert [poll_wait(n) for n in range(8)] == [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
+    assert poll_wait(2_000) == 30.0  # a job polled for hours: no float overflow
 
 
 @pytest.mark.parametrize(
