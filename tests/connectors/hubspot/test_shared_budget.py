@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import pytest
+
 from connectors.hubspot import HubSpotConnector
 from connectors.sandbox.hubspot import HubSpotStandIn, LimitConfig
 from sync.prefetch import Prefetcher
@@ -14,6 +16,7 @@ from .conftest import transport_for
 LIMIT, WINDOW = 2, 1.0
 
 
+@pytest.mark.e2e  # real time on both sides: ten requests at two per second take ~4.5 s
 def test_concurrent_streams_stay_inside_one_window_without_a_429() -> None:
     limits = LimitConfig(enabled=True, ten_secondly=LIMIT, window_seconds=WINDOW)
     with HubSpotStandIn(seed=7, contacts=20, limits=limits) as hs:
