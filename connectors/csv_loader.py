@@ -310,33 +310,23 @@ class CsvLoader:
         companies = (
             inspect_csv(companies_path, COMPANY_COLUMNS) if companies_path.exists() else None
         )
-        for prop in contact_properties:
-            if prop not in contacts.header:
-                raise InputError(
-                    f"an interest rule names contact property {prop!r}, which is not a column",
-                    file=contacts.name,
-                    line=1,
-                )
-        for prop in deal_properties:
-            if prop not in deals.header:
-                raise InputError(
-                    f"an interest rule names deal property {prop!r}, which is not a column",
-                    file=deals.name,
-                    line=1,
-                )
-        for prop in company_properties:
-            if companies is None:
-                raise InputError(
-                    f"a property family names company property {prop!r}, but there is no "
-                    "companies.csv",
-                    file=str(companies_path),
-                )
-            if prop not in companies.header:
-                raise InputError(
-                    f"a property family names company property {prop!r}, which is not a column",
-                    file=companies.name,
-                    line=1,
-                )
+        for kind, rule, names, csv_file in (
+            ("contact", "an interest rule", contact_properties, contacts),
+            ("deal", "an interest rule", deal_properties, deals),
+            ("company", "a property family", company_properties, companies),
+        ):
+            for prop in names:
+                if csv_file is None:
+                    raise InputError(
+                        f"{rule} names {kind} property {prop!r}, but there is no companies.csv",
+                        file=str(companies_path),
+                    )
+                if prop not in csv_file.header:
+                    raise InputError(
+                        f"{rule} names {kind} property {prop!r}, which is not a column",
+                        file=csv_file.name,
+                        line=1,
+                    )
 
         props = _Properties(
             tuple(dict.fromkeys(contact_properties)),
