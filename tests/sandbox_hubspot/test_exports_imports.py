@@ -352,6 +352,28 @@ def test_import_limits_rows_per_file_concurrency_and_per_day(
     sandbox.imports.stop()
 
 
+@pytest.mark.parametrize(("shared", "gap"), [(True, 3.0), (False, 1.0)])
+def test_imports_processing_at_once_share_one_throughput_unless_configured_not_to(
+    sandbox: HubSpotStandIn, client: HubSpot, tmp_path: Path, shared: bool, gap: float
+) -> None:
+    """Three imports may process at once; whether they share HubSpot's throughput is
+    not documented, so by default they do (the slower case): 20 rows then 30 rows at
+    10 rows/s, started together, end 3 s apart (the second's rows follow the first's);
+    timed on their own, 1 s apart (30 rows against 20)."""
+    add_tag_properties(sandbox)
+    cfg = sandbox.bulk
+    assert cfg.imports_share_throughput  # the default
+    cfg.imports_share_throughput = shared
+    cfg.import_delay_seconds, cfg.import_rows_per_second = 100.0, 10.0
+    twenty = "id,crmseg_abc\n" + "".join(f"{i % 5 + 1},A\n" for i in range(20))
+    thirty = "id,crmseg_abc\n" + "".join(f"{i % 5 + 1},B\n" for i in range(30))
+    first = _import(client, tmp_path, twenty, ["crmseg_abc"])
+    second = _import(client, tmp_path, thirty, ["crmseg_abc"])
+    jobs = sandbox.imports.jobs
+    assert jobs[str(second.id)].end - jobs[str(first.id)].end == pytest.approx(gap, abs=0.5)
+    sandbox.imports.stop()
+
+
 def test_imports_need_the_crm_import_scope(sandbox: HubSpotStandIn, tmp_path: Path) -> None:
     sandbox.add_token("pat-no-import", {"crm.objects.contacts.write"})
     client = make_client(sandbox, access_token="pat-no-import")
