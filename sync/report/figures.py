@@ -351,8 +351,9 @@ def _movers(ctx: Context, direction: str) -> list[dict[str, Any]]:
 
 def _pareto(con: duckdb.DuckDBPyConnection) -> list[list[float]]:
     """Cumulative share of positive revenue over the share of customers, best first,
-    sampled to at most PARETO_POINTS points (the curve is concave, so a sample
-    keeps its shape)."""
+    sampled to at most PARETO_POINTS customers plus the origin and the last customer
+    (every ceil(n / PARETO_POINTS)-th; the curve is concave, so a sample keeps its
+    shape)."""
     rows = con.execute(
         """WITH ranked AS (
             SELECT row_number() OVER (ORDER BY revenue_units DESC, entity_id) AS k,
@@ -362,7 +363,7 @@ def _pareto(con: duckdb.DuckDBPyConnection) -> list[list[float]]:
                    sum(greatest(revenue_units, 0)) OVER () AS total
             FROM rep_entities WHERE abc IS NOT NULL)
         SELECT k, n, cum, total FROM ranked
-        WHERE k = n OR k % greatest(1, n // $points) = 0 ORDER BY k""",
+        WHERE k = n OR k % ((n + $points - 1) // $points) = 0 ORDER BY k""",
         {"points": PARETO_POINTS},
     ).fetchall()
     points = [[0.0, 0.0]]

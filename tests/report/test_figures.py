@@ -21,13 +21,14 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from segmentation import SegmentationConfig
 from segmentation.inputs import connect
 from sync.config import Config, ReportConfig
 from sync.report import report_from_export
-from sync.report.figures import family_sizes
+from sync.report.figures import PARETO_POINTS, _pareto, family_sizes
 
 AS_OF = date(2026, 6, 30)
 CONTACTS = (
@@ -136,6 +137,27 @@ def test_pareto_curve_is_cumulative_revenue_over_customers(figures):
         [80.0, 100.0],
         [100.0, 100.0],
     ]
+
+
+@pytest.mark.parametrize(
+    ("customers", "points"),
+    [
+        (PARETO_POINTS, PARETO_POINTS + 1),  # every customer, plus the origin
+        (2 * PARETO_POINTS - 1, PARETO_POINTS + 1),  # every 2nd (199 of them) and the last
+        (2 * PARETO_POINTS, PARETO_POINTS + 1),  # every 2nd; the last is the 200th
+        (10 * PARETO_POINTS + 3, 184),  # every 11th (182 of them), the last, the origin
+    ],
+)
+def test_pareto_curve_is_sampled_to_at_most_its_points(customers: int, points: int) -> None:
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE rep_entities AS SELECT i::VARCHAR AS entity_id, "
+        "(1000 - i % 1000)::HUGEINT AS revenue_units, 'A' AS abc FROM range($n) t(i)",
+        {"n": customers},
+    )
+    curve = _pareto(con)
+    assert len(curve) == points <= PARETO_POINTS + 2
+    assert curve[0] == [0.0, 0.0] and curve[-1] == [100.0, 100.0]
 
 
 def test_lifecycle_flows_since_the_previous_window(figures):

@@ -30,10 +30,9 @@ from sync.report.render import render
 
 AS_OF = date(2026, 6, 30)
 MAX_BYTES = 2 * 1024 * 1024
-#: The sampled curve keeps every k-th customer with k = n // PARETO_POINTS, so up to
-#: just under twice PARETO_POINTS points (n = 2 * PARETO_POINTS - 1 keeps all), plus
-#: the origin and the last customer.
-PARETO_MAX = 2 * PARETO_POINTS + 1
+#: The sampled curve keeps every k-th customer with k = ceil(n / PARETO_POINTS): at most
+#: PARETO_POINTS of them, plus the origin and the last customer.
+PARETO_MAX = PARETO_POINTS + 2
 #: Contacts generated: about 540 customers, more than PARETO_MAX, so a list with one
 #: entry per customer or contact could not pass as bounded.
 CONTACTS = 1_500
