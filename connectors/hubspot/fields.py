@@ -23,21 +23,20 @@ import operator
 import threading
 import weakref
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from hubspot.crm.properties import OptionInput, PropertyCreate, PropertyGroupCreate, PropertyUpdate
 
 from connectors.base import FieldSpec, ObjectType
 from connectors.errors import CrmError, SchemaMismatch
+from connectors.hubspot.records import PLURAL
 from connectors.naming import PREFIX
 
 GROUP_NAME = "crmseg"
 GROUP_LABEL = "crmseg segments"
 
+
 #: crmseg object type -> HubSpot's plural name used in URLs.
-HUBSPOT_OBJECT = {"contact": "contacts", "company": "companies", "deal": "deals"}
-
-
 class HubSpotTransport(Protocol):
     """What this package needs from ``connectors.hubspot.transport.Transport``."""
 
@@ -75,10 +74,10 @@ def cached_api(transport: HubSpotTransport, path: str) -> Any:
 
 def hubspot_object(object_type: str) -> str:
     try:
-        return HUBSPOT_OBJECT[object_type]
+        return PLURAL[cast(ObjectType, object_type)]
     except KeyError:
         raise ValueError(
-            f"unknown object type {object_type!r}; expected one of {sorted(HUBSPOT_OBJECT)}"
+            f"unknown object type {object_type!r}; expected one of {sorted(PLURAL)}"
         ) from None
 
 

@@ -14,17 +14,17 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from connectors.base import TagUpdate, chunks
+from connectors.base import ObjectType, TagUpdate, chunks
+from connectors.hubspot.records import PLURAL
 
-__all__ = ["OBJECT_TYPE_ID", "PLURAL", "ROWS_PER_FILE", "split", "write_files"]
+__all__ = ["OBJECT_TYPE_ID", "ROWS_PER_FILE", "split", "write_files"]
 
 OBJECT_TYPE_ID = {"contact": "0-1", "company": "0-2", "deal": "0-3"}
-PLURAL = {"contact": "contacts", "company": "companies", "deal": "deals"}
 ROWS_PER_FILE = 1_048_576
 
 
 def write_files(
-    folder: str, object_type: str, updates: Sequence[TagUpdate], paths: list[str]
+    folder: str, object_type: ObjectType, updates: Sequence[TagUpdate], paths: list[str]
 ) -> tuple[list[dict[str, Any]], str]:
     """Write ``updates`` as import files into ``folder`` (each path appended to
     ``paths`` as soon as it exists, so the caller can remove it whatever happens);

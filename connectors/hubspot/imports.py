@@ -46,10 +46,11 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from connectors.base import TagUpdate, WriteResult, chunks
+from connectors.base import ObjectType, TagUpdate, WriteResult, chunks
 from connectors.errors import CrmError, PermissionDenied, RecordRejected, ServerError, Timeout
-from connectors.hubspot.import_files import OBJECT_TYPE_ID, PLURAL, split, write_files
+from connectors.hubspot.import_files import OBJECT_TYPE_ID, split, write_files
 from connectors.hubspot.job_polls import poll_wait
+from connectors.hubspot.records import PLURAL
 from connectors.hubspot.transport import Transport, map_exception
 
 __all__ = ["Importer"]
@@ -165,7 +166,7 @@ class Importer:
         self.refused = why
 
     def _import_parts(
-        self, object_type: str, updates: list[TagUpdate]
+        self, object_type: ObjectType, updates: list[TagUpdate]
     ) -> tuple[list[WriteResult] | None, list[TagUpdate]]:
         """Up to ``parallel`` imports at once, each of at least ``part_rows`` rows;
         returns (their results, the updates of parts HubSpot refused to start).
@@ -200,7 +201,7 @@ class Importer:
         return out, refused
 
     def _start_part(
-        self, object_type: str, updates: list[TagUpdate], n: int, of: int
+        self, object_type: ObjectType, updates: list[TagUpdate], n: int, of: int
     ) -> str | None:
         """Write one part's CSV files to disk and start its import; its id, or ``None``
         when HubSpot refused (the reason is logged once)."""
@@ -308,7 +309,7 @@ class Importer:
             attempt += 1
 
     def _results(
-        self, object_type: str, import_id: str, updates: list[TagUpdate]
+        self, object_type: ObjectType, import_id: str, updates: list[TagUpdate]
     ) -> list[WriteResult]:
         wanted = {u.record_id for u in updates}
         failed: dict[str, RecordRejected] = {}
