@@ -88,7 +88,7 @@ def test_a_run_killed_during_its_import_is_completed_by_the_next_without_double_
     clock: FakeClock,
 ) -> None:
     hub.bulk.import_delay_seconds = 4.0
-    pause_each_poll(clock)
+    hub.bulk.clock = clock  # HubSpot processes while the rerun's polls wait
     config = config_file(crm="import_threshold = 10\n")
     args = ["sync", "--config", str(config), "--as-of", str(AS_OF), "--json"]
     kill_once_importing(hub, ["-m", "sync.cli", *args], 1)
@@ -148,7 +148,7 @@ def test_a_run_killed_while_its_imports_process_in_parts_is_completed_without_tw
     clock: FakeClock,
 ) -> None:
     hub.bulk.import_delay_seconds = 4.0
-    pause_each_poll(clock)
+    hub.bulk.clock = clock  # HubSpot processes while the rerun's polls wait
     config = config_file(crm="import_threshold = 10\n")
     code = (
         "import sys, connectors.hubspot.imports as m; m.PART_ROWS = 10; "
@@ -166,20 +166,6 @@ def test_a_run_killed_while_its_imports_process_in_parts_is_completed_without_tw
     assert summary["plan"]["records"] == 0
     expected = expected_tags(hub, tmp_path, load_config(config).segmentation)
     assert {cid: crm_tags(hub, cid) for cid in expected} == expected  # nothing lost
-
-
-def pause_each_poll(clock: FakeClock) -> None:
-    """The stand-in processes the killed run's import on real time, while the rerun's
-    polls sleep on the fake clock, which moves on at once: each of its sleeps also
-    pauses 20 ms of real time, so the rerun polls a bounded number of times while the
-    import finishes instead of thousands."""
-    fake_sleep = clock.sleep
-
-    def sleep(seconds: float) -> None:
-        fake_sleep(seconds)
-        time.sleep(0.02)
-
-    clock.sleep = sleep  # type: ignore[method-assign]
 
 
 def kill_once_importing(hub: HubSpotStandIn, argv: list[str], jobs: int) -> None:

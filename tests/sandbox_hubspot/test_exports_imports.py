@@ -320,11 +320,40 @@ def test_import_errors_list_rejected_rows_with_their_data(
 def test_import_rows_land_after_processing_time_even_without_polling(
     sandbox: HubSpotStandIn, client: HubSpot, tmp_path: Path
 ) -> None:
+    """Processing follows the stand-in's clock: nobody polls, the clock passes the
+    import's end, and its rows are written by the stand-in's own thread."""
     add_tag_properties(sandbox)
-    sandbox.bulk.import_delay_seconds = 0.2
+    sandbox.bulk.clock = clock = FakeClock()
+    sandbox.bulk.import_delay_seconds = 5.0
     _import(client, tmp_path, "id,crmseg_abc\n4,C\n", ["crmseg_abc"])
+    clock.sleep(4.9)
+    time.sleep(0.1)  # several of the processing thread's looks at the clock
     assert sandbox.get("contacts", 4).get("crmseg_abc") is None
-    time.sleep(0.4)
+    clock.sleep(0.2)
+    deadline = time.monotonic() + 5
+    while sandbox.get("contacts", 4).get("crmseg_abc") is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sandbox.get("contacts", 4)["crmseg_abc"] == "C"
+    (job,) = sandbox.imports.jobs.values()
+    assert job.state == "DONE"
+
+
+def test_a_status_request_after_the_processing_time_finds_the_import_done(
+    sandbox: HubSpotStandIn, client: HubSpot, tmp_path: Path
+) -> None:
+    """The answer follows the clock exactly: one status request right after the end
+    answers DONE with the rows written, whatever the processing thread is doing."""
+    add_tag_properties(sandbox)
+    sandbox.bulk.clock = clock = FakeClock()
+    sandbox.bulk.import_delay_seconds, sandbox.bulk.import_rows_per_second = 4.0, 1.0
+    started = _import(client, tmp_path, "id,crmseg_abc\n4,C\n", ["crmseg_abc"])
+    assert client.crm.imports.core_api.get_by_id(int(started.id)).state == "STARTED"
+    clock.sleep(4.9)  # its delay is over, its one row (1 s) not yet
+    assert client.crm.imports.core_api.get_by_id(int(started.id)).state == "PROCESSING"
+    assert sandbox.get("contacts", 4).get("crmseg_abc") is None
+    clock.sleep(0.2)
+    done = client.crm.imports.core_api.get_by_id(int(started.id))
+    assert done.state == "DONE" and done.metadata.counters["UPDATED_OBJECTS"] == 1
     assert sandbox.get("contacts", 4)["crmseg_abc"] == "C"
 
 

@@ -5,8 +5,8 @@ Reproduced because a client must cope with it:
 
 * the start answers at once (200, state ``STARTED``); rows are applied only when
   processing ends (after a time proportional to the rows,
-  :class:`~connectors.sandbox.hubspot.jobs.BulkConfig`), whether or not anybody
-  polls -- a client killed mid-import still gets its rows written;
+  :class:`~connectors.sandbox.hubspot.jobs.BulkConfig`, on its ``clock``), whether
+  or not anybody polls -- a client killed mid-import still gets its rows written;
 * ``importOperations {"0-1": "UPDATE"}`` updates existing records matched
   through the column mapped with ``columnType`` (or ``idColumnType``)
   ``HUBSPOT_OBJECT_ID``; an id that matches no record is a row error;
@@ -28,7 +28,6 @@ import csv
 import io
 import json
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +43,9 @@ from connectors.sandbox.hubspot.wire import iso, now_ms, query_bool, query_int, 
 ID_COLUMN = "HUBSPOT_OBJECT_ID"
 NOUN = {"contacts": "CONTACT", "companies": "COMPANY", "deals": "DEAL"}
 ERRORS_PAGE_MAX = 500
+#: Real seconds the processing thread sleeps at most before reading the clock again:
+#: a fake clock may jump at any moment, and rows are applied once it passes an end.
+CLOCK_TICK_SECONDS = 0.02
 
 
 @dataclass
@@ -84,7 +86,8 @@ class ImportJob:
     updated_ms: int = 0
     errors: list[RowError] = field(default_factory=list)
     updated_rows: int = 0
-    timer: threading.Timer | None = None
+    #: The rows are being (or have been) applied: only one thread applies them.
+    applying: bool = False
 
     @property
     def rows(self) -> int:
@@ -100,6 +103,12 @@ class ImportRegistry:
         self.started = Rolling24h()
         self.rows_day = Rolling24h()
         self._lock = threading.Lock()
+        #: Held while a job's rows are applied, so a status request that finds the job
+        #: due waits for the rows instead of answering before they are written.
+        self._apply_lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._stopped = False
+        self._worker: threading.Thread | None = None
         self._next = 5000
         self._file_id = 900
 
@@ -123,7 +132,7 @@ class ImportRegistry:
             raise validation_error("importRequest.files must name at least one file")
         files = [self._file(fs, uploads, operations) for fs in file_specs]
         rows = sum(len(f.rows) for f in files)
-        now = time.monotonic()
+        now = self.config.clock()
         with self._lock:
             active = [j for j in self.jobs.values() if j.state in ("STARTED", "PROCESSING")]
             if len(active) >= self.config.imports_concurrent:
@@ -163,9 +172,8 @@ class ImportRegistry:
             job.updated_ms = job.created_ms
             self._next += 1
             self.jobs[job.id] = job
-            job.timer = threading.Timer(max(0.0, job.end - now), self._finish, (job,))
-            job.timer.daemon = True
-            job.timer.start()
+            self._start_worker()
+            self._wake.notify_all()
         return job
 
     def _file(
@@ -231,17 +239,63 @@ class ImportRegistry:
         if job.state == "STARTED" and now >= job.start:
             job.state, job.updated_ms = "PROCESSING", now_ms()
 
+    def settle(self, now: float | None = None) -> None:
+        """Apply the rows of every import whose processing time is up at ``now``
+        (default: the clock's time). Called by the processing thread and before any
+        import is answered, so an answer never shows a due import as still running."""
+        if self._stopped:
+            return
+        now = self.config.clock() if now is None else now
+        for job in self._due(now):
+            self._finish(job)
+
+    def _due(self, now: float) -> list[ImportJob]:
+        with self._lock:
+            return [
+                j
+                for j in self.jobs.values()
+                if j.state in ("STARTED", "PROCESSING") and not j.applying and j.end <= now
+            ]
+
+    def _start_worker(self) -> None:
+        """Under ``_lock``: the thread that applies imports when nobody polls."""
+        if self._worker is None and not self._stopped:
+            self._worker = threading.Thread(
+                target=self._process, name="sandbox-imports", daemon=True
+            )
+            self._worker.start()
+
+    def _process(self) -> None:
+        while True:
+            with self._lock:
+                if self._stopped:
+                    return
+                pending = [
+                    j.end
+                    for j in self.jobs.values()
+                    if j.state in ("STARTED", "PROCESSING") and not j.applying
+                ]
+                if not pending:
+                    self._wake.wait()
+                    continue
+                left = min(pending) - self.config.clock()
+                if left > 0:
+                    self._wake.wait(min(left, CLOCK_TICK_SECONDS))
+                    continue
+            self.settle()
+
     def _finish(self, job: ImportJob) -> None:
-        with self._lock:
-            if job.state not in ("STARTED", "PROCESSING"):
-                return
-            job.state = "PROCESSING"
-        store, schema = self.state.store, self.state.schema
-        for f in job.files:
-            for line, row in enumerate(f.rows, start=2):
-                self._apply_row(job, f, line, row, store, schema)
-        with self._lock:
-            job.state, job.updated_ms = "DONE", now_ms()
+        with self._apply_lock:
+            with self._lock:
+                if job.state not in ("STARTED", "PROCESSING") or job.applying:
+                    return
+                job.state, job.applying = "PROCESSING", True
+            store, schema = self.state.store, self.state.schema
+            for f in job.files:
+                for line, row in enumerate(f.rows, start=2):
+                    self._apply_row(job, f, line, row, store, schema)
+            with self._lock:
+                job.state, job.updated_ms = "DONE", now_ms()
 
     def _apply_row(
         self, job: ImportJob, f: ImportFile, line: int, row: list[str], store: Any, schema: Any
@@ -305,19 +359,21 @@ class ImportRegistry:
 
     def cancel(self, job: ImportJob) -> None:
         with self._lock:
-            if job.state in ("STARTED", "PROCESSING"):
-                if job.timer is not None:
-                    job.timer.cancel()
+            if job.state in ("STARTED", "PROCESSING") and not job.applying:
                 job.state, job.updated_ms = "CANCELED", now_ms()
 
     def stop(self) -> None:
-        for job in list(self.jobs.values()):
-            if job.timer is not None:
-                job.timer.cancel()
+        """No import is processed any more (the sandbox stops)."""
+        with self._lock:
+            self._stopped = True
+            self._wake.notify_all()
+            worker = self._worker
+        if worker is not None and worker is not threading.current_thread():
+            worker.join(5)
 
     # -- rendering -------------------------------------------------------------------
     def to_json(self, job: ImportJob) -> dict[str, Any]:
-        self.refresh(job, time.monotonic())
+        self.refresh(job, self.config.clock())
         types = sorted({OBJECT_TYPES[f.object_type] for f in job.files})
         counters = {"TOTAL_ROWS": job.rows}
         if job.state == "DONE":
@@ -345,18 +401,21 @@ def register(routes: Routes, state: State, config: BulkConfig) -> ImportRegistry
     scope = fixed_scope("crm.import")
 
     def job_of(req: Request) -> ImportJob:
+        registry.settle()
         job = registry.jobs.get(req.params["id"])
         if job is None:
             raise not_found(f"Import {req.params['id']} not found")
         return job
 
     def start(req: Request) -> Response:
+        registry.settle()  # an import whose time is up no longer counts as running
         return Response(200, registry.to_json(registry.submit(req)))
 
     def get_one(req: Request) -> Response:
         return Response(200, registry.to_json(job_of(req)))
 
     def get_page(req: Request) -> Response:
+        registry.settle()
         limit = query_int(req, "limit", 10)
         after = int(query_str(req, "after") or 0)
         ordered = sorted(registry.jobs.values(), key=lambda j: int(j.id), reverse=True)

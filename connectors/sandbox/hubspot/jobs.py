@@ -55,8 +55,8 @@ class BulkConfig:
     #: Per file: 1,048,576 rows and 512 MB.
     import_rows_per_file: int = 1_048_576
     import_bytes_per_file: int = 512 * 1024 * 1024
-    #: The clock exports are timed by (processing, download URLs, the 24 h cap); a
-    #: test sets a fake one and moves it on instead of waiting.
+    #: The clock exports and imports are timed by (processing, download URLs, the 24 h
+    #: caps); a test sets a fake one and moves it on instead of waiting.
     clock: Callable[[], float] = time.monotonic
 
     def export_seconds(self, rows: int) -> float:
