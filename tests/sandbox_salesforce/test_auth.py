@@ -7,6 +7,7 @@ from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceExpiredSession
 
 from connectors.sandbox.salesforce.app import SalesforceStandIn
+from tests.fakeclock import FakeClock
 
 TOKEN = r"^/services/oauth2/token$"
 
@@ -87,6 +88,17 @@ def test_expired_session_on_a_direct_session_raises_expired_session(
     sf_server.expire_sessions()
     with pytest.raises(SalesforceExpiredSession):
         sf.limits()
+
+
+def test_a_session_expires_after_its_lifetime_on_the_orgs_clock() -> None:
+    clock = FakeClock()
+    with SalesforceStandIn(contacts=3, timing=clock) as server:
+        sf = server.client()
+        clock.sleep(7_199)
+        assert sf.query("SELECT Id FROM Contact")["totalSize"] == 3
+        clock.sleep(2)
+        with pytest.raises(SalesforceExpiredSession):
+            sf.query("SELECT Id FROM Contact")
 
 
 def test_persistent_401_ends_in_expired_session_after_four_token_calls(

@@ -8,6 +8,7 @@ import pytest
 from simple_salesforce.exceptions import SalesforceRefusedRequest
 
 from connectors.sandbox.salesforce.app import SalesforceStandIn
+from tests.fakeclock import FakeClock
 
 
 def test_every_call_reports_api_usage_which_the_client_parses() -> None:
@@ -44,19 +45,43 @@ def test_calls_past_the_daily_allocation_are_refused_with_403() -> None:
         ]
 
 
+class HeldClock(FakeClock):
+    """The org's time for one test: a held request sleeps until the test releases it,
+    and the clock moves only when the test moves it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.holding = threading.Event()
+        self.release = threading.Event()
+
+    def sleep(self, seconds: float) -> None:
+        self.holding.set()
+        self.release.wait(10)
+        super().sleep(seconds)
+
+    def advance(self, seconds: float) -> None:
+        super().sleep(seconds)
+
+
 def test_request_beyond_the_concurrent_long_running_cap_is_refused() -> None:
-    with SalesforceStandIn(contacts=5, max_long_requests=1, long_request_seconds=0.05) as server:
-        server.hold_requests(1, 0.6, path=r"/limits/")
+    clock = HeldClock()
+    with SalesforceStandIn(
+        contacts=5, max_long_requests=1, long_request_seconds=20, timing=clock
+    ) as server:
+        server.hold_requests(1, 30, path=r"/limits/")
         slow_client = server.client()
         worker = threading.Thread(target=slow_client.limits)
         worker.start()
         try:
-            deadline = threading.Event()
-            deadline.wait(0.25)  # the held request is now long-running
+            assert clock.holding.wait(10)  # the limits request is running inside the org
+            # running, not yet long-running: another request is served
+            assert server.client().query("SELECT Id FROM Contact")["totalSize"] == 5
+            clock.advance(20)  # the held request is now long-running
             with pytest.raises(SalesforceRefusedRequest) as exc:
                 server.client().query("SELECT Id FROM Contact")
             assert exc.value.content[0]["errorCode"] == "REQUEST_LIMIT_EXCEEDED"
             assert "ConcurrentPerOrgLongTxn" in exc.value.content[0]["message"]
         finally:
+            clock.release.set()
             worker.join()
         assert server.client().query("SELECT Id FROM Contact")["totalSize"] == 5

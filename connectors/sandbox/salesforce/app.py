@@ -12,13 +12,14 @@ Usage (see ``tests/sandbox_salesforce/conftest.py``)::
 Handlers raise ``SfError``; one wrapper here renders every error as Salesforce's
 JSON array, tracks the request for the concurrent long-request limit, and
 applies ``hold_requests`` delays *inside* the request (so they count as running).
+Those delays, how long a request has run and how long a session lives are
+counted on ``timing`` (real time unless a test hands in a fake clock).
 """
 
 from __future__ import annotations
 
 import re
 import threading
-import time
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
@@ -31,7 +32,7 @@ from . import bulk2, collections, rest, tooling
 from .auth import Auth, Credentials
 from .common import State, json_response
 from .errors import RecordError, SfError
-from .limits import Limits
+from .limits import Limits, RealTime, Timing
 from .schema import FieldDef
 from .seed import load_dataset
 from .store import Org
@@ -91,17 +92,30 @@ class SalesforceStandIn(StandIn):
         clock: Callable[[], datetime] | None = None,
         currencies: dict[str, Decimal] | None = None,
         org_id: str | None = None,
+        timing: Timing | None = None,
     ) -> None:
         """``currencies`` (ISO code -> rate per corporate unit, the corporate one at 1)
-        makes a multi-currency org: opportunities then carry the generator's currency."""
+        makes a multi-currency org: opportunities then carry the generator's currency.
+
+        ``timing``: the monotonic clock and sleep of the org's own waits (held requests,
+        the long-running count, session lifetimes); real time by default. It is never
+        the client's clock: the org keeps its own time."""
+        self.timing: Timing = timing or RealTime()
         self.org = Org(clock=clock) if clock is not None else Org()
         if org_id is not None:
             self.org.org_id = org_id
             credentials = credentials or Credentials()
             credentials.org_id = org_id
-        self.auth = Auth(credentials, identity=(self.org.org_id, self.org.api_user_id))
+        self.auth = Auth(
+            credentials,
+            identity=(self.org.org_id, self.org.api_user_id),
+            clock=self.timing.monotonic,
+        )
         self.limits = Limits(
-            daily_max=daily_api_max, long_seconds=long_request_seconds, max_long=max_long_requests
+            daily_max=daily_api_max,
+            long_seconds=long_request_seconds,
+            max_long=max_long_requests,
+            clock=self.timing.monotonic,
         )
         self.state = State(self.org, self.auth, self.limits)
         self._holds: list[list[Any]] = []
@@ -327,7 +341,7 @@ class SalesforceStandIn(StandIn):
                 with self.limits.in_flight():
                     wait = self._take_hold(req.path)
                     if wait:
-                        time.sleep(wait)
+                        self.timing.sleep(wait)
                     response = handler(req)
                     if self._take_loss(req.method, req.path):
                         return _Lost(response.status)

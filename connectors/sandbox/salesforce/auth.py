@@ -15,6 +15,7 @@ import functools
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs
 
@@ -68,8 +69,11 @@ class Auth:
         *,
         session_seconds: float = 7200,
         identity: tuple[str, str] = ("00D5g000000crmsegAAA", "0055g000000crmsegAAA"),
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.creds = creds or Credentials()
+        #: Session lifetimes are counted on this clock (a test passes a fake one).
+        self.clock = clock
         #: (org id, user id) the token answer's ``id`` URL names: the run-as user of the
         #: client credentials flow, the ``sub`` user of the JWT flow (one user here).
         self.identity = identity
@@ -83,7 +87,7 @@ class Auth:
     def issue(self) -> str:
         sid = f"{self.creds.org_id}!" + secrets.token_urlsafe(48)
         with self._lock:
-            self._sessions[sid] = time.monotonic() + self.session_seconds
+            self._sessions[sid] = self.clock() + self.session_seconds
         return sid
 
     def expire_all(self) -> None:
@@ -97,7 +101,7 @@ class Auth:
         sid = sid or headers.get("x-sfdc-session", "")
         with self._lock:
             expires = self._sessions.get(sid)
-            if expires is not None and expires < time.monotonic():
+            if expires is not None and expires < self.clock():
                 del self._sessions[sid]
                 expires = None
         if expires is None:

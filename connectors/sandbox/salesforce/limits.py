@@ -12,18 +12,43 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 from .errors import SfError
 
 
+class Timing(Protocol):
+    """The org's own time: a monotonic clock and the matching sleep."""
+
+    def monotonic(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class RealTime:
+    """:class:`Timing` on :func:`time.monotonic` and :func:`time.sleep`."""
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
 class Limits:
     def __init__(
-        self, *, daily_max: int = 15_000, long_seconds: float = 20.0, max_long: int = 5
+        self,
+        *,
+        daily_max: int = 15_000,
+        long_seconds: float = 20.0,
+        max_long: int = 5,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.daily_max = daily_max
+        #: How long a request has run is read on this clock (a test passes a fake one).
+        self.clock = clock
         self.used = 0
         self.long_seconds = long_seconds
         self.max_long = max_long
@@ -49,7 +74,7 @@ class Limits:
     @contextmanager
     def in_flight(self) -> Iterator[None]:
         """Track one running request; refuse it if the long-running slots are full."""
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
             long_running = sum(1 for t in self._inflight.values() if now - t >= self.long_seconds)
             if long_running >= self.max_long:
