@@ -268,7 +268,9 @@ def test_daily_reserve_stops_before_sending(sandbox: HubSpotStandIn) -> None:
 
 @pytest.mark.e2e  # real time on both sides: the stand-in counts its own window
 def test_limiter_keeps_a_threaded_burst_under_the_real_limit() -> None:
-    limits = LimitConfig(enabled=True, ten_secondly=20, window_seconds=1.0)
+    # real time on both sides: four threads must race inside one window. A short window
+    # (48 calls at 20 per 0.25 s) still holds more calls than an unpaced burst needs.
+    limits = LimitConfig(enabled=True, ten_secondly=20, window_seconds=0.25)
     with HubSpotStandIn(seed=3, contacts=5, limits=limits) as hs:
         t = Transport(
             hs.token,
@@ -276,7 +278,7 @@ def test_limiter_keeps_a_threaded_burst_under_the_real_limit() -> None:
                 host=hs.base_url,
                 ssl_ca_cert=hs.ca_path,
                 ten_secondly_limit=20,
-                window_seconds=1.0,
+                window_seconds=0.25,
                 margin_seconds=0.25,
                 timeout_seconds=10,
             ),
@@ -298,7 +300,11 @@ def test_limiter_keeps_a_threaded_burst_under_the_real_limit() -> None:
 
 
 def test_search_bucket_is_paced_separately() -> None:
-    limits = LimitConfig(enabled=True, search_per_second=3, search_window_seconds=0.5)
+    # one thread: client and stand-in share a fake clock, the waits are not spent
+    clock = FakeClock()
+    limits = LimitConfig(
+        enabled=True, search_per_second=3, search_window_seconds=0.5, clock=clock.monotonic
+    )
     with HubSpotStandIn(seed=3, contacts=5, limits=limits) as hs:
         t = Transport(
             hs.token,
@@ -309,6 +315,7 @@ def test_search_bucket_is_paced_separately() -> None:
                 search_window_seconds=0.5,
                 margin_seconds=0.1,
             ),
+            clock=clock,
         )
         api = t.api("crm.contacts.search_api")
         body = {"filterGroups": [], "sorts": [], "properties": [], "limit": 1, "after": "0"}
@@ -318,6 +325,8 @@ def test_search_bucket_is_paced_separately() -> None:
             )
         assert hs.log.count(status=429) == 0
         assert t.calls["objects.search"] == 8
+        assert t.limiters["search"].waited_total > 0 and clock.slept > 0  # it was paced
+        assert t.limiters["standard"].waited_total == 0  # in its own bucket
 
 
 def test_rate_headers_feed_the_daily_budget(sandbox: HubSpotStandIn) -> None:

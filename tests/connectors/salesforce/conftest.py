@@ -10,6 +10,7 @@ import pytest
 
 from connectors.salesforce import SalesforceConnector, SalesforceSession, SalesforceSettings
 from connectors.sandbox.salesforce import SalesforceStandIn
+from tests.fakeclock import FakeClock, default_clock
 
 
 @pytest.fixture(autouse=True)
@@ -18,6 +19,15 @@ def _no_real_salesforce_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith(("SALESFORCE_", "SF_")):
             monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def clock() -> Iterator[FakeClock]:
+    """Every session a test builds without its own ``sleep`` waits on this fake clock:
+    Bulk job polls and backoffs are recorded in ``clock.sleeps``, none is spent. The
+    org's own time (held requests) stays real."""
+    with default_clock(FakeClock()) as fake:
+        yield fake
 
 
 def settings_for(server: SalesforceStandIn, **kw: Any) -> SalesforceSettings:

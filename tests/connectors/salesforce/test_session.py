@@ -322,7 +322,7 @@ def test_a_slow_but_fine_write_is_waited_for_not_repeated(sf_server: SalesforceS
     session = session_for(sf_server, timeout_seconds=0.3, write_timeout=10, attempts=3)
     contact = sorted(sf_server.ids["contact"].values())[0]
     _total(session)
-    sf_server.hold_requests(1, 1.0, path=r"/composite/sobjects$")  # triggers and flows run
+    sf_server.hold_requests(1, 0.6, path=r"/composite/sobjects$")  # triggers and flows run
     body = {
         "allOrNone": False,
         "records": [{"attributes": {"type": "Contact"}, "id": contact, "Title": "CTO"}],
