@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from pathlib import Path
 from typing import Any
 
@@ -13,16 +12,23 @@ from hubspot import HubSpot
 
 from connectors.base import TagUpdate
 from connectors.errors import RecordRejected
-from connectors.hubspot import HubSpotConnector
+from connectors.hubspot import HubSpotConnector, Transport
 from connectors.sandbox.hubspot import HubSpotStandIn
-from tests.connectors.hubspot.conftest import transport_for
+from tests.connectors.hubspot.conftest import settings_for, transport_for
+from tests.fakeclock import FakeClock
 from tests.sandbox_hubspot.test_exports_imports import add_tag_properties
 
 
+def on_one_clock(hs: HubSpotStandIn, token: str | None = None, **kw: Any) -> Transport:
+    """A transport on a fake clock the stand-in's exports and imports also follow: a
+    job poll's wait moves HubSpot's processing on by as much, and takes no real time."""
+    clock = FakeClock()
+    hs.bulk.clock = clock
+    return Transport(token or hs.token, settings_for(hs, **kw), clock=clock)
+
+
 def bulk(hs: HubSpotStandIn, token: str | None = None, **kw: Any) -> HubSpotConnector:
-    c = HubSpotConnector(transport_for(hs, token, **kw), export_threshold=10, import_threshold=10)
-    c.exporter.sleep = c.importer.sleep = lambda s: time.sleep(min(s, 0.02))
-    return c
+    return HubSpotConnector(on_one_clock(hs, token, **kw), export_threshold=10, import_threshold=10)
 
 
 def plain(hs: HubSpotStandIn) -> HubSpotConnector:
@@ -275,11 +281,11 @@ def test_pull_waits_for_an_import_still_processing(sandbox: HubSpotStandIn, tmp_
             }
         ],
     }
+    transport = on_one_clock(sandbox)
     HubSpot(**sandbox.client_settings()).crm.imports.core_api.create(
         files=str(path), import_request=json.dumps(request)
     )
-    c = HubSpotConnector(transport_for(sandbox), export_threshold=0, import_threshold=10)
-    c.importer.sleep = lambda s: time.sleep(min(s, 0.05))
+    c = HubSpotConnector(transport, export_threshold=0, import_threshold=10)
     records = pulled(c, "contact", ("crmseg_abc",))
     assert records["7"].properties["crmseg_abc"] == "C"
     assert c.api_calls()["imports.list"] == 1
@@ -290,8 +296,8 @@ def test_daily_allowance_check_covers_export_status_polls() -> None:
     from connectors.sandbox.hubspot import LimitConfig
 
     with HubSpotStandIn(seed=7, contacts=60, limits=LimitConfig(enabled=False, daily=40)) as hs:
-        hs.bulk.export_delay_seconds = 30.0
         c = bulk(hs)
+        hs.bulk.export_delay_seconds = 3600.0  # longer than the polls the allowance pays for
         with pytest.raises(BudgetExhausted):
             pulled(c, "contact")
         calls = c.api_calls()
