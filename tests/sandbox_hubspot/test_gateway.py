@@ -90,13 +90,26 @@ def test_daily_limit_is_429_daily(sandbox: HubSpotStandIn) -> None:
     assert json.loads(e.value.body)["policyName"] == "DAILY"
 
 
-def test_retry_after_lets_urllib3_retry_gets(sandbox: HubSpotStandIn) -> None:
+def test_retry_after_lets_urllib3_retry_gets(
+    sandbox: HubSpotStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+    import types
+
+    import urllib3.util.retry
+
+    # urllib3's retry sleeps on the stand-in's (fake) clock: the window passes at once
+    clock = FakeClock()
+    shim = types.SimpleNamespace(**{**vars(time), "sleep": clock.sleep})
+    monkeypatch.setattr(urllib3.util.retry, "time", shim)
+    sandbox.limits.clock = clock.monotonic
     sandbox.limits.enabled, sandbox.limits.ten_secondly = True, 1
     sandbox.limits.window_seconds, sandbox.limits.retry_after = 0.5, True
     api = make_client(sandbox).crm.contacts.basic_api
     api.get_page(limit=1)
     assert api.get_page(limit=1) is not None  # urllib3 slept Retry-After (1 s) and retried
     assert sandbox.log.count(status=429) == 1
+    assert clock.sleeps == [1.0]
 
 
 def test_limits_can_be_switched_off(client: HubSpot, sandbox: HubSpotStandIn) -> None:
