@@ -181,11 +181,12 @@ def test_a_filtered_view_export_holds_only_the_matching_records(
 def test_a_filtered_export_takes_time_for_the_matching_rows_only(
     sandbox: HubSpotStandIn, client: HubSpot
 ) -> None:
+    sandbox.bulk.clock = clock = FakeClock()
     sandbox.bulk.export_delay_seconds = 0.0
     sandbox.bulk.export_rows_per_second = 60.0  # all 60 rows: 1 s; one row: 1/60 s
     one = {"propertyName": "hs_object_id", "operator": "EQ", "value": "7"}
     task = _export(client, {**VIEW, "publicCrmSearchRequest": {"filters": [one]}})
-    time.sleep(0.2)
+    clock.sleep(0.2)
     assert _status(client, task).status == "COMPLETE"
 
 
