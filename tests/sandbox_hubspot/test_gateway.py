@@ -70,6 +70,7 @@ def test_window_rolls_over(sandbox: HubSpotStandIn) -> None:
 
 
 def test_search_has_own_bucket_without_headers(sandbox: HubSpotStandIn) -> None:
+    sandbox.limits.clock = FakeClock().monotonic  # all six inside one window, however slow
     sandbox.limits.enabled = True
     c = make_client(sandbox)
     req = PublicObjectSearchRequest(filter_groups=[], sorts=[], properties=[], limit=1, after="0")
