@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -50,7 +51,7 @@ import urllib3
 
 from connectors.base import Cursor, ObjectType, Page
 from connectors.errors import CrmError, PermissionDenied, Timeout
-from connectors.hubspot.export_rows import RowReader, rows
+from connectors.hubspot.export_rows import ExportColumns, RowReader, csv_files, rows
 from connectors.hubspot.job_polls import poll_wait
 from connectors.hubspot.pull import Puller
 from connectors.hubspot.pull_core import _CursorTracker
@@ -120,9 +121,13 @@ class Exporter:
         total = getattr(resp, "total", None)
         return int(total) if total is not None else None
 
-    def pull(self, object_type: ObjectType, requested: Sequence[str]) -> Iterator[Page[Any]] | None:
+    def pull(
+        self, object_type: ObjectType, requested: Sequence[str], *, columns: bool = False
+    ) -> Iterator[Any] | None:
         """Pages of a full pull read from an export, or ``None`` to page the list
-        endpoint (switched off, small enough, or refused)."""
+        endpoint (switched off, small enough, or refused). With ``columns`` the
+        export's rows come as one :class:`~connectors.base.ColumnBatch` where the
+        file allows it (:class:`~connectors.hubspot.export_rows.ExportColumns`)."""
         if self.threshold <= 0 or self.refused is not None:
             return None
         total = self.count(object_type)
@@ -135,6 +140,8 @@ class Exporter:
             self.paths[object_type] = "list"
             return None
         self.paths[object_type] = "export"
+        if columns:
+            return self._column_pages(object_type, task, props, list(requested))
         return self._pages(object_type, task, props, list(requested))
 
     def filtered(
@@ -315,17 +322,59 @@ class Exporter:
         try:
             with os.fdopen(fd, "w+b") as fh:
                 self._download(task, fh)
-            wires: list[WireRecord] = []
-            reader = RowReader(object_type, props)
-            for row in rows(name):
-                wires.append(reader.wire(row))
-                if len(wires) >= PAGE_ROWS:
-                    yield wires
-                    wires = []
-            if wires:
-                yield wires
+            yield from self._read_wires(object_type, name, props)
         finally:
             os.unlink(name)
+
+    @staticmethod
+    def _read_wires(
+        object_type: ObjectType, name: str, props: list[str]
+    ) -> Iterator[list[WireRecord]]:
+        wires: list[WireRecord] = []
+        reader = RowReader(object_type, props)
+        for row in rows(name):
+            wires.append(reader.wire(row))
+            if len(wires) >= PAGE_ROWS:
+                yield wires
+                wires = []
+        if wires:
+            yield wires
+
+    def _column_pages(
+        self, object_type: ObjectType, task: str, props: list[str], requested: list[str]
+    ) -> Iterator[Any]:
+        """A full pull's export as one :class:`ExportColumns` batch, or, for a file
+        holding values only the row reader reads (or a refusal of DuckDB to read
+        it), as pages of records. The batch owns the downloaded file(s) from the
+        moment it is handed over: the consumer may store it after this generator
+        has ended (a prefetch thread reads ahead)."""
+        workdir: str | None = tempfile.mkdtemp(prefix="crmseg-export-")
+        assert workdir is not None
+        try:
+            name = os.path.join(workdir, "download.bin")
+            with open(name, "w+b") as fh:
+                self._download(task, fh)
+            files = csv_files(name, workdir)
+            if files != [name]:
+                os.unlink(name)
+
+            def fetch(ids: list[str]) -> dict[str, list[Any]]:
+                return self.puller.fetch_associations(PLURAL[object_type], "companies", ids)
+
+            batch = ExportColumns.prepare(object_type, files, props, requested, self.mapper, fetch)
+            if batch is None:
+                tracker = _CursorTracker(None)
+                for path in files:
+                    for wires in self._read_wires(object_type, path, props):
+                        yield self._page(object_type, wires, requested, tracker)
+                return
+            if batch.count:
+                batch.attach(workdir)
+                workdir = None
+                yield batch
+        finally:
+            if workdir is not None:
+                shutil.rmtree(workdir, ignore_errors=True)
 
     def _page(
         self,
