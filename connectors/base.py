@@ -137,8 +137,13 @@ class ColumnBatch(abc.ABC):
     def unstage(self, con: duckdb.DuckDBPyConnection) -> None:
         """Drop what :meth:`stage` created."""
         for name in STAGED_NAMES:
-            con.execute(f"DROP VIEW IF EXISTS {name}")
-            con.execute(f"DROP TABLE IF EXISTS {name}")
+            kinds = con.execute(
+                "SELECT 'VIEW' FROM duckdb_views() WHERE temporary AND view_name = $1 "
+                "UNION ALL SELECT 'TABLE' FROM duckdb_tables() WHERE temporary AND table_name = $1",
+                [name],
+            ).fetchall()
+            for (kind,) in kinds:
+                con.execute(f"DROP {kind} {name}")
 
     def close(self) -> None:
         """Release the batch's resources (default: nothing to release)."""
