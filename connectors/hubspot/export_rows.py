@@ -6,6 +6,15 @@ million rows; starting, polling and downloading the export is
 :mod:`connectors.hubspot.exports`'. Which columns hold associated ids
 (``Associated Company IDs``...) is decided once per header, not per row: at 1M
 rows the per-row matching was a large part of the pull's CPU time.
+
+:class:`ExportColumns` reads the same file(s) with DuckDB into canonical columns
+(a :class:`~connectors.base.ColumnBatch`) for a full pull, mapping each column as
+:class:`RowReader` and :class:`~connectors.hubspot.records.RecordMapper` map a row:
+ids as they are, empty cells as ``None``, epoch milliseconds as UTC timestamps and
+dates, the won stages, a contact's company (its only one, or for several the v4
+read's primary, else the lowest id) and a deal's distinct associated ids. It only
+takes a file whose every value has one of the plain shapes HubSpot writes with
+internal values; anything else is the row reader's.
 """
 
 from __future__ import annotations
