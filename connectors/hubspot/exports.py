@@ -370,6 +370,10 @@ class Exporter:
 
             batch = ExportColumns.prepare(object_type, files, props, requested, self.mapper, fetch)
             if batch is None:
+                log.info(
+                    "export of %s: a value needs the row reader; reading it row by row",
+                    PLURAL[object_type],
+                )
                 tracker = _CursorTracker(None)
                 for path in files:
                     for wires in self._read_wires(object_type, path, props):
