@@ -128,10 +128,11 @@ class Mirror(Connected):
                 [object_type],
             )
             self._delete_in(object_type, staged, [], keep_stamps=True)
-            columns = ", ".join(COLUMN_BATCH_COLUMNS[object_type])
-            values = columns.replace("amount", f"amount::{AMOUNT_TYPE}")
+            names = COLUMN_BATCH_COLUMNS[object_type]
+            typed = [f"{c}::{AMOUNT_TYPE}" if c == "amount" else c for c in names]
             self.con.execute(
-                f"INSERT INTO {TABLE[object_type]} ({columns}) SELECT {values} FROM staged_records"
+                f"INSERT INTO {TABLE[object_type]} ({', '.join(names)}) "
+                f"SELECT {', '.join(typed)} FROM staged_records"
             )
             if object_type == "deal":
                 for table, other in (

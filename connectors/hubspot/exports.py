@@ -355,8 +355,8 @@ class Exporter:
         it), as pages of records. The batch owns the downloaded file(s) from the
         moment it is handed over: the consumer may store it after this generator
         has ended (a prefetch thread reads ahead)."""
-        workdir: str | None = tempfile.mkdtemp(prefix="crmseg-export-")
-        assert workdir is not None
+        workdir = tempfile.mkdtemp(prefix="crmseg-export-")
+        handed = False
         try:
             name = os.path.join(workdir, "download.bin")
             with open(name, "w+b") as fh:
@@ -381,10 +381,10 @@ class Exporter:
                 return
             if batch.count:
                 batch.attach(workdir)
-                workdir = None
+                handed = True
                 yield batch
         finally:
-            if workdir is not None:
+            if not handed:
                 shutil.rmtree(workdir, ignore_errors=True)
 
     def _page(
