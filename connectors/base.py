@@ -22,10 +22,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from itertools import islice
-from typing import ClassVar, Generic, Literal, TypeVar, final
+from typing import TYPE_CHECKING, ClassVar, Generic, Literal, TypeVar, final
 
 from connectors.errors import CrmError, CrmsegError, Fatal
 from connectors.naming import PREFIX, unowned
+
+if TYPE_CHECKING:
+    import duckdb
 
 ObjectType = Literal["contact", "company", "deal"]
 OBJECT_TYPES: tuple[ObjectType, ...] = ("contact", "company", "deal")
@@ -93,6 +96,85 @@ class Page(Generic[R]):
     records: Sequence[R]
     deleted_ids: Sequence[str] = ()
     cursor: Cursor | None = None
+
+
+class ColumnBatch(abc.ABC):
+    """Many canonical records of one object type as columns rather than objects.
+
+    Why: a pull that reads a file of a million records (a CRM's export) spent most
+    of its CPU building one Python record per row and handing the mirror lists of
+    them. A connector may instead hand the mirror the records as tables on the
+    mirror's own DuckDB connection, built from the file by DuckDB itself, and the
+    mirror stores them in a few statements. The data are exactly what the
+    :class:`Page` records would carry; nothing of the CRM's wire format shows.
+
+    :meth:`stage` creates these temporary tables or views on ``con`` (canonical
+    types; ids ``VARCHAR``, timestamps ``TIMESTAMP`` in UTC without a zone):
+
+    * ``staged_records``: one row per record, ids distinct, the columns of
+      :data:`COLUMN_BATCH_COLUMNS` for the object type (``amount`` a decimal
+      number or its text, ``close_date`` ``DATE``, ``won`` ``BOOLEAN``);
+    * ``staged_properties`` (``record_id``, ``name``, ``value``): the requested
+      extra properties (a record's ``properties``) that are not ``None``;
+    * deals only: ``staged_deal_contacts`` (``deal_id``, ``contact_id``) and
+      ``staged_deal_companies`` (``deal_id``, ``company_id``), distinct pairs.
+
+    A batch carries no deletions (those travel in pages). :meth:`close` releases
+    what the batch holds (its files); the consumer calls it once the batch is
+    stored or abandoned.
+    """
+
+    object_type: ObjectType
+    #: Records in the batch.
+    count: int
+    #: Where an incremental pull resumes once the batch is committed (as a page's).
+    cursor: Cursor | None
+
+    @abc.abstractmethod
+    def stage(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Create the staged tables (above) on ``con``, replacing earlier ones."""
+
+    def unstage(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Drop what :meth:`stage` created."""
+        for name in STAGED_NAMES:
+            kinds = con.execute(
+                "SELECT 'VIEW' FROM duckdb_views() WHERE temporary AND view_name = $1 "
+                "UNION ALL SELECT 'TABLE' FROM duckdb_tables() WHERE temporary AND table_name = $1",
+                [name],
+            ).fetchall()
+            for (kind,) in kinds:
+                con.execute(f"DROP {kind} {name}")
+
+    def close(self) -> None:
+        """Release the batch's resources (default: nothing to release)."""
+        return None
+
+
+#: The columns of ``staged_records`` per object type, in order (:class:`ColumnBatch`).
+COLUMN_BATCH_COLUMNS: dict[ObjectType, tuple[str, ...]] = {
+    "contact": (
+        "id",
+        "email",
+        "first_name",
+        "last_name",
+        "salutation",
+        "country",
+        "company_id",
+        "updated_at",
+        "street",
+        "postal_code",
+        "city",
+    ),
+    "company": ("id", "name", "updated_at"),
+    "deal": ("id", "amount", "close_date", "won", "updated_at"),
+}
+#: Every table or view a :class:`ColumnBatch` may stage.
+STAGED_NAMES = (
+    "staged_records",
+    "staged_properties",
+    "staged_deal_contacts",
+    "staged_deal_companies",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +319,17 @@ class Connector(abc.ABC):
     @abc.abstractmethod
     def ensure_lists(self, specs: Sequence[ListSpec]) -> list[ListState]:
         """Create or correct one list per spec, idempotently."""
+
+    def pull_columns(
+        self,
+        object_type: ObjectType,
+        since: Cursor | None,
+        properties: Sequence[str] = (),
+    ) -> Iterator[Page[Contact] | Page[Company] | Page[Deal] | ColumnBatch]:
+        """:meth:`pull`, where the connector may hand over large reads as
+        :class:`ColumnBatch` items between (or instead of) pages; the mirror stores
+        them in order with the pages. The default is :meth:`pull`."""
+        return iter(self.pull(object_type, since, properties))
 
     def write_bulk(self, updates: Sequence[TagUpdate]) -> list[WriteResult] | None:
         """Write many updates in one asynchronous bulk job, or return ``None`` to have

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from connectors.base import Connector, Cursor, ObjectType, Page, Phase
+from connectors.base import ColumnBatch, Connector, Cursor, ObjectType, Page, Phase
 from connectors.errors import MassChange
 from sync.config import Config
 from sync.fields import field_specs
@@ -76,7 +76,7 @@ class MirrorPull:
         self.relink.clear()
         # Connectors that allow it read every object type at once (sync.prefetch).
         if self.connector.concurrent_pulls:
-            self._prefetch = Prefetcher(self.connector)
+            self._prefetch = Prefetcher(cast(Connector, _ColumnPulls(self.connector)))
             for object_type in self.object_types():
                 _full, since, properties = self._pull_args(object_type, options)
                 self._prefetch.start(object_type, since, properties)
@@ -110,13 +110,15 @@ class MirrorPull:
 
     def _pages(
         self, object_type: ObjectType, since: Cursor | None, properties: list[str]
-    ) -> Iterator[Page[Any]]:
-        def direct() -> Iterator[Page[Any]]:
-            return iter(self.connector.pull(object_type, since, properties))
+    ) -> Iterator[Page[Any] | ColumnBatch]:
+        def direct() -> Iterator[Page[Any] | ColumnBatch]:
+            return iter(self.connector.pull_columns(object_type, since, properties))
 
         if self._prefetch is None:
             return direct()
-        return self._prefetch.pages(object_type, since, properties, direct)
+        # column batches pass through the read-ahead like pages (``_ColumnPulls``)
+        pages = cast(Callable[[], Iterator[Page[Any]]], direct)
+        return self._prefetch.pages(object_type, since, properties, pages)
 
     def _needs_full(
         self,
@@ -151,6 +153,20 @@ class MirrorPull:
         try:
             with self.phase(f"Pulling {object_type}s", None) as advance:
                 for page in self._pages(object_type, since, properties):
+                    if isinstance(page, ColumnBatch):
+                        store()  # the pages before it first
+                        try:
+                            if self.state.apply_columns(object_type, page, full=full):
+                                self._links_moved(object_type)
+                        finally:
+                            page.close()
+                        records += page.count
+                        if page.cursor is not None and (
+                            cursor is None or _later(page.cursor, cursor)
+                        ):
+                            cursor = page.cursor
+                        advance(page.count)
+                        continue
                     batch.add(page)  # stored a few thousand records at a time
                     if batch.full:
                         store()
@@ -187,6 +203,19 @@ class MirrorPull:
         self.relink.add("deal")
         if object_type == "company":
             self.relink.add("contact")
+
+
+class _ColumnPulls:
+    """A connector whose ``pull`` is its ``pull_columns``: what the prefetch threads
+    read ahead (column batches pass through them like pages)."""
+
+    def __init__(self, connector: Connector) -> None:
+        self.connector = connector
+
+    def pull(
+        self, object_type: ObjectType, since: Cursor | None, properties: Sequence[str] = ()
+    ) -> Iterator[Page[Any] | ColumnBatch]:
+        return self.connector.pull_columns(object_type, since, properties)
 
 
 def _capped(cursor: Cursor | None, started_at: datetime) -> Cursor | None:

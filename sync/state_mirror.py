@@ -12,7 +12,17 @@ from typing import Any
 
 import duckdb
 
-from connectors.base import Company, Contact, Cursor, Deal, ObjectType, Page
+from connectors.base import (
+    COLUMN_BATCH_COLUMNS,
+    ColumnBatch,
+    Company,
+    Contact,
+    Cursor,
+    Deal,
+    ObjectType,
+    Page,
+)
+from connectors.naming import PREFIX
 from segmentation.inputs import AMOUNT_TYPE
 from sync.fields import owned
 from sync.state_sql import NORMALISE, TABLE, Connected, naive, utc
@@ -105,6 +115,53 @@ class Mirror(Connected):
             self._delete(object_type, deleted)
         return relink
 
+    def apply_columns(self, object_type: ObjectType, batch: ColumnBatch, *, full: bool) -> bool:
+        """Store a :class:`~connectors.base.ColumnBatch` as :meth:`apply` stores a page
+        of the same records: the same statements, reading the staged tables instead
+        of Python lists. A batch has no deletions, so no link moves (``False``)."""
+        batch.stage(self.con)
+        try:
+            staged = "SELECT id FROM staged_records"
+            self.con.execute(
+                "DELETE FROM own_writes o USING staged_records p WHERE o.object_type = $1 "
+                "AND o.record_id = p.id AND o.updated_at IS DISTINCT FROM p.updated_at",
+                [object_type],
+            )
+            self._delete_in(object_type, staged, [], keep_stamps=True)
+            names = COLUMN_BATCH_COLUMNS[object_type]
+            typed = [f"{c}::{AMOUNT_TYPE}" if c == "amount" else c for c in names]
+            self.con.execute(
+                f"INSERT INTO {TABLE[object_type]} ({', '.join(names)}) "
+                f"SELECT {', '.join(typed)} FROM staged_records"
+            )
+            if object_type == "deal":
+                for table, other in (
+                    ("mirror_deal_contacts", "contact_id"),
+                    ("mirror_deal_companies", "company_id"),
+                ):
+                    stage = f"staged_{table.removeprefix('mirror_')}"
+                    self.con.execute(
+                        f"INSERT INTO {table} (deal_id, {other}) SELECT deal_id, {other} "
+                        f"FROM {stage}"
+                    )
+            owned_sql = f"starts_with(name, '{PREFIX}')"
+            self.con.execute(
+                "INSERT INTO mirror_properties SELECT $1, record_id, name, value "
+                f"FROM staged_properties WHERE value IS NOT NULL AND NOT {owned_sql}",
+                [object_type],
+            )
+            self.con.execute(
+                "INSERT OR REPLACE INTO crm_values SELECT * FROM (SELECT $1 AS t, record_id, "
+                f"name, {NORMALISE.format(v='value')} AS v FROM staged_properties "
+                f"WHERE value <> '' AND {owned_sql}) WHERE v IS NOT NULL",
+                [object_type],
+            )
+            if full:
+                self.con.execute(f"INSERT INTO seen_ids {staged}")
+        finally:
+            batch.unstage(self.con)
+        return False
+
     def begin_pull(self, *, full: bool) -> None:
         self.con.execute("BEGIN")
         if full:
@@ -159,32 +216,24 @@ class Mirror(Connected):
     ) -> None:
         """Remove records with everything hanging off them (properties, held values,
         a deal's links, the stamps of crmseg's writes unless ``keep_stamps``)."""
-        params = [ids]
+        self._delete_in(object_type, "SELECT unnest($1::VARCHAR[])", [ids], keep_stamps=keep_stamps)
+
+    def _delete_in(
+        self, object_type: ObjectType, ids: str, params: list[Any], *, keep_stamps: bool
+    ) -> None:
+        """:meth:`_delete` of the ids the query ``ids`` answers (with ``params``)."""
+        mirror = TABLE[object_type]  # one of three fixed names (KeyError otherwise)
+        kind = f"object_type = '{object_type}'"
         if not keep_stamps:
             self.con.execute(
-                "DELETE FROM own_writes WHERE object_type = $2 AND record_id IN "
-                "(SELECT unnest($1::VARCHAR[]))",
-                [ids, object_type],
+                f"DELETE FROM own_writes WHERE {kind} AND record_id IN ({ids})", params
             )
-        self.con.execute(
-            f"DELETE FROM {TABLE[object_type]} WHERE id IN (SELECT unnest($1::VARCHAR[]))",
-            params,
-        )
-        self.con.execute(
-            "DELETE FROM mirror_properties WHERE object_type = $2 AND record_id IN "
-            "(SELECT unnest($1::VARCHAR[]))",
-            [ids, object_type],
-        )
-        self.con.execute(
-            "DELETE FROM crm_values WHERE object_type = $2 AND record_id IN "
-            "(SELECT unnest($1::VARCHAR[]))",
-            [ids, object_type],
-        )
+        self.con.execute(f"DELETE FROM {mirror} WHERE id IN ({ids})", params)
+        for table in ("mirror_properties", "crm_values"):
+            self.con.execute(f"DELETE FROM {table} WHERE {kind} AND record_id IN ({ids})", params)
         if object_type == "deal":
             for table in ("mirror_deal_contacts", "mirror_deal_companies"):
-                self.con.execute(
-                    f"DELETE FROM {table} WHERE deal_id IN (SELECT unnest($1::VARCHAR[]))", params
-                )
+                self.con.execute(f"DELETE FROM {table} WHERE deal_id IN ({ids})", params)
 
     def _insert_contacts(self, records: list[Contact]) -> None:
         self.con.execute(

@@ -102,6 +102,21 @@ class HubSpotConnector(Connector):
             return exported
         return self.puller.pull(object_type, since, properties)
 
+    def pull_columns(
+        self,
+        object_type: ObjectType,
+        since: Cursor | None,
+        properties: Sequence[str] = (),
+    ) -> Iterator[Any]:
+        """:meth:`pull`, with a full pull's export handed over as one column batch."""
+        if since is not None:
+            return self.pull(object_type, since, properties)
+        self.importer.settle()
+        exported = self.exporter.pull(object_type, properties, columns=True)
+        if exported is not None:
+            return exported
+        return self.puller.pull(object_type, since, properties)
+
     def ensure_fields(self, object_type: ObjectType, fields: Sequence[FieldSpec]) -> list[str]:
         from connectors.hubspot.fields import ensure_fields  # type: ignore[import-not-found,unused-ignore]
 

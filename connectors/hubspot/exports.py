@@ -19,6 +19,13 @@ How (FACTS.md of the HubSpot stand-in, "Exports and imports"):
    by row into pages of :data:`PAGE_ROWS` canonical records. Properties that do
    not exist in the portal (tag fields before their first provisioning) are left
    out of the request (one properties read) and read as empty.
+   A full pull asked for column batches (``HubSpotConnector.pull_columns``, what
+   the engine's pull uses) hands the file over instead as one
+   :class:`~connectors.hubspot.export_rows.ExportColumns` batch, which DuckDB reads
+   straight into the mirror: about ten times less CPU per row than building a
+   record per row. A file holding a value DuckDB would not read exactly as the row
+   reader does (an ISO stamp, a padded id, an amount such as ``1e3``) is read row
+   by row as before.
 4. The file lists associated ids but not which association is the primary one:
    contacts with more than one company get their association list from the v4
    batch read (as list pages with capped inline associations do).
@@ -42,6 +49,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -50,7 +58,7 @@ import urllib3
 
 from connectors.base import Cursor, ObjectType, Page
 from connectors.errors import CrmError, PermissionDenied, Timeout
-from connectors.hubspot.export_rows import RowReader, rows
+from connectors.hubspot.export_rows import ExportColumns, RowReader, csv_files, rows
 from connectors.hubspot.job_polls import poll_wait
 from connectors.hubspot.pull import Puller
 from connectors.hubspot.pull_core import _CursorTracker
@@ -120,9 +128,13 @@ class Exporter:
         total = getattr(resp, "total", None)
         return int(total) if total is not None else None
 
-    def pull(self, object_type: ObjectType, requested: Sequence[str]) -> Iterator[Page[Any]] | None:
+    def pull(
+        self, object_type: ObjectType, requested: Sequence[str], *, columns: bool = False
+    ) -> Iterator[Any] | None:
         """Pages of a full pull read from an export, or ``None`` to page the list
-        endpoint (switched off, small enough, or refused)."""
+        endpoint (switched off, small enough, or refused). With ``columns`` the
+        export's rows come as one :class:`~connectors.base.ColumnBatch` where the
+        file allows it (:class:`~connectors.hubspot.export_rows.ExportColumns`)."""
         if self.threshold <= 0 or self.refused is not None:
             return None
         total = self.count(object_type)
@@ -135,6 +147,8 @@ class Exporter:
             self.paths[object_type] = "list"
             return None
         self.paths[object_type] = "export"
+        if columns:
+            return self._column_pages(object_type, task, props, list(requested))
         return self._pages(object_type, task, props, list(requested))
 
     def filtered(
@@ -315,17 +329,63 @@ class Exporter:
         try:
             with os.fdopen(fd, "w+b") as fh:
                 self._download(task, fh)
-            wires: list[WireRecord] = []
-            reader = RowReader(object_type, props)
-            for row in rows(name):
-                wires.append(reader.wire(row))
-                if len(wires) >= PAGE_ROWS:
-                    yield wires
-                    wires = []
-            if wires:
-                yield wires
+            yield from self._read_wires(object_type, name, props)
         finally:
             os.unlink(name)
+
+    @staticmethod
+    def _read_wires(
+        object_type: ObjectType, name: str, props: list[str]
+    ) -> Iterator[list[WireRecord]]:
+        wires: list[WireRecord] = []
+        reader = RowReader(object_type, props)
+        for row in rows(name):
+            wires.append(reader.wire(row))
+            if len(wires) >= PAGE_ROWS:
+                yield wires
+                wires = []
+        if wires:
+            yield wires
+
+    def _column_pages(
+        self, object_type: ObjectType, task: str, props: list[str], requested: list[str]
+    ) -> Iterator[Any]:
+        """A full pull's export as one :class:`ExportColumns` batch, or, for a file
+        holding values only the row reader reads (or a refusal of DuckDB to read
+        it), as pages of records. The batch owns the downloaded file(s) from the
+        moment it is handed over: the consumer may store it after this generator
+        has ended (a prefetch thread reads ahead)."""
+        workdir = tempfile.mkdtemp(prefix="crmseg-export-")
+        handed = False
+        try:
+            name = os.path.join(workdir, "download.bin")
+            with open(name, "w+b") as fh:
+                self._download(task, fh)
+            files = csv_files(name, workdir)
+            if files != [name]:
+                os.unlink(name)
+
+            def fetch(ids: list[str]) -> dict[str, list[Any]]:
+                return self.puller.fetch_associations(PLURAL[object_type], "companies", ids)
+
+            batch = ExportColumns.prepare(object_type, files, props, requested, self.mapper, fetch)
+            if batch is None:
+                log.info(
+                    "export of %s: a value needs the row reader; reading it row by row",
+                    PLURAL[object_type],
+                )
+                tracker = _CursorTracker(None)
+                for path in files:
+                    for wires in self._read_wires(object_type, path, props):
+                        yield self._page(object_type, wires, requested, tracker)
+                return
+            if batch.count:
+                batch.attach(workdir)
+                handed = True
+                yield batch
+        finally:
+            if not handed:
+                shutil.rmtree(workdir, ignore_errors=True)
 
     def _page(
         self,
