@@ -120,13 +120,20 @@ class RunLog(Connected):
         return len(rows)
 
     def record_sizes(self, run_id: int, as_of: date, families: Sequence[str]) -> None:
-        """Contacts per value of each tag family (multi-values count once per value)."""
-        for family in families:
-            # ``family`` is one of the fixed tag column names, never user input.
-            self.con.execute(
-                f"""INSERT INTO segment_sizes
-                SELECT ?, ?, '{family}', v, count(*) FROM (
-                    SELECT unnest(string_split(COALESCE({family}, ''), ';')) AS v FROM seg_tags
-                ) WHERE v <> '' GROUP BY v""",
-                [run_id, as_of],
-            )
+        """Contacts per value of each tag family (multi-values count once per value).
+
+        One statement for all families: each statement costs DuckDB some milliseconds
+        of its own, whatever the size of ``seg_tags``."""
+        if not families:
+            return
+        # ``family`` is one of the fixed tag column names, never user input.
+        counts = " UNION ALL ".join(
+            f"""SELECT '{family}' AS family, v, count(*) AS n FROM (
+                SELECT unnest(string_split(COALESCE({family}, ''), ';')) AS v FROM seg_tags
+            ) WHERE v <> '' GROUP BY v"""
+            for family in families
+        )
+        self.con.execute(
+            f"INSERT INTO segment_sizes SELECT ?, ?, family, v, n FROM ({counts})",
+            [run_id, as_of],
+        )

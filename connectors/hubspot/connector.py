@@ -36,6 +36,10 @@ __all__ = ["HubSpotConnector", "plural", "singular"]
 
 _SINGULAR: dict[str, ObjectType] = {v: k for k, v in PLURAL.items()}
 
+#: How long a property list read for a check is reused: long enough for one run's
+#: preflight and a quick pull, short enough that a long-lived connector reads again.
+PROPERTY_LIST_REUSE_SECONDS = 300.0
+
 
 def plural(object_type: ObjectType) -> str:
     """crmseg object type -> HubSpot's plural name (``contact`` -> ``contacts``)."""
@@ -77,6 +81,9 @@ class HubSpotConnector(Connector):
         # at least this many own writes since the cursor (0: never) are checked by one
         # filtered export instead of search pages (connectors.hubspot.own_writes)
         self.puller.exporter, self.puller.export_min = self.exporter, own_write_export_min
+        #: Property lists read for read-only checks (the preflight's), per object type,
+        #: with the clock's time of the read; see :meth:`_property_list`.
+        self._property_lists: dict[ObjectType, tuple[float, dict[str, Any]]] = {}
 
     @classmethod
     def from_env(cls, settings: HubSpotSettings | None = None, **kw: Any) -> HubSpotConnector:
@@ -118,9 +125,14 @@ class HubSpotConnector(Connector):
         return self.puller.pull(object_type, since, properties)
 
     def ensure_fields(self, object_type: ObjectType, fields: Sequence[FieldSpec]) -> list[str]:
+        """The preflight's property list (if recent) stands in for provisioning's read
+        once, and only to find that nothing needs writing; what would change is decided
+        on a list read now (:func:`connectors.hubspot.fields.ensure_fields`)."""
         from connectors.hubspot.fields import ensure_fields  # type: ignore[import-not-found,unused-ignore]
 
-        return ensure_fields(self.transport, object_type, fields)  # type: ignore[no-any-return,unused-ignore]
+        seen = self._recent_property_list(object_type)
+        self._property_lists.pop(object_type, None)
+        return ensure_fields(self.transport, object_type, fields, seen=seen)  # type: ignore[no-any-return,unused-ignore]
 
     def write_batch(self, updates: Sequence[TagUpdate]) -> list[WriteResult]:
         from connectors.hubspot.writes import write_batch  # type: ignore[import-not-found,unused-ignore]
@@ -159,7 +171,9 @@ class HubSpotConnector(Connector):
     def plan_fields(self, object_type: ObjectType, fields: Sequence[FieldSpec]) -> list[str]:
         from connectors.hubspot.fields import plan_fields
 
-        return plan_fields(self.transport, object_type, fields)
+        if not fields:
+            return plan_fields(self.transport, object_type, fields)
+        return plan_fields(self.transport, object_type, fields, self._property_list(object_type))
 
     def plan_lists(self, specs: Sequence[ListSpec]) -> list[str]:
         from connectors.hubspot.lists import plan_lists
@@ -167,10 +181,26 @@ class HubSpotConnector(Connector):
         return plan_lists(self.transport, specs)
 
     def missing_properties(self, object_type: ObjectType, names: Sequence[str]) -> list[str]:
-        from connectors.hubspot.fields import property_names
-
-        have = property_names(self.transport, object_type)
+        have = self._property_list(object_type)
         return [n for n in names if n not in have]
+
+    def _property_list(self, object_type: ObjectType) -> dict[str, Any]:
+        """Name -> property of ``object_type`` for a read-only check: one read serves
+        the checks of the next :data:`PROPERTY_LIST_REUSE_SECONDS` (a preflight asks
+        for the same list two or three times), then provisioning's no-op check."""
+        from connectors.hubspot.fields import read_properties
+
+        recent = self._recent_property_list(object_type)
+        if recent is None:
+            recent = read_properties(self.transport, object_type)
+            self._property_lists[object_type] = (self.transport.clock.monotonic(), recent)
+        return recent
+
+    def _recent_property_list(self, object_type: ObjectType) -> dict[str, Any] | None:
+        kept = self._property_lists.get(object_type)
+        if kept is None or self.transport.clock.monotonic() - kept[0] > PROPERTY_LIST_REUSE_SECONDS:
+            return None
+        return kept[1]
 
     def account_id(self) -> str:
         """``hubspot portal <portalId>`` from ``GET /account-info/v3/details``."""

@@ -23,9 +23,16 @@ import operator
 import threading
 import weakref
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
-from hubspot.crm.properties import OptionInput, PropertyCreate, PropertyGroupCreate, PropertyUpdate
+from hubspot.crm.properties import (
+    Configuration,
+    OptionInput,
+    PropertyCreate,
+    PropertyGroupCreate,
+    PropertyUpdate,
+)
 
 from connectors.base import FieldSpec, ObjectType
 from connectors.errors import CrmError, SchemaMismatch
@@ -52,6 +59,13 @@ class HubSpotTransport(Protocol):
         ...
 
 
+#: The configuration every request body below is built with. A generated model given
+#: none deep-copies a fresh ``Configuration`` per object (two logger level changes,
+#: each clearing every logger's cache): for a property of 150 options that was a tenth
+#: of a CPU second per run. The models only read its ``client_side_validation`` (off
+#: by default, as in a fresh copy), so one shared instance answers the same.
+MODELS = Configuration()
+
 _api_lock = threading.Lock()
 _apis: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
 
@@ -72,6 +86,66 @@ def cached_api(transport: HubSpotTransport, path: str) -> Any:
         return apis[path]
 
 
+@dataclass(frozen=True)
+class Option:
+    """One option of an enumeration property, as crmseg compares and keeps it."""
+
+    value: str
+    label: str
+    display_order: int | None
+    hidden: bool
+    description: str | None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Option:
+        return cls(
+            value=str(data.get("value")),
+            label=str(data.get("label")),
+            display_order=data.get("displayOrder"),
+            hidden=bool(data.get("hidden")),
+            description=data.get("description"),
+        )
+
+
+@dataclass(frozen=True)
+class Property:
+    """What crmseg reads of a HubSpot property (the fields of the client's ``Property``
+    it uses, under the same names), from the answer's JSON.
+
+    Why not the client's models: a property list turned into models (every timestamp
+    parsed by ``dateutil``) cost about 50 ms of CPU per read for the stand-in's two
+    dozen properties, and a real portal has hundreds."""
+
+    name: str
+    type: str | None
+    field_type: str | None
+    group_name: str | None
+    options: tuple[Option, ...]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Property:
+        return cls(
+            name=str(data.get("name")),
+            type=data.get("type"),
+            field_type=data.get("fieldType"),
+            group_name=data.get("groupName"),
+            options=tuple(Option.from_json(o) for o in data.get("options") or []),
+        )
+
+
+def _json(
+    transport: HubSpotTransport, endpoint: str, fn: Callable[..., Any], *args: Any, **kwargs: Any
+) -> Any:
+    """The answer of a generated api method as JSON (``Transport.call_json``); a
+    transport with only ``call`` answers the client's model, turned into the same
+    JSON shape (``to_dict(serialize=True)``: the wire's camelCase names)."""
+    call_json = getattr(transport, "call_json", None)
+    if call_json is not None:
+        return call_json(endpoint, fn, *args, **kwargs)
+    answer = transport.call(endpoint, fn, *args, **kwargs)
+    return answer.to_dict(serialize=True) if hasattr(answer, "to_dict") else answer
+
+
 def hubspot_object(object_type: str) -> str:
     try:
         return PLURAL[cast(ObjectType, object_type)]
@@ -82,9 +156,18 @@ def hubspot_object(object_type: str) -> str:
 
 
 def ensure_fields(
-    transport: HubSpotTransport, object_type: ObjectType, fields: Sequence[FieldSpec]
+    transport: HubSpotTransport,
+    object_type: ObjectType,
+    fields: Sequence[FieldSpec],
+    *,
+    seen: dict[str, Property] | None = None,
 ) -> list[str]:
     """Create or extend the crmseg tag properties; one line per change made (``[]``: none).
+
+    ``seen``: the property list this run read a moment ago (the preflight's). When it
+    shows every field as wanted, nothing is read and nothing written; anything else
+    (a field to create or extend, another type) is decided on a list read now, so no
+    write, and no refusal, rests on an older answer.
 
     Raises ``ValueError`` (before any call) for a name outside ``crmseg_``, a
     name or an option given twice, and :class:`SchemaMismatch` (before any write) when a
@@ -94,11 +177,10 @@ def ensure_fields(
     _check_specs(fields)
     if not fields:
         return []
+    if seen is not None and settled(object_type, fields, seen):
+        return []
     core = cached_api(transport, "crm.properties.core_api")
-    existing = {
-        p.name: p
-        for p in transport.call("properties.list", core.get_all, hs_type, archived=False).results
-    }
+    existing = read_properties(transport, object_type)
     for spec in fields:  # checked before anything is written
         if spec.name in existing:
             _check_kind(object_type, spec, existing[spec.name])
@@ -116,12 +198,13 @@ def ensure_fields(
                 field_type=_field_type(spec),
                 group_name=GROUP_NAME,
                 description=spec.description,
-                options=_option_inputs(spec.options, []),
+                options=_option_inputs(_options(spec.options, [])),
                 form_field=False,
                 hidden=False,
+                local_vars_configuration=MODELS,
             )
             try:
-                transport.call("properties.create", core.create, hs_type, body)
+                _json(transport, "properties.create", core.create, hs_type, body)
             except CrmError as err:
                 if err.status != 409:
                     raise
@@ -135,15 +218,16 @@ def ensure_fields(
                 )
                 continue
         have = [_option_key(o) for o in prop.options or []]
-        want = _option_inputs(spec.options, prop.options or [])
-        if have == [_option_key(o) for o in want]:
+        want = _options(spec.options, prop.options or [])
+        if have == [_key(o) for o in want]:
             continue
-        transport.call(
+        _json(
+            transport,
             "properties.update",
             core.update,
             hs_type,
             spec.name,
-            PropertyUpdate(options=want),
+            PropertyUpdate(options=_option_inputs(want), local_vars_configuration=MODELS),
         )
         have_values = {v for v, *_ in have}
         added = [v for v in spec.options if v not in have_values]
@@ -164,12 +248,14 @@ def _read_back(
 ) -> Any:
     """The property a create was told "already exists" about, if it is crmseg's own
     (our name, in our group, with our type and field type); otherwise SchemaMismatch."""
-    prop = transport.call("properties.get", core.get_by_name, hs_type, spec.name, archived=False)
+    prop = Property.from_json(
+        _json(transport, "properties.get", core.get_by_name, hs_type, spec.name, archived=False)
+    )
     _check_kind(object_type, spec, prop)
-    if getattr(prop, "group_name", None) != GROUP_NAME:
+    if prop.group_name != GROUP_NAME:
         raise SchemaMismatch(
             f"{object_type} property {spec.name} already exists in property group "
-            f"{getattr(prop, 'group_name', None)!r}, not in crmseg's group {GROUP_NAME!r}: "
+            f"{prop.group_name!r}, not in crmseg's group {GROUP_NAME!r}: "
             "it was not created by crmseg. Rename or delete it in HubSpot, then run again.",
             crm="hubspot",
             object_type=object_type,
@@ -212,41 +298,66 @@ def _check_kind(object_type: str, spec: FieldSpec, prop: Any) -> None:
     )
 
 
-def _option_inputs(wanted: Sequence[str], existing: Sequence[Any]) -> list[OptionInput]:
-    """Wanted options first (label = value), then every option only HubSpot has."""
-    out = [
-        OptionInput(label=v, value=v, display_order=i, hidden=False) for i, v in enumerate(wanted)
+def _options(wanted: Sequence[str], existing: Sequence[Any]) -> list[dict[str, Any]]:
+    """Wanted options first (label = value), then every option only HubSpot has, as
+    ``OptionInput`` arguments (built only for a request: comparing needs none)."""
+    out: list[dict[str, Any]] = [
+        {"label": v, "value": v, "display_order": i, "hidden": False} for i, v in enumerate(wanted)
     ]
     keep = set(wanted)
     for o in existing:
         if o.value not in keep:
             keep.add(o.value)
             out.append(
-                OptionInput(
-                    label=o.label,
-                    value=o.value,
-                    display_order=len(out),
-                    hidden=bool(o.hidden),
-                    description=o.description,
-                )
+                {
+                    "label": o.label,
+                    "value": o.value,
+                    "display_order": len(out),
+                    "hidden": bool(o.hidden),
+                    "description": o.description,
+                }
             )
     return out
+
+
+def _option_inputs(options: Sequence[dict[str, Any]]) -> list[OptionInput]:
+    return [OptionInput(**o, local_vars_configuration=MODELS) for o in options]
+
+
+def _key(o: dict[str, Any]) -> tuple[str, str, int, bool]:
+    return (o["value"], o["label"], o["display_order"], o["hidden"])
 
 
 def _option_key(o: Any) -> tuple[str, str, int, bool]:
     return (o.value, o.label, o.display_order, bool(o.hidden))
 
 
+def settled(
+    object_type: ObjectType, fields: Sequence[FieldSpec], existing: dict[str, Property]
+) -> bool:
+    """Whether ``existing`` (name -> property) already holds every field as
+    :func:`ensure_fields` would leave it: the right type, the options in order."""
+    for spec in fields:
+        prop = existing.get(spec.name)
+        if prop is None or prop.type != "enumeration" or prop.field_type != _field_type(spec):
+            return False
+        have = [_option_key(o) for o in prop.options or []]
+        if have != [_key(o) for o in _options(spec.options, prop.options or [])]:
+            return False
+    return True
+
+
 def _ensure_group(transport: HubSpotTransport, hs_type: str, object_type: str) -> list[str]:
     groups = cached_api(transport, "crm.properties.groups_api")
-    names = {
-        g.name for g in transport.call("properties.groups.list", groups.get_all, hs_type).results
-    }
+    answer = _json(transport, "properties.groups.list", groups.get_all, hs_type)
+    names = {g.get("name") for g in answer.get("results") or []}
     if GROUP_NAME in names:
         return []
-    body = PropertyGroupCreate(name=GROUP_NAME, label=GROUP_LABEL, display_order=-1)
+    body = PropertyGroupCreate(
+        name=GROUP_NAME, label=GROUP_LABEL, display_order=-1, local_vars_configuration=MODELS
+    )
     try:
-        transport.call("properties.groups.create", groups.create, hs_type, body)
+        _json(transport, "properties.groups.create", groups.create, hs_type, body)
     except CrmError as err:
         # 409: our own create whose answer was lost and that was retried, or a
         # concurrent run. A group only holds properties; its name is all that
@@ -258,15 +369,20 @@ def _ensure_group(transport: HubSpotTransport, hs_type: str, object_type: str) -
 
 
 def plan_fields(
-    transport: HubSpotTransport, object_type: ObjectType, fields: Sequence[FieldSpec]
+    transport: HubSpotTransport,
+    object_type: ObjectType,
+    fields: Sequence[FieldSpec],
+    existing: dict[str, Property] | None = None,
 ) -> list[str]:
     """What :func:`ensure_fields` would change, read-only: one line per property or
     option it would create or change. Raises :class:`SchemaMismatch` for a property of
-    that name with another type, as ``ensure_fields`` would before its first write."""
+    that name with another type, as ``ensure_fields`` would before its first write.
+    ``existing``: the property list already read (read here when ``None``)."""
     _check_specs(fields)
     if not fields:
         return []
-    existing = _properties(transport, object_type)
+    if existing is None:
+        existing = read_properties(transport, object_type)
     lines: list[str] = []
     for spec in fields:
         prop = existing.get(spec.name)
@@ -286,13 +402,14 @@ def plan_fields(
 
 def property_names(transport: HubSpotTransport, object_type: ObjectType) -> frozenset[str]:
     """The names of the properties ``object_type`` has (read-only)."""
-    return frozenset(_properties(transport, object_type))
+    return frozenset(read_properties(transport, object_type))
 
 
-def _properties(transport: HubSpotTransport, object_type: ObjectType) -> dict[str, Any]:
-    """Name -> property (unarchived) of ``object_type``."""
+def read_properties(transport: HubSpotTransport, object_type: ObjectType) -> dict[str, Property]:
+    """Name -> property (unarchived) of ``object_type``, read now."""
     core = cached_api(transport, "crm.properties.core_api")
-    answer = transport.call(
-        "properties.list", core.get_all, hubspot_object(object_type), archived=False
+    answer = _json(
+        transport, "properties.list", core.get_all, hubspot_object(object_type), archived=False
     )
-    return {p.name: p for p in answer.results}
+    props = (Property.from_json(p) for p in answer.get("results") or [])
+    return {p.name: p for p in props}

@@ -9,6 +9,7 @@ from connectors.base import ObjectType
 from connectors.hubspot import HubSpotConnector, HubSpotSettings, Transport
 from connectors.sandbox.hubspot import HubSpotStandIn, LimitConfig
 from connectors.sandbox.hubspot.state import PartialFailures
+from tests.fakeclock import FakeClock
 
 from . import BatchFault, Create, Target
 
@@ -41,7 +42,10 @@ class HubSpotTarget(Target):
             search_window_seconds=0.2,
             margin_seconds=0.0,
         )
-        transport = Transport(self.hs.token, settings, sleep=lambda _s: None)
+        # Backoffs and the limiters' windows wait on a fake clock: a refused batch (429)
+        # moves it on instead of holding the test for the window.
+        self.clock = FakeClock()
+        transport = Transport(self.hs.token, settings, clock=self.clock)
         self.connector = HubSpotConnector(transport)
 
     def ids(self, object_type: ObjectType) -> set[str]:

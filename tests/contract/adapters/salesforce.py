@@ -7,6 +7,7 @@ from datetime import datetime
 from connectors.base import ObjectType
 from connectors.salesforce import SalesforceConnector, SalesforceSession, SalesforceSettings
 from connectors.sandbox.salesforce import SalesforceStandIn
+from tests.fakeclock import FakeClock
 
 from . import BatchFault, Create, Target
 
@@ -33,8 +34,10 @@ class SalesforceTarget(Target):
             max_wait=0.01,
             query_page_size=200,
         )
+        # Backoffs, Retry-After and job polls wait on a fake clock, none is spent.
+        self.clock = FakeClock()
         self.session = SalesforceSession(
-            settings, self.sf.credentials.consumer_secret, sleep=lambda _s: None
+            settings, self.sf.credentials.consumer_secret, clock=self.clock
         )
         self.connector = SalesforceConnector(self.session)
 
