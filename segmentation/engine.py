@@ -20,8 +20,6 @@ always give the same tags.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -153,22 +151,6 @@ class SegmentationReport:
         return Decimal(units) / Decimal(self.units_per_unit)
 
 
-@contextmanager
-def _unordered(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Let DuckDB store the steps' tables in any row order (``preserve_insertion_order``
-    off): every step before ``seg_tags`` is joined or grouped by key, never read in
-    insertion order, and keeping that order costs memory and CPU in each CREATE TABLE AS.
-    The caller's setting is restored afterwards, so ``seg_tags`` is stored in its
-    ORDER BY's order as before."""
-    row = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
-    before = bool(row[0]) if row else True
-    con.execute("SET preserve_insertion_order = false")
-    try:
-        yield
-    finally:
-        con.execute(f"SET preserve_insertion_order = {'true' if before else 'false'}")
-
-
 def _entity_steps(
     con: duckdb.DuckDBPyConnection, config: SegmentationConfig, as_of: date
 ) -> tuple[int, int, int, dict[str, str]]:
@@ -200,8 +182,7 @@ def segment(
     con: duckdb.DuckDBPyConnection, config: SegmentationConfig, as_of: date
 ) -> SegmentationReport:
     """Compute every tag for every contact as of ``as_of``."""
-    with _unordered(con):
-        denominator, orphans, rate_scale, extra = _entity_steps(con, config, as_of)
+    denominator, orphans, rate_scale, extra = _entity_steps(con, config, as_of)
     # The key is one of two fixed column names, never user input.
     con.execute(
         TAGS.format(

@@ -1,7 +1,7 @@
 """What ``segment()`` leaves in the connection: the tables its callers read (``seg_tags``,
 ``seg_entity_tags``, ``seg_metrics``, ``seg_purchases``, ``seg_credits`` and the table
 behind it), not the steps between, which are dropped once read so their memory is
-reused; and the connection's ``preserve_insertion_order`` as the caller set it."""
+reused."""
 
 from __future__ import annotations
 
@@ -103,17 +103,3 @@ def test_only_the_tables_callers_read_are_left(tmp_path: Path, name: str) -> Non
         assert credited == {"k1": 90}
     else:
         assert credited == {"1": 45, "2": 45}
-
-
-@pytest.mark.parametrize("setting", [True, False])
-def test_the_callers_insertion_order_setting_is_restored(tmp_path: Path, setting: bool) -> None:
-    with fresh_connection() as con:
-        _load(con, tmp_path)
-        con.execute(f"SET preserve_insertion_order = {str(setting).lower()}")
-        segment(con, SegmentationConfig(), AS_OF)
-        row = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
-        order = [r[0] for r in con.execute("SELECT contact_id FROM seg_tags").fetchall()]
-        con.execute("RESET preserve_insertion_order")
-    assert row == (setting,)
-    if setting:  # seg_tags is stored in its ORDER BY's order, as before
-        assert order == ["1", "2", "3"]
