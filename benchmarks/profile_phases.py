@@ -7,7 +7,9 @@ Usage (after ``segment_bench.py`` generated the data)::
 Wraps the DuckDB connection in a proxy that times every ``execute`` and prints the
 slowest statements (first line of the SQL, shortened) with the Python caller, then the
 peak RSS of the process during each statement (``--memory``: Linux only; the kernel's
-high-water mark is reset before each statement through ``/proc/self/clear_refs``).
+high-water mark is reset before each statement through ``/proc/self/clear_refs``, which
+resets the process's ``ru_maxrss`` too: with ``--memory`` the run's peak is the largest
+"peak during" printed, not what ``/usr/bin/time`` reports).
 """
 
 from __future__ import annotations
