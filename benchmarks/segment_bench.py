@@ -348,9 +348,16 @@ def measure(argv: list[str]) -> dict[str, float]:
 
 
 def bench(
-    n: int, runs: int, as_of: str, config: Path | None, phases: bool, keep: Path | None = None
+    n: int,
+    runs: int,
+    as_of: str,
+    config: Path | None,
+    phases: bool,
+    keep: Path | None = None,
+    baseline: Path | None = None,
 ) -> dict:
-    """Runs crmseg, the floor, pandas (and crmseg with ``config``) alternately, ``runs``
+    """Runs crmseg, the floor, pandas (and crmseg with ``config``; and ``baseline``, the
+    ``crmseg`` executable of another version, with each config) alternately, ``runs``
     rounds, so load from elsewhere on the machine hits each alike."""
     directory = generate(n, as_of)
     res: dict = {"n": n, "runs": runs, "loadavg_1min": [loadavg()]}
@@ -366,6 +373,22 @@ def bench(
         if config is not None:
             full_argv, _ = cli_command(directory, Path(tmp) / "full-tags.csv", as_of)
             variants["crmseg_full"] = [*full_argv, "--config", str(config)]
+        if baseline is not None:
+            variants["baseline"] = [
+                str(baseline),
+                *argv[1:5],
+                str(Path(tmp) / "base-tags.csv"),
+                *argv[6:],
+            ]
+            if config is not None:
+                variants["baseline_full"] = [
+                    str(baseline),
+                    *argv[1:5],
+                    str(Path(tmp) / "base-full-tags.csv"),
+                    *argv[6:],
+                    "--config",
+                    str(config),
+                ]
         samples: dict[str, list[dict[str, float]]] = {k: [] for k in variants}
         for r in range(runs):
             for name, variant in variants.items():
@@ -384,6 +407,14 @@ def bench(
             res[name]["cpus"] = [m["cpu"] for m in ms]
         res["tags_rows"] = sum(1 for _ in out.open()) - 1
         res["same_tags_as_floor"] = out.read_bytes() == floor_out.read_bytes()
+        if baseline is not None:
+            pairs = {"baseline": ("tags.csv", "base-tags.csv")}
+            if config is not None:
+                pairs["baseline_full"] = ("full-tags.csv", "base-full-tags.csv")
+            res["same_tags_as_baseline"] = {
+                name: (Path(tmp) / mine).read_bytes() == (Path(tmp) / theirs).read_bytes()
+                for name, (mine, theirs) in pairs.items()
+            }
         if keep is not None:  # for a byte-for-byte comparison with another version
             keep.mkdir(parents=True, exist_ok=True)
             for produced in Path(tmp).glob("*tags.csv"):
@@ -467,6 +498,30 @@ def table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def baseline_table(results: list[dict]) -> str:
+    """This version against ``--baseline``: CPU medians and ratios, peaks, same tags.csv."""
+    lines = [
+        "| contacts | config | CPU (s) | baseline CPU (s) | CPU / baseline | peak (MiB) "
+        "| baseline peak (MiB) | tags.csv = baseline's |",
+        "|---:|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in results:
+        for mine, theirs, label in (
+            ("crmseg", "baseline", "default"),
+            ("crmseg_full", "baseline_full", "--config"),
+        ):
+            if theirs not in r:
+                continue
+            c, b = r[mine], r[theirs]
+            same = r["same_tags_as_baseline"][theirs]
+            lines.append(
+                f"| {r['n']:,} | {label} | {c['cpu']:.2f} | {b['cpu']:.2f} | "
+                f"{c['cpu'] / b['cpu']:.2f}x | {c['rss']:,.0f} | {b['rss']:,.0f} | "
+                f"{'yes' if same else '**no**'} |"
+            )
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
@@ -480,6 +535,12 @@ def main() -> None:
         help="also run crmseg with this config (benchmarks/segment_full.toml: every v2 family)",
     )
     ap.add_argument("--keep-tags", type=Path, help="copy each size's tags.csv files here")
+    ap.add_argument(
+        "--baseline",
+        type=Path,
+        help="the crmseg executable of another version, run alternately with the same input; "
+        "its tags.csv is compared byte for byte",
+    )
     ap.add_argument(
         "--phases", action="store_true", help="also time load / segment() / write in one process"
     )
@@ -502,7 +563,7 @@ def main() -> None:
         if why is not None:
             print(f"skipping {n:,} contacts: {why}", file=sys.stderr)
             continue
-        results.append(bench(n, a.runs, a.as_of, a.config, a.phases, a.keep_tags))
+        results.append(bench(n, a.runs, a.as_of, a.config, a.phases, a.keep_tags, a.baseline))
         print(table(results[-1:]), file=sys.stderr)
     if not results:
         return
@@ -514,6 +575,8 @@ def main() -> None:
         "CPU = user + system of the child\n"
     )
     print(table(results))
+    if a.baseline is not None:
+        print("\n" + baseline_table(results))
 
 
 if __name__ == "__main__":

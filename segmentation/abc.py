@@ -67,9 +67,11 @@ def _ratio(value: Decimal) -> tuple[int, int]:
 
 
 def build(con: duckdb.DuckDBPyConnection, abc_a: Decimal, abc_b: Decimal) -> None:
-    """Fill seg_abc (both periods) and seg_abc_trend (today's class and trend)."""
+    """Fill seg_abc_trend (today's class and trend; the steps before it, both periods'
+    classes, are dropped once read)."""
     a_num, a_den = _ratio(abc_a)
     ab_num, ab_den = _ratio(abc_a + abc_b)
     con.execute(ABC_INPUT)
     con.execute(ABC_CLASS, {"a_num": a_num, "a_den": a_den, "ab_num": ab_num, "ab_den": ab_den})
     con.execute(ABC_TREND)
+    con.execute("DROP TABLE seg_abc_input; DROP TABLE seg_abc")

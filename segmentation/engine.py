@@ -9,6 +9,11 @@
 * ``seg_metrics``: the per-entity inputs (purchases, window sums, dates), which
   ``crmseg explain`` shows.
 
+plus ``seg_purchases`` and ``seg_credits`` (each purchase's share per entity), which
+``crmseg explain`` reads too. The tables of the steps between are dropped as soon
+as the next step has read them, so a run's peak memory is the inputs plus a few
+steps, not every step at once.
+
 It writes nothing else and talks to no CRM, so the same data and ``as_of``
 always give the same tags.
 """
@@ -57,6 +62,38 @@ LEFT JOIN seg_interests i ON i.contact_id = c.id
 LEFT JOIN seg_quality q ON q.contact_id = c.id{extra_joins}
 ORDER BY c.id
 """
+
+
+#: The steps' tables, each dropped once the table built from it exists, so the memory
+#: they hold is reused by the next step instead of adding to the peak. What stays is
+#: what callers read: seg_tags, seg_entity_tags, seg_metrics, seg_purchases and
+#: seg_credits (with seg_credit_parts behind it).
+READ_BY_ENTITY_TAGS = (
+    "seg_abc_trend",
+    "seg_rfm",
+    "seg_lifecycle",
+    "seg_rule_input",
+    "seg_rule_prospect_input",
+    "seg_rules",
+    "seg_company_property_tags",
+)
+READ_BY_TAGS = (
+    "seg_interests",
+    "seg_interest_rules",
+    "seg_quality",
+    "seg_property_tags",
+    "seg_property_values",
+    "seg_property_raw",
+    "seg_property_map",
+    "seg_property_families",
+    "seg_rules_prospect",
+)
+
+
+def _drop(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...]) -> None:
+    # Fixed names, never user input.
+    con.execute("DROP VIEW IF EXISTS seg_company_property_values")
+    con.execute("; ".join(f"DROP TABLE IF EXISTS {t}" for t in tables))
 
 
 def tag_columns(config: SegmentationConfig) -> tuple[str, ...]:
@@ -114,10 +151,11 @@ class SegmentationReport:
         return Decimal(units) / Decimal(self.units_per_unit)
 
 
-def segment(
+def _entity_steps(
     con: duckdb.DuckDBPyConnection, config: SegmentationConfig, as_of: date
-) -> SegmentationReport:
-    """Compute every tag for every contact as of ``as_of``."""
+) -> tuple[int, int, int, dict[str, str]]:
+    """Every step up to ``seg_entity_tags``; returns (split denominator, orphan deals,
+    rate scale, the family SQL of TAGS)."""
     try:
         denominator, orphans, rate_scale = purchases.build(
             con, config.level, as_of, config.window_days, config.currency_rates
@@ -136,6 +174,15 @@ def segment(
     con.execute(
         ENTITY_TAGS.format(extra_columns=extra["entity_columns"], extra_joins=extra["entity_joins"])
     )
+    _drop(con, READ_BY_ENTITY_TAGS)
+    return denominator, orphans, rate_scale, extra
+
+
+def segment(
+    con: duckdb.DuckDBPyConnection, config: SegmentationConfig, as_of: date
+) -> SegmentationReport:
+    """Compute every tag for every contact as of ``as_of``."""
+    denominator, orphans, rate_scale, extra = _entity_steps(con, config, as_of)
     # The key is one of two fixed column names, never user input.
     con.execute(
         TAGS.format(
@@ -144,6 +191,7 @@ def segment(
             extra_joins=extra["tag_joins"],
         )
     )
+    _drop(con, READ_BY_TAGS)
     counts = con.execute(
         "SELECT (SELECT count(*) FROM contacts), count(*), count(*) FILTER (WHERE purchases_ever > 0)"
         " FROM seg_metrics"
@@ -156,7 +204,7 @@ def segment(
         entities=int(counts[1]),
         customers=int(counts[2]),
         orphan_deals=orphans,
-        units_per_unit=units_per_unit,
+        units_per_unit=purchases.units_per_currency_unit(denominator, rate_scale),
         currency=config.currency,
         warnings=warnings.size_warnings(con, config),
         min_segment_size=config.min_segment_size,

@@ -200,8 +200,8 @@ def build(
     window_days: int,
     rates: Mapping[str, Decimal] | None = None,
 ) -> tuple[int, int, int]:
-    """Fill seg_purchases, seg_entities, seg_links, seg_credit_parts, seg_credits (a view)
-    and seg_metrics.
+    """Fill seg_purchases, seg_credit_parts, seg_credits (a view) and seg_metrics
+    (seg_entities and seg_links, the steps between, are dropped once read).
 
     Returns (split denominator, orphan deal count, rate scale).
     """
@@ -245,4 +245,6 @@ def build(
         },
     )
     orphans = con.execute(ORPHAN_DEALS).fetchone()
+    # Read by nothing after this point: dropped so the later steps reuse their memory.
+    con.execute("DROP TABLE seg_links; DROP TABLE seg_entities")
     return denominator, int(orphans[0]) if orphans else 0, scale

@@ -103,3 +103,4 @@ def build(con: duckdb.DuckDBPyConnection, config: SegmentationConfig, units_per_
         [(r, f, seg) for r, row in SEGMENT_GRID.items() for f, seg in enumerate(row, start=1)],
     )
     con.execute(RFM)
+    con.execute("DROP TABLE seg_rfm_scores; DROP TABLE seg_rfm_grid")
