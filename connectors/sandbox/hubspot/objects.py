@@ -17,7 +17,7 @@ from connectors.sandbox.hubspot import associations
 from connectors.sandbox.hubspot.errors import api_error, not_found, validation_error
 from connectors.sandbox.hubspot.routing import ID, OBJ, Routes, object_scope, object_type
 from connectors.sandbox.hubspot.state import State
-from connectors.sandbox.hubspot.store import LASTMOD, Record
+from connectors.sandbox.hubspot.store import LASTMOD, Record, iso_ms
 from connectors.sandbox.hubspot.wire import (
     batch_envelope,
     body_object,
@@ -48,11 +48,12 @@ def shown_props(object_type: str, requested: list[str]) -> list[str]:
 def record_json(
     object_type: str, rec: Record, props: list[str], history: list[str] | None = None
 ) -> dict[str, Any]:
+    values = rec.props
     out: dict[str, Any] = {
         "id": str(rec.id),
-        "properties": {p: rec.props.get(p) for p in props},
-        "createdAt": iso(rec.created),
-        "updatedAt": iso(rec.updated),
+        "properties": {p: values.get(p) for p in props},
+        "createdAt": iso_ms(rec.created),
+        "updatedAt": iso_ms(rec.updated),
         "archived": rec.archived,
     }
     if rec.archived_at is not None:

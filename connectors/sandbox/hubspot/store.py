@@ -11,13 +11,15 @@ caches (search, dynamic lists) key on instead of rescanning per request.
 from __future__ import annotations
 
 import bisect
+import datetime as dt
 import threading
-from collections.abc import Callable, Iterable
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation, localcontext
+from decimal import Context, Decimal, InvalidOperation
 
 from connectors.sandbox.generator import EXCHANGE_RATES, HOME_CURRENCY
-from connectors.sandbox.hubspot.wire import iso, now_ms
+from connectors.sandbox.hubspot.wire import now_ms
 
 OBJECT_TYPES: dict[str, str] = {"contacts": "0-1", "companies": "0-2", "deals": "0-3"}
 _ALIASES: dict[str, str] = {
@@ -50,23 +52,204 @@ def canonical(object_type: str) -> str | None:
     return _ALIASES.get(object_type.lower())
 
 
-@dataclass
+class _Absent:
+    """The value of a slot a record has no key for (``None`` is a value: a null)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<absent>"
+
+
+ABSENT = _Absent()
+Value = str | None
+Slot = str | None | _Absent
+
+_DAY_MS = 86_400_000
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+_DAYS: dict[int, str] = {}
+
+
+def iso_ms(ms: int) -> str:
+    """``wire.iso`` without a datetime per call (the same text: a test pins it), for
+    the stamps every record answers on every read."""
+    days, rest = divmod(ms, _DAY_MS)
+    day = _DAYS.get(days)
+    if day is None:
+        day = (_EPOCH + dt.timedelta(days=days)).strftime("%Y-%m-%dT")
+        if len(_DAYS) < 100_000:
+            _DAYS[days] = day
+    return "%s%02d:%02d:%02d.%03dZ" % (  # noqa: UP031 -- the fastest of the three forms
+        day,
+        rest // 3_600_000,
+        rest // 60_000 % 60,
+        rest // 1000 % 60,
+        rest % 1000,
+    )
+
+
+#: ``Layout.index`` codes of the derived stamps (stored slots are 0, 1, ...).
+_ID, _CREATED, _UPDATED, _UNKNOWN = -1, -2, -3, -9
+
+
+class Layout:
+    """The property names of one object type, each with a fixed slot in every
+    record's value tuple. Why: millions of records then share one name table
+    instead of each holding a dict; append-only, so a slot never moves.
+
+    ``hs_object_id``, ``createdate`` and the last-modified stamp are not stored: the
+    server derives them from the record's id and times on every read (``stamps``)."""
+
+    __slots__ = ("index", "names", "object_type", "stamps")
+
+    def __init__(self, object_type: str) -> None:
+        self.object_type = object_type
+        self.names: list[str] = []
+        self.stamps = ("hs_object_id", "createdate", LASTMOD[object_type])
+        #: name -> its slot, or a stamp's (negative) code
+        self.index: dict[str, int] = dict(zip(self.stamps, (_ID, _CREATED, _UPDATED), strict=True))
+
+    def slot(self, name: str) -> int:
+        """The name's slot (added if new); negative for a stamp, which has none."""
+        i = self.index.get(name)
+        if i is None:
+            i = self.index[name] = len(self.names)
+            self.names.append(name)
+        return i
+
+
 class Record:
-    id: int
-    props: dict[str, str | None]
-    created: int  # epoch ms
-    updated: int
-    archived: bool = False
-    archived_at: int | None = None
-    merged_into: int | None = None
+    """One CRM record. ``props`` is a live mapping view of its values (with the
+    server stamps), as a dict of them was; a record built from a plain dict (a
+    snapshot) keeps that dict as it is."""
+
+    __slots__ = ("_lay", "_v", "archived", "archived_at", "created", "id", "merged_into", "updated")
+
+    def __init__(
+        self,
+        id: int,
+        props: dict[str, Value],
+        created: int,
+        updated: int,
+        archived: bool = False,
+        archived_at: int | None = None,
+        merged_into: int | None = None,
+    ) -> None:
+        self.id, self.created, self.updated = id, created, updated
+        self.archived, self.archived_at, self.merged_into = archived, archived_at, merged_into
+        self._lay: Layout | None = None
+        self._v: tuple[Slot, ...] | dict[str, Value] = props
+
+    @classmethod
+    def compact(
+        cls, layout: Layout, rid: int, values: tuple[Slot, ...], created: int, updated: int
+    ) -> Record:
+        rec = cls.__new__(cls)
+        rec.id, rec.created, rec.updated = rid, created, updated
+        rec.archived, rec.archived_at, rec.merged_into = False, None, None
+        rec._lay, rec._v = layout, values
+        return rec
+
+    @property
+    def props(self) -> Props:
+        return Props(self)
+
+    def assign(self, values: dict[str, Value]) -> None:
+        """Set (or add) values in one go; a stamp name is ignored (server-maintained)."""
+        lay, v = self._lay, self._v
+        if lay is None:
+            assert isinstance(v, dict)
+            v.update(values)
+            return
+        assert isinstance(v, tuple)
+        out = list(v)
+        for k, val in values.items():
+            i = lay.slot(k)
+            if i < 0:
+                continue
+            if i >= len(out):
+                out.extend([ABSENT] * (i + 1 - len(out)))
+            out[i] = val
+        self._v = tuple(out)
+
+    def __repr__(self) -> str:
+        return f"Record(id={self.id}, props={dict(self.props)!r}, archived={self.archived})"
 
 
-@dataclass
-class _TypeState:
-    records: dict[int, Record] = field(default_factory=dict)
-    next_id: int = 1
-    live_ids: list[int] | None = None  # sorted; rebuilt lazily after create/archive
-    archived_ids: list[int] | None = None
+class Props(MutableMapping[str, Value]):
+    """The mapping view ``Record.props`` answers (see ``Record``)."""
+
+    __slots__ = ("_r",)
+
+    def __init__(self, rec: Record) -> None:
+        self._r = rec
+
+    def get(self, key: str, default: Value = None) -> Value:  # type: ignore[override]
+        r = self._r
+        lay, v = r._lay, r._v
+        if lay is None:
+            assert isinstance(v, dict)
+            return v.get(key, default)
+        i = lay.index.get(key, _UNKNOWN)
+        if i >= 0:
+            if i < len(v):
+                val = v[i]  # type: ignore[index]
+                if val is not ABSENT:
+                    return val  # type: ignore[return-value]
+            return default
+        if i == _UNKNOWN:
+            return default
+        if i == _ID:
+            return str(r.id)
+        return iso_ms(r.created if i == _CREATED else r.updated)
+
+    def __getitem__(self, key: str) -> Value:
+        val = self.get(key, ABSENT)  # type: ignore[arg-type]
+        if val is ABSENT:
+            raise KeyError(key)
+        return val
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.get(key, ABSENT) is not ABSENT  # type: ignore[arg-type]
+
+    def __setitem__(self, key: str, value: Value) -> None:
+        self._r.assign({key: value})
+
+    def __delitem__(self, key: str) -> None:
+        r = self._r
+        if r._lay is None:
+            assert isinstance(r._v, dict)
+            del r._v[key]
+            return
+        i = r._lay.index.get(key)
+        if i is None or i < 0 or i >= len(r._v) or r._v[i] is ABSENT:  # type: ignore[index]
+            raise KeyError(key)
+        out = list(r._v)  # type: ignore[arg-type]
+        out[i] = ABSENT
+        r._v = tuple(out)
+
+    def __iter__(self) -> Iterator[str]:
+        r = self._r
+        if r._lay is None:
+            assert isinstance(r._v, dict)
+            yield from r._v
+            return
+        names = r._lay.names
+        for i, val in enumerate(r._v):  # type: ignore[arg-type]
+            if val is not ABSENT:
+                yield names[i]
+        yield from r._lay.stamps
+
+    def __len__(self) -> int:
+        r = self._r
+        if r._lay is None:
+            return len(r._v)
+        return sum(1 for val in r._v if val is not ABSENT) + len(r._lay.stamps)  # type: ignore[union-attr]
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
 
 
 @dataclass(frozen=True)
@@ -78,10 +261,70 @@ class Label:
     label: str
 
 
+@dataclass
+class _TypeState:
+    layout: Layout
+    records: dict[int, Record] = field(default_factory=dict)
+    next_id: int = 1
+    live_ids: list[int] | None = None  # sorted; rebuilt lazily after create/archive
+    archived_ids: list[int] | None = None
+
+
 #: Edges where a record has at most one primary target (a contact's, a deal's company).
 SINGLE_PRIMARY = frozenset({("contacts", "companies"), ("deals", "companies")})
 
 Listener = Callable[[str, Record, dict[str, str | None] | None], None]
+
+#: One record's edges to one object type: each edge is ``to_id * 2 + primary``; a lone
+#: edge is that int itself, several an array of them (no dict or int object per edge).
+Edges = int | array
+
+
+def _codes(held: Edges | None) -> Iterable[int]:
+    if held is None:
+        return ()
+    return (held,) if isinstance(held, int) else held
+
+
+def _pairs(held: Edges | None) -> list[tuple[int, bool]]:
+    """(to_id, primary) of one record's edges."""
+    return [(c >> 1, bool(c & 1)) for c in _codes(held)]
+
+
+def _put(m: dict[int, Edges], fid: int, tid: int, primary: bool) -> None:
+    code = tid * 2 + primary
+    held = m.get(fid)
+    if held is None:
+        m[fid] = code
+    elif isinstance(held, int):
+        m[fid] = code if held >> 1 == tid else array("q", (held, code))
+    else:
+        for i, c in enumerate(held):
+            if c >> 1 == tid:
+                held[i] = code
+                return
+        held.append(code)
+
+
+def _drop(m: dict[int, Edges], fid: int, tid: int) -> None:
+    held = m.get(fid)
+    if held is None:
+        return
+    if isinstance(held, int):
+        if held >> 1 == tid:
+            del m[fid]
+        return
+    for i, c in enumerate(held):
+        if c >> 1 == tid:
+            del held[i]
+            break
+    if len(held) == 1:
+        m[fid] = held[0]
+    elif not held:
+        del m[fid]
+
+
+_HOME = Context(prec=60)
 
 
 class Store:
@@ -90,10 +333,10 @@ class Store:
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.version = 0
-        self._types = {t: _TypeState() for t in OBJECT_TYPES}
+        self._types = {t: _TypeState(Layout(t)) for t in OBJECT_TYPES}
         self._email: dict[str, int] = {}
-        # (from_type, to_type) -> from_id -> to_id -> primary?
-        self._assoc: dict[tuple[str, str], dict[int, dict[int, bool]]] = {}
+        # (from_type, to_type) -> from_id -> its edges (see ``Edges``)
+        self._assoc: dict[tuple[str, str], dict[int, Edges]] = {}
         # (from_type, to_type) -> from_id -> to_id -> custom (USER_DEFINED) labels
         self._labels: dict[tuple[str, str], dict[int, dict[int, tuple[Label, ...]]]] = {}
         self.listeners: list[Listener] = []
@@ -103,34 +346,42 @@ class Store:
 
     # -- records -----------------------------------------------------------
     def _stamp(self, object_type: str, rec: Record) -> None:
-        rec.props["hs_object_id"] = str(rec.id)
-        rec.props["createdate"] = iso(rec.created)
-        rec.props[LASTMOD[object_type]] = iso(rec.updated)
+        """The stored server values: the converted deal amount (the id and time
+        stamps are derived on read, see ``Layout``)."""
         if object_type == "deals":
-            rec.props["amount_in_home_currency"] = self._home_amount(rec.props)
+            rec.assign({"amount_in_home_currency": self._home_amount(rec.props)})
 
-    def _home_amount(self, props: dict[str, str | None]) -> str | None:
+    def _home_amount(self, props: Mapping[str, str | None]) -> str | None:
         """``amount`` converted with the portal's rate of ``deal_currency_code`` (no code:
         the company currency), unrounded; empty when the amount is (FACTS.md)."""
         raw = props.get("amount")
-        if raw is None or str(raw).strip() == "":
+        if raw is None:
+            return None
+        raw = str(raw).strip()
+        if raw == "":
             return None
         code = props.get("deal_currency_code") or self.home_currency
         rate = self.exchange_rates.get(code)
         if rate is None:
             return None
         try:
-            with localcontext() as ctx:
-                ctx.prec = 60
-                value = Decimal(str(raw).strip()) * rate
+            value = _HOME.multiply(Decimal(raw), rate)
         except InvalidOperation:
             return None
-        return format(value.normalize(), "f") if value else "0"
+        return format(value.normalize(_HOME), "f") if value else "0"
 
     def _changed(self, object_type: str, rec: Record, before: dict[str, str | None] | None) -> None:
         self.version += 1
         for fn in self.listeners:
             fn(object_type, rec, before)
+
+    def _new(self, object_type: str, rid: int, props: dict[str, Value], c: int, u: int) -> Record:
+        ts = self._types[object_type]
+        lay = ts.layout
+        rec = Record.compact(lay, rid, (), c, u)
+        rec.assign({k: v for k, v in props.items() if k not in SERVER_PROPS})
+        self._stamp(object_type, rec)
+        return rec
 
     def create(
         self,
@@ -146,13 +397,7 @@ class Store:
             rid = record_id if record_id is not None else ts.next_id
             ts.next_id = max(ts.next_id, rid + 1)
             c = created if created is not None else now_ms()
-            rec = Record(
-                rid,
-                {k: v for k, v in props.items() if k not in SERVER_PROPS},
-                c,
-                updated if updated is not None else c,
-            )
-            self._stamp(object_type, rec)
+            rec = self._new(object_type, rid, props, c, updated if updated is not None else c)
             ts.records[rid] = rec
             if ts.live_ids is not None and (not ts.live_ids or ts.live_ids[-1] < rid):
                 ts.live_ids.append(rid)
@@ -170,14 +415,71 @@ class Store:
         with self.lock:
             ts = self._types[object_type]
             for rid, props, created in rows:
-                rec = Record(rid, props, created, created)
+                rec = Record.compact(ts.layout, rid, (), created, created)
+                rec.assign(props)
                 self._stamp(object_type, rec)
-                ts.records[rid] = rec
-                ts.next_id = max(ts.next_id, rid + 1)
-                if object_type == "contacts":
-                    self._index_email(rec, None)
+                self._place(object_type, ts, rec)
             ts.live_ids = ts.archived_ids = None
             self.version += 1
+
+    def bulk_rows(
+        self,
+        object_type: str,
+        names: tuple[str, ...],
+        rows: Iterable[tuple[int, tuple[str | None, ...], int]],
+    ) -> None:
+        """Fastest seeding: (id, values in ``names`` order, created_ms) rows, no
+        listeners fired. The values tuple becomes the record's own when ``names``
+        are the type's first slots (a fresh store), so no dict is built per record."""
+        with self.lock:
+            ts = self._types[object_type]
+            lay = ts.layout
+            slots = [lay.slot(n) for n in names]
+            direct = slots == list(range(len(names)))
+            deals = object_type == "deals"
+            home = lay.slot("amount_in_home_currency") if deals else -1
+            amount, code = (
+                (names.index("amount"), names.index("deal_currency_code"))
+                if (deals and "amount" in names and "deal_currency_code" in names)
+                else (-1, -1)
+            )
+            records, compact, email = ts.records, Record.compact, self._email
+            contacts = object_type == "contacts"
+            at_email = names.index("email") if contacts and "email" in names else -1
+            next_id = ts.next_id
+            for rid, values, created in rows:
+                if direct:
+                    rec = compact(lay, rid, values, created, created)
+                else:
+                    rec = compact(lay, rid, (), created, created)
+                    rec.assign(dict(zip(names, values, strict=True)))
+                if deals:
+                    if direct and amount >= 0 and home == len(values):
+                        rec._v = (*values, self._home_amount_of(values[amount], values[code]))
+                    else:
+                        self._stamp(object_type, rec)
+                if rid >= next_id:
+                    next_id = rid + 1
+                records[rid] = rec
+                if at_email >= 0:
+                    e = values[at_email]
+                    if e:
+                        key = e.lower()
+                        email.setdefault(e if key == e else key, rid)
+                elif contacts:
+                    self._index_email(rec, None)
+            ts.next_id = next_id
+            ts.live_ids = ts.archived_ids = None
+            self.version += 1
+
+    def _home_amount_of(self, amount: str | None, code: str | None) -> str | None:
+        return self._home_amount({"amount": amount, "deal_currency_code": code})
+
+    def _place(self, object_type: str, ts: _TypeState, rec: Record) -> None:
+        ts.records[rec.id] = rec
+        ts.next_id = max(ts.next_id, rec.id + 1)
+        if object_type == "contacts":
+            self._index_email(rec, None)
 
     def _index_email(self, rec: Record, old: str | None) -> None:
         if old and self._email.get(old.lower()) == rec.id:
@@ -192,10 +494,9 @@ class Store:
             rec = self._types[object_type].records[rid]
             before = dict(rec.props)
             old_email = rec.props.get("email")
-            for k, v in props.items():
-                if k in SERVER_PROPS:
-                    continue
-                rec.props[k] = None if v == "" else v
+            rec.assign(
+                {k: None if v == "" else v for k, v in props.items() if k not in SERVER_PROPS}
+            )
             rec.updated = max(now_ms(), rec.updated + 1)
             self._stamp(object_type, rec)
             if object_type == "contacts" and "email" in props:
@@ -286,7 +587,7 @@ class Store:
                     continue
                 moved: dict[int, tuple[bool, tuple[Label, ...]]] = {}
                 for old in (primary, merged):  # the primary's edges first
-                    for to_id, flag in sorted(edges.get(old, {}).items()):
+                    for to_id, flag in sorted(_pairs(edges.get(old))):
                         was, labels = moved.get(to_id, (False, ()))
                         moved[to_id] = (was or flag, (*labels, *self.labels(ft, old, tt, to_id)))
                         self.dissociate(ft, old, tt, to_id)
@@ -330,12 +631,8 @@ class Store:
         """Associate two records; ``labels`` adds custom labels to the edge (both
         directions carry them: the inverse label's typeId is not modelled apart)."""
         with self.lock:
-            self._assoc.setdefault((from_type, to_type), {}).setdefault(from_id, {})[to_id] = (
-                primary
-            )
-            self._assoc.setdefault((to_type, from_type), {}).setdefault(to_id, {})[from_id] = (
-                primary
-            )
+            _put(self._assoc.setdefault((from_type, to_type), {}), from_id, to_id, primary)
+            _put(self._assoc.setdefault((to_type, from_type), {}), to_id, from_id, primary)
             if labels:
                 for (f, fid), (t, tid) in (
                     ((from_type, from_id), (to_type, to_id)),
@@ -352,13 +649,56 @@ class Store:
 
     def dissociate(self, from_type: str, from_id: int, to_type: str, to_id: int) -> None:
         with self.lock:
-            self._assoc.get((from_type, to_type), {}).get(from_id, {}).pop(to_id, None)
-            self._assoc.get((to_type, from_type), {}).get(to_id, {}).pop(from_id, None)
+            _drop(self._assoc.get((from_type, to_type), {}), from_id, to_id)
+            _drop(self._assoc.get((to_type, from_type), {}), to_id, from_id)
             self._labels.get((from_type, to_type), {}).get(from_id, {}).pop(to_id, None)
             self._labels.get((to_type, from_type), {}).get(to_id, {}).pop(from_id, None)
             self.version += 1
 
     def associated(self, from_type: str, from_id: int, to_type: str) -> list[tuple[int, bool]]:
         """Live targets of one record, sorted by id, with their primary flag."""
-        edges = self._assoc.get((from_type, to_type), {}).get(from_id, {})
-        return sorted((t, p) for t, p in edges.items() if self.get(to_type, t) is not None)
+        held = self._assoc.get((from_type, to_type), {}).get(from_id)
+        return sorted((t, p) for t, p in _pairs(held) if self.get(to_type, t) is not None)
+
+    def bulk_associate(
+        self, from_type: str, to_type: str, pairs: Iterable[tuple[int, int]]
+    ) -> None:
+        """Fast seeding: primary edges for (from_id, to_id) pairs, both directions, no
+        per-edge search for an edge already held (duplicates are dropped at the end)."""
+        with self.lock:
+            fwd = self._assoc.setdefault((from_type, to_type), {})
+            rev = self._assoc.setdefault((to_type, from_type), {})
+            if fwd or rev:
+                for fid, tid in pairs:
+                    self.associate(from_type, fid, to_type, tid, _notify=False)
+                self.version += 1
+                return
+            grown: list[tuple[dict[int, Edges], int]] = []
+            for fid, tid in pairs:
+                code = tid * 2 + 1
+                held = fwd.get(fid)
+                if held is None:
+                    fwd[fid] = code
+                elif held.__class__ is int:
+                    if held != code:
+                        fwd[fid] = array("q", (held, code))  # type: ignore[arg-type]
+                        grown.append((fwd, fid))
+                else:
+                    held.append(code)  # type: ignore[union-attr]
+                code = fid * 2 + 1
+                held = rev.get(tid)
+                if held is None:
+                    rev[tid] = code
+                elif held.__class__ is int:
+                    if held != code:
+                        rev[tid] = array("q", (held, code))  # type: ignore[arg-type]
+                        grown.append((rev, tid))
+                else:
+                    held.append(code)  # type: ignore[union-attr]
+            for m, a in grown:
+                held = m[a]
+                assert isinstance(held, array)
+                if len(held) > 2:
+                    unique = array("q", dict.fromkeys(held))
+                    m[a] = unique[0] if len(unique) == 1 else unique
+            self.version += 1
