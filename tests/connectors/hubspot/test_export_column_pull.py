@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -127,13 +128,14 @@ def test_a_full_pull_sweeps_records_the_crm_no_longer_has(tmp_path: Path) -> Non
 def test_values_duckdb_does_not_take_are_read_row_by_row(tmp_path: Path) -> None:
     with HubSpotStandIn(seed=7, contacts=40) as hs:
         hs.bulk.instant()
-        # not a datetime: the export writes it as it is, the row path reads no stamp
-        hs.state.store.records("contacts")[3].props["lastmodifieddate"] = "yesterday"
+        # an exponent: not a plain decimal, so the deals' file goes to the row reader,
+        # which reads the amount as it always has
+        hs.state.store.update("deals", 1, {"amount": "1e3"})
         by_rows, _ = sync(hs, tmp_path / "rows.duckdb", columns=False)
         by_columns, stored = sync(hs, tmp_path / "columns.duckdb", columns=True)
-    assert stored == ["deal"]  # the contacts' file went row by row
+    assert stored == ["contact"]  # the deals' file went row by row
     assert by_columns == by_rows
-    assert [r[7] for r in by_columns["mirror_contacts"] if r[0] == "3"] == [None]
+    assert [r[1] for r in by_columns["mirror_deals"] if r[0] == "1"] == [Decimal(1000)]
 
 
 def test_an_amount_that_is_no_number_stops_the_pull_naming_the_deal(tmp_path: Path) -> None:
