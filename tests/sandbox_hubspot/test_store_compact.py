@@ -167,3 +167,12 @@ def test_edges_keep_their_primary_flag_and_drop_one_at_a_time() -> None:
     store.dissociate("contacts", 1, "companies", 2)
     assert store.associated("contacts", 1, "companies") == []
     assert store.associated("companies", 2, "contacts") == []
+
+
+def test_setting_a_derived_stamp_through_props_is_refused_not_lost() -> None:
+    store = Store()
+    rec = store.create("contacts", {"email": "a@b.de"})
+    with pytest.raises(ValueError, match="lastmodifieddate is server-maintained"):
+        rec.props["lastmodifieddate"] = "yesterday"
+    rec.props["firstname"] = "Ann"
+    assert rec.props["firstname"] == "Ann" and rec.props["lastmodifieddate"] == iso(rec.updated)

@@ -215,6 +215,11 @@ class Props(MutableMapping[str, Value]):
         return isinstance(key, str) and self.get(key, ABSENT) is not ABSENT  # type: ignore[arg-type]
 
     def __setitem__(self, key: str, value: Value) -> None:
+        lay = self._r._lay
+        if lay is not None and lay.index.get(key, 0) < 0:
+            # a stamp is derived from the record's id and times: setting it here would
+            # be silently lost, so say so (set ``Record.updated`` / ``created`` instead)
+            raise ValueError(f"{key} is server-maintained and derived on read")
         self._r.assign({key: value})
 
     def __delitem__(self, key: str) -> None:
