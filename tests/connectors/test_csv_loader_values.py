@@ -8,12 +8,18 @@ CR and LF first; an amount is a plain decimal with a dot, at most 14 digits befo
 and at most 12 after it; a date is YYYY-MM-DD and exists; ``won`` is true or false in
 any case; a currency is three letters. Anything else is refused, never rounded or
 guessed.
+
+Each load uses a fresh catalog of one DuckDB shared by the test process
+(``tests/shared_duckdb.py``). Accepted values of one column are loaded once, each in
+its own deal of one file, and every case checks its own row; a refused value gets a
+file of its own, as only the first problem is named.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator, Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -23,6 +29,7 @@ import pytest
 
 from connectors.csv_loader import CsvLoader
 from connectors.errors import InputError
+from tests.shared_duckdb import fresh_connection
 
 CONTACTS = "id,email,first_name,last_name,salutation,country,company_id\n1,a@b.de,A,B,Ms,DE,\n"
 DEALS_HEAD = ["id", "amount", "close_date", "won", "contact_ids", "company_ids"]
@@ -39,27 +46,45 @@ def _csv(rows: list[list[str]]) -> str:
     return out.getvalue()
 
 
+@pytest.fixture
+def con() -> Iterator[duckdb.DuckDBPyConnection]:
+    with fresh_connection() as connection:
+        yield connection
+
+
 def _load(
-    folder: Path, deals: list[dict[str, str]], *, currency: bool = False, contacts: str = CONTACTS
+    con: duckdb.DuckDBPyConnection,
+    folder: Path,
+    deals: list[dict[str, str]],
+    *,
+    currency: bool = False,
+    contacts: str = CONTACTS,
 ) -> duckdb.DuckDBPyConnection:
     head = [*DEALS_HEAD, "currency"] if currency else DEALS_HEAD
     rows = [head] + [[d.get(c, "") for c in head] for d in deals]
     (folder / "contacts.csv").write_text(contacts, encoding="utf-8")
     (folder / "deals.csv").write_text(_csv(rows), encoding="utf-8")
-    con = duckdb.connect()
     CsvLoader(con, folder).load()
     return con
 
 
-def _deal(folder: Path, column: str, raw: str) -> tuple[Decimal | None, date | None, bool]:
-    con = _load(folder, [{**GOOD, column: raw}], currency=column == "currency")
-    [row] = con.execute("SELECT amount, close_date, won FROM deals").fetchall()
-    return row
+def _each_deal(
+    factory: pytest.TempPathFactory, column: str, raws: Sequence[str]
+) -> dict[str, tuple[Decimal | None, date | None, bool]]:
+    """Amount, close date and won of the deal whose ``column`` was ``raw``, for every
+    ``raw``: one file, one deal per value (a value is checked and typed on its own row)."""
+    ids = {raw: f"d{n}" for n, raw in enumerate(raws)}
+    with fresh_connection() as con:
+        _load(con, factory.mktemp(column), [{**GOOD, "id": ids[r], column: r} for r in raws])
+        rows = con.execute("SELECT id, amount, close_date, won FROM deals").fetchall()
+    assert len(rows) == len(raws)
+    by_id = {row[0]: row[1:] for row in rows}
+    return {raw: by_id[ident] for raw, ident in ids.items()}
 
 
 def _refusal(folder: Path, deals: list[dict[str, str]], **kw: object) -> str:
-    with pytest.raises(InputError) as caught:
-        _load(folder, deals, **kw)  # type: ignore[arg-type]
+    with fresh_connection() as con, pytest.raises(InputError) as caught:
+        _load(con, folder, deals, **kw)  # type: ignore[arg-type]
     return str(caught.value)
 
 
@@ -94,9 +119,14 @@ AMOUNTS_ACCEPTED = [
 ]
 
 
+@pytest.fixture(scope="module")
+def accepted_amounts(tmp_path_factory: pytest.TempPathFactory):
+    return _each_deal(tmp_path_factory, "amount", [raw for raw, _ in AMOUNTS_ACCEPTED])
+
+
 @pytest.mark.parametrize(("raw", "expected"), AMOUNTS_ACCEPTED)
-def test_accepted_amount_is_loaded_exactly(tmp_path: Path, raw: str, expected: Decimal | None):
-    amount, _, _ = _deal(tmp_path, "amount", raw)
+def test_accepted_amount_is_loaded_exactly(accepted_amounts, raw: str, expected: Decimal | None):
+    amount, _, _ = accepted_amounts[raw]
     if expected is None:
         assert amount is None
     else:
@@ -171,9 +201,14 @@ DATES_ACCEPTED = [
 ]
 
 
+@pytest.fixture(scope="module")
+def accepted_dates(tmp_path_factory: pytest.TempPathFactory):
+    return _each_deal(tmp_path_factory, "close_date", [raw for raw, _ in DATES_ACCEPTED])
+
+
 @pytest.mark.parametrize(("raw", "expected"), DATES_ACCEPTED)
-def test_accepted_date_is_loaded(tmp_path: Path, raw: str, expected: date | None):
-    _, close_date, _ = _deal(tmp_path, "close_date", raw)
+def test_accepted_date_is_loaded(accepted_dates, raw: str, expected: date | None):
+    _, close_date, _ = accepted_dates[raw]
     assert close_date == expected
 
 
@@ -220,9 +255,9 @@ def test_refused_date_names_line_column_and_value(tmp_path: Path, raw: str):
     )
 
 
-def test_year_zero_is_accepted_as_1_bc(tmp_path: Path):
+def test_year_zero_is_accepted_as_1_bc(con: duckdb.DuckDBPyConnection, tmp_path: Path):
     """What the date cast makes of year 0 (the regular expression lets it through)."""
-    con = _load(tmp_path, [{**GOOD, "close_date": "0000-01-01"}])
+    _load(con, tmp_path, [{**GOOD, "close_date": "0000-01-01"}])
     assert con.execute("SELECT CAST(close_date AS VARCHAR) FROM deals").fetchall() == [
         ("0001-01-01 (BC)",)
     ]
@@ -242,9 +277,14 @@ WON_ACCEPTED = [
 ]
 
 
+@pytest.fixture(scope="module")
+def accepted_won(tmp_path_factory: pytest.TempPathFactory):
+    return _each_deal(tmp_path_factory, "won", [raw for raw, _ in WON_ACCEPTED])
+
+
 @pytest.mark.parametrize(("raw", "expected"), WON_ACCEPTED)
-def test_accepted_won_is_loaded(tmp_path: Path, raw: str, expected: bool):
-    _, _, won = _deal(tmp_path, "won", raw)
+def test_accepted_won_is_loaded(accepted_won, raw: str, expected: bool):
+    _, _, won = accepted_won[raw]
     assert won is expected
 
 
@@ -278,13 +318,15 @@ def test_refused_won_names_line_column_and_value(tmp_path: Path, raw: str):
     assert message == f"deals.csv, line 2, column 'won': won {raw!r} must be true or false"
 
 
-def test_a_quoted_empty_won_is_refused_like_an_empty_one(tmp_path: Path):
+def test_a_quoted_empty_won_is_refused_like_an_empty_one(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+):
     (tmp_path / "contacts.csv").write_text(CONTACTS, encoding="utf-8")
     (tmp_path / "deals.csv").write_text(
         ",".join(DEALS_HEAD) + '\nd1,1,2024-06-01,"",1,\n', encoding="utf-8"
     )
     with pytest.raises(InputError) as caught:
-        CsvLoader(duckdb.connect(), tmp_path).load()
+        CsvLoader(con, tmp_path).load()
     assert str(caught.value) == "deals.csv, line 2, column 'won': won '' must be true or false"
 
 
@@ -294,8 +336,11 @@ def test_a_quoted_empty_won_is_refused_like_an_empty_one(tmp_path: Path):
 @pytest.mark.parametrize(
     ("raw", "expected"), [("EUR", "EUR"), ("eur", "EUR"), (" usd\t", "USD"), ("", None)]
 )
-def test_accepted_currency(tmp_path: Path, raw: str, expected: str | None):
-    con = _load(tmp_path, [{**GOOD, "currency": raw}], currency=True)
+def test_accepted_currency(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, raw: str, expected: str | None
+):
+    # one load per value: two currencies in one file without rates are refused
+    _load(con, tmp_path, [{**GOOD, "currency": raw}], currency=True)
     assert con.execute("SELECT count(*) FROM deals").fetchone() == (1,)
     # one currency and no rates: nothing to convert, so nothing is recorded per deal
     assert con.execute("SELECT count(*) FROM deal_currencies").fetchone() == (0,)
@@ -326,8 +371,9 @@ def test_refused_currency(tmp_path: Path, raw: str):
 def test_deal_ids(tmp_path: Path, ids: list[str], message: str | None):
     deals = [{**GOOD, "id": i} for i in ids]
     if message is None:
-        con = _load(tmp_path, deals)
-        assert con.execute("SELECT id FROM deals ORDER BY id").fetchall() == [("D1",), ("d1",)]
+        with fresh_connection() as con:
+            _load(con, tmp_path, deals)
+            assert con.execute("SELECT id FROM deals ORDER BY id").fetchall() == [("D1",), ("d1",)]
     else:
         assert _refusal(tmp_path, deals) == message
 
@@ -347,9 +393,9 @@ def test_contact_ids(tmp_path: Path, rows: str, message: str):
     assert _refusal(tmp_path, [GOOD], contacts=contacts) == message
 
 
-def test_contact_and_deal_ids_are_trimmed(tmp_path: Path):
+def test_contact_and_deal_ids_are_trimmed(con: duckdb.DuckDBPyConnection, tmp_path: Path):
     contacts = CONTACTS.splitlines(keepends=True)[0] + " 1\t,a,A,B,Ms,DE, k1 \n"
-    con = _load(tmp_path, [{**GOOD, "id": "\td1 ", "contact_ids": "1"}], contacts=contacts)
+    _load(con, tmp_path, [{**GOOD, "id": "\td1 ", "contact_ids": "1"}], contacts=contacts)
     assert con.execute("SELECT id, company_id FROM contacts").fetchall() == [("1", "k1")]
     assert con.execute("SELECT id FROM deals").fetchall() == [("d1",)]
     assert con.execute("SELECT * FROM deal_contacts").fetchall() == [("d1", "1")]
@@ -421,35 +467,51 @@ def test_a_currency_is_checked_after_won(tmp_path: Path):
 # -- id lists -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("contact_ids", "company_ids", "contacts", "companies"),
-    [
-        ("1", "", ["1"], []),
-        ("1;2", "k1", ["1", "2"], ["k1"]),
-        (" 1 ; 2 ", " k1 ;k2", ["1", "2"], ["k1", "k2"]),
-        ("\t1\n;\n2", "k1\t", ["1", "2"], ["k1"]),
-        ("1;;2;", ";k1;", ["1", "2"], ["k1"]),
-        (";", ";;", [], []),
-        (" ; ", " ", [], []),
-        ("1;1", "k1;k1", ["1", "1"], ["k1", "k1"]),  # repeats are kept as they are
-        ("1; 1", "", ["1", "1"], []),
-        ("1,2", "", ["1,2"], []),  # only ';' separates
-        ("a b", "", ["a b"], []),
-        ("\u00a01", "", ["\u00a01"], []),
-        ("", "", [], []),
-    ],
-)
+ID_LISTS = [
+    ("1", "", ["1"], []),
+    ("1;2", "k1", ["1", "2"], ["k1"]),
+    (" 1 ; 2 ", " k1 ;k2", ["1", "2"], ["k1", "k2"]),
+    ("\t1\n;\n2", "k1\t", ["1", "2"], ["k1"]),
+    ("1;;2;", ";k1;", ["1", "2"], ["k1"]),
+    (";", ";;", [], []),
+    (" ; ", " ", [], []),
+    ("1;1", "k1;k1", ["1", "1"], ["k1", "k1"]),  # repeats are kept as they are
+    ("1; 1", "", ["1", "1"], []),
+    ("1,2", "", ["1,2"], []),  # only ';' separates
+    ("a b", "", ["a b"], []),
+    ("\u00a01", "", ["\u00a01"], []),
+    ("", "", [], []),
+]
+
+
+@pytest.fixture(scope="module")
+def links(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[list[tuple[str, str]]]]:
+    """The deal_contacts and deal_companies rows of each case's deal (``d<case>``), all
+    cases in one file."""
+    deals = [
+        {**GOOD, "id": f"d{n}", "contact_ids": contact_ids, "company_ids": company_ids}
+        for n, (contact_ids, company_ids, _, _) in enumerate(ID_LISTS)
+    ]
+    with fresh_connection() as con:
+        _load(con, tmp_path_factory.mktemp("links"), deals)
+        out: dict[str, list[list[tuple[str, str]]]] = {d["id"]: [[], []] for d in deals}
+        for k, table in enumerate(("deal_contacts", "deal_companies")):
+            for deal_id, ref in con.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall():
+                out[deal_id][k].append((deal_id, ref))
+    return out
+
+
+@pytest.mark.parametrize(("contact_ids", "company_ids", "contacts", "companies"), ID_LISTS)
 def test_id_lists_become_links(
-    tmp_path: Path, contact_ids: str, company_ids: str, contacts: list[str], companies: list[str]
+    links, contact_ids: str, company_ids: str, contacts: list[str], companies: list[str]
 ):
-    con = _load(tmp_path, [{**GOOD, "contact_ids": contact_ids, "company_ids": company_ids}])
-    linked = con.execute("SELECT deal_id, contact_id FROM deal_contacts ORDER BY ALL").fetchall()
-    assert linked == sorted(("d1", c) for c in contacts)
-    linked = con.execute("SELECT deal_id, company_id FROM deal_companies ORDER BY ALL").fetchall()
-    assert linked == sorted(("d1", c) for c in companies)
+    deal_id = f"d{ID_LISTS.index((contact_ids, company_ids, contacts, companies))}"
+    linked_contacts, linked_companies = links[deal_id]
+    assert linked_contacts == sorted((deal_id, c) for c in contacts)
+    assert linked_companies == sorted((deal_id, c) for c in companies)
 
 
-def test_dangling_ids_are_counted(tmp_path: Path):
+def test_dangling_ids_are_counted(con: duckdb.DuckDBPyConnection, tmp_path: Path):
     contacts = CONTACTS.splitlines(keepends=True)[0] + "1,a,A,B,Ms,DE,k1\n2,b,A,B,Ms,DE,k9\n"
     (tmp_path / "companies.csv").write_text("id,name\nk1,K\nk2,L\n", encoding="utf-8")
     deals = [
@@ -461,7 +523,7 @@ def test_dangling_ids_are_counted(tmp_path: Path):
     (tmp_path / "deals.csv").write_text(
         head + "\n" + _csv([[d.get(c, "") for c in DEALS_HEAD] for d in deals]), encoding="utf-8"
     )
-    report = CsvLoader(duckdb.connect(), tmp_path).load()
+    report = CsvLoader(con, tmp_path).load()
     assert report == {
         "dangling_deal_contacts": 3,
         "dangling_deal_companies": 1,
@@ -469,11 +531,11 @@ def test_dangling_ids_are_counted(tmp_path: Path):
     }
 
 
-def test_without_companies_file_every_named_company_exists(tmp_path: Path):
+def test_without_companies_file_every_named_company_exists(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+):
     contacts = CONTACTS.splitlines(keepends=True)[0] + "1,a,A,B,Ms,DE,k1\n2,b,A,B,Ms,DE, k9\n"
-    con = _load(
-        tmp_path, [{**GOOD, "contact_ids": "1", "company_ids": "k2; k1"}], contacts=contacts
-    )
+    _load(con, tmp_path, [{**GOOD, "contact_ids": "1", "company_ids": "k2; k1"}], contacts=contacts)
     assert con.execute("SELECT id, name FROM companies ORDER BY id").fetchall() == [
         ("k1", None),
         ("k2", None),
@@ -481,15 +543,17 @@ def test_without_companies_file_every_named_company_exists(tmp_path: Path):
     ]
 
 
-def test_other_columns_keep_their_text(tmp_path: Path):
+def test_other_columns_keep_their_text(con: duckdb.DuckDBPyConnection, tmp_path: Path):
     contacts = CONTACTS.splitlines(keepends=True)[0] + "1, a@b.de ,,  B\t,Ms,DE,\n"
-    con = _load(tmp_path, [GOOD], contacts=contacts)
+    _load(con, tmp_path, [GOOD], contacts=contacts)
     assert con.execute(
         "SELECT email, first_name, last_name, salutation, country FROM contacts"
     ).fetchall() == [(" a@b.de ", None, "  B\t", "Ms", "DE")]
 
 
-def test_properties_keep_their_text_and_skip_empty_cells(tmp_path: Path):
+def test_properties_keep_their_text_and_skip_empty_cells(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+):
     (tmp_path / "contacts.csv").write_text(
         "id,email,first_name,last_name,salutation,country,company_id,topics\n"
         "1,a,A,B,Ms,DE,, eco \n2,a,A,B,Ms,DE,,\n",
@@ -499,13 +563,14 @@ def test_properties_keep_their_text_and_skip_empty_cells(tmp_path: Path):
         ",".join(DEALS_HEAD) + ",line\nd1,1,2024-06-01,true,1,,\tSolar\nd2,1,2024-06-01,true,1,,\n",
         encoding="utf-8",
     )
-    con = duckdb.connect()
     CsvLoader(con, tmp_path).load(["topics"], ["line"])
     assert con.execute("SELECT * FROM contact_properties").fetchall() == [("1", "topics", " eco ")]
     assert con.execute("SELECT * FROM deal_properties").fetchall() == [("d1", "line", "\tSolar")]
 
 
-def test_bad_utf8_in_a_column_crmseg_does_not_use_is_still_refused(tmp_path: Path):
+def test_bad_utf8_in_a_column_crmseg_does_not_use_is_still_refused(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+):
     """Past the first MiB (which is checked up front), in a column no rule reads."""
     (tmp_path / "contacts.csv").write_text(CONTACTS, encoding="utf-8")
     body = b"d%d,1,2024-06-01,true,1,,x\n"
@@ -514,7 +579,7 @@ def test_bad_utf8_in_a_column_crmseg_does_not_use_is_still_refused(tmp_path: Pat
         (",".join(DEALS_HEAD) + ",stage\n").encode() + rows + b"d-1,1,2024-06-01,true,1,,\xff\n"
     )
     with pytest.raises(InputError) as caught:
-        CsvLoader(duckdb.connect(), tmp_path).load()
+        CsvLoader(con, tmp_path).load()
     assert str(caught.value) == "deals.csv: not valid UTF-8"
 
 
@@ -541,16 +606,15 @@ def test_the_text_path_loads_the_same_tables_as_the_typed_read(
     ]
     rows = [[*DEALS_HEAD, "line"]] + [[d.get(c, "") for c in DEALS_HEAD] + ["x"] for d in deals]
     (tmp_path / "deals.csv").write_text(_csv(rows), encoding="utf-8")
-    typed = duckdb.connect()
-    report = CsvLoader(typed, tmp_path).load(["topics"], ["line"], ["size"])
+    with fresh_connection() as typed, fresh_connection() as text:
+        report = CsvLoader(typed, tmp_path).load(["topics"], ["line"], ["size"])
 
-    def stop(self: CsvLoader, has_companies: bool) -> None:
-        raise duckdb.InvalidInputException("stopped")
+        def stop(self: CsvLoader, has_companies: bool) -> None:
+            raise duckdb.InvalidInputException("stopped")
 
-    monkeypatch.setattr(CsvLoader, "_check_ids", stop)
-    text = duckdb.connect()
-    assert CsvLoader(text, tmp_path).load(["topics"], ["line"], ["size"]) == report
-    assert _tables(text) == _tables(typed)
-    assert _tables(typed)["deal_contacts"] == [("d1", "1"), ("d1", "2")]
-    left = "SELECT count(*) FROM duckdb_tables() WHERE temporary"
-    assert text.execute(left).fetchone() == typed.execute(left).fetchone() == (0,)
+        monkeypatch.setattr(CsvLoader, "_check_ids", stop)
+        assert CsvLoader(text, tmp_path).load(["topics"], ["line"], ["size"]) == report
+        assert _tables(text) == _tables(typed)
+        assert _tables(typed)["deal_contacts"] == [("d1", "1"), ("d1", "2")]
+        left = "SELECT count(*) FROM duckdb_tables() WHERE temporary"
+        assert text.execute(left).fetchone() == typed.execute(left).fetchone() == (0,)

@@ -154,20 +154,30 @@ class Chromium:
 
     # -- pages ------------------------------------------------------------------------
     def open(self, path: Path) -> None:
-        """Open ``path`` in a fresh tab and wait for its load event."""
-        target = self.call("Target.createTarget", {"url": "about:blank"}, session=False)
-        attached = self.call(
-            "Target.attachToTarget",
-            {"targetId": target["targetId"], "flatten": True},
-            session=False,
-        )
-        self.session = attached["sessionId"]
-        for domain in ("Page", "Runtime", "Log", "Network"):
-            self.call(f"{domain}.enable")
-        self.call(
-            "Emulation.setDeviceMetricsOverride",
-            {"width": self.width, "height": self.height, "deviceScaleFactor": 1, "mobile": False},
-        )
+        """Open ``path`` in the browser's one tab and wait for its load event; the events
+        seen so far (errors, requests) are forgotten, the page's own start anew.
+
+        The tab is made once: a new tab costs several times a page load, and a
+        navigation leaves nothing of the page before it but the browser's settings."""
+        if self.session is None:
+            target = self.call("Target.createTarget", {"url": "about:blank"}, session=False)
+            attached = self.call(
+                "Target.attachToTarget",
+                {"targetId": target["targetId"], "flatten": True},
+                session=False,
+            )
+            self.session = attached["sessionId"]
+            for domain in ("Page", "Runtime", "Log", "Network"):
+                self.call(f"{domain}.enable")
+            self.call(
+                "Emulation.setDeviceMetricsOverride",
+                {
+                    "width": self.width,
+                    "height": self.height,
+                    "deviceScaleFactor": 1,
+                    "mobile": False,
+                },
+            )
         with self._lock:
             self.events.clear()
         self.call("Page.navigate", {"url": path.resolve().as_uri()})

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime
-import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 
 from connectors.files import CsvLoader
 from segmentation import InterestRule, SegmentationConfig, segment
+from tests.shared_duckdb import fresh_connection
 
 AS_OF = datetime.date(2024, 12, 31)
 
@@ -92,36 +90,6 @@ def _write(
         w.writerow(base + extra)
         for r in rows:
             w.writerow(["" if r.get(k) is None else str(r.get(k)) for k in base + extra])
-
-
-_DATABASE: list[duckdb.DuckDBPyConnection] = []
-_CATALOGS = itertools.count()
-
-
-@contextlib.contextmanager
-def fresh_connection() -> Iterator[duckdb.DuckDBPyConnection]:
-    """A DuckDB connection that sees no table of any earlier run, without opening a database.
-
-    Opening an in-memory DuckDB costs about 0.1 s of CPU, more than segmenting the few
-    rows a rule test writes, and the property tests segment hundreds of data sets. So one
-    database stays open per test process, and each run gets a connection of its own
-    (``cursor()``: its temporary tables, where segmenting writes, are its own) using a
-    freshly attached in-memory catalog (where the loader writes the input tables), which
-    is detached afterwards.
-    """
-    if not _DATABASE:
-        _DATABASE.append(duckdb.connect())
-    con = _DATABASE[0].cursor()
-    catalog = f"run_{next(_CATALOGS)}"
-    con.execute(f"ATTACH ':memory:' AS {catalog}")
-    con.execute(f"USE {catalog}")
-    try:
-        yield con
-    finally:
-        with contextlib.suppress(duckdb.Error):
-            con.execute("USE memory")
-            con.execute(f"DETACH {catalog}")
-        con.close()
 
 
 class Result(dict):

@@ -1,7 +1,7 @@
 """docs/SEGMENTS.md "Lifecycle": the first matching rule wins."""
 
 import pytest
-from conftest import contact, days_before, deal
+from conftest import contact, days_before, deal, run_segmentation
 
 
 def _life(seg, purchase_days, lost_days=(), **config):
@@ -10,57 +10,64 @@ def _life(seg, purchase_days, lost_days=(), **config):
     return seg([contact("1")], deals, **config)["1"]["lifecycle"]
 
 
-def test_no_purchase_ever_is_prospect(seg):
-    assert _life(seg, []) == "prospect"
-
-
-def test_only_lost_deals_is_prospect(seg):
-    assert _life(seg, [], lost_days=[5, 10]) == "prospect"
-
-
-def test_recency_above_inactive_days_is_inactive(seg):
-    assert _life(seg, [366]) == "inactive"
-
-
-def test_recency_equal_to_inactive_days_is_at_risk_not_inactive(seg):
-    assert _life(seg, [365]) == "at_risk"
-
-
-def test_recency_above_active_days_is_at_risk(seg):
-    assert _life(seg, [181]) == "at_risk"
-
-
-def test_recency_equal_to_active_days_is_not_at_risk(seg):
-    assert _life(seg, [180]) == "active"
-
-
-def test_inactive_wins_over_reactivated(seg):
+#: One contact each, the default rules: (what it pins, days ago of each purchase, of
+#: each lost deal, its stage).
+CASES = [
+    ("no_purchase_ever_is_prospect", [], [], "prospect"),
+    ("only_lost_deals_is_prospect", [], [5, 10], "prospect"),
+    ("recency_above_inactive_days_is_inactive", [366], [], "inactive"),
+    ("recency_equal_to_inactive_days_is_at_risk_not_inactive", [365], [], "at_risk"),
+    ("recency_above_active_days_is_at_risk", [181], [], "at_risk"),
+    ("recency_equal_to_active_days_is_not_at_risk", [180], [], "active"),
     # gap 400 > 365, but recency 400 > 365
-    assert _life(seg, [400, 800]) == "inactive"
-
-
-def test_at_risk_wins_over_reactivated(seg):
+    ("inactive_wins_over_reactivated", [400, 800], [], "inactive"),
     # gap 400 > 365, but recency 200 > 180
-    assert _life(seg, [200, 600]) == "at_risk"
-
-
-def test_gap_above_inactive_days_is_reactivated(seg):
-    assert _life(seg, [10, 400]) == "reactivated"
-
-
-def test_gap_equal_to_inactive_days_is_not_reactivated(seg):
+    ("at_risk_wins_over_reactivated", [200, 600], [], "at_risk"),
+    ("gap_above_inactive_days_is_reactivated", [10, 400], [], "reactivated"),
     # gap exactly 365; first purchase 375 days ago, 1 purchase in window -> repeat
-    assert _life(seg, [10, 375]) == "repeat"
-
-
-def test_reactivated_uses_gap_between_latest_and_the_one_before(seg):
+    ("gap_equal_to_inactive_days_is_not_reactivated", [10, 375], [], "repeat"),
     # latest gap 10 days; the 490-day gap to the first purchase does not count
-    assert _life(seg, [10, 20, 500]) == "repeat"
-
-
-def test_same_day_purchases_have_gap_zero(seg):
+    ("reactivated_uses_gap_between_latest_and_the_one_before", [10, 20, 500], [], "repeat"),
     # latest two purchases on the same day: gap 0 -> not reactivated
-    assert _life(seg, [10, 10, 500]) == "repeat"
+    ("same_day_purchases_have_gap_zero", [10, 10, 500], [], "repeat"),
+    ("reactivated_wins_over_loyal", [10, 400, 401, 402, 403], [], "reactivated"),
+    ("first_purchase_at_new_days_is_new", [90], [], "new"),
+    ("first_purchase_beyond_new_days_is_not_new", [91], [], "active"),
+    ("new_wins_over_loyal", [1, 2, 3, 4], [], "new"),
+    ("new_wins_over_repeat", [10, 80], [], "new"),
+    # latest purchase 5 days ago, first 100 days ago: not new
+    ("new_uses_first_purchase_ever", [5, 100], [], "repeat"),
+    ("frequency_reaching_loyal_purchases_is_loyal", [100, 110, 120], [], "loyal"),
+    # 3 purchases ever but only 2 in the window
+    ("loyal_counts_only_window_purchases", [50, 100, 370], [], "repeat"),
+    ("two_purchases_ever_is_repeat", [100, 150], [], "repeat"),
+    ("two_same_day_purchases_are_repeat", [100, 100], [], "repeat"),
+    ("one_purchase_between_new_and_active_days_is_active", [100], [], "active"),
+    ("lost_deals_do_not_count_as_purchases_for_lifecycle", [100], [5, 200], "active"),
+    ("purchase_today_is_new", [0], [], "new"),
+    ("purchase_yesterday_is_new", [1], [], "new"),
+]
+
+
+@pytest.fixture(scope="module")
+def stages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Every case's contact in one run: a contact's lifecycle reads its own deals only."""
+    contacts, deals = [], []
+    for n, (name, purchase_days, lost_days, _) in enumerate(CASES):
+        contacts.append(contact(name))
+        deals += [deal(f"p{n}_{i}", 10, days_before(d), name) for i, d in enumerate(purchase_days)]
+        deals += [
+            deal(f"l{n}_{i}", 10, days_before(d), name, won=False) for i, d in enumerate(lost_days)
+        ]
+    tags = run_segmentation(tmp_path_factory.mktemp("lifecycle"), contacts, deals)
+    return {name: tags[name]["lifecycle"] for name, *_ in CASES}
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"), [(c[0], c[3]) for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_default_rules(stages: dict[str, str], name: str, expected: str):
+    assert stages[name] == expected
 
 
 def test_reactivated_wins_over_new(seg):
@@ -68,63 +75,8 @@ def test_reactivated_wins_over_new(seg):
     assert _life(seg, [5, 50], active_days=20, inactive_days=30) == "reactivated"
 
 
-def test_reactivated_wins_over_loyal(seg):
-    assert _life(seg, [10, 400, 401, 402, 403]) == "reactivated"
-
-
-def test_first_purchase_at_new_days_is_new(seg):
-    assert _life(seg, [90]) == "new"
-
-
-def test_first_purchase_beyond_new_days_is_not_new(seg):
-    assert _life(seg, [91]) == "active"
-
-
-def test_new_wins_over_loyal(seg):
-    assert _life(seg, [1, 2, 3, 4]) == "new"
-
-
-def test_new_wins_over_repeat(seg):
-    assert _life(seg, [10, 80]) == "new"
-
-
-def test_new_uses_first_purchase_ever(seg):
-    # latest purchase 5 days ago, first 100 days ago: not new
-    assert _life(seg, [5, 100]) == "repeat"
-
-
-def test_frequency_reaching_loyal_purchases_is_loyal(seg):
-    assert _life(seg, [100, 110, 120]) == "loyal"
-
-
-def test_loyal_counts_only_window_purchases(seg):
-    # 3 purchases ever but only 2 in the window
-    assert _life(seg, [50, 100, 370]) == "repeat"
-
-
 def test_loyal_purchases_is_configurable(seg):
     assert _life(seg, [100, 110], loyal_purchases=2) == "loyal"
-
-
-def test_two_purchases_ever_is_repeat(seg):
-    assert _life(seg, [100, 150]) == "repeat"
-
-
-def test_two_same_day_purchases_are_repeat(seg):
-    assert _life(seg, [100, 100]) == "repeat"
-
-
-def test_one_purchase_between_new_and_active_days_is_active(seg):
-    assert _life(seg, [100]) == "active"
-
-
-def test_lost_deals_do_not_count_as_purchases_for_lifecycle(seg):
-    assert _life(seg, [100], lost_days=[5, 200]) == "active"
-
-
-@pytest.mark.parametrize("days", [0, 1])
-def test_purchase_today_or_yesterday_is_new(seg, days):
-    assert _life(seg, [days]) == "new"
 
 
 def test_split_deal_counts_one_purchase_for_each_contact(seg):

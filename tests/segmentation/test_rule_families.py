@@ -4,21 +4,13 @@ wins, prospects, company level, and config errors naming the key."""
 from __future__ import annotations
 
 import pytest
-from conftest import contact, days_before, deal
+from conftest import contact, days_before, deal, run_segmentation
 from pydantic import ValidationError
 
 from segmentation import SegmentationConfig
 
 
-def _one(seg, condition, contacts, deals, **kwargs):
-    """Tag ``x`` where ``condition`` holds, else empty; returns tags by contact."""
-    rules = [{"family": "tier", "values": [{"value": "x", **condition}]}]
-    tags = seg(contacts, deals, rules=rules, **kwargs)
-    return {cid: t["tier"] for cid, t in tags.items()}
-
-
-@pytest.fixture
-def shop():
+def _shop():
     """1: 3 purchases in the window, 300 (avg 100), last 10 days ago: A (before 0), RFM R 4
     F 3 (potential_loyalist). 2: 1 purchase, 100, 30 days ago: A (before 300/400), R 2 F 1
     (hibernating). 3: only a purchase 400 days ago: revenue 0, C, inactive, R 1 F 1
@@ -34,50 +26,83 @@ def shop():
     return contacts, deals
 
 
-@pytest.mark.parametrize(
-    ("condition", "expected"),
-    [
-        ({}, "xxxx"),
-        ({"abc": ["A"]}, "xx.."),
-        ({"abc": ["B", "C"]}, "..x."),
-        ({"abc_trend": ["new"]}, "xx.."),
-        ({"abc_trend": ["down"]}, "..x."),
-        ({"lifecycle": ["prospect"]}, "...x"),
-        ({"lifecycle": ["inactive", "new"]}, "xxx."),
-        ({"rfm_segment": ["hibernating", "at_risk"]}, ".xx."),
-        ({"rfm_segment": ["potential_loyalist"]}, "x..."),
-        ({"revenue_min": "300"}, "x..."),
-        ({"revenue_min": "300.01"}, "...."),
-        ({"revenue_max": "100"}, ".xxx"),
-        ({"revenue_max": "99.99"}, "..xx"),
-        ({"revenue_max": "0"}, "..xx"),
-        ({"frequency_min": 1}, "xx.."),
-        ({"frequency_min": 3}, "x..."),
-        ({"frequency_max": 1}, ".xxx"),
-        ({"frequency_max": 0}, "..xx"),
-        ({"purchases_min": 1}, "xxx."),
-        ({"purchases_min": 3}, "x..."),
-        ({"recency_max": 30}, "xx.."),
-        ({"recency_max": 29}, "x..."),
-        ({"recency_max": 400}, "xxx."),
-        ({"average_order_max": "100"}, "xx.."),
-        ({"average_order_max": "99.99"}, "...."),
-        ({"abc": ["A"], "frequency_min": 4}, "...."),
-    ],
-)
-def test_each_condition_at_its_boundary(seg, shop, condition, expected):
-    tags = _one(seg, condition, *shop)
-    assert "".join("x" if tags[c] == "x" else "." for c in "1234") == expected
+@pytest.fixture
+def shop():
+    return _shop()
+
+
+#: (condition, which of the shop's contacts 1-4 it tags)
+BOUNDARIES = [
+    ({}, "xxxx"),
+    ({"abc": ["A"]}, "xx.."),
+    ({"abc": ["B", "C"]}, "..x."),
+    ({"abc_trend": ["new"]}, "xx.."),
+    ({"abc_trend": ["down"]}, "..x."),
+    ({"lifecycle": ["prospect"]}, "...x"),
+    ({"lifecycle": ["inactive", "new"]}, "xxx."),
+    ({"rfm_segment": ["hibernating", "at_risk"]}, ".xx."),
+    ({"rfm_segment": ["potential_loyalist"]}, "x..."),
+    ({"revenue_min": "300"}, "x..."),
+    ({"revenue_min": "300.01"}, "...."),
+    ({"revenue_max": "100"}, ".xxx"),
+    ({"revenue_max": "99.99"}, "..xx"),
+    ({"revenue_max": "0"}, "..xx"),
+    ({"frequency_min": 1}, "xx.."),
+    ({"frequency_min": 3}, "x..."),
+    ({"frequency_max": 1}, ".xxx"),
+    ({"frequency_max": 0}, "..xx"),
+    ({"purchases_min": 1}, "xxx."),
+    ({"purchases_min": 3}, "x..."),
+    ({"recency_max": 30}, "xx.."),
+    ({"recency_max": 29}, "x..."),
+    ({"recency_max": 400}, "xxx."),
+    ({"average_order_max": "100"}, "xx.."),
+    ({"average_order_max": "99.99"}, "...."),
+    ({"abc": ["A"], "frequency_min": 4}, "...."),
+]
+
+
+@pytest.fixture(scope="module")
+def boundaries(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """What each condition tags in the shop, all in one run: one family per condition
+    (``tier0``, ``tier1``, ...), each of one value ``x``; a family's values never read
+    another family's."""
+    rules = [
+        {"family": f"tier{n}", "values": [{"value": "x", **condition}]}
+        for n, (condition, _) in enumerate(BOUNDARIES)
+    ]
+    tags = run_segmentation(tmp_path_factory.mktemp("rules"), *_shop(), rules=rules)
+    return [
+        "".join("x" if tags[c][f"tier{n}"] == "x" else "." for c in "1234")
+        for n in range(len(BOUNDARIES))
+    ]
+
+
+@pytest.mark.parametrize(("condition", "expected"), BOUNDARIES)
+def test_each_condition_at_its_boundary(boundaries, condition, expected):
+    assert boundaries[BOUNDARIES.index((condition, expected))] == expected
 
 
 def test_average_order_is_exact_for_split_amounts(seg):
     # 100 split 3 ways: 33.333... per contact, above 33.33, at most 33.34
     contacts = [contact(c) for c in "123"]
     deals = [deal("d", "100", days_before(5), ["1", "2", "3"])]
-    assert _one(seg, {"average_order_max": "33.33"}, contacts, deals)["1"] is None
-    assert _one(seg, {"average_order_max": "33.34"}, contacts, deals)["1"] == "x"
-    assert _one(seg, {"revenue_min": "33.333333333333"}, contacts, deals)["1"] == "x"
-    assert _one(seg, {"revenue_max": "33.333333333333"}, contacts, deals)["1"] is None
+    conditions = [
+        {"average_order_max": "33.33"},
+        {"average_order_max": "33.34"},
+        {"revenue_min": "33.333333333333"},
+        {"revenue_max": "33.333333333333"},
+    ]
+    # one family per condition, in one run
+    rules = [
+        {"family": f"tier{n}", "values": [{"value": "x", **condition}]}
+        for n, condition in enumerate(conditions)
+    ]
+    tags = seg(contacts, deals, rules=rules)["1"]
+    assert tags["tier0"] is None
+    assert tags["tier1"] == "x"
+    assert tags["tier2"] == "x"
+    assert tags["tier3"] is None
 
 
 def test_first_value_whose_conditions_all_hold_wins(seg, shop):

@@ -118,15 +118,24 @@ def export(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def _csv_tags(folder: Path, rates: dict[str, str]) -> tuple[dict[str, dict[str, Any]], tuple]:
+def _csv_tags(
+    folder: Path, rates: dict[str, str]
+) -> tuple[dict[str, dict[str, Any]], tuple, dict[str, Any]]:
+    """The tags, the size warnings and the summary of ``crmseg segment`` on ``folder``."""
     config = segmentation("industry", "channel", CHANNELS, rates)
     con, summary = run_segmentation(folder, config, AS_OF)
-    return _tags(con), tuple((w["family"], w["value"]) for w in summary["warnings"])
+    return _tags(con), tuple((w["family"], w["value"]) for w in summary["warnings"]), summary
 
 
-def test_csv_hubspot_and_salesforce_give_the_same_tags_for_every_family(export, tmp_path):
-    ones = {code: "1" for code in EXCHANGE_RATES}
-    expected, expected_warnings = _csv_tags(export, ones)
+@pytest.fixture(scope="module")
+def at_rate_one(export: Path) -> tuple[dict[str, dict[str, Any]], tuple, dict[str, Any]]:
+    """The export segmented with every currency at rate 1: the tests below only read it."""
+    return _csv_tags(export, {code: "1" for code in EXCHANGE_RATES})
+
+
+@pytest.mark.e2e  # syncs both stand-ins
+def test_csv_hubspot_and_salesforce_give_the_same_tags_for_every_family(at_rate_one, tmp_path):
+    expected, expected_warnings, _ = at_rate_one
     families = (
         "abc",
         "abc_trend",
@@ -186,16 +195,12 @@ def test_csv_hubspot_and_salesforce_give_the_same_tags_for_every_family(export, 
     assert tuple((w.family, w.value) for w in salesforce_warnings) == expected_warnings
 
 
-def test_hubspot_amount_in_home_currency_equals_the_csv_at_the_portal_rates(export, tmp_path):
-    expected, _ = _csv_tags(export, dict(EXCHANGE_RATES))
-    converted = run_segmentation(
-        export, segmentation("industry", "channel", CHANNELS, dict(EXCHANGE_RATES)), AS_OF
-    )[1]
-    plain = run_segmentation(
-        export,
-        segmentation("industry", "channel", CHANNELS, dict.fromkeys(EXCHANGE_RATES, "1")),
-        AS_OF,
-    )[1]
+@pytest.mark.e2e  # syncs the HubSpot stand-in
+def test_hubspot_amount_in_home_currency_equals_the_csv_at_the_portal_rates(
+    export, at_rate_one, tmp_path
+):
+    expected, _, converted = _csv_tags(export, dict(EXCHANGE_RATES))
+    plain = at_rate_one[2]
     assert converted["abc"] != plain["abc"], "the rates should matter for this data"
     with HubSpotStandIn(
         seed=SEED, contacts=CONTACTS, as_of=AS_OF, limits=LimitConfig(enabled=False)
