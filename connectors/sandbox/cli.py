@@ -1,4 +1,4 @@
-"""``crmseg sandbox serve <crm>``: run a CRM stand-in until Ctrl-C.
+"""``crmseg sandbox serve <crm>``: run a CRM stand-in until Ctrl-C or SIGTERM.
 
 Thin layer: parse options, build the sandbox through the registry, print what
 crmseg needs to connect to it -- a ready ``crmseg.toml`` and the environment
@@ -11,8 +11,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import shlex
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -164,8 +166,8 @@ def serve(
         None, min=0, help="Retry-After seconds on burst errors."
     ),
 ) -> None:
-    """Serve a CRM stand-in over HTTPS until Ctrl-C; prints a crmseg.toml and the
-    environment lines that connect crmseg to it."""
+    """Serve a CRM stand-in over HTTPS until Ctrl-C (SIGINT) or SIGTERM; prints a
+    crmseg.toml and the environment lines that connect crmseg to it."""
     factory = SANDBOXES.get(crm.lower())
     if factory is None:
         typer.echo(f"Error: unknown CRM '{crm}'; choose one of {sorted(SANDBOXES)}", err=True)
@@ -175,33 +177,40 @@ def serve(
             f"Error: --error-status {error_status} is not one of 429, 500, 502, 503", err=True
         )
         raise typer.Exit(2)
-    sb = factory(
-        ServeOptions(
-            port,
-            seed,
-            contacts,
-            token,
-            rate_limits,
-            latency,
-            jitter,
-            error_burst,
-            error_status,
-            retry_after,
-            portal_id,
-        )
+    opts = ServeOptions(
+        port,
+        seed,
+        contacts,
+        token,
+        rate_limits,
+        latency,
+        jitter,
+        error_burst,
+        error_status,
+        retry_after,
+        portal_id,
     )
+    # asked to stop while seeding or serving: _serve has stopped what it started
+    with _stopped_by_signals(), contextlib.suppress(KeyboardInterrupt):
+        _serve(crm.lower(), factory, opts, write_config)
+
+
+def _serve(
+    crm: str, factory: SandboxFactory, opts: ServeOptions, write_config: Path | None
+) -> None:
+    sb = factory(opts)
     try:
         sb.start()
     except OSError as exc:
         with contextlib.suppress(Exception):
             sb.stop()  # removes the CA file written before the bind failed
         if exc.errno == errno.EADDRINUSE:
-            typer.echo(f"Error: --port {port}: the port is in use on 127.0.0.1", err=True)
+            typer.echo(f"Error: --port {opts.port}: the port is in use on 127.0.0.1", err=True)
         else:
-            typer.echo(f"Error: --port {port}: cannot listen ({exc.strerror})", err=True)
+            typer.echo(f"Error: --port {opts.port}: cannot listen ({exc.strerror})", err=True)
         raise typer.Exit(2) from None
     try:
-        toml, env = connection(crm.lower(), sb)
+        toml, env = connection(crm, sb)
         if write_config is not None:
             write_config.write_text(toml, encoding="utf-8")
         typer.echo("# crmseg.toml: save these lines as crmseg.toml where you run crmseg")
@@ -215,7 +224,40 @@ def serve(
         typer.echo("Serving; press Ctrl-C to stop.", err=True)
         while True:
             time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
     finally:
         sb.stop()
+
+
+#: What stops ``serve``: Ctrl-C and ``kill``'s default.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def _stopped_by_signals() -> Iterator[None]:
+    """Ctrl-C (SIGINT) and SIGTERM raise ``KeyboardInterrupt`` in ``serve``, once.
+
+    Python turns SIGINT into ``KeyboardInterrupt`` only where the parent left it at
+    its default, and a shell without job control (a script's ``crmseg sandbox serve
+    ... &``, a CI step) starts background commands with SIGINT ignored: ``kill -INT``
+    would then never stop the sandbox. SIGTERM (``kill``, systemd, the end of a CI
+    job) would kill it without removing its CA file. A second signal while stopping
+    is ignored, so the stop is not cut short. Main thread only (elsewhere signals
+    cannot be handled, and ``serve`` runs as is).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    stopping = False
+
+    def handler(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        if not stopping:
+            stopping = True
+            raise KeyboardInterrupt
+
+    previous = {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)

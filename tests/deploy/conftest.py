@@ -3,6 +3,7 @@ a system tool says loudly that it could not run."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -91,6 +92,18 @@ def package_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The wheel the image installs: built once from exactly its build context, which
     holds the package sources and nothing else
     (``test_build_context_holds_the_package_sources_and_nothing_secret``), so it is
-    also the wheel ``pip install .`` builds. The tests that read or install it share it."""
-    tmp = tmp_path_factory.mktemp("wheel")
-    return build_wheel(build_context(tmp / "context"), tmp / "dist")
+    also the wheel ``pip install .`` builds. The tests that read or install it share it,
+    across the worker processes of one run too: the first to need it builds it (seconds
+    of CPU) while the others wait on a lock, then read the same file."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        tmp = tmp_path_factory.mktemp("wheel")
+        return build_wheel(build_context(tmp / "context"), tmp / "dist")
+    # every worker's base folder sits in this run's own one
+    shared = tmp_path_factory.getbasetemp().parent / "package-wheel"
+    shared.mkdir(exist_ok=True)
+    with (shared / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        built = sorted((shared / "dist").glob("crmseg-*.whl"))
+        if built:
+            return built[0]
+        return build_wheel(build_context(shared / "context"), shared / "dist")

@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import typer.testing
 from typer.testing import CliRunner
 
 from connectors.sandbox.hubspot import HubSpotStandIn, LimitConfig
 from sync.cli import app
+from tests.fakeclock import FakeClock, default_clock
 
 AS_OF = date(2026, 6, 30)
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,6 +31,36 @@ def hubspot(portal_id: int = 111, contacts: int = 40) -> HubSpotStandIn:
         limits=LimitConfig(enabled=False),
         portal_id=portal_id,
     )
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_click_command_per_app() -> Iterator[None]:
+    """``CliRunner.invoke(app)`` builds the whole click command tree from the typer app
+    on every call (milliseconds each, and these tests invoke crmseg hundreds of times);
+    no test here changes the app, so each module builds it once."""
+    build = typer.testing._get_command
+    built: dict[typer.Typer, Any] = {}
+
+    def once(typer_app: typer.Typer) -> Any:
+        if typer_app not in built:
+            built[typer_app] = build(typer_app)
+        return built[typer_app]
+
+    typer.testing._get_command = once  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        typer.testing._get_command = build
+
+
+@pytest.fixture(autouse=True)
+def clock() -> Iterator[FakeClock]:
+    """Every transport and session a command run in this process builds waits on this
+    fake clock (a refused connection's quick retries, backoffs, job polls): the waits
+    are recorded in ``clock.sleeps``, none is spent. Processes of their own
+    (:func:`popen`) keep the real clock."""
+    with default_clock(FakeClock()) as fake:
+        yield fake
 
 
 @pytest.fixture

@@ -40,8 +40,11 @@ def crm() -> FakeCrm:
 
 
 @pytest.fixture
-def state(tmp_path: Path) -> State:
-    return State(tmp_path / "state.duckdb")
+def state() -> State:
+    """A state in memory: the engine's reads and writes are the same SQL as on a file,
+    without a file's syncs to disk on every commit (the file itself, its locks and its
+    reopening are tested in ``tests/operator`` and the end-to-end suites)."""
+    return State(Path(":memory:"))
 
 
 def run(crm: FakeCrm, state: State, config: Config | None = None, **kw: object) -> object:

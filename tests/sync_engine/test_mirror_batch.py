@@ -72,7 +72,7 @@ def crm() -> FakeCrm:
 
 
 def test_a_full_pull_stores_26_pages_with_two_mirror_writes(
-    crm: FakeCrm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    crm: FakeCrm, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stored: list[tuple[str, int]] = []
     apply = State.apply
@@ -82,7 +82,7 @@ def test_a_full_pull_stores_26_pages_with_two_mirror_writes(
         return apply(self, object_type, page, full=full)
 
     monkeypatch.setattr(State, "apply", counted)
-    with State(tmp_path / "state.duckdb") as state:
+    with State(Path(":memory:")) as state:
         result = Engine(crm, state, Config()).run(
             RunOptions("sync", date(2026, 6, 30), dry_run=True)
         )

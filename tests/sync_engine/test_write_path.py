@@ -83,11 +83,11 @@ class WatchedBulkCrm(Watched, BulkFakeCrm):
 
 
 @pytest.mark.parametrize("kind", [WatchedCrm, WatchedBulkCrm])
-def test_the_engine_writes_only_through_connector_write(kind: type[Any], tmp_path: Path) -> None:
+def test_the_engine_writes_only_through_connector_write(kind: type[Any]) -> None:
     crm = _seed(kind())
     crm.read_by_sync, crm.hook_callers = set(), []
     config = Config(lists=ListsConfig(lifecycle=["inactive", "prospect"]))
-    with State(tmp_path / "state.duckdb") as state:
+    with State(Path(":memory:")) as state:
         result = Engine(crm, state, config).run(RunOptions("sync", AS_OF))
     assert result.status == "ok" and result.summary["written"] == 7
     # The engine read only what the interface declares, and no write hook.

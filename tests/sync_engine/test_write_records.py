@@ -5,11 +5,14 @@ statements do not bound the write rate."""
 from __future__ import annotations
 
 import threading
-import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+import connectors.base
 from sync.config import Config
 from sync.engine import Engine, RunOptions
 from sync.state import State
@@ -17,13 +20,13 @@ from tests.sync_engine.fake_crm import FakeCrm
 
 
 def test_batches_finished_while_one_was_stored_are_stored_with_one_call(
-    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     crm = FakeCrm()
     crm.concurrency = 4
     for i in range(1, 13):  # 12 contacts: 4 batches of 3
         crm.add_contact(str(i), email=f"u{i}@example.com", first_name="A", country="DE")
-    state = State(tmp_path / "state.duckdb")
+    state = State(Path(":memory:"))
     calls: list[int] = []
     storing = threading.Event()
     record = state.record_written
@@ -40,13 +43,24 @@ def test_batches_finished_while_one_was_stored_are_stored_with_one_call(
 
     lock = threading.Lock()
     crm.write_batch = later_after_the_first  # type: ignore[method-assign]
+    back = threading.Semaphore(0)  # released once per batch whose answer is in
+
+    class Pool(ThreadPoolExecutor):
+        def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+            future = super().submit(fn, *args, **kwargs)
+            future.add_done_callback(lambda _done: back.release())
+            return future
+
+    monkeypatch.setattr(connectors.base, "ThreadPoolExecutor", Pool)
 
     def slow_first(run_id: int, object_type: Any, changes: Any, **kw: Any) -> None:
         rows = list(changes)
         calls.append(len({r[0] for r in rows}))
         if len(calls) == 1:
             storing.set()
-            time.sleep(0.5)  # meanwhile the three other batches come back
+            # meanwhile the three other batches come back (the first one is back)
+            for _ in range(4):
+                assert back.acquire(timeout=10), "the other batches never came back"
         record(run_id, object_type, rows, **kw)
 
     state.record_written = slow_first  # type: ignore[method-assign]
