@@ -18,6 +18,15 @@ from sync.cli import app
 from tests.operator.conftest import ROOT
 
 
+@pytest.fixture
+def clock() -> None:
+    """The real clock, not the package's fake one: the steps run in this process
+    against ``serve`` in a process of its own, whose rate limits count real seconds (on
+    a fake clock crmseg's limiter would not pace its searches, and a quick machine gets
+    HubSpot's secondly 429s until the retries, which wait on that clock too, run out)."""
+    return None
+
+
 def documented_steps(crm: str) -> list[str]:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     block = re.search(rf"<!-- sandbox-steps: {crm} -->\n```sh\n(.*?)```", readme, re.S)
