@@ -311,6 +311,21 @@ def _put(m: dict[int, Edges], fid: int, tid: int, primary: bool) -> None:
         held.append(code)
 
 
+def _append(m: dict[int, Edges], key: int, code: int) -> bool:
+    """Add an edge's code without looking for one already held (bulk seeding drops
+    duplicates at the end); True when ``key``'s single int became an array."""
+    held = m.get(key)
+    if held is None:
+        m[key] = code
+    elif held.__class__ is int:
+        if held != code:
+            m[key] = array("q", (held, code))  # type: ignore[arg-type]
+            return True
+    else:
+        held.append(code)  # type: ignore[union-attr]
+    return False
+
+
 def _drop(m: dict[int, Edges], fid: int, tid: int) -> None:
     held = m.get(fid)
     if held is None:
@@ -680,26 +695,10 @@ class Store:
                 return
             grown: list[tuple[dict[int, Edges], int]] = []
             for fid, tid in pairs:
-                code = tid * 2 + 1
-                held = fwd.get(fid)
-                if held is None:
-                    fwd[fid] = code
-                elif held.__class__ is int:
-                    if held != code:
-                        fwd[fid] = array("q", (held, code))  # type: ignore[arg-type]
-                        grown.append((fwd, fid))
-                else:
-                    held.append(code)  # type: ignore[union-attr]
-                code = fid * 2 + 1
-                held = rev.get(tid)
-                if held is None:
-                    rev[tid] = code
-                elif held.__class__ is int:
-                    if held != code:
-                        rev[tid] = array("q", (held, code))  # type: ignore[arg-type]
-                        grown.append((rev, tid))
-                else:
-                    held.append(code)  # type: ignore[union-attr]
+                if _append(fwd, fid, tid * 2 + 1):
+                    grown.append((fwd, fid))
+                if _append(rev, tid, fid * 2 + 1):
+                    grown.append((rev, tid))
             for m, a in grown:
                 held = m[a]
                 assert isinstance(held, array)
