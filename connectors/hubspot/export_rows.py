@@ -32,6 +32,7 @@ from typing import Any
 import duckdb
 
 from connectors.base import COLUMN_BATCH_COLUMNS, ColumnBatch, Cursor, ObjectType
+from connectors.csv_file import quote_identifier
 from connectors.errors import CrmError
 from connectors.hubspot.records import (
     ASSOCIATED_TYPES,
@@ -114,11 +115,6 @@ _DECIMAL = r"-?[0-9]{1,30}(\.[0-9]{1,30})?"
 _IDS = r"[0-9]{1,30}(;[0-9]{1,30})*"
 #: Ambiguous contacts (several companies) resolved per v4 read of this many ids.
 AMBIGUOUS_CHUNK = 10_000
-
-
-def _q(name: str) -> str:
-    """A SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _lit(value: str) -> str:
@@ -222,7 +218,11 @@ class ExportColumns(ColumnBatch):
         kept = set(props)
 
         def col(prop: str) -> str:
-            return f"NULLIF({_q(prop)}, '')" if prop in kept and prop in present else "NULL"
+            return (
+                f"NULLIF({quote_identifier(prop)}, '')"
+                if prop in kept and prop in present
+                else "NULL"
+            )
 
         core = set(mapper.core_properties(object_type))
         extra = [p for p in dict.fromkeys(requested) if p not in core and col(p) != "NULL"]
@@ -252,13 +252,13 @@ class ExportColumns(ColumnBatch):
         sets the count and the cursor."""
         lastmod = self.select.get(LASTMOD[self.object_type], "NULL")
         conds = [
-            f"bool_and(regexp_full_match(coalesce({_q('hs_object_id')}, ''), '{_ID}'))",
-            f"count(DISTINCT {_q('hs_object_id')}) = count(*)",
+            f"bool_and(regexp_full_match(coalesce({quote_identifier('hs_object_id')}, ''), '{_ID}'))",
+            f"count(DISTINCT {quote_identifier('hs_object_id')}) = count(*)",
             f"bool_and({lastmod} IS NULL OR (regexp_full_match({lastmod}, '[0-9]{{1,13}}') "
             f"AND TRY_CAST({lastmod} AS BIGINT) < {_MS_MAX}))",
         ]
         for column in self.assoc.values():
-            v = f"NULLIF({_q(column)}, '')"
+            v = f"NULLIF({quote_identifier(column)}, '')"
             conds.append(f"bool_and({v} IS NULL OR regexp_full_match({v}, '{_IDS}'))")
         if self.object_type == "deal":
             amount = self.select.get(self.mapper.amount_property, "NULL")
@@ -278,9 +278,9 @@ class ExportColumns(ColumnBatch):
         self.count = int(row[0])
         if self.count and lastmod != "NULL":
             newest = con.execute(
-                f"SELECT {_q('hs_object_id')}, {lastmod} FROM {self._source()} "
+                f"SELECT {quote_identifier('hs_object_id')}, {lastmod} FROM {self._source()} "
                 f"WHERE {lastmod} IS NOT NULL ORDER BY {lastmod}::BIGINT DESC, "
-                f"{_q('hs_object_id')}::HUGEINT DESC LIMIT 1"
+                f"{quote_identifier('hs_object_id')}::HUGEINT DESC LIMIT 1"
             ).fetchone()
             if newest is not None:
                 stamp = parse_timestamp(str(newest[1]))
@@ -294,9 +294,9 @@ class ExportColumns(ColumnBatch):
     ) -> None:
         """Contacts with several companies: their company from the complete v4 list
         (primary first), as the row path's mapper decides it."""
-        column = _q(self.assoc["companies"])
+        column = quote_identifier(self.assoc["companies"])
         found = con.execute(
-            f"SELECT {_q('hs_object_id')} FROM {self._source()} WHERE strpos({column}, ';') > 0"
+            f"SELECT {quote_identifier('hs_object_id')} FROM {self._source()} WHERE strpos({column}, ';') > 0"
         )
         while chunk := [str(r[0]) for r in found.fetchmany(AMBIGUOUS_CHUNK)]:
             lists = fetch(chunk)
@@ -315,14 +315,14 @@ class ExportColumns(ColumnBatch):
         try:
             con.execute(
                 f"CREATE OR REPLACE TEMP TABLE {src} AS SELECT "
-                f"{', '.join(_q(c) for c in self.header if c in wanted)} FROM {self._source()}"
+                f"{', '.join(quote_identifier(c) for c in self.header if c in wanted)} FROM {self._source()}"
             )
             stamp = self._stamp(s.get(LASTMOD[t], "NULL"))
-            rid = _q("hs_object_id")
+            rid = quote_identifier("hs_object_id")
             if t == "contact":
                 company = "NULL"
                 if "companies" in self.assoc:
-                    c = f"NULLIF({_q(self.assoc['companies'])}, '')"
+                    c = f"NULLIF({quote_identifier(self.assoc['companies'])}, '')"
                     company = f"CASE WHEN strpos({c}, ';') > 0 THEN o.__crmseg_company ELSE {c} END"
                     con.execute(
                         "CREATE OR REPLACE TEMP TABLE hubspot_export_companies AS SELECT "
@@ -367,8 +367,8 @@ class ExportColumns(ColumnBatch):
             names = ", ".join(COLUMN_BATCH_COLUMNS[t])
             con.execute(f"CREATE OR REPLACE TEMP VIEW staged_records ({names}) AS {sql}")
             if self.extra:
-                on = ", ".join(_q(p) for p in self.extra)
-                inner = ", ".join(f"{s[p]} AS {_q(p)}" for p in self.extra)
+                on = ", ".join(quote_identifier(p) for p in self.extra)
+                inner = ", ".join(f"{s[p]} AS {quote_identifier(p)}" for p in self.extra)
                 props = (
                     f"SELECT record_id, name, value FROM (UNPIVOT (SELECT {rid} AS record_id, "
                     f"{inner} FROM {src}) ON {on} INTO NAME name VALUE value)"
@@ -379,7 +379,7 @@ class ExportColumns(ColumnBatch):
             if t == "deal":
                 for to, other in (("contacts", "contact_id"), ("companies", "company_id")):
                     if to in self.assoc:
-                        c = f"NULLIF({_q(self.assoc[to])}, '')"
+                        c = f"NULLIF({quote_identifier(self.assoc[to])}, '')"
                         pairs = (
                             f"SELECT DISTINCT deal_id, {other} FROM (SELECT {rid} AS deal_id, "
                             f"unnest(string_split({c}, ';')) AS {other} FROM {src} "
