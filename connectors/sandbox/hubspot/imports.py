@@ -93,6 +93,11 @@ class ImportJob:
     def rows(self) -> int:
         return sum(len(f.rows) for f in self.files)
 
+    @property
+    def waiting(self) -> bool:
+        """Still to be applied: running as HubSpot shows it, its rows not yet taken up."""
+        return self.state in ("STARTED", "PROCESSING") and not self.applying
+
 
 class ImportRegistry:
     """Every import of one sandbox: accepts, schedules and applies them."""
@@ -251,11 +256,7 @@ class ImportRegistry:
 
     def _due(self, now: float) -> list[ImportJob]:
         with self._lock:
-            return [
-                j
-                for j in self.jobs.values()
-                if j.state in ("STARTED", "PROCESSING") and not j.applying and j.end <= now
-            ]
+            return [j for j in self.jobs.values() if j.waiting and j.end <= now]
 
     def _start_worker(self) -> None:
         """Under ``_lock``: the thread that applies imports when nobody polls."""
@@ -270,11 +271,7 @@ class ImportRegistry:
             with self._lock:
                 if self._stopped:
                     return
-                pending = [
-                    j.end
-                    for j in self.jobs.values()
-                    if j.state in ("STARTED", "PROCESSING") and not j.applying
-                ]
+                pending = [j.end for j in self.jobs.values() if j.waiting]
                 if not pending:
                     self._wake.wait()
                     continue
@@ -287,7 +284,7 @@ class ImportRegistry:
     def _finish(self, job: ImportJob) -> None:
         with self._apply_lock:
             with self._lock:
-                if job.state not in ("STARTED", "PROCESSING") or job.applying:
+                if not job.waiting:
                     return
                 job.state, job.applying = "PROCESSING", True
             store, schema = self.state.store, self.state.schema
@@ -359,7 +356,7 @@ class ImportRegistry:
 
     def cancel(self, job: ImportJob) -> None:
         with self._lock:
-            if job.state in ("STARTED", "PROCESSING") and not job.applying:
+            if job.waiting:
                 job.state, job.updated_ms = "CANCELED", now_ms()
 
     def stop(self) -> None:
