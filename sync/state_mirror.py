@@ -194,18 +194,23 @@ class Mirror(Connected):
         full: bool,
         started_at: datetime,
     ) -> None:
-        previous = self.pull_state(object_type)
-        if cursor is None and previous is not None:
-            cursor = previous.cursor
-        last_full = started_at if full else (previous.last_full_at if previous else None)
+        """Store the pull's cursor and times, and commit the pull. Without a new
+        ``cursor`` the previous one stays; a pull that is not ``full`` keeps the
+        previous full pull's time. One statement: the previous row is read in it."""
         self.con.execute(
-            "INSERT OR REPLACE INTO pulls VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO pulls SELECT $1, $2, "
+            "CASE WHEN $3 THEN $4 ELSE p.cursor_modified_at END, "
+            "CASE WHEN $3 THEN $5 WHEN p.cursor_modified_at IS NOT NULL "
+            "THEN p.cursor_last_id END, "
+            "CASE WHEN $6 THEN $7 ELSE p.last_full_at END, $7 "
+            "FROM (SELECT 1) LEFT JOIN pulls p ON p.object_type = $1",
             [
                 object_type,
                 json.dumps(sorted(properties)),
+                cursor is not None,
                 naive(cursor.modified_at) if cursor else None,
                 cursor.last_id if cursor else None,
-                naive(last_full),
+                full,
                 naive(started_at),
             ],
         )

@@ -87,15 +87,15 @@ class RunLog(Connected):
 
     # -- runs ------------------------------------------------------------------
     def start_run(self, command: str, as_of: date | None, *, dry_run: bool) -> int:
-        row = self.con.execute("SELECT nextval('run_ids')").fetchone()
-        assert row is not None
-        run_id = int(row[0])
-        self.con.execute(
+        """Record a run as running; its id. One statement (one commit): the id is
+        drawn in the insert."""
+        row = self.con.execute(
             "INSERT INTO runs (id, command, started_at, status, as_of, dry_run) "
-            "VALUES (?, ?, ?, 'running', ?, ?)",
-            [run_id, command, now(), as_of, dry_run],
-        )
-        return run_id
+            "VALUES (nextval('run_ids'), ?, ?, 'running', ?, ?) RETURNING id",
+            [command, now(), as_of, dry_run],
+        ).fetchone()
+        assert row is not None
+        return int(row[0])
 
     def finish_run(
         self, run_id: int, status: str, summary: dict[str, Any], error: str | None = None
