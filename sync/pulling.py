@@ -45,6 +45,10 @@ class MirrorPull:
         #: Object types whose links may point at merged-away records: pulled in full.
         self.relink: set[ObjectType] = set()
         self._prefetch: Prefetcher | None = None
+        #: What ``_pull_args`` read from the state file during one ``pull``: with
+        #: concurrent pulls it is asked twice per type (to start the read-ahead, then
+        #: to pull), and neither read changes before that type's own pull commits.
+        self._reads: dict[tuple[str, ObjectType, datetime | None], Any] | None = None
 
     # -- what to pull ----------------------------------------------------------
     def object_types(self) -> list[ObjectType]:
@@ -74,6 +78,7 @@ class MirrorPull:
     def pull(self, options: RunOptions) -> dict[str, Any]:
         pulled: dict[str, Any] = {}
         self.relink.clear()
+        self._reads = {}
         # Connectors that allow it read every object type at once (sync.prefetch).
         if self.connector.concurrent_pulls:
             self._prefetch = Prefetcher(cast(Connector, _ColumnPulls(self.connector)))
@@ -84,17 +89,31 @@ class MirrorPull:
             for object_type in self.object_types():
                 pulled[object_type] = self.pull_one(object_type, options)
         finally:
+            self._reads = None
             if self._prefetch is not None:
                 self._prefetch.close()
                 self._prefetch = None
         return pulled
+
+    def _read(
+        self, kind: str, object_type: ObjectType, since: datetime | None, read: Callable[[], Any]
+    ) -> Any:
+        """``read()``, once per ``pull`` for the same arguments (see ``_reads``)."""
+        if self._reads is None:
+            return read()
+        key = (kind, object_type, since)
+        if key not in self._reads:
+            self._reads[key] = read()
+        return self._reads[key]
 
     def _pull_args(
         self, object_type: ObjectType, options: RunOptions
     ) -> tuple[bool, Cursor | None, list[str]]:
         """Whether the pull is full, the cursor it starts from and its properties."""
         properties = self.properties(object_type)
-        previous = self.state.pull_state(object_type)
+        previous: PullState | None = self._read(
+            "pull_state", object_type, None, lambda: self.state.pull_state(object_type)
+        )
         full = self._needs_full(object_type, previous, properties, options)
         since: Cursor | None = None
         if not full and previous is not None and previous.cursor is not None:
@@ -103,10 +122,19 @@ class MirrorPull:
         # Set before the pull starts: with concurrent pulls it runs on its own thread.
         self.connector.recognise_own_writes(
             object_type,
-            self.state.own_writes(object_type, since.modified_at) if since else {},
+            self._own_writes(object_type, since),
             lambda records: self.state.unchanged(object_type, records),
         )
         return full, since, properties
+
+    def _own_writes(self, object_type: ObjectType, since: Cursor | None) -> dict[str, datetime]:
+        if since is None:
+            return {}
+        at = since.modified_at
+        owned: dict[str, datetime] = self._read(
+            "own_writes", object_type, at, lambda: self.state.own_writes(object_type, at)
+        )
+        return owned
 
     def _pages(
         self, object_type: ObjectType, since: Cursor | None, properties: list[str]
