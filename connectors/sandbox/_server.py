@@ -92,6 +92,9 @@ class SandboxServer:
         self.after = after
         self.log = RequestLog()
         self.faults = Faults(fault_seed)
+        #: TCP connections accepted so far (each one a TLS handshake): tests pin
+        #: that clients keep their connections alive and share them.
+        self.connections = 0
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -109,6 +112,7 @@ class SandboxServer:
         cert.configure_cert(ctx)
 
         httpd = _Httpd(("127.0.0.1", self.port), _make_handler(self))
+        httpd.on_accept = self._accepted
         # Handshake lazily in the connection's own thread, not in accept().
         httpd.socket = ctx.wrap_socket(
             httpd.socket, server_side=True, do_handshake_on_connect=False
@@ -147,6 +151,10 @@ class SandboxServer:
     def base_url(self) -> str:
         return f"https://127.0.0.1:{self.port}"
 
+    def _accepted(self) -> None:
+        # only the server loop's thread accepts, so no lock is needed
+        self.connections += 1
+
     # -- dispatch --------------------------------------------------------
     def dispatch(self, request: Request) -> Response:
         """Route one request (after faults); used by the HTTP handler."""
@@ -183,6 +191,12 @@ class _Httpd(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
     request_queue_size = 128
+    on_accept: Callable[[], None] | None = None
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if self.on_accept is not None:
+            self.on_accept()
+        super().process_request(request, client_address)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # Clients hanging up (timeouts, dropped keep-alives) are normal here.
@@ -311,3 +325,8 @@ class StandIn:
     @property
     def faults(self) -> Faults:
         return self.server.faults
+
+    @property
+    def connections(self) -> int:
+        """TCP connections the server accepted so far (each one a TLS handshake)."""
+        return self.server.connections
