@@ -55,16 +55,30 @@ and every message passes :meth:`Transport._redact` as a second line of defence.
 urllib3's own retries are switched off (``Retry(total=False)``): hidden retries
 would be uncounted, would sleep on ``Retry-After`` behind our back and would
 not cover POSTs anyway.
+
+One connection pool per transport: the SDK gives every api object (contacts'
+basic, batch and search apis, properties, associations, lists...) an ``ApiClient``
+with a urllib3 pool of its own, so a sync opened a new connection, with its own TLS
+handshake, per api object. :class:`Transport` builds the api objects through the
+SDK's ``api_factory`` hook exactly as its default factory does (same
+``Configuration``, same ``ApiClient``), then points each one's REST client at the
+transport's single pool, built with the same arguments the SDK's own
+``RESTClientObject`` passes (verification, CA bundle, retries off, pool size): the
+requests, their headers and their TLS are unchanged, only the connections are
+shared and kept alive across api objects.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib.metadata
 import json
 import os
 import ssl
 import threading
 from collections import Counter
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any, Literal, TypeVar
 
 import urllib3
@@ -98,6 +112,13 @@ DEFAULT_URL = "https://api.hubapi.com"
 UNREACHABLE_RETRIES = 2
 UNREACHABLE_PAUSE = 0.25
 TOKEN_ENV = "HUBSPOT_ACCESS_TOKEN"
+
+
+@functools.cache
+def _user_agent() -> str:
+    """The SDK's own User-Agent (its default factory reads the installed version from
+    the package metadata on every api object it builds: about 1 ms each)."""
+    return f"hubspot-api-client-python; {importlib.metadata.version('hubspot-api-client')}"
 
 
 def _is_api_exception(exc: BaseException) -> bool:
@@ -343,15 +364,29 @@ class Transport:
         self.clock = clock or clocks.DEFAULT
         self.settings = s = settings or HubSpotSettings()
         self.__token = token
+        retry = Retry(total=False)
+        maxsize = max(4, s.concurrency * 2)
         kw: dict[str, Any] = {
             "access_token": token,
-            "retry": Retry(total=False),
-            "connection_pool_maxsize": max(4, s.concurrency * 2),
+            "retry": retry,
+            "connection_pool_maxsize": maxsize,
+            "api_factory": self._api_factory,
         }
         if s.host:
             kw["host"] = s.host.rstrip("/")
         if s.ssl_ca_cert:
             kw["ssl_ca_cert"] = s.ssl_ca_cert
+        #: The one pool every api object sends through (module docstring): the
+        #: arguments of the SDK's ``RESTClientObject`` for this configuration.
+        self.pool = urllib3.PoolManager(
+            num_pools=4,
+            maxsize=maxsize,
+            cert_reqs=ssl.CERT_REQUIRED,
+            ca_certs=s.ssl_ca_cert or None,
+            cert_file=None,
+            key_file=None,
+            retries=retry,
+        )
         self.client = HubSpot(**kw)
         self._sleep = sleep
         self.limiters: dict[str, RollingWindowLimiter] = {
@@ -397,6 +432,23 @@ class Transport:
         return (self.settings.host or DEFAULT_URL).rstrip("/")
 
     # -- api objects -------------------------------------------------------------
+    def _api_factory(self, package: ModuleType, api_name: str, config: dict[str, Any]) -> Any:
+        """The SDK's default api factory (``DiscoveryBase._default_api_factory``), with the
+        transport's pool in place of a new one per api object."""
+        configuration = package.Configuration()
+        for key, value in config.items():
+            if key == "api_key":
+                configuration.api_key["developer_hapikey"] = value
+            elif key == "retry":
+                configuration.retries = value
+            else:
+                setattr(configuration, key, value)
+        api_client = package.ApiClient(configuration=configuration)
+        api_client.user_agent = _user_agent()
+        api_client.rest_client.pool_manager.clear()
+        api_client.rest_client.pool_manager = self.pool
+        return getattr(package, api_name)(api_client=api_client)
+
     def api(self, path: str) -> Any:
         """A cached api object by dotted path under the client, e.g.
         ``"crm.contacts.basic_api"`` or ``"crm.associations.v4.batch_api"``

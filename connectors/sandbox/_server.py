@@ -7,7 +7,8 @@ throttling, flaky networks) without touching the internet. Each CRM stand-in
 full of handlers; everything else lives here:
 
 * :class:`SandboxServer` -- a real ``ThreadingHTTPServer`` on 127.0.0.1 wrapped
-  in TLS with a certificate minted at start by ``trustme``; ``ca_path`` is the
+  in TLS with a certificate minted by ``trustme`` (once per process: every server
+  of the process presents the same one, see :func:`_tls`); ``ca_path`` is the
   PEM file clients must trust. HTTP/1.1 keep-alive, one thread per connection.
   Use it as a context manager (``with SandboxServer(router) as srv:``).
 * :class:`StandIn` -- what every CRM stand-in shares around its server.
@@ -24,6 +25,7 @@ so a stand-in can render them in its CRM's own envelope.
 
 from __future__ import annotations
 
+import functools
 import socket
 import ssl
 import tempfile
@@ -65,6 +67,24 @@ def _default_error_body(status: int, message: str) -> Response:
     return Response(status, {"error": message})
 
 
+@functools.cache
+def _tls() -> tuple[bytes, ssl.SSLContext]:
+    """The CA's PEM and a server context holding a certificate it signed for
+    127.0.0.1 and localhost, made once per process.
+
+    Why once: minting the pair and loading it into a context took about 5 ms of CPU
+    per server start, and tests start one or more servers each. Every server still
+    writes the CA to a ``ca_path`` of its own; a client trusting one server's CA
+    trusts the others of the same process, which are all loopback stand-ins.
+    ``SSLContext`` is safe to share: each accepted connection gets its own
+    ``SSLSocket`` and session."""
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    cert.configure_cert(ctx)
+    return ca.cert_pem.bytes(), ctx
+
+
 class SandboxServer:
     """A TLS server on 127.0.0.1 dispatching to a :class:`Router`.
 
@@ -92,6 +112,9 @@ class SandboxServer:
         self.after = after
         self.log = RequestLog()
         self.faults = Faults(fault_seed)
+        #: TCP connections accepted so far (each one a TLS handshake): tests pin
+        #: that clients keep their connections alive and share them.
+        self.connections = 0
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -99,16 +122,14 @@ class SandboxServer:
 
     # -- lifecycle -------------------------------------------------------
     def start(self) -> SandboxServer:
-        ca = trustme.CA()
-        cert = ca.issue_cert("127.0.0.1", "localhost")
+        ca_pem, ctx = _tls()
         self._tmp = tempfile.TemporaryDirectory(prefix="crmseg-sandbox-")
         ca_file = Path(self._tmp.name) / "ca.pem"
-        ca.cert_pem.write_to_path(str(ca_file))
+        ca_file.write_bytes(ca_pem)
         self.ca_path = str(ca_file)
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        cert.configure_cert(ctx)
 
         httpd = _Httpd(("127.0.0.1", self.port), _make_handler(self))
+        httpd.on_accept = self._accepted
         # Handshake lazily in the connection's own thread, not in accept().
         httpd.socket = ctx.wrap_socket(
             httpd.socket, server_side=True, do_handshake_on_connect=False
@@ -147,6 +168,10 @@ class SandboxServer:
     def base_url(self) -> str:
         return f"https://127.0.0.1:{self.port}"
 
+    def _accepted(self) -> None:
+        # only the server loop's thread accepts, so no lock is needed
+        self.connections += 1
+
     # -- dispatch --------------------------------------------------------
     def dispatch(self, request: Request) -> Response:
         """Route one request (after faults); used by the HTTP handler."""
@@ -183,6 +208,12 @@ class _Httpd(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
     request_queue_size = 128
+    on_accept: Callable[[], None] | None = None
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if self.on_accept is not None:
+            self.on_accept()
+        super().process_request(request, client_address)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # Clients hanging up (timeouts, dropped keep-alives) are normal here.
@@ -311,3 +342,8 @@ class StandIn:
     @property
     def faults(self) -> Faults:
         return self.server.faults
+
+    @property
+    def connections(self) -> int:
+        """TCP connections the server accepted so far (each one a TLS handshake)."""
+        return self.server.connections

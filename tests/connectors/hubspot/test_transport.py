@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import importlib.metadata
 import importlib.util
 import os
 import sys
@@ -186,6 +187,30 @@ def test_api_objects_are_built_once(sandbox: HubSpotStandIn) -> None:
     t = transport_for(sandbox)
     assert t.api("crm.contacts.basic_api") is t.api("crm.contacts.basic_api")
     assert t.api("crm.contacts.basic_api") is not t.api("crm.deals.basic_api")
+
+
+def test_every_api_object_sends_through_one_kept_alive_connection(
+    sandbox: HubSpotStandIn,
+) -> None:
+    # the SDK alone gives each api object a pool (a connection and a TLS handshake) of its own
+    t = transport_for(sandbox)
+    list_one(t)
+    t.call("objects.list", t.api("crm.deals.basic_api").get_page, limit=1)
+    t.call("properties.list", t.api("crm.properties.core_api").get_all, "contacts")
+    search = t.api("crm.contacts.search_api")
+    t.call("objects.search", search.do_search, public_object_search_request={"limit": 1})
+    list_one(t)
+    assert sandbox.log.count(status=200) == 5
+    assert sandbox.connections == 1
+
+
+def test_the_user_agent_is_the_sdks_own(sandbox: HubSpotStandIn) -> None:
+    seen: list[str | None] = []
+    sandbox.add_fault_hook("ua", lambda request: seen.append(request.header("user-agent")))
+    list_one(transport_for(sandbox))
+    assert seen == [
+        f"hubspot-api-client-python; {importlib.metadata.version('hubspot-api-client')}"
+    ]
 
 
 # -- retries -----------------------------------------------------------------------------
