@@ -30,6 +30,10 @@ OTHER_COMMANDS_MODULES = (
     "connectors.sandbox.generator",
     "rich.progress",
     "sync.summary",
+    "duckdb",
+    "pydantic",
+    "segmentation.config",
+    "segmentation.engine",
 )
 
 LOADED = f"""
