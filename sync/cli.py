@@ -16,15 +16,11 @@ import time
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
 import typer
 
 from connectors.errors import InputError
-from connectors.files import CsvLoader, write_tags
-from segmentation import InterestRule, SegmentationConfig, segment
-from segmentation.inputs import connect
 from sync import cli_sync, cli_view
 from sync.cli_common import (
     EXIT_FAILURE,
@@ -37,11 +33,14 @@ from sync.cli_common import (
     read_config,
 )
 from sync.cli_options import AsOfOption, ConfigOption, Output, output_options
-from sync.demo import DEMO_INTERESTS, SAMPLE_AS_OF, run_demo
 from sync.output import print_json, print_table, print_warnings, stderr
-from sync.progress import reporter
 from sync.report import cli as report_cli
-from sync.summary import summarize
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from segmentation import SegmentationConfig
+    from sync.demo import DEMO_INTERESTS, SAMPLE_AS_OF
 
 try:  # typer 0.2x ships its own copy of click
     from typer._click.exceptions import ClickException, UsageError
@@ -50,11 +49,36 @@ except ImportError:  # pragma: no cover - older typer, on click itself
 
 __all__ = ["DEMO_INTERESTS", "SAMPLE_AS_OF", "app", "cli_sync", "cli_view", "main", "report_cli"]
 
+#: Each command imports what only it needs (DuckDB and the segmentation engine, the CSV
+#: loader, the sandbox and its generator, the report's templates) when it runs:
+#: ``crmseg --help``, ``status`` or ``sync`` do not pay for the others' imports.
+_FROM_DEMO = ("DEMO_INTERESTS", "SAMPLE_AS_OF")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_DEMO:
+        from sync import demo
+
+        return getattr(demo, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def run_demo(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    """:func:`sync.demo.run_demo`, imported when the demo runs."""
+    from sync.demo import run_demo as run
+
+    return run(*args, **kwargs)
+
 
 def run_segmentation(
     input_dir: Path, config: SegmentationConfig, as_of: date
 ) -> tuple[duckdb.DuckDBPyConnection, dict[str, Any]]:
     """Load a CSV export and segment it; returns the connection holding the results."""
+    from connectors.files import CsvLoader
+    from segmentation import InterestRule, segment
+    from segmentation.inputs import connect
+    from sync.summary import summarize
+
     if not input_dir.is_dir():
         raise InputError("not a directory", file=str(input_dir))
     con = connect()
@@ -107,6 +131,8 @@ def segment_command(
     output: Output = Output(),
 ) -> None:
     """Segment a CSV export and write one row of tags per contact (written atomically)."""
+    from connectors.files import write_tags
+
     config = read_config(config_path, quiet=output.quiet)
     check_out(out, input_dir)
     seg = config.segmentation
@@ -153,6 +179,8 @@ def demo_command(
     """Sync a local CRM sandbox (300 generated contacts) twice: tags written, then
     nothing left to write. Shows the segments and the API calls used, and writes the
     HTML report of the demo data."""
+    from sync.progress import reporter
+
     with reporter(not output.json) as progress:
         demo = run_demo(progress, crm.value, report=report_out)
     if output.json:

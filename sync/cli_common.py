@@ -30,22 +30,27 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from importlib import metadata
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import duckdb
 import typer
 
-from connectors.errors import ConfigError, CrmError, CrmsegError, InputError
+from connectors.errors import (
+    AlreadyRunning,
+    ConfigError,
+    CrmError,
+    CrmsegError,
+    InputError,
+    MassChange,
+    StateError,
+)
 from connectors.sandbox.cli import sandbox_app
 from sync.cli_signals import Interrupted, stop_on_signals
-from sync.config import Config, find_config, load_config
-from sync.engine import MassChange
-from sync.lock import AlreadyRunning
 from sync.logs import LogFormat
 from sync.output import print_json, stderr
-from sync.state import StateError
+
+if TYPE_CHECKING:
+    from sync.config import Config
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -159,7 +164,12 @@ def handles_errors(command: F) -> F:
             prefix, code, kind = next((p, c, k) for cls, p, c, k in EXITS if isinstance(exc, cls))
             lines = exc.problems if isinstance(exc, ConfigError) else [str(exc)]
             raise report(code, kind, lines, prefix=prefix) from None
-        except duckdb.Error as exc:
+        except Exception as exc:
+            # Only a process that imported DuckDB can meet its errors: the commands
+            # that never open a database do not import it just to name this class.
+            duckdb = sys.modules.get("duckdb")
+            if duckdb is None or not isinstance(exc, duckdb.Error):
+                raise
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise report(
                 EXIT_USAGE,
@@ -181,6 +191,8 @@ DEFAULTS_LINE = (
 
 def read_config(path: Path | None, *, quiet: bool = False, log_json: bool = False) -> Config:
     """``--config``, else ``./crmseg.toml``, else the defaults; the first line says which."""
+    from sync.config import find_config, load_config
+
     found = find_config(path)
     if not quiet:
         line = f"Config: {found}" if found is not None else DEFAULTS_LINE
@@ -193,6 +205,8 @@ def read_config(path: Path | None, *, quiet: bool = False, log_json: bool = Fals
 
 def _version(value: bool) -> None:
     if value:
+        from importlib import metadata
+
         typer.echo(f"crmseg {metadata.version('crmseg')}")
         raise typer.Exit()
 

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -19,12 +20,21 @@ from sync.cli_options import (
     Output,
     output_options,
 )
-from sync.config import Config
-from sync.engine import RunOptions, RunResult
 from sync.logs import configure
 from sync.output import print_json, print_table, print_warnings, stderr
-from sync.runner import execute
-from sync.state import State
+
+if TYPE_CHECKING:
+    from sync.config import Config
+    from sync.engine import RunOptions, RunResult
+
+
+def execute(command: str, config: Config, options: RunOptions, *, quiet: bool) -> RunResult:
+    """:func:`sync.runner.execute`, imported when a command runs the engine: the
+    engine, the planner and the state file are not what ``--help`` or the commands
+    that only read need at start-up."""
+    from sync.runner import execute as run
+
+    return run(command, config, options, quiet=quiet)
 
 
 def _start(output: Output, config_path: Path | None) -> tuple[Config, bool]:
@@ -138,6 +148,8 @@ def sync_command(
     allow_future: bool = FutureOption,
 ) -> None:
     """Pull what changed, recompute every contact's tags, write only what differs."""
+    from sync.engine import RunOptions
+
     config, quiet = _start(output, config_path)
     options = RunOptions(
         "sync",
@@ -171,6 +183,8 @@ def resync_command(
     for flag, given in (("--contact", contact), ("--email", email)):
         if given is not None and not given.strip():
             raise ConfigError(f"{flag}: an empty value names no contact")
+    from sync.engine import RunOptions
+
     config, quiet = _start(output, config_path)
     day = parse_as_of(as_of, config, allow_future=allow_future)
     record_ids: tuple[str, ...] | None = None
@@ -192,6 +206,8 @@ def resync_command(
 
 def _resolve(config: Config, key: str) -> str:
     """The contact id for ``--contact``/``--email``, from the mirror."""
+    from sync.state import State
+
     with State(config.state.path, read_only=True) as state:
         try:
             return state.find_contact(key)
@@ -212,6 +228,8 @@ def plan_command(
     output: Output = Output(),
 ) -> None:
     """Show what a sync would change (counts per field and value), writing nothing."""
+    from sync.engine import RunOptions
+
     config, quiet = _start(output, config_path)
     options = RunOptions("plan", parse_as_of(as_of, config), dry_run=True, pull=not offline)
     result = execute("plan", config, options, quiet=quiet or output.json)

@@ -9,7 +9,7 @@ from contextlib import nullcontext
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -17,13 +17,14 @@ from connectors.errors import ConfigError, InputError
 from connectors.naming import field_name
 from sync.cli_common import app, handles_errors, parse_as_of, read_config
 from sync.cli_options import AsOfOption, ConfigOption, DryRunOption, Output, output_options
-from sync.config import LISTABLE_FAMILIES, Config
-from sync.connect import open_connector
-from sync.explain import explain_contact
-from sync.fields import families, list_name
 from sync.lock import run_lock
 from sync.output import print_json, print_table, stderr, stdout
-from sync.state import State, prepare_folder
+
+if TYPE_CHECKING:
+    from sync.config import Config
+
+# Each command imports the state file, the explainer or the CRM connection when it
+# runs: a crmseg process registers every command but runs one.
 
 
 @app.command("status")
@@ -35,6 +36,8 @@ def status_command(
     output: Output = Output(),
 ) -> None:
     """Recent runs, pull cursors, and how fresh the tags in the CRM are."""
+    from sync.state import State
+
     config = read_config(config_path)
     running = lock_held(config.state.path)
     with State(config.state.path, read_only=True) as state:
@@ -139,6 +142,9 @@ def history_command(
     output: Output = Output(),
 ) -> None:
     """Segment sizes over time: contacts per value of one tag family, per run."""
+    from sync.config import LISTABLE_FAMILIES
+    from sync.state import State
+
     config = read_config(config_path)
     families = (*LISTABLE_FAMILIES, "rfm_score", *config.segmentation.family_names)
     if family not in families:
@@ -175,6 +181,9 @@ def explain_command(
 ) -> None:
     """Show one contact's inputs (purchases, window sums, scores) and why each tag has
     its value, from the mirror (no CRM call)."""
+    from sync.explain import explain_contact
+    from sync.state import State
+
     config = read_config(config_path)
     day = parse_as_of(as_of, config)
     with State(config.state.path, read_only=True) as state:
@@ -223,6 +232,8 @@ def snapshot_values(config: Config, family: str) -> tuple[str, ...] | None:
     """The values a snapshot of ``family`` may name (the options its field is provisioned
     with); ``None`` for a property family without a map, whose values are whatever the
     CRM property holds."""
+    from sync.fields import families
+
     seg = config.segmentation
     if any(p.family == family and p.map is None for p in seg.properties):
         return None
@@ -242,6 +253,11 @@ def snapshot_command(
 ) -> None:
     """Freeze today's members of one segment into a static CRM list, for a campaign
     that must not change audience while it runs."""
+    from sync.config import LISTABLE_FAMILIES
+    from sync.connect import open_connector
+    from sync.fields import list_name
+    from sync.state import State, prepare_folder
+
     config = read_config(config_path)
     listable = (*LISTABLE_FAMILIES, *config.segmentation.family_names)
     if family not in listable:
@@ -295,6 +311,8 @@ def audit_command(
 ) -> None:
     """What crmseg wrote when: old and new value, status and error of every field value
     written (or refused), newest first, from the state file (no CRM call)."""
+    from sync.state import State
+
     if contact is not None and not contact.strip():
         raise ConfigError("--contact: an empty value names no record")
     config = read_config(config_path)

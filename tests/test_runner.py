@@ -84,3 +84,31 @@ def test_the_thorough_profile_runs_ten_times_the_examples(
     monkeypatch.setenv("HYPOTHESIS_PROFILE", profile)
     suite.makepyfile(PROPERTY_SUITE.format(expected=expected))
     suite.runpytest().assert_outcomes(passed=2)
+
+
+RETAINED_SUITE = """
+def test_passes(tmp_path):
+    (tmp_path / "left").write_text("x")
+
+
+def test_fails(tmp_path):
+    (tmp_path / "left").write_text("x")
+    assert False
+"""
+
+
+def test_only_a_failed_tests_tmp_path_outlives_it(
+    pytestconfig: pytest.Config, pytester: pytest.Pytester
+) -> None:
+    """A passed test's ``tmp_path`` goes at its teardown, in the worker that ran it; so
+    the next session's start has only failures' folders (worth a look) to clear away,
+    not every file of an earlier suite in one process before any test runs."""
+    policy = pytestconfig.getini("tmp_path_retention_policy")
+    assert policy == "failed"
+    pytester.makeini(f"[pytest]\ntmp_path_retention_policy = {policy}\n")
+    pytester.makepyfile(RETAINED_SUITE)
+    basetemp = pytester.path / "basetemp"
+    pytester.runpytest(f"--basetemp={basetemp}").assert_outcomes(passed=1, failed=1)
+    assert sorted(p.relative_to(basetemp).as_posix() for p in basetemp.rglob("left")) == [
+        "test_fails0/left"
+    ]

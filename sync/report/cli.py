@@ -9,11 +9,7 @@ import typer
 
 from sync.cli_common import app, handles_errors, parse_as_of
 from sync.cli_options import ConfigOption, Output, output_options
-from sync.config import load_config
 from sync.output import print_json, stderr
-from sync.report.build import report_from_export, report_from_state
-from sync.report.render import render, write
-from sync.state import State
 
 
 @app.command("report")
@@ -37,6 +33,13 @@ def report_command(
     """One self-contained HTML page with the segments: overview, ABC and its migration,
     RFM grid, lifecycle flows, interests and data quality, history. Reads the state
     file of `crmseg sync` (no CRM call) or, with --input, a CSV export."""
+    # Imported here, not by every crmseg process: the templates (jinja2), the state
+    # file and the segmentation engine are this command's alone.
+    from sync.config import load_config
+    from sync.report.build import report_from_export, report_from_state
+    from sync.report.render import render, write
+    from sync.state import State
+
     config = load_config(config_path)
     day = parse_as_of(as_of, config)
     if input_dir is not None:
