@@ -59,15 +59,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks import sync_common, sync_hubspot  # noqa: E402
+from benchmarks import sync_breakdown, sync_common, sync_hubspot  # noqa: E402
 from benchmarks.sync_common import (  # noqa: E402
     AS_OF,
     BUDGET,
@@ -82,6 +84,49 @@ from benchmarks.sync_hubspot import one_run  # noqa: E402
 from benchmarks.sync_hubspot_figures import HS_BULK  # noqa: E402
 from benchmarks.sync_report import report, sf_table, table  # noqa: E402
 from benchmarks.sync_salesforce import SF_THRESHOLDS, sf_one_run  # noqa: E402
+from sync.engine import Engine  # noqa: E402
+
+
+class _TimedEngine(Engine):
+    """The engine of a HubSpot run, its steps timed (``benchmarks/sync_breakdown.py``):
+    the progress phases through the reporter, the steps under them through wrappers
+    put in place for the run only."""
+
+    last: sync_breakdown.Spans | None = None
+    started: float = 0.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        spans = sync_breakdown.Spans()
+        kwargs["reporter"] = spans
+        super().__init__(*args, **kwargs)
+        self._spans = spans
+
+    def run(self, options: Any) -> Any:
+        _TimedEngine.last, _TimedEngine.started = self._spans, time.time()
+        sync_breakdown.instrument(self._spans)
+        try:
+            with self._spans.span("sync (Engine.run)"):
+                return super().run(options)
+        finally:
+            self._spans.restore()
+
+
+def _figures_with_breakdown(hs: Any, summary: dict[str, Any], wall: float) -> dict[str, Any]:
+    """``phase_figures``, plus the timeline of the sync just run (printed as well)."""
+    fig = _phase_figures(hs, summary, wall)
+    spans = _TimedEngine.last
+    if spans is not None:
+        rows = sync_breakdown.timeline(spans, hs.log.entries, _TimedEngine.started)
+        fig["breakdown"] = rows
+        print(
+            sync_breakdown.render(rows, "  where the sync's wall time went (s from its start)"),
+            file=sys.stderr,
+        )
+        _TimedEngine.last = None
+    return fig
+
+
+_phase_figures = sync_hubspot.phase_figures
 
 
 def main() -> None:
@@ -187,10 +232,19 @@ def main() -> None:
         help="HubSpot: run the sandbox in a child process, so crmseg's CPU time and "
         "memory are measured alone",
     )
+    ap.add_argument(
+        "--no-breakdown",
+        action="store_true",
+        help="HubSpot: do not time the sync's steps (the breakdown printed after each "
+        "phase and stored under 'breakdown' in --json)",
+    )
     a = ap.parse_args()
     sync_hubspot.COUNT_WINDOW = a.count_window
     sync_common.BUDGET = sync_hubspot.BUDGET = a.budget
     sync_hubspot.STANDIN_PROCESS = a.standin_process
+    if a.crm == "hubspot" and not a.no_breakdown:
+        sync_hubspot.Engine = _TimedEngine  # type: ignore[misc]
+        sync_hubspot.phase_figures = _figures_with_breakdown
     if a.report:
         report(json.loads(a.report.read_text()))
         return

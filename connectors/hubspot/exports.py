@@ -12,7 +12,7 @@ How (FACTS.md of the HubSpot stand-in, "Exports and imports"):
    ``threshold`` the caller pages the list endpoint as before.
 2. ``POST /crm/v3/exports/export/async`` (``VIEW``, CSV, internal names and
    values, the associated object types, association cap lifted), then poll the
-   task status (0.5 s doubling to 5 s) until ``COMPLETE``.
+   task status (0.5 s doubling to 2 s) until ``COMPLETE``.
 3. The download URL (no token, valid 5 minutes: an expired one is replaced by
    polling the status again) is streamed to a temporary file, never held in
    memory; the file is a CSV or a zip of CSVs (above 1M rows) and is read row

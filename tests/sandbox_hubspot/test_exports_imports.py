@@ -111,6 +111,28 @@ def test_status_stays_processing_until_the_file_is_written(
     assert st.status == "COMPLETE" and len(read_rows(_download(sandbox, st.result).data)) == 60
 
 
+def test_the_file_is_written_while_the_export_processes(
+    sandbox: HubSpotStandIn, client: HubSpot
+) -> None:
+    """Writing the file is part of the processing time: it starts at the first status
+    that finds the export processing, so the status once the time is up is COMPLETE
+    at once (the file written meanwhile), not PROCESSING while it is written then."""
+    sandbox.bulk.clock = clock = FakeClock()
+    sandbox.bulk.export_delay_seconds = 10.0
+    first, second = _export(client, VIEW), _export(client, VIEW)
+    assert _status(client, second).status == "PENDING"
+    assert not sandbox.exports.jobs[second].files  # a queued export writes nothing
+    assert _status(client, first).status == "PROCESSING"
+    deadline = time.monotonic() + 10
+    while not sandbox.exports.jobs[first].files and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sandbox.exports.jobs[first].files  # written before its time is up
+    assert _status(client, first).status == "PROCESSING"
+    clock.sleep(10.1)
+    st = _status(client, first)
+    assert st.status == "COMPLETE" and len(read_rows(_download(sandbox, st.result).data)) == 60
+
+
 def test_download_url_needs_no_token_and_expires(sandbox: HubSpotStandIn, client: HubSpot) -> None:
     sandbox.bulk.instant().export_url_seconds = 300
     sandbox.bulk.clock = clock = FakeClock()

@@ -7,6 +7,9 @@ What is reproduced, because a client must cope with it:
   processed one at a time (others wait as ``PENDING``) for a time proportional
   to the rows (:class:`~connectors.sandbox.hubspot.jobs.BulkConfig`);
 * the status answers ``PENDING`` / ``PROCESSING`` / ``COMPLETE`` / ``CANCELED``;
+  the file is written while the export processes (from the first status answer
+  that says ``PROCESSING``), and ``COMPLETE`` needs both the processing time up
+  and the file written;
   a ``COMPLETE`` answer carries ``result``, a download URL that needs no token
   and expires (5 minutes) -- the next status call mints a fresh one;
 * the file: one CSV, zipped when larger than 2 MB, and above 1,000,000 rows a
@@ -174,6 +177,11 @@ class ExportRegistry:
             return "PROCESSING"
         return "COMPLETE"
 
+    def begin(self, job: ExportJob) -> None:
+        """Start writing the job's file(s) on a thread, without waiting: writing is part
+        of the processing, so it starts once the export processes, not after."""
+        self.ready(job, wait=0.0)
+
     def ready(self, job: ExportJob, wait: float | None = None) -> bool:
         """Whether the job's file(s) exist, producing them (from the data as it is now)
         on a thread, waited for at most ``wait`` (default ``PRODUCE_WAIT_SECONDS``) seconds: a big export's status stays
@@ -189,7 +197,8 @@ class ExportRegistry:
                 )
                 self._producing[job.id] = thread
                 thread.start()
-        thread.join(PRODUCE_WAIT_SECONDS if wait is None else wait)
+        if wait != 0.0:
+            thread.join(PRODUCE_WAIT_SECONDS if wait is None else wait)
         return bool(job.files)
 
     def produce(self, job: ExportJob) -> None:
@@ -340,6 +349,8 @@ def register(routes: Routes, state: State, config: BulkConfig) -> ExportRegistry
         }
         if state_name in ("PROCESSING", "COMPLETE"):
             body["startedAt"] = iso(job.requested_ms + int((job.start - job.submitted) * 1000))
+        if state_name == "PROCESSING":
+            registry.begin(job)
         if state_name == "COMPLETE" and not registry.ready(job):
             state_name = "PROCESSING"  # the file is still being written
             body["status"] = state_name

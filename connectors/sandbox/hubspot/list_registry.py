@@ -154,7 +154,7 @@ class ListRegistry:
         return ids
 
     def to_json(self, lst: HubList, filters: bool) -> dict[str, Any]:
-        status = "PROCESSING" if lst.processing_type == "DYNAMIC" and lst.reads == 0 else "COMPLETE"
+        processing = lst.processing_type == "DYNAMIC" and lst.reads == 0
         lst.reads += 1
         out: dict[str, Any] = {
             "listId": str(lst.id),
@@ -162,14 +162,18 @@ class ListRegistry:
             "name": lst.name,
             "objectTypeId": lst.object_type_id,
             "processingType": lst.processing_type,
-            "processingStatus": status,
+            "processingStatus": "PROCESSING" if processing else "COMPLETE",
             "createdAt": iso(lst.created),
             "updatedAt": iso(lst.updated),
             "filtersUpdatedAt": iso(lst.updated),
             "createdById": "1",
             "updatedById": "1",
-            "size": len(self.members(lst)),
         }
+        # A DYNAMIC list's members are evaluated in the background (FACTS.md, "Lists
+        # v3 filters"): the answer that still says PROCESSING has no size yet, and
+        # answering it costs no evaluation of every record.
+        if not processing:
+            out["size"] = len(self.members(lst))
         if filters and lst.filter_branch is not None:
             out["filterBranch"] = lst.filter_branch
         return out

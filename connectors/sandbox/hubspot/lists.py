@@ -128,7 +128,7 @@ def register(routes: Routes, state: State) -> ListRegistry:
             for x in page:
                 item = reg.to_json(x, False)
                 item["additionalProperties"] = {
-                    "hs_list_size": str(item["size"]),
+                    "hs_list_size": str(item.get("size", 0)),
                     "hs_last_record_added_at": None,
                     "hs_last_record_removed_at": None,
                     "hs_folder_name": None,
