@@ -13,41 +13,42 @@ from fractions import Fraction
 
 import duckdb
 
-#: Customers (at least one purchase by the period's date) and their window revenue.
-ABC_INPUT = """
-CREATE OR REPLACE TEMP TABLE seg_abc_input AS
-SELECT 'now' AS period, entity_id, revenue FROM seg_metrics WHERE purchases_ever > 0
-UNION ALL
-SELECT 'prev' AS period, entity_id, prev_revenue FROM seg_metrics WHERE prev_purchases_ever > 0
-"""
-
-#: ``before`` is the positive revenue of the customers with a strictly greater
-#: revenue: the frame runs from the top to the current row's peers and excludes
-#: them (``EXCLUDE GROUP``), so equal revenues get equal classes and no order
-#: among equals is needed. The customer (or group) crossing abc_a stays A.
-ABC_CLASS = """
-CREATE OR REPLACE TEMP TABLE seg_abc AS
-WITH walked AS (
+#: One statement, so a run pays one statement's fixed cost for the whole step:
+#:
+#: * ``abc_input``: customers (at least one purchase by the period's date) and their
+#:   window revenue, today's window and the previous one;
+#: * ``walked``: ``before`` is the positive revenue of the customers with a strictly
+#:   greater revenue: the frame runs from the top to the current row's peers and
+#:   excludes them (``EXCLUDE GROUP``), so equal revenues get equal classes and no order
+#:   among equals is needed. The customer (or group) crossing abc_a stays A;
+#: * ``classed``: each period's class;
+#: * the trend: new when there was no class before; up / down / same by A > B > C.
+#:   Empty for non-customers.
+ABC_TREND = """
+CREATE OR REPLACE TEMP TABLE seg_abc_trend AS
+WITH abc_input AS (
+    SELECT 'now' AS period, entity_id, revenue FROM seg_metrics WHERE purchases_ever > 0
+    UNION ALL
+    SELECT 'prev' AS period, entity_id, prev_revenue FROM seg_metrics WHERE prev_purchases_ever > 0
+),
+walked AS (
     SELECT period, entity_id, revenue,
            COALESCE(sum(greatest(revenue, 0)) OVER (
                PARTITION BY period ORDER BY revenue DESC
                RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW EXCLUDE GROUP), 0) AS before,
            sum(greatest(revenue, 0)) OVER (PARTITION BY period) AS total
-    FROM seg_abc_input
+    FROM abc_input
+),
+classed AS (
+    SELECT period, entity_id,
+           CASE
+               WHEN total = 0 OR revenue <= 0 THEN 'C'
+               WHEN before * CAST($a_den AS HUGEINT) < CAST($a_num AS HUGEINT) * total THEN 'A'
+               WHEN before * CAST($ab_den AS HUGEINT) < CAST($ab_num AS HUGEINT) * total THEN 'B'
+               ELSE 'C'
+           END AS abc
+    FROM walked
 )
-SELECT period, entity_id,
-       CASE
-           WHEN total = 0 OR revenue <= 0 THEN 'C'
-           WHEN before * CAST($a_den AS HUGEINT) < CAST($a_num AS HUGEINT) * total THEN 'A'
-           WHEN before * CAST($ab_den AS HUGEINT) < CAST($ab_num AS HUGEINT) * total THEN 'B'
-           ELSE 'C'
-       END AS abc
-FROM walked
-"""
-
-#: new: no class before; up / down / same by A > B > C. Empty for non-customers.
-ABC_TREND = """
-CREATE OR REPLACE TEMP TABLE seg_abc_trend AS
 SELECT now.entity_id, now.abc,
        CASE
            WHEN prev.abc IS NULL THEN 'new'
@@ -55,8 +56,8 @@ SELECT now.entity_id, now.abc,
            WHEN now.abc > prev.abc THEN 'down'
            ELSE 'same'
        END AS abc_trend
-FROM seg_abc now
-LEFT JOIN seg_abc prev ON prev.period = 'prev' AND prev.entity_id = now.entity_id
+FROM classed now
+LEFT JOIN classed prev ON prev.period = 'prev' AND prev.entity_id = now.entity_id
 WHERE now.period = 'now'
 """
 
@@ -67,11 +68,7 @@ def _ratio(value: Decimal) -> tuple[int, int]:
 
 
 def build(con: duckdb.DuckDBPyConnection, abc_a: Decimal, abc_b: Decimal) -> None:
-    """Fill seg_abc_trend (today's class and trend; the steps before it, both periods'
-    classes, are dropped once read)."""
+    """Fill seg_abc_trend (today's class and trend)."""
     a_num, a_den = _ratio(abc_a)
     ab_num, ab_den = _ratio(abc_a + abc_b)
-    con.execute(ABC_INPUT)
-    con.execute(ABC_CLASS, {"a_num": a_num, "a_den": a_den, "ab_num": ab_num, "ab_den": ab_den})
-    con.execute(ABC_TREND)
-    con.execute("DROP TABLE seg_abc_input; DROP TABLE seg_abc")
+    con.execute(ABC_TREND, {"a_num": a_num, "a_den": a_den, "ab_num": ab_num, "ab_den": ab_den})

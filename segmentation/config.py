@@ -245,14 +245,26 @@ class RuleFamily(BaseModel):
         return tuple(v.value for v in self.values)
 
 
-def _reserved_words() -> frozenset[str]:
-    """SQL words a family name cannot be: it becomes a column of the tag tables."""
-    import duckdb
-
-    rows = duckdb.execute(
-        "SELECT keyword_name FROM duckdb_keywords() WHERE keyword_category <> 'unreserved'"
-    ).fetchall()
-    return frozenset(str(r[0]) for r in rows)
+#: SQL words a family name cannot be: it becomes a column of the tag tables. DuckDB's
+#: non-unreserved keywords (``duckdb_keywords()``), written out: asking DuckDB costs every
+#: process that validates a config a database of its own (tens of milliseconds);
+#: ``tests/segmentation/test_property_families.py`` pins the list to the installed DuckDB.
+_RESERVED_WORDS = """
+all analyse analyze and anti any array as asc asof asymmetric at authorization between
+bigint binary bit boolean both by case cast char character check coalesce collate collation
+column columns concurrently constraint create cross dec decimal default deferrable desc
+describe distinct do else end except exists extract false fetch float for foreign freeze
+from full generated glob group grouping grouping_id having ilike in initially inner inout
+int integer intersect interval into is isnull join lambda lateral leading left like limit
+map national natural nchar none not notnull null nullif numeric offset on only or order out
+outer overlaps overlay pivot pivot_longer pivot_wider placing position positional precision
+primary qualify real references returning right row select semi setof show similar smallint
+some struct substring summarize symmetric table tablesample then time timestamp to trailing
+treat trim true try_cast tuple union unique unpack unpivot using values varchar variadic
+verbose when where window with xmlattributes xmlconcat xmlelement xmlexists xmlforest
+xmlnamespaces xmlparse xmlpi xmlroot xmlserialize xmltable
+"""
+RESERVED_WORDS = frozenset(_RESERVED_WORDS.split())
 
 
 def _decimal_rate(currency: str, raw: object) -> Decimal:
@@ -347,11 +359,10 @@ class SegmentationConfig(BaseModel):
         if not self.active_days <= self.inactive_days:
             raise ValueError("active_days must not exceed inactive_days")
         names = [p.family for p in self.properties] + [r.family for r in self.rules]
-        reserved = _reserved_words() if names else frozenset()
         for name in names:
             if name in BUILT_IN_FAMILIES:
                 raise ValueError(f"family {name!r} is the name of a built-in tag column")
-            if name in reserved:
+            if name in RESERVED_WORDS:
                 raise ValueError(
                     f"family {name!r} is a reserved SQL word; choose another name (e.g. {name}_tag)"
                 )

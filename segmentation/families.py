@@ -56,8 +56,15 @@ def property_value(family: PropertyFamily, raw: str | None) -> str | None:
     return normalise(raw.strip()) or None
 
 
+#: The families arrive as bound lists (family, source, property), not a table filled
+#: row by row: one statement however many families.
 RAW_VALUES = """
 CREATE OR REPLACE TEMP TABLE seg_property_raw AS
+WITH seg_property_families AS (
+    SELECT unnest(CAST($families AS VARCHAR[])) AS family,
+           unnest(CAST($sources AS VARCHAR[])) AS source,
+           unnest(CAST($properties AS VARCHAR[])) AS property
+)
 SELECT p.contact_id AS record_id, 'contact' AS kind, f.family, any_value(p.value) AS raw
 FROM contact_properties p JOIN seg_property_families f
     ON f.source = 'contact' AND f.property = p.name
@@ -69,6 +76,15 @@ FROM company_properties p JOIN seg_property_families f
     ON f.source = 'company' AND f.property = p.name
 WHERE p.value IS NOT NULL
 GROUP BY ALL
+"""
+
+#: Each distinct raw value's tag, computed in Python (see above), as bound lists: one
+#: statement however many distinct values.
+PROPERTY_MAP = """
+CREATE OR REPLACE TEMP TABLE seg_property_map AS
+SELECT unnest(CAST($families AS VARCHAR[])) AS family,
+       unnest(CAST($raws AS VARCHAR[])) AS raw,
+       unnest(CAST($values AS VARCHAR[])) AS value
 """
 
 #: Per contact: its own value (contact_property) or its company's (company_property).
@@ -101,25 +117,26 @@ def build_properties(con: duckdb.DuckDBPyConnection, config: SegmentationConfig)
     """Fill seg_property_tags (per contact) and seg_company_property_tags (per company,
     the company_property families) with one column per property family."""
     families = config.properties
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE seg_property_families "
-        "(family VARCHAR, source VARCHAR, property VARCHAR)"
-    )
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE seg_property_map (family VARCHAR, raw VARCHAR, value VARCHAR)"
-    )
     if not families:
         return
-    con.executemany(
-        "INSERT INTO seg_property_families VALUES (?, ?, ?)",
-        [(f.family, f.source, f.property) for f in families],
+    con.execute(
+        RAW_VALUES,
+        {
+            "families": [f.family for f in families],
+            "sources": [f.source for f in families],
+            "properties": [f.property for f in families],
+        },
     )
-    con.execute(RAW_VALUES)
     by_name = {f.family: f for f in families}
     pairs = con.execute("SELECT DISTINCT family, raw FROM seg_property_raw").fetchall()
-    rows = [(fam, raw, property_value(by_name[fam], raw)) for fam, raw in pairs]
-    if rows:
-        con.executemany("INSERT INTO seg_property_map VALUES (?, ?, ?)", rows)
+    con.execute(
+        PROPERTY_MAP,
+        {
+            "families": [fam for fam, _ in pairs],
+            "raws": [raw for _, raw in pairs],
+            "values": [property_value(by_name[fam], raw) for fam, raw in pairs],
+        },
+    )
     con.execute(CONTACT_VALUES)
     names = [f.family for f in families]
     con.execute(_pivot("seg_property_values", "contact_id", names, "seg_property_tags"))
@@ -141,9 +158,9 @@ def build_properties(con: duckdb.DuckDBPyConnection, config: SegmentationConfig)
         )
 
 
-#: The figures rule conditions read, per entity; plus the one prospect row.
+#: The figures rule conditions read, per entity; plus the one prospect row. Each is the
+#: input of one statement (``WITH rule_input AS (...)``), not a table of its own.
 RULE_INPUT = """
-CREATE OR REPLACE TEMP TABLE seg_rule_input AS
 SELECT m.entity_id, a.abc, a.abc_trend, l.lifecycle, r.rfm_segment,
        m.revenue, m.frequency, m.purchases_ever, m.recency_days
 FROM seg_metrics m
@@ -153,7 +170,6 @@ JOIN seg_lifecycle l USING (entity_id)
 """
 
 PROSPECT_INPUT = """
-CREATE OR REPLACE TEMP TABLE seg_rule_prospect_input AS
 SELECT NULL::VARCHAR AS entity_id, NULL::VARCHAR AS abc, NULL::VARCHAR AS abc_trend,
        'prospect' AS lifecycle, NULL::VARCHAR AS rfm_segment, CAST(0 AS HUGEINT) AS revenue,
        0::BIGINT AS frequency, 0::BIGINT AS purchases_ever, NULL::BIGINT AS recency_days
@@ -216,17 +232,13 @@ def build_rules(
     rule family."""
     if not config.rules:
         return
-    con.execute(RULE_INPUT)
-    con.execute(PROSPECT_INPUT)
-    for source, out in (
-        ("seg_rule_input", "seg_rules"),
-        ("seg_rule_prospect_input", "seg_rules_prospect"),
-    ):
+    for source, out in ((RULE_INPUT, "seg_rules"), (PROSPECT_INPUT, "seg_rules_prospect")):
         params: dict[str, Any] = {}
         cases = ", ".join(
             _rule_case(f, i, units_per_unit, params) for i, f in enumerate(config.rules)
         )
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT entity_id, {cases} FROM {source}",
+            f"CREATE OR REPLACE TEMP TABLE {out} AS WITH rule_input AS ({source}) "
+            f"SELECT entity_id, {cases} FROM rule_input",
             params,
         )

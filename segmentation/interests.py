@@ -3,8 +3,8 @@
 A rule matches when one of its terms is a case-insensitive substring of one of
 the ``;``-separated values of the named property: on the contact itself, or on
 any deal listing the contact (won or not) whose close date is empty or in the
-window. Rules arrive as rows of a table, so property names and terms are data,
-never SQL.
+window. Rules arrive as bound lists (one row per term, unnested in the query), so
+property names and terms are data, never SQL, and the step is one statement.
 """
 
 from __future__ import annotations
@@ -15,16 +15,16 @@ import duckdb
 
 from segmentation.config import InterestRule
 
-RULES_TABLE = """
-CREATE OR REPLACE TEMP TABLE seg_interest_rules (
-    tag VARCHAR, source VARCHAR, property VARCHAR, term VARCHAR
-)
-"""
-
 INTERESTS = """
 CREATE OR REPLACE TEMP TABLE seg_interests AS
-WITH terms AS (
-    SELECT tag, source, property, lower(term) AS term FROM seg_interest_rules
+WITH rules AS (
+    SELECT unnest(CAST($tags AS VARCHAR[])) AS tag,
+           unnest(CAST($sources AS VARCHAR[])) AS source,
+           unnest(CAST($properties AS VARCHAR[])) AS property,
+           unnest(CAST($terms AS VARCHAR[])) AS term
+),
+terms AS (
+    SELECT tag, source, property, lower(term) AS term FROM rules
 ),
 contact_values AS (
     SELECT p.contact_id, p.name, lower(unnest(string_split(p.value, ';'))) AS value
@@ -57,8 +57,15 @@ FROM matches GROUP BY contact_id
 def build(
     con: duckdb.DuckDBPyConnection, rules: list[InterestRule], as_of: date, window_days: int
 ) -> None:
-    con.execute(RULES_TABLE)
     rows = [(r.tag, r.source, r.property, term) for r in rules for term in r.any_of]
-    if rows:
-        con.executemany("INSERT INTO seg_interest_rules VALUES (?, ?, ?, ?)", rows)
-    con.execute(INTERESTS, {"as_of": as_of, "window_start": as_of - timedelta(days=window_days)})
+    con.execute(
+        INTERESTS,
+        {
+            "tags": [row[0] for row in rows],
+            "sources": [row[1] for row in rows],
+            "properties": [row[2] for row in rows],
+            "terms": [row[3] for row in rows],
+            "as_of": as_of,
+            "window_start": as_of - timedelta(days=window_days),
+        },
+    )

@@ -21,7 +21,6 @@ from segmentation.config import SegmentationConfig
 #: and M from revenue (smaller is worse) among the active (n_active):
 #: score = 1 + floor(5 * worse / group size), at most 5.
 QUANTILE_SCORES = """
-CREATE OR REPLACE TEMP TABLE seg_rfm_scores AS
 WITH worse AS (
     SELECT entity_id, frequency > 0 AS active,
            rank() OVER (ORDER BY recency_days DESC) - 1 AS r_worse,
@@ -43,7 +42,6 @@ FROM worse
 #: k = number of edges the value is strictly greater than; F, M = 1 + k; R = 5 - k.
 #: M edges arrive as revenue units, floored: for an integer x, x > e <=> x > floor(e).
 THRESHOLD_SCORES = """
-CREATE OR REPLACE TEMP TABLE seg_rfm_scores AS
 SELECT entity_id,
        CAST(5 - ((recency_days > $r1)::INT + (recency_days > $r2)::INT
                + (recency_days > $r3)::INT + (recency_days > $r4)::INT) AS INTEGER) AS rfm_r,
@@ -64,18 +62,27 @@ SEGMENT_GRID: dict[int, tuple[str, str, str, str, str]] = {
     1: ("hibernating", "hibernating", "at_risk", "at_risk", "cannot_lose"),
 }
 
-GRID_TABLE = """
-CREATE OR REPLACE TEMP TABLE seg_rfm_grid (r INTEGER, f INTEGER, segment VARCHAR)
-"""
+#: The grid as a constant of the query (25 rows), not a table filled per run.
+GRID_VALUES = ", ".join(
+    f"({r}, {f}, '{segment}')"
+    for r, row in SEGMENT_GRID.items()
+    for f, segment in enumerate(row, start=1)
+)
 
+#: One statement: the scores (one of the two queries above), the score string and the
+#: segment; each statement costs a run more than the few rows it computes.
 RFM = """
 CREATE OR REPLACE TEMP TABLE seg_rfm AS
+WITH scores AS ({scores}),
+grid (r, f, segment) AS (VALUES {grid})
 SELECT s.entity_id, s.rfm_r, s.rfm_f, s.rfm_m,
        CAST(s.rfm_r AS VARCHAR) || CAST(s.rfm_f AS VARCHAR) || CAST(s.rfm_m AS VARCHAR)
            AS rfm_score,
        g.segment AS rfm_segment
-FROM seg_rfm_scores s JOIN seg_rfm_grid g ON g.r = s.rfm_r AND g.f = s.rfm_f
+FROM scores s JOIN grid g ON g.r = s.rfm_r AND g.f = s.rfm_f
 """
+QUANTILE_RFM = RFM.format(scores=QUANTILE_SCORES, grid=GRID_VALUES)
+THRESHOLD_RFM = RFM.format(scores=THRESHOLD_SCORES, grid=GRID_VALUES)
 
 
 def _edge_params(letter: str, edges: list[Decimal]) -> dict[str, object]:
@@ -85,22 +92,15 @@ def _edge_params(letter: str, edges: list[Decimal]) -> dict[str, object]:
 def build(con: duckdb.DuckDBPyConnection, config: SegmentationConfig, units_per_unit: int) -> None:
     """Fill seg_rfm with the three scores, the score string and the segment."""
     if config.rfm_method == "quantile":
-        con.execute(QUANTILE_SCORES)
-    else:
-        assert config.rfm_r_edges and config.rfm_f_edges and config.rfm_m_edges
-        m_units = [math.floor(edge * units_per_unit) for edge in config.rfm_m_edges]
-        con.execute(
-            THRESHOLD_SCORES,
-            {
-                **_edge_params("r", config.rfm_r_edges),
-                **_edge_params("f", config.rfm_f_edges),
-                **{f"m{i}": str(u) for i, u in enumerate(m_units, start=1)},
-            },
-        )
-    con.execute(GRID_TABLE)
-    con.executemany(
-        "INSERT INTO seg_rfm_grid VALUES (?, ?, ?)",
-        [(r, f, seg) for r, row in SEGMENT_GRID.items() for f, seg in enumerate(row, start=1)],
+        con.execute(QUANTILE_RFM)
+        return
+    assert config.rfm_r_edges and config.rfm_f_edges and config.rfm_m_edges
+    m_units = [math.floor(edge * units_per_unit) for edge in config.rfm_m_edges]
+    con.execute(
+        THRESHOLD_RFM,
+        {
+            **_edge_params("r", config.rfm_r_edges),
+            **_edge_params("f", config.rfm_f_edges),
+            **{f"m{i}": str(u) for i, u in enumerate(m_units, start=1)},
+        },
     )
-    con.execute(RFM)
-    con.execute("DROP TABLE seg_rfm_scores; DROP TABLE seg_rfm_grid")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from conftest import contact, days_before, deal
+from conftest import contact, days_before, deal, fresh_connection
 from pydantic import ValidationError
 
 from segmentation import SegmentationConfig
+from segmentation.config import RESERVED_WORDS
 from segmentation.families import normalise
 
 CHANNEL = {"family": "channel", "contact_property": "source"}
@@ -140,6 +141,16 @@ def test_columns_follow_data_quality_properties_then_rules_in_configured_order(s
 def test_bad_property_families_are_config_errors(family, message):
     with pytest.raises(ValidationError, match=message):
         SegmentationConfig.model_validate({"properties": [family]})
+
+
+def test_the_reserved_words_are_the_installed_duckdbs_keywords():
+    # The list is written out so validating a config opens no database; a DuckDB that
+    # reserves a word more (or one less) fails here until the list follows it.
+    with fresh_connection() as con:
+        rows = con.execute(
+            "SELECT keyword_name FROM duckdb_keywords() WHERE keyword_category <> 'unreserved'"
+        ).fetchall()
+    assert {str(r[0]) for r in rows} == RESERVED_WORDS
 
 
 def test_a_family_name_may_not_repeat_across_kinds():
