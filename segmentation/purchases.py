@@ -211,10 +211,6 @@ def build(
     (seg_entities and seg_links, the steps between, are dropped once read).
 
     Returns (split denominator, orphan deal count, rate scale).
-
-    The orphan deals are counted before the credits are built and ``seg_links`` is
-    dropped as soon as the credits are: the anti-join's hash table and the credits never
-    share the memory (benchmarks/RESULTS.md).
     """
     converted = bool(rates) and con.execute("SELECT count(*) FROM deal_currencies").fetchone() != (
         0,
@@ -236,16 +232,10 @@ def build(
         )
     else:
         steps.append(PURCHASES.replace("$as_of", _date(as_of)))
-    steps += [ENTITIES[level], ORPHAN_DEALS]
-    orphans = con.execute(";\n".join(step.strip().rstrip(";") for step in steps)).fetchone()
-    share_counts = [
-        int(row[0])
-        for row in con.execute(
-            CREDIT_PARTS.format(value="value" if converted else "amount")
-            + ";\nDROP TABLE seg_links;\n"
-            + SHARE_COUNTS
-        ).fetchall()
-    ]
+    steps += [ENTITIES[level], CREDIT_PARTS.format(value="value" if converted else "amount")]
+    steps.append(SHARE_COUNTS)
+    batch = ";\n".join(step.strip().rstrip(";") for step in steps)
+    share_counts = [int(row[0]) for row in con.execute(batch).fetchall()]
     denominator = split_denominator(share_counts)
     exact = all(denominator % k == 0 for k in share_counts)
     share = (EXACT_SHARE if exact else ROUNDED_SHARE).format(denominator=denominator)
@@ -264,6 +254,7 @@ def build(
     )
     for name, day in dates.items():
         metrics = metrics.replace(name, _date(day))
-    # seg_entities is read by nothing after the metrics.
-    con.execute(f"{CREDITS.format(share=share)};\n{metrics};\nDROP TABLE seg_entities")
+    orphans = con.execute(f"{CREDITS.format(share=share)};\n{metrics};\n{ORPHAN_DEALS}").fetchone()
+    # Read by nothing after this point: dropped so the later steps reuse their memory.
+    con.execute("DROP TABLE seg_links; DROP TABLE seg_entities")
     return denominator, int(orphans[0]) if orphans else 0, scale
