@@ -492,12 +492,19 @@ class CsvLoader:
                 "INSERT INTO companies SELECT id, NULL FROM (SELECT company_id AS id FROM contacts "
                 "WHERE company_id IS NOT NULL UNION SELECT company_id FROM deal_companies)"
             )
-        # One anti-join each (no id is NULL in these tables, so NOT IN is the same).
+        # One anti-join each (no id is NULL in these tables, so NOT IN is the same). Without
+        # companies.csv every company named is one of the companies just made from the
+        # names, so nothing can dangle there and only the contacts are looked up.
+        company_checks = (
+            "(SELECT count(*) FROM deal_companies d ANTI JOIN companies k ON k.id = d.company_id), "
+            "(SELECT count(*) FROM contacts c ANTI JOIN companies k ON k.id = c.company_id "
+            "WHERE c.company_id IS NOT NULL)"
+            if has_companies
+            else "0, 0"
+        )
         dangling = con.execute(
             "SELECT (SELECT count(*) FROM deal_contacts d ANTI JOIN contacts c "
-            "ON c.id = d.contact_id), (SELECT count(*) FROM deal_companies d ANTI JOIN "
-            "companies k ON k.id = d.company_id), (SELECT count(*) FROM contacts c ANTI JOIN "
-            "companies k ON k.id = c.company_id WHERE c.company_id IS NOT NULL)"
+            f"ON c.id = d.contact_id), {company_checks}"
         ).fetchone()
         assert dangling is not None
         return {

@@ -90,10 +90,10 @@ READ_BY_TAGS = (
 )
 
 
-def _drop(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...]) -> None:
-    # Fixed names, never user input.
-    con.execute("DROP VIEW IF EXISTS seg_company_property_values")
-    con.execute("; ".join(f"DROP TABLE IF EXISTS {t}" for t in tables))
+def _drops(tables: tuple[str, ...]) -> str:
+    """The statements dropping ``tables`` (fixed names, never user input), to run in the
+    same ``execute`` as the statement that read them last."""
+    return "".join(f";\nDROP TABLE IF EXISTS {t}" for t in tables)
 
 
 def tag_columns(config: SegmentationConfig) -> tuple[str, ...]:
@@ -171,10 +171,12 @@ def _entity_steps(
     families.build_properties(con, config)
     families.build_rules(con, config, units_per_unit)
     extra = _family_sql(config)
+    # seg_company_property_values, the view behind seg_company_property_tags, goes with it.
     con.execute(
         ENTITY_TAGS.format(extra_columns=extra["entity_columns"], extra_joins=extra["entity_joins"])
+        + ";\nDROP VIEW IF EXISTS seg_company_property_values"
+        + _drops(READ_BY_ENTITY_TAGS)
     )
-    _drop(con, READ_BY_ENTITY_TAGS)
     return denominator, orphans, rate_scale, extra
 
 
@@ -184,17 +186,15 @@ def segment(
     """Compute every tag for every contact as of ``as_of``."""
     denominator, orphans, rate_scale, extra = _entity_steps(con, config, as_of)
     # The key is one of two fixed column names, never user input.
-    con.execute(
+    counts = con.execute(
         TAGS.format(
             entity_key=CONTACT_TAGS[config.level],
             extra_columns=extra["tag_columns"],
             extra_joins=extra["tag_joins"],
         )
-    )
-    _drop(con, READ_BY_TAGS)
-    counts = con.execute(
-        "SELECT (SELECT count(*) FROM contacts), count(*), count(*) FILTER (WHERE purchases_ever > 0)"
-        " FROM seg_metrics"
+        + _drops(READ_BY_TAGS)
+        + ";\nSELECT (SELECT count(*) FROM contacts), count(*), "
+        "count(*) FILTER (WHERE purchases_ever > 0) FROM seg_metrics"
     ).fetchone()
     assert counts is not None
     return SegmentationReport(

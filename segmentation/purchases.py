@@ -193,6 +193,13 @@ def _load_rates(con: duckdb.DuckDBPyConnection, rates: Mapping[str, Decimal], sc
         con.executemany("INSERT INTO seg_rates VALUES (?, CAST(? AS HUGEINT))", rows)
 
 
+def _date(day: date) -> str:
+    """A date as a SQL literal (an ISO date: digits and dashes, never user text), so the
+    statements of one step can share one ``execute`` (DuckDB binds parameters only in the
+    last statement of a batch)."""
+    return f"DATE '{day.isoformat()}'"
+
+
 def build(
     con: duckdb.DuckDBPyConnection,
     level: str,
@@ -209,7 +216,7 @@ def build(
         0,
     )
     scale = 0
-    con.execute(UNITS_MACRO.replace("$unit", AMOUNT_UNIT))
+    steps = [UNITS_MACRO.replace("$unit", AMOUNT_UNIT)]
     if converted:
         assert rates is not None
         scale = rate_scale(rates)
@@ -220,31 +227,34 @@ def build(
                 f"deals in {', '.join(unrated)} but [segmentation] currency_rates has no rate "
                 "for it"
             )
-        con.execute(PURCHASES_CONVERTED, {"as_of": as_of, "one": str(10**scale)})
+        steps.append(
+            PURCHASES_CONVERTED.replace("$as_of", _date(as_of)).replace("$one", str(10**scale))
+        )
     else:
-        con.execute(PURCHASES, {"as_of": as_of})
-    con.execute(ENTITIES[level])
-    con.execute(CREDIT_PARTS.format(value="value" if converted else "amount"))
-    share_counts = [int(row[0]) for row in con.execute(SHARE_COUNTS).fetchall()]
+        steps.append(PURCHASES.replace("$as_of", _date(as_of)))
+    steps += [ENTITIES[level], CREDIT_PARTS.format(value="value" if converted else "amount")]
+    steps.append(SHARE_COUNTS)
+    batch = ";\n".join(step.strip().rstrip(";") for step in steps)
+    share_counts = [int(row[0]) for row in con.execute(batch).fetchall()]
     denominator = split_denominator(share_counts)
     exact = all(denominator % k == 0 for k in share_counts)
     share = (EXACT_SHARE if exact else ROUNDED_SHARE).format(denominator=denominator)
-    con.execute(CREDITS.format(share=share))
     total = EXACT_SUM if exact else ROUNDED_SUM
     window = timedelta(days=window_days)
-    con.execute(
-        METRICS.format(
-            revenue=total.format(denominator=denominator, share=share, window=WINDOW),
-            prev_revenue=total.format(denominator=denominator, share=share, window=PREV_WINDOW),
-        ),
-        {
-            "as_of": as_of,
-            "window_start": as_of - window,
-            "prev_as_of": as_of - window,
-            "prev_window_start": as_of - 2 * window,
-        },
+    # The longer names first: $window_start and $as_of end $prev_window_start and $prev_as_of.
+    dates = {
+        "$prev_window_start": as_of - 2 * window,
+        "$prev_as_of": as_of - window,
+        "$window_start": as_of - window,
+        "$as_of": as_of,
+    }
+    metrics = METRICS.format(
+        revenue=total.format(denominator=denominator, share=share, window=WINDOW),
+        prev_revenue=total.format(denominator=denominator, share=share, window=PREV_WINDOW),
     )
-    orphans = con.execute(ORPHAN_DEALS).fetchone()
+    for name, day in dates.items():
+        metrics = metrics.replace(name, _date(day))
+    orphans = con.execute(f"{CREDITS.format(share=share)};\n{metrics};\n{ORPHAN_DEALS}").fetchone()
     # Read by nothing after this point: dropped so the later steps reuse their memory.
     con.execute("DROP TABLE seg_links; DROP TABLE seg_entities")
     return denominator, int(orphans[0]) if orphans else 0, scale

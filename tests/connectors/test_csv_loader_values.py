@@ -531,6 +531,29 @@ def test_dangling_ids_are_counted(con: duckdb.DuckDBPyConnection, tmp_path: Path
     }
 
 
+def test_dangling_ids_without_companies_file(con: duckdb.DuckDBPyConnection, tmp_path: Path):
+    # The companies are made from the ids named, so none of them dangles; contacts still do.
+    contacts = CONTACTS.splitlines(keepends=True)[0] + "1,a,A,B,Ms,DE,k1\n2,b,A,B,Ms,DE,\n"
+    deals = [
+        {**GOOD, "id": "d1", "contact_ids": "1;3;3", "company_ids": "k1;k3"},
+        {**GOOD, "id": "d2", "contact_ids": "2;4", "company_ids": "k2"},
+    ]
+    head = ",".join(DEALS_HEAD)
+    (tmp_path / "contacts.csv").write_text(contacts, encoding="utf-8")
+    (tmp_path / "deals.csv").write_text(
+        head + "\n" + _csv([[d.get(c, "") for c in DEALS_HEAD] for d in deals]), encoding="utf-8"
+    )
+    report = CsvLoader(con, tmp_path).load()
+    assert report == {
+        "dangling_deal_contacts": 3,
+        "dangling_deal_companies": 0,
+        "contacts_with_unknown_company": 0,
+    }
+    assert con.execute(
+        "SELECT count(*) FROM deal_companies d ANTI JOIN companies k ON k.id = d.company_id"
+    ).fetchone() == (0,)
+
+
 def test_without_companies_file_every_named_company_exists(
     con: duckdb.DuckDBPyConnection, tmp_path: Path
 ):
