@@ -16,7 +16,6 @@ from collections.abc import Callable, Sequence
 from connectors.base import Connector, ObjectType, Phase, WriteResult
 from sync.plan import Change, Plan
 from sync.state import State
-from sync.state_sql import now
 
 __all__ = ["SQL_OUTCOME_RECORDS", "Writeback"]
 
@@ -81,7 +80,7 @@ class Writeback:
             object_type,
             [(r.record_id, r.modified_at) for r in results if r.ok and r.modified_at is not None],
         )
-        if len(ok) < SQL_OUTCOME_RECORDS or not self._record_from_plan(
+        if len(ok) < SQL_OUTCOME_RECORDS or not self.state.record_written_from_plan(
             run_id, object_type, ok, sum(planned(object_type)[rid] for rid in ok)
         ):
             of_ok = by_record().get(object_type, {})
@@ -112,64 +111,6 @@ class Writeback:
             )
             failures += [(c, message) for c in changes]
         return len(ok), failures
-
-    def _record_from_plan(
-        self, run_id: int, object_type: ObjectType, ok: list[str], expected: int
-    ) -> bool:
-        """Store the changes of the records in ``ok`` as written, read from the plan's
-        tables (``plan_desired`` against ``crm_values``, as ``build_plan`` diffed them)
-        in SQL; ``False`` (nothing stored) when those tables no longer give exactly
-        the ``expected`` changes the plan holds for them (a plan for chosen records
-        holds unchanged values too), and the caller stores them row by row.
-
-        Why: a 1M-record import's outcome is about 6M changes; handing each one from
-        Python to DuckDB took longer than HubSpot's import of a part. The same rows
-        end in the same tables as ``State.record_written`` puts them, in one
-        transaction."""
-        con = self.state.con
-        con.execute(
-            """CREATE OR REPLACE TEMP TABLE written_now AS
-            SELECT d.record_id, d.field, h.value AS old_value, d.value AS new_value
-            FROM plan_desired d
-            SEMI JOIN (SELECT unnest($2::VARCHAR[]) AS record_id) k USING (record_id)
-            LEFT JOIN crm_values h USING (object_type, record_id, field)
-            WHERE d.object_type = $1 AND d.value IS DISTINCT FROM h.value""",
-            [object_type, ok],
-        )
-        try:
-            found = con.execute("SELECT count(*) FROM written_now").fetchone()
-            if found is None or int(found[0]) != expected:
-                return False
-            con.execute("BEGIN")
-            try:
-                self._store_from_table(run_id, object_type)
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            con.execute("COMMIT")
-            return True
-        finally:
-            con.execute("DROP TABLE IF EXISTS written_now")
-
-    def _store_from_table(self, run_id: int, object_type: ObjectType) -> None:
-        """The statements of :meth:`_record_from_plan`, inside its transaction."""
-        con = self.state.con
-        con.execute(
-            "INSERT INTO audit SELECT $1, $2, $3, record_id, field, old_value, new_value, "
-            "'written', NULL FROM written_now",
-            [run_id, now(), object_type],
-        )
-        # crm_values holds no NULL: a change without an old value has no row to replace
-        con.execute(
-            "DELETE FROM crm_values WHERE object_type = $1 AND (record_id, field) IN "
-            "(SELECT record_id, field FROM written_now WHERE old_value IS NOT NULL)",
-            [object_type],
-        )
-        con.execute(
-            "INSERT INTO crm_values SELECT $1, record_id, field, new_value FROM written_now "
-            "WHERE new_value IS NOT NULL AND new_value <> ''",
-            [object_type],
-        )
 
 
 def _index(changes: Sequence[Change]) -> dict[str, dict[str, list[Change]]]:
