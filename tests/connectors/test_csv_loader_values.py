@@ -511,6 +511,14 @@ def test_id_lists_become_links(
     assert linked_companies == sorted((deal_id, c) for c in companies)
 
 
+def _write_contacts_and_deals(tmp_path: Path, contacts: str, deals: list[dict[str, str]]) -> None:
+    head = ",".join(DEALS_HEAD)
+    (tmp_path / "contacts.csv").write_text(contacts, encoding="utf-8")
+    (tmp_path / "deals.csv").write_text(
+        head + "\n" + _csv([[d.get(c, "") for c in DEALS_HEAD] for d in deals]), encoding="utf-8"
+    )
+
+
 def test_dangling_ids_are_counted(con: duckdb.DuckDBPyConnection, tmp_path: Path):
     contacts = CONTACTS.splitlines(keepends=True)[0] + "1,a,A,B,Ms,DE,k1\n2,b,A,B,Ms,DE,k9\n"
     (tmp_path / "companies.csv").write_text("id,name\nk1,K\nk2,L\n", encoding="utf-8")
@@ -518,11 +526,7 @@ def test_dangling_ids_are_counted(con: duckdb.DuckDBPyConnection, tmp_path: Path
         {**GOOD, "id": "d1", "contact_ids": "1;3;3", "company_ids": "k1;k3"},
         {**GOOD, "id": "d2", "contact_ids": "4", "company_ids": "k2"},
     ]
-    head = ",".join(DEALS_HEAD)
-    (tmp_path / "contacts.csv").write_text(contacts, encoding="utf-8")
-    (tmp_path / "deals.csv").write_text(
-        head + "\n" + _csv([[d.get(c, "") for c in DEALS_HEAD] for d in deals]), encoding="utf-8"
-    )
+    _write_contacts_and_deals(tmp_path, contacts, deals)
     report = CsvLoader(con, tmp_path).load()
     assert report == {
         "dangling_deal_contacts": 3,
@@ -538,11 +542,7 @@ def test_dangling_ids_without_companies_file(con: duckdb.DuckDBPyConnection, tmp
         {**GOOD, "id": "d1", "contact_ids": "1;3;3", "company_ids": "k1;k3"},
         {**GOOD, "id": "d2", "contact_ids": "2;4", "company_ids": "k2"},
     ]
-    head = ",".join(DEALS_HEAD)
-    (tmp_path / "contacts.csv").write_text(contacts, encoding="utf-8")
-    (tmp_path / "deals.csv").write_text(
-        head + "\n" + _csv([[d.get(c, "") for c in DEALS_HEAD] for d in deals]), encoding="utf-8"
-    )
+    _write_contacts_and_deals(tmp_path, contacts, deals)
     report = CsvLoader(con, tmp_path).load()
     assert report == {
         "dangling_deal_contacts": 3,
