@@ -6,7 +6,8 @@ windows; a client that waits for 429s wastes calls (errors count against the
 daily allowance too) and stalls every thread. :class:`RollingWindowLimiter`
 remembers its own send times and sends the next request only when it still
 fits, with a small safety margin added to the window for network latency
-(a request counted by the server at arrival was sent a little earlier).
+(a request counted by the server at arrival was sent a little earlier); a
+request keeps its place in the window until its answer arrives.
 
 The retry decision and the wait are two small pure functions,
 :func:`is_retriable` and :func:`wait_seconds`, wired into tenacity by
@@ -50,6 +51,16 @@ def margin_for(window_seconds: float, cap: float) -> float:
     return max(0.0, min(cap, window_seconds * MARGIN_SHARE))
 
 
+class _Request:
+    """One request's place in a window: its send time until its answer arrives."""
+
+    __slots__ = ("in_flight", "stamp")
+
+    def __init__(self, stamp: float) -> None:
+        self.stamp = stamp
+        self.in_flight = True
+
+
 class RollingWindowLimiter:
     """At most ``limit`` requests in any ``window_seconds + margin_seconds`` span.
 
@@ -57,12 +68,20 @@ class RollingWindowLimiter:
     passed), records it and returns the seconds it waited. Thread-safe: the lock
     is never held while sleeping, so :meth:`hold` takes effect at once.
 
-    Why :meth:`release`: the CRM counts a request when it *arrives*, which can be
-    any time between our send and its response (a slow TLS handshake, a loaded
-    machine: hundreds of milliseconds were measured). A request released by the
-    caller is counted from its response instead of its send, so however late it
-    arrived, the request ``limit`` places later cannot land in the same window on
-    the CRM's side. The cost is one response time per window, about 1 %.
+    Why a request keeps its place until :meth:`release`: the CRM counts a request
+    when it *arrives*, which can be any time between our send and its answer (a
+    slow TLS handshake, a large upload, a loaded machine: hundreds of milliseconds
+    were measured). HubSpot does not say which moment it counts, so the limiter
+    takes the latest one it cannot rule out: a request still in flight never
+    leaves the window, and once released it is counted from its answer. However
+    late a request arrived, the request ``limit`` places later cannot land in the
+    same window on the CRM's side. The cost is one response time per window,
+    about 1 %, plus a wait for an answer when ``limit`` requests are in flight
+    at once (the next request then waits for one of them to be released).
+
+    Callers that do not report answers (a thread that acquires again without
+    releasing) are paced by their send times: the thread's earlier request is
+    counted from its send when it sends the next one.
     """
 
     def __init__(
@@ -83,47 +102,64 @@ class RollingWindowLimiter:
         self.span = window_seconds + max(0.0, margin_seconds)
         self._clock, self._sleep = clock, sleep
         self._lock = threading.Lock()
-        #: One mutable cell per request: its send time, moved to its response time
-        #: by ``release``. Not sorted once released out of order.
-        self._sent: list[list[float]] = []
+        #: Signalled by :meth:`release`: a request in flight got its answer.
+        self._answered = threading.Condition(self._lock)
+        #: The requests still in the span, in flight or answered. Not sorted once
+        #: answered out of order.
+        self._sent: list[_Request] = []
         self._mine = threading.local()
         self._hold_until = float("-inf")
         self._waited_total = 0.0
 
-    def _wait_needed(self, now: float) -> float:
-        """Seconds until one more request fits (0: it fits now). Caller holds the lock."""
-        self._sent = [cell for cell in self._sent if cell[0] > now - self.span]
+    def _wait_needed(self, now: float) -> float | None:
+        """Seconds until one more request fits (0: it fits now; ``None``: only an
+        answer can make room, every request that could leave is in flight).
+        Caller holds the lock."""
+        self._sent = [r for r in self._sent if r.in_flight or r.stamp > now - self.span]
         wait = self._hold_until - now
-        if len(self._sent) >= self.limit:
-            # the request that must leave the span for one more to fit
-            stamps = sorted(cell[0] for cell in self._sent)
-            oldest = stamps[len(stamps) - self.limit]
-            wait = max(wait, oldest + self.span - now)
+        excess = len(self._sent) - self.limit
+        if excess >= 0:
+            # excess + 1 requests must leave the span for one more to fit; requests
+            # in flight leave only after their answer, so only answered ones count
+            leaving = sorted(r.stamp for r in self._sent if not r.in_flight)
+            if len(leaving) <= excess:
+                return None
+            wait = max(wait, leaving[excess] + self.span - now)
         return max(0.0, wait)
 
     def acquire(self) -> float:
         waited = 0.0
         while True:
             with self._lock:
+                previous = getattr(self._mine, "request", None)
+                if previous is not None:  # sent again without a release: see the class
+                    previous.in_flight = False
+                    self._mine.request = None
                 now = self._clock()
                 wait = self._wait_needed(now)
+                if wait is None:
+                    self._answered.wait()
+                    waited += self._clock() - now
+                    continue
                 if wait <= 1e-9:  # float noise must not cause a busy loop
-                    cell = [now]
-                    self._sent.append(cell)
-                    self._mine.cell = cell
+                    request = _Request(now)
+                    self._sent.append(request)
+                    self._mine.request = request
                     self._waited_total += waited
                     return waited
             self._sleep(wait)
             waited += wait
 
     def release(self) -> None:
-        """The calling thread's last acquired request has its response: count it from now."""
-        cell = getattr(self._mine, "cell", None)
-        if cell is None:
+        """The calling thread's last acquired request has its answer: count it from now."""
+        request = getattr(self._mine, "request", None)
+        if request is None:
             return
-        self._mine.cell = None
+        self._mine.request = None
         with self._lock:
-            cell[0] = max(cell[0], self._clock())
+            request.stamp = max(request.stamp, self._clock())
+            request.in_flight = False
+            self._answered.notify_all()
 
     def hold(self, seconds: float) -> None:
         """Make every caller wait until ``seconds`` from now (after a 429)."""

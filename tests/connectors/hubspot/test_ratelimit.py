@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from connectors.errors import AuthError, BudgetExhausted, CrmError, RateLimited, ServerError
@@ -204,3 +206,81 @@ def test_release_without_a_request_of_this_thread_changes_nothing() -> None:
     lim.release()  # a second release of the same request is a no-op
     clock.now = 3.0
     assert lim.acquire() == pytest.approx(7.0)
+
+
+def _in_flight_on_another_thread(
+    lim: RollingWindowLimiter, answer: threading.Event
+) -> threading.Thread:
+    """A request acquired now on a thread of its own, released once ``answer`` is set."""
+    acquired = threading.Event()
+
+    def send() -> None:
+        lim.acquire()
+        acquired.set()
+        answer.wait()
+        lim.release()
+
+    thread = threading.Thread(target=send)
+    thread.start()
+    assert acquired.wait(5)
+    return thread
+
+
+def test_a_request_in_flight_keeps_its_place_past_its_send_time() -> None:
+    """A slow request sent at t=0 may reach the CRM at any moment until its answer:
+    it must not leave the window 10 s after its send while it is still in flight."""
+    lim, clock = limiter(2, 10)
+    answer = threading.Event()
+    slow = _in_flight_on_another_thread(lim, answer)  # sent at t=0, no answer yet
+    lim.acquire()  # t=0
+    clock.now = 1.0
+    lim.release()  # answered at t=1
+    clock.now = 5.0
+    # in flight, the t=0 request stays; the answered one leaves at 1 + 10 = 11
+    # (counted from its send, the t=0 request would have let this one out at 10)
+    assert lim.acquire() == pytest.approx(6.0)
+    assert clock.now == pytest.approx(11.0)
+    clock.now = 12.0
+    lim.release()  # answered at t=12
+    # the slow one is still in flight: the answered one leaves at 12 + 10 = 22
+    assert lim.acquire() == pytest.approx(10.0)
+    clock.now = 30.0
+    answer.set()  # the slow one is answered at t=30 ...
+    slow.join(5)
+    lim.release()  # ... and the one sent at t=22 too
+    # both count from t=30 and fill the window until 40
+    assert lim.acquire() == pytest.approx(10.0)
+
+
+class _WatchedClock(FakeClock):
+    """A fake clock that tells when the thread named ``waiter`` first read it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waiter_read = threading.Event()
+
+    def __call__(self) -> float:
+        if threading.current_thread().name == "waiter":
+            self.waiter_read.set()
+        return self.now
+
+
+def test_with_the_limit_in_flight_the_next_request_waits_for_an_answer() -> None:
+    """No send time can make room while ``limit`` requests are in flight: the next
+    one waits for an answer, then for the answered request to leave its window."""
+    clock = _WatchedClock()
+    lim = RollingWindowLimiter(1, 10, margin_seconds=0, clock=clock, sleep=clock.sleep)
+    answer = threading.Event()
+    slow = _in_flight_on_another_thread(lim, answer)  # sent at t=0
+    waited: list[float] = []
+    waiter = threading.Thread(target=lambda: waited.append(lim.acquire()), name="waiter")
+    waiter.start()
+    # it read t=0 under the limiter's lock; the release below takes that lock, so
+    # it only runs once the waiter is waiting for an answer
+    assert clock.waiter_read.wait(5)
+    clock.now = 40.0
+    answer.set()  # answered at t=40: in the window until 50
+    slow.join(5)
+    waiter.join(5)
+    assert waited == [pytest.approx(50.0)]  # 40 s for the answer, 10 s for the window
+    assert clock.now == pytest.approx(50.0)
