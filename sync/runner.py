@@ -11,6 +11,7 @@ import duckdb
 from connectors.base import Connector, ListSpec, ObjectType
 from connectors.errors import ConfigError
 from connectors.naming import field_name
+from connectors.scratch import remove_stale
 from sync.cli_signals import Interrupted
 from sync.config import Config
 from sync.connect import open_connector, source_id
@@ -67,6 +68,7 @@ def _run(
         if not quiet:
             stderr.print(message, markup=False)
     state.close_abandoned_runs()
+    remove_stale()  # temp folders of runs killed outright
     provisioning = preflight(connector, config, show=options.dry_run) if options.pull else None
     event(
         log,

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
 import duckdb
 
 from connectors.errors import AccountMismatch, StateError
+from connectors.scratch import ScratchDir
 from sync.state_mirror import Mirror, PullState
 from sync.state_queries import Queries
 from sync.state_runs import RunLog
@@ -105,7 +105,7 @@ class State(Mirror, RunLog, Queries):
         self.path = path
         #: Set when the file was locked by a running sync and a copy was read instead.
         self.copied = False
-        self._copy_dir: tempfile.TemporaryDirectory[str] | None = None
+        self._copy_dir: ScratchDir | None = None
         if path.is_dir():
             raise StateError(f"{path}: is a directory, not a state file; {CACHE_HINT}")
         if not read_only:
@@ -159,8 +159,8 @@ class State(Mirror, RunLog, Queries):
 
     def _connect_copy(self, path: Path) -> duckdb.DuckDBPyConnection:
         """A running sync holds the file: read a copy of it (with its write-ahead log)."""
-        self._copy_dir = tempfile.TemporaryDirectory(prefix="crmseg-state-")
-        copy = Path(self._copy_dir.name) / path.name
+        self._copy_dir = ScratchDir("state")
+        copy = Path(self._copy_dir.path) / path.name
         for attempt in range(3):
             try:
                 shutil.copyfile(path, copy)
@@ -196,7 +196,7 @@ class State(Mirror, RunLog, Queries):
     def close(self) -> None:
         self.con.close()
         if self._copy_dir is not None:
-            self._copy_dir.cleanup()
+            self._copy_dir.remove()
 
     def __enter__(self) -> State:
         return self

@@ -43,6 +43,7 @@ from connectors.hubspot.records import (
     WireRecord,
     parse_timestamp,
 )
+from connectors.scratch import ScratchDir
 
 __all__ = ["ASSOC_LABEL", "ExportColumns", "RowReader", "assoc_columns", "csv_files", "rows"]
 
@@ -406,10 +407,10 @@ class ExportColumns(ColumnBatch):
         con.execute("DROP TABLE IF EXISTS hubspot_export_rows")
         con.execute("DROP TABLE IF EXISTS hubspot_export_companies")
 
-    def attach(self, workdir: str) -> None:
+    def attach(self, workdir: ScratchDir) -> None:
         """Make ``workdir`` (the downloaded files) the batch's: removed by :meth:`close`,
         or when the batch is dropped unstored."""
-        self._cleanup = weakref.finalize(self, shutil.rmtree, workdir, True)
+        self._cleanup = weakref.finalize(self, workdir.remove)
 
     def close(self) -> None:
         if self._cleanup is not None:

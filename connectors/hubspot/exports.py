@@ -49,8 +49,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -69,6 +67,7 @@ from connectors.hubspot.records import (
     WireRecord,
 )
 from connectors.hubspot.transport import Transport
+from connectors.scratch import ScratchDir
 
 __all__ = ["Exporter", "poll_wait"]
 
@@ -325,13 +324,11 @@ class Exporter:
     def _wire_pages(
         self, object_type: ObjectType, task: str, props: list[str]
     ) -> Iterator[list[WireRecord]]:
-        fd, name = tempfile.mkstemp(prefix="crmseg-export-", suffix=".bin")
-        try:
-            with os.fdopen(fd, "w+b") as fh:
+        with ScratchDir("export") as workdir:
+            name = os.path.join(workdir, "download.bin")
+            with open(name, "w+b") as fh:
                 self._download(task, fh)
             yield from self._read_wires(object_type, name, props)
-        finally:
-            os.unlink(name)
 
     @staticmethod
     def _read_wires(
@@ -355,7 +352,8 @@ class Exporter:
         it), as pages of records. The batch owns the downloaded file(s) from the
         moment it is handed over: the consumer may store it after this generator
         has ended (a prefetch thread reads ahead)."""
-        workdir = tempfile.mkdtemp(prefix="crmseg-export-")
+        scratch = ScratchDir("export")
+        workdir = scratch.path
         handed = False
         try:
             name = os.path.join(workdir, "download.bin")
@@ -380,12 +378,12 @@ class Exporter:
                         yield self._page(object_type, wires, requested, tracker)
                 return
             if batch.count:
-                batch.attach(workdir)
+                batch.attach(scratch)
                 handed = True
                 yield batch
         finally:
             if not handed:
-                shutil.rmtree(workdir, ignore_errors=True)
+                scratch.remove()
 
     def _page(
         self,

@@ -40,8 +40,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
-import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -52,6 +50,7 @@ from connectors.hubspot.import_files import OBJECT_TYPE_ID, split, write_files
 from connectors.hubspot.job_polls import poll_wait
 from connectors.hubspot.records import PLURAL
 from connectors.hubspot.transport import Transport, map_exception
+from connectors.scratch import ScratchDir
 
 __all__ = ["Importer"]
 
@@ -205,9 +204,8 @@ class Importer:
     ) -> str | None:
         """Write one part's CSV files to disk and start its import; its id, or ``None``
         when HubSpot refused (the reason is logged once)."""
-        tmp = tempfile.mkdtemp(prefix="crmseg-import-")
         paths: list[str] = []
-        try:
+        with ScratchDir("import") as tmp:
             files, digest = write_files(tmp, object_type, updates, paths)
             label = "" if of == 1 else f" part {n + 1} of {of}"
             name = f"{NAME_PREFIX}{PLURAL[object_type]} {digest[:16]}{label}"
@@ -228,8 +226,6 @@ class Importer:
                     raise
                 self._refuse(f"HubSpot refused the import: {err.message}")
                 return None
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
 
     # -- the job ---------------------------------------------------------------------------
     def _api(self) -> Any:

@@ -19,6 +19,7 @@ from connectors.errors import CrmError
 from connectors.hubspot.export_rows import ExportColumns, RowReader, csv_files, rows
 from connectors.hubspot.pull_core import _CursorTracker
 from connectors.hubspot.records import Assoc, RecordMapper
+from connectors.scratch import ScratchDir
 from sync.state import State
 
 MAPPER = RecordMapper(won_stages={"closedwon", "won2"})
@@ -282,12 +283,12 @@ def test_a_file_gone_before_it_is_stored_is_a_crm_error(tmp_path: Path) -> None:
 
 def test_the_batch_removes_its_files_when_closed_or_dropped(tmp_path: Path) -> None:
     for closed in (True, False):
-        work = tmp_path / f"work-{closed}"
-        work.mkdir()
+        scratch = ScratchDir("export", root=str(tmp_path))
+        work = Path(scratch.path)
         path = write(work, "co.csv", COMPANIES)
         batch = ExportColumns.prepare("company", [path], PROPS["company"], [], MAPPER, fetch)
         assert batch is not None
-        batch.attach(str(work))
+        batch.attach(scratch)
         assert work.exists()
         if closed:
             batch.close()
