@@ -136,9 +136,13 @@ class State(Mirror, RunLog, Queries):
                 self.con = self._connect_copy(path)
                 self.con.execute(SCHEMA)
             self.con.execute(INPUT_VIEWS)
-        except duckdb.Error as exc:
-            self.con.close()
-            raise StateError(io_message(path, exc)) from None
+        except BaseException as exc:
+            # A refused file must not stay open: its connection would keep the file's
+            # lock (and a copy's folder) for as long as the error is referenced.
+            self.close()
+            if isinstance(exc, duckdb.Error):
+                raise StateError(io_message(path, exc)) from None
+            raise
 
     @staticmethod
     def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:

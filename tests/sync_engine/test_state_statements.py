@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from connectors.base import Cursor
@@ -94,6 +95,27 @@ def test_a_file_of_another_schema_version_is_refused_and_left_as_it_was(tmp_path
         State(path)
     with State(path, read_only=True) as state:
         assert state.meta("schema_version") == "0"
+
+
+def test_a_refused_file_is_closed_while_its_error_lives(tmp_path: Path) -> None:
+    """The error's traceback references the half-opened state: its connection must be
+    closed before the error leaves, or the file stays locked while the error is kept
+    (logged, re-raised, held by a caller). DuckDB refuses a second connection of
+    another mode to a file this process still holds."""
+    path = tmp_path / "s.duckdb"
+    with State(path) as state:
+        state.set_meta("schema_version", "0")
+    with pytest.raises(StateError, match="state file of schema 0") as refused:
+        State(path)
+    duckdb.connect(str(path), read_only=True).close()
+    assert refused.value is not None  # the error, and its traceback, still live here
+
+    other = tmp_path / "other.duckdb"
+    duckdb.connect(str(other)).close()  # a DuckDB file, not a state file
+    with pytest.raises(StateError, match="no meta table") as refused:
+        State(other, read_only=True)
+    duckdb.connect(str(other)).close()
+    assert refused.value is not None
 
 
 def test_binding_the_account_stores_account_and_endpoint(tmp_path: Path) -> None:
