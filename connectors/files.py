@@ -42,15 +42,23 @@ __all__ = ["CsvLoader", "FilesConnector", "write_tags"]
 
 
 def write_tags(con: duckdb.DuckDBPyConnection, out: Path) -> int:
-    """Write ``seg_tags`` to ``out`` atomically (temp file in the same folder, then rename)."""
+    """Write ``seg_tags`` to ``out`` atomically (temp file in the same folder, then rename).
+
+    The rows go out in the table's own order, with no sort of their own: the
+    segmentation builds ``seg_tags`` with ``ORDER BY contact_id`` (ids are unique),
+    and DuckDB keeps a table's insertion order through a single-table ``SELECT`` and
+    ``COPY`` while ``preserve_insertion_order`` is on, as it is by default (DuckDB's
+    "Order Preservation"); with it off, the rows are sorted here. Sorting a sorted
+    table again is a full sort of every tag column, the larger part of the write."""
+    kept = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
+    source = "seg_tags" if kept and kept[0] else "(SELECT * FROM seg_tags ORDER BY contact_id)"
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
     os.close(fd)
     try:
         con.execute(
-            "COPY (SELECT * FROM seg_tags ORDER BY contact_id) TO "
-            f"'{tmp_name.replace(chr(39), chr(39) * 2)}' (HEADER, DELIMITER ',')"
+            f"COPY {source} TO '{tmp_name.replace(chr(39), chr(39) * 2)}' (HEADER, DELIMITER ',')"
         )
         os.replace(tmp_name, out)
     except BaseException:
