@@ -46,10 +46,11 @@ from typing import Any
 
 from connectors.base import ObjectType, TagUpdate, WriteResult, chunks
 from connectors.errors import CrmError, PermissionDenied, RecordRejected, ServerError, Timeout
+from connectors.hubspot.error_map import map_exception
 from connectors.hubspot.import_files import OBJECT_TYPE_ID, split, write_files
 from connectors.hubspot.job_polls import poll_wait
 from connectors.hubspot.records import PLURAL
-from connectors.hubspot.transport import Transport, map_exception
+from connectors.hubspot.transport import Transport
 from connectors.scratch import ScratchDir
 
 __all__ = ["Importer"]

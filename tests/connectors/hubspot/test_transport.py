@@ -27,7 +27,7 @@ from connectors.errors import (
     Unreachable,
 )
 from connectors.hubspot import HubSpotConnector, HubSpotSettings, Transport
-from connectors.hubspot.transport import map_exception
+from connectors.hubspot.error_map import map_exception
 from connectors.sandbox.hubspot import HubSpotStandIn, LimitConfig
 from tests.fakeclock import FakeClock
 
