@@ -13,8 +13,8 @@ the wanted options first, in order, then any option that exists only in HubSpot.
 Also home of :func:`cached_api`, shared by ``writes`` and ``lists``: every access
 to an SDK discovery attribute (``client.crm.properties.core_api``) builds a new
 ApiClient and connection pool, so each api object is built once per transport.
-The code needs only ``transport.client`` and ``transport.call`` (see
-:class:`HubSpotTransport`).
+The code needs only ``transport.client``, ``transport.call`` and
+``transport.call_json`` (see :class:`HubSpotTransport`).
 """
 
 from __future__ import annotations
@@ -133,19 +133,6 @@ class Property:
         )
 
 
-def _json(
-    transport: HubSpotTransport, endpoint: str, fn: Callable[..., Any], *args: Any, **kwargs: Any
-) -> Any:
-    """The answer of a generated api method as JSON (``Transport.call_json``); a
-    transport with only ``call`` answers the client's model, turned into the same
-    JSON shape (``to_dict(serialize=True)``: the wire's camelCase names)."""
-    call_json = getattr(transport, "call_json", None)
-    if call_json is not None:
-        return call_json(endpoint, fn, *args, **kwargs)
-    answer = transport.call(endpoint, fn, *args, **kwargs)
-    return answer.to_dict(serialize=True) if hasattr(answer, "to_dict") else answer
-
-
 def hubspot_object(object_type: str) -> str:
     try:
         return PLURAL[cast(ObjectType, object_type)]
@@ -204,7 +191,7 @@ def ensure_fields(
                 local_vars_configuration=MODELS,
             )
             try:
-                _json(transport, "properties.create", core.create, hs_type, body)
+                transport.call_json("properties.create", core.create, hs_type, body)
             except CrmError as err:
                 if err.status != 409:
                     raise
@@ -221,8 +208,7 @@ def ensure_fields(
         want = _options(spec.options, prop.options or [])
         if have == [_key(o) for o in want]:
             continue
-        _json(
-            transport,
+        transport.call_json(
             "properties.update",
             core.update,
             hs_type,
@@ -249,7 +235,7 @@ def _read_back(
     """The property a create was told "already exists" about, if it is crmseg's own
     (our name, in our group, with our type and field type); otherwise SchemaMismatch."""
     prop = Property.from_json(
-        _json(transport, "properties.get", core.get_by_name, hs_type, spec.name, archived=False)
+        transport.call_json("properties.get", core.get_by_name, hs_type, spec.name, archived=False)
     )
     _check_kind(object_type, spec, prop)
     if prop.group_name != GROUP_NAME:
@@ -349,7 +335,7 @@ def settled(
 
 def _ensure_group(transport: HubSpotTransport, hs_type: str, object_type: str) -> list[str]:
     groups = cached_api(transport, "crm.properties.groups_api")
-    answer = _json(transport, "properties.groups.list", groups.get_all, hs_type)
+    answer = transport.call_json("properties.groups.list", groups.get_all, hs_type)
     names = {g.get("name") for g in answer.get("results") or []}
     if GROUP_NAME in names:
         return []
@@ -357,7 +343,7 @@ def _ensure_group(transport: HubSpotTransport, hs_type: str, object_type: str) -
         name=GROUP_NAME, label=GROUP_LABEL, display_order=-1, local_vars_configuration=MODELS
     )
     try:
-        _json(transport, "properties.groups.create", groups.create, hs_type, body)
+        transport.call_json("properties.groups.create", groups.create, hs_type, body)
     except CrmError as err:
         # 409: our own create whose answer was lost and that was retried, or a
         # concurrent run. A group only holds properties; its name is all that
@@ -408,8 +394,8 @@ def property_names(transport: HubSpotTransport, object_type: ObjectType) -> froz
 def read_properties(transport: HubSpotTransport, object_type: ObjectType) -> dict[str, Property]:
     """Name -> property (unarchived) of ``object_type``, read now."""
     core = cached_api(transport, "crm.properties.core_api")
-    answer = _json(
-        transport, "properties.list", core.get_all, hubspot_object(object_type), archived=False
+    answer = transport.call_json(
+        "properties.list", core.get_all, hubspot_object(object_type), archived=False
     )
     props = (Property.from_json(p) for p in answer.get("results") or [])
     return {p.name: p for p in props}

@@ -1,8 +1,9 @@
 """Fixtures: a HubSpot sandbox (rate limits off), the official client pointed at it,
 and the connector's real :class:`Transport` pointed at the sandbox.
 
-``StandInTransport`` is the smallest thing the write side accepts (``.client``
-and ``call``, no api cache, no retries): it checks the code needs nothing more.
+``StandInTransport`` is the smallest thing the write side accepts: the members of
+:class:`connectors.hubspot.fields.HubSpotTransport` (``.client``, ``call`` and
+``call_json``), no api cache, no retries: it checks the code needs nothing more.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from connectors.sandbox.hubspot import HubSpotStandIn, LimitConfig
 
 class StandInTransport:
     """``call`` turns an SDK ``ApiException`` into a CrmError with status, category and
-    correlation id; nothing else."""
+    correlation id; ``call_json`` answers the response's JSON; nothing else."""
 
     def __init__(self, client: HubSpot) -> None:
         self.client = client
@@ -46,6 +47,15 @@ class StandInTransport:
                 code=body.get("category"),
                 request_id=body.get("correlationId"),
             ) from exc
+
+    def call_json(self, endpoint: str, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+        """The body of ``fn``'s answer as JSON (``None`` when empty), as ``Transport.call_json``."""
+
+        def raw() -> Any:
+            body = fn(*args, _preload_content=False, **kw).data
+            return json.loads(body) if body.strip() else None
+
+        return self.call(endpoint, raw)
 
 
 @pytest.fixture

@@ -178,9 +178,14 @@ def test_companies_get_their_own_group_and_properties(
     assert (prop.type, prop.field_type, prop.group_name) == ("enumeration", "select", "crmseg")
 
 
-def test_a_transport_with_only_client_and_call_is_enough_and_its_apis_are_cached(
+def test_a_transport_with_only_the_protocols_members_is_enough_and_its_apis_are_cached(
     hs: HubSpotStandIn, client: HubSpot
 ) -> None:
+    """``client``, ``call`` and ``call_json`` (``HubSpotTransport``), nothing more: no
+    api cache of its own. ``call_json`` is required, not replaced by ``call`` and the
+    client's models turned back into JSON: the writes and the recognition of crmseg's
+    own writes call it anyway, and a second way to read answers would be a path no
+    connector takes."""
     bare = StandInTransport(client)
 
     assert ensure_fields(bare, "contact", [LIFECYCLE])[-1].startswith("created contact property")
