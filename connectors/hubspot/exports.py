@@ -39,6 +39,13 @@ An incremental pull that must verify many of crmseg's own writes reads one expor
 filtered (``publicCrmSearchRequest.filters``) to the records modified since the
 cursor (:meth:`Exporter.filtered`, :mod:`connectors.hubspot.own_writes`).
 
+A start whose answer is lost (a timeout, a dropped connection) is retried like any
+read, and HubSpot then runs two exports: the task id comes only in the start answer,
+and HubSpot offers no way to find an export without it (no listing of exports, no
+idempotency key; the status and export-details reads both need the id). The twin
+only reads, so what it costs is one of the 30 exports a day and, since HubSpot runs
+one export at a time, its processing time before the next export of the run.
+
 The export path is skipped -- one warning, then list or search pages -- when the
 token lacks ``crm.export`` or HubSpot refuses the export (30 a day). Every call goes
 through the transport, so the rate limiter and the daily allowance check see

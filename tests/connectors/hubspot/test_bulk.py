@@ -120,6 +120,21 @@ def test_lost_status_response_is_asked_again_without_a_second_export(
     assert c.api_calls()["exports.status"] == 2
 
 
+def test_a_lost_start_answer_starts_a_second_export_and_one_is_read(
+    sandbox: HubSpotStandIn,
+) -> None:
+    """HubSpot answers the export's task id only in the start answer and offers no way
+    to find an export without it (no listing, no idempotency key): a start whose
+    answer is lost is started again. An export only reads, so the twin costs one of
+    the day's exports and its processing time, and nothing is read twice."""
+    sandbox.bulk.instant()
+    sandbox.lose_responses(1, r"^/crm/v3/exports/export/async$")
+    c = bulk(sandbox)
+    assert len(pulled(c, "contact")) == 60
+    assert len(sandbox.exports.jobs) == 2  # the lost one ran too
+    assert c.api_calls()["exports.start"] == 2 and c.api_calls()["exports.status"] == 1
+
+
 def test_expired_download_url_is_replaced_by_a_fresh_one(sandbox: HubSpotStandIn) -> None:
     sandbox.bulk.instant()
     sandbox.faults.error_burst(1, 403, path=r"^/sandbox/exports/")
