@@ -27,7 +27,8 @@ from connectors.sandbox._server import (
     SandboxServer,
     StandIn,
 )
-from connectors.sandbox.generator import Dataset, generate
+from connectors.sandbox.dataset import Dataset
+from connectors.sandbox.generator import generate
 from connectors.sandbox.hubspot import (
     account,
     associations,

@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from connectors.sandbox.generator import EXCHANGE_RATES, HOME_CURRENCY
 from connectors.sandbox.hubspot.edges import (
     SINGLE_PRIMARY,
     Edges,
@@ -35,6 +34,7 @@ from connectors.sandbox.hubspot.home_currency import home_amount
 from connectors.sandbox.hubspot.object_types import OBJECT_TYPES, SERVER_PROPS
 from connectors.sandbox.hubspot.record import Layout, Record, Value
 from connectors.sandbox.hubspot.wire import now_ms
+from connectors.sandbox.vocabulary import EXCHANGE_RATES, HOME_CURRENCY
 
 
 @dataclass
