@@ -25,7 +25,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from connectors.sandbox.csv_export import write_csv_export
-from connectors.sandbox.generator import EXCHANGE_RATES, HOME_CURRENCY, generate
+from connectors.sandbox.generator import generate
+from connectors.sandbox.vocabulary import EXCHANGE_RATES, HOME_CURRENCY
 from sync.config import Config
 from sync.report import report_from_export
 from sync.report.render import render

@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from connectors.sandbox.generator import EXCHANGE_RATES, HOME_CURRENCY
+from connectors.sandbox.vocabulary import EXCHANGE_RATES, HOME_CURRENCY
 from segmentation import InterestRule, SegmentationConfig
 from sync.config import Config, CrmConfig, ListsConfig, StateConfig
 from sync.connect import open_connector

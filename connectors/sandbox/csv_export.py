@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
-from connectors.sandbox.generator import Dataset
+from connectors.sandbox.dataset import Dataset
 
 
 def write_csv_export(data: Dataset, directory: Path) -> None:

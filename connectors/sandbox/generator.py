@@ -16,236 +16,34 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import random
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-__all__ = [
-    "Company",
-    "Contact",
-    "Dataset",
-    "Deal",
-    "generate",
-]
-
-FIRST_NAMES = [
-    "Anna",
-    "Ben",
-    "Clara",
-    "David",
-    "Emma",
-    "Felix",
-    "Greta",
-    "Hugo",
-    "Ida",
-    "Jonas",
-    "Klara",
-    "Lukas",
-    "Mia",
-    "Noah",
-    "Olivia",
-    "Paul",
-    "Quentin",
-    "Rosa",
-    "Simon",
-    "Tara",
-    "Umut",
-    "Vera",
-    "Wim",
-    "Xenia",
-    "Yusuf",
-    "Zoe",
-    "Maria",
-    "Jan",
-    "Sofia",
-    "Leon",
-    "Lea",
-    "Elias",
-    "Hannah",
-    "Finn",
-    "Lina",
-    "Tom",
-    "Marie",
-    "Max",
-    "Laura",
-    "Ali",
-]
-LAST_NAMES = [
-    "Müller",
-    "Schmidt",
-    "Schneider",
-    "Fischer",
-    "Weber",
-    "Meyer",
-    "Wagner",
-    "Becker",
-    "Schulz",
-    "Hoffmann",
-    "Koch",
-    "Richter",
-    "Klein",
-    "Wolf",
-    "Neumann",
-    "Schwarz",
-    "Braun",
-    "Zimmermann",
-    "Krüger",
-    "Hartmann",
-    "Lange",
-    "Martin",
-    "Dubois",
-    "Rossi",
-    "García",
-    "Smith",
-    "Jones",
-    "Brown",
-    "Novak",
-    "Kowalski",
-    "Jansen",
-    "Peeters",
-    "Nielsen",
-    "Andersson",
-    "Yilmaz",
-    "O'Brien",
-]
-SALUTATIONS = ("Mr", "Ms", "Mx", "Dr", "Prof", "")
-COUNTRIES = ("DE", "AT", "CH", "FR", "IT", "ES", "NL", "BE", "GB", "US", "PL", "SE")
-COUNTRY_WEIGHTS = (30, 8, 8, 8, 6, 6, 6, 4, 8, 10, 4, 2)
-INDUSTRIES = (
-    "Manufacturing",
-    "Retail",
-    "Software",
-    "Healthcare",
-    "Finance",
-    "Logistics",
-    "Education",
-    "Hospitality",
-    "Construction",
-    "Energy",
+from connectors.sandbox.dataset import Company, Contact, Dataset, Deal
+from connectors.sandbox.vocabulary import (
+    CHANNEL_WEIGHTS,
+    CHANNELS,
+    CITIES,
+    COMPANY_SUFFIXES,
+    COMPANY_WORDS,
+    COUNTRIES,
+    COUNTRY_WEIGHTS,
+    CURRENCIES,
+    DOMAINS,
+    FIRST_NAMES,
+    INDUSTRIES,
+    LAST_NAMES,
+    PRODUCT_LINES,
+    SALUTATIONS,
+    SIZE_WEIGHTS,
+    SIZES,
+    STAGE_WEIGHTS,
+    STAGES,
+    STREETS,
+    TOPICS,
 )
-SIZES = ("1-10", "11-50", "51-200", "201-1000", "1000+")
-SIZE_WEIGHTS = (30, 30, 20, 12, 8)
-CHANNELS = ("web_form", "trade_fair", "referral", "newsletter", "cold_call", "partner", "import")
-CHANNEL_WEIGHTS = (30, 10, 15, 20, 8, 10, 7)
-TOPICS = ("automation", "analytics", "security", "cloud", "training", "support", "pricing")
-PRODUCT_LINES = ("Core", "Pro", "Enterprise", "Services", "Training")
-CURRENCIES = ("EUR", "EUR", "EUR", "USD", "GBP", "CHF")
-#: The portal's / org's home currency and the value of one unit of each deal currency
-#: in it (decimal strings, as ``[segmentation] currency_rates`` takes them).
-HOME_CURRENCY = "EUR"
-EXCHANGE_RATES = {"EUR": "1", "USD": "0.86", "GBP": "1.17", "CHF": "1.07"}
-STREETS = (
-    "Hauptstraße",
-    "Bahnhofstraße",
-    "Gartenweg",
-    "Rue de la Paix",
-    "Via Roma",
-    "Kerkstraat",
-    "High Street",
-    "Main Street",
-    "Schillerplatz",
-    "Am Markt",
-)
-CITIES = {
-    "DE": ("Berlin", "München", "Köln", "Hamburg", "Leipzig"),
-    "AT": ("Wien", "Graz", "Linz"),
-    "CH": ("Zürich", "Genève", "Basel"),
-    "FR": ("Paris", "Lyon", "Lille"),
-    "IT": ("Milano", "Roma", "Torino"),
-    "ES": ("Madrid", "Sevilla", "València"),
-    "NL": ("Amsterdam", "Utrecht", "Rotterdam"),
-    "BE": ("Bruxelles", "Antwerpen", "Gent"),
-    "GB": ("London", "Leeds", "Bristol"),
-    "US": ("Boston", "Denver", "Austin"),
-    "PL": ("Kraków", "Łódź", "Gdańsk"),
-    "SE": ("Malmö", "Göteborg", "Uppsala"),
-}
-STAGES = ("won", "lost", "open")
-STAGE_WEIGHTS = (45, 30, 25)
-DOMAINS = ("example.com", "mail.test", "post.example", "corp.example", "web.test")
-COMPANY_SUFFIXES = ("GmbH", "AG", "Ltd", "SA", "BV", "Inc", "KG", "SRL")
-COMPANY_WORDS = [
-    "Alpen",
-    "Nord",
-    "Sued",
-    "Blau",
-    "Rot",
-    "Gruen",
-    "Stahl",
-    "Holz",
-    "Glas",
-    "Licht",
-    "Kraft",
-    "Werk",
-    "Data",
-    "Logic",
-    "Bau",
-    "Tech",
-    "Medi",
-    "Agro",
-    "Hanse",
-    "Rhein",
-    "Elbe",
-    "Isar",
-    "Main",
-    "Ruhr",
-    "Saar",
-    "Spree",
-    "Oder",
-]
 
-
-@dataclass(slots=True)
-class Company:
-    id: int
-    name: str
-    industry: str
-    size: str
-    country: str
-    domain: str
-
-
-@dataclass(slots=True)
-class Contact:
-    id: int
-    first_name: str
-    last_name: str
-    salutation: str
-    country: str
-    email: str | None  # None = missing; may be invalid or a case-variant duplicate
-    channel: str
-    topics: list[str]
-    created: dt.datetime
-    #: The postal address; ``None`` or blanks where the CRM has a gap.
-    street: str | None = None
-    postal_code: str | None = None
-    city: str | None = None
-
-
-@dataclass(slots=True)
-class Deal:
-    id: int
-    name: str
-    amount: Decimal  # always 2 decimal places
-    currency: str
-    stage: str  # "won" | "lost" | "open"
-    close_date: dt.date
-    product_line: str
-    created: dt.datetime
-
-
-@dataclass
-class Dataset:
-    """Everything one seed produces; association lists hold (from_id, to_id) pairs."""
-
-    seed: int
-    as_of: dt.date
-    companies: list[Company] = field(default_factory=list)
-    contacts: list[Contact] = field(default_factory=list)
-    deals: list[Deal] = field(default_factory=list)
-    contact_company: list[tuple[int, int]] = field(default_factory=list)
-    deal_contact: list[tuple[int, int]] = field(default_factory=list)
-    deal_company: list[tuple[int, int]] = field(default_factory=list)
+__all__ = ["generate"]
 
 
 def _ascii(s: str) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from sync.report import charts
-from sync.report.figures import STAGES
+from sync.report.lifecycle_figures import STAGES
 
 
 def _number(value: int | float) -> str:

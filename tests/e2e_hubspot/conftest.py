@@ -14,8 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from connectors.sandbox.csv_export import write_csv_export
-from connectors.sandbox.generator import EXCHANGE_RATES, HOME_CURRENCY
 from connectors.sandbox.hubspot import HubSpotStandIn, LimitConfig
+from connectors.sandbox.vocabulary import EXCHANGE_RATES, HOME_CURRENCY
 from segmentation import SegmentationConfig
 from sync.cli import app, run_segmentation
 from tests.fakeclock import FakeClock, default_clock

@@ -13,8 +13,9 @@ import pytest
 from typer.testing import CliRunner
 
 from connectors.sandbox.csv_export import write_csv_export
-from connectors.sandbox.generator import EXCHANGE_RATES, generate
+from connectors.sandbox.generator import generate
 from connectors.sandbox.salesforce import SalesforceStandIn
+from connectors.sandbox.vocabulary import EXCHANGE_RATES
 from segmentation import SegmentationConfig
 from sync.cli import app, run_segmentation
 from tests.e2e_hubspot.conftest import TAG_FIELDS

@@ -28,7 +28,8 @@ import pytest
 from typer.testing import CliRunner
 
 from connectors.sandbox.csv_export import write_csv_export
-from connectors.sandbox.generator import EXCHANGE_RATES, HOME_CURRENCY, generate
+from connectors.sandbox.generator import generate
+from connectors.sandbox.vocabulary import EXCHANGE_RATES, HOME_CURRENCY
 from sync.cli import app
 from tests.cli.demo_run import demo
 from tests.report.cdp import Chromium, find_chromium

@@ -28,7 +28,8 @@ from segmentation import SegmentationConfig
 from segmentation.inputs import connect
 from sync.config import Config, ReportConfig
 from sync.report import report_from_export
-from sync.report.figures import PARETO_POINTS, _pareto, family_sizes
+from sync.report.abc_figures import PARETO_POINTS, pareto
+from sync.report.family_figures import family_sizes
 
 AS_OF = date(2026, 6, 30)
 CONTACTS = (
@@ -155,7 +156,7 @@ def test_pareto_curve_is_sampled_to_at_most_its_points(customers: int, points: i
         "(1000 - i % 1000)::HUGEINT AS revenue_units, 'A' AS abc FROM range($n) t(i)",
         {"n": customers},
     )
-    curve = _pareto(con)
+    curve = pareto(con)
     assert len(curve) == points <= PARETO_POINTS + 2
     assert curve[0] == [0.0, 0.0] and curve[-1] == [100.0, 100.0]
 

@@ -22,10 +22,11 @@ from typing import Any
 import pytest
 
 from connectors.sandbox.csv_export import write_csv_export
-from connectors.sandbox.generator import EXCHANGE_RATES, HOME_CURRENCY, generate
+from connectors.sandbox.generator import generate
+from connectors.sandbox.vocabulary import EXCHANGE_RATES, HOME_CURRENCY
 from sync.config import Config
 from sync.report import report_from_export
-from sync.report.figures import MOVERS, PARETO_POINTS
+from sync.report.abc_figures import MOVERS, PARETO_POINTS
 from sync.report.render import render
 
 AS_OF = date(2026, 6, 30)

@@ -14,8 +14,9 @@ import random
 import pytest
 
 from connectors.sandbox.generator import generate
+from connectors.sandbox.hubspot.record import Record, iso_ms
 from connectors.sandbox.hubspot.seed import ANALYTICS_SOURCE, STAGE, load
-from connectors.sandbox.hubspot.store import Record, Store, iso_ms
+from connectors.sandbox.hubspot.store import Store
 from connectors.sandbox.hubspot.wire import iso
 
 

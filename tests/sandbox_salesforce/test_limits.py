@@ -85,3 +85,16 @@ def test_request_beyond_the_concurrent_long_running_cap_is_refused() -> None:
             clock.release.set()
             worker.join()
         assert server.client().query("SELECT Id FROM Contact")["totalSize"] == 5
+
+
+def test_a_hold_by_soql_delays_only_the_queries_it_names() -> None:
+    clock = FakeClock()
+    with SalesforceStandIn(contacts=3, timing=clock) as server:
+        server.hold_requests(2, 7, r"/query", soql=r"FROM Account\b")
+        sf = server.client()
+        sf.query("SELECT Id FROM Contact")
+        sf.query("SELECT COUNT() FROM Account")
+        sf.query("SELECT Id FROM Contact WHERE LastName = 'Account'")
+        sf.query("SELECT Id, Name FROM Account")
+        sf.query("SELECT Id FROM Account")  # the two holds are used up
+        assert clock.sleeps == [7, 7]

@@ -6,7 +6,6 @@ from datetime import date
 
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 from simple_salesforce import format_soql
 
 from connectors.sandbox.salesforce import writes
@@ -14,6 +13,7 @@ from connectors.sandbox.salesforce.errors import SfError
 from connectors.sandbox.salesforce.soql_eval import execute
 from connectors.sandbox.salesforce.soql_parse import parse
 from connectors.sandbox.salesforce.store import Org, case_safe_id
+from tests.unicode_text import utf8_text
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +90,7 @@ def test_malformed_statements_are_malformed_query(soql: str) -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.text(min_size=1, max_size=30).filter(lambda s: s.strip() == s and "\x00" not in s))
+@given(utf8_text(min_size=1, max_size=30, without="\x00").filter(lambda s: s.strip() == s))
 def test_any_string_quoted_by_format_soql_matches_exactly_itself(text: str) -> None:
     org = Org()
     writes.insert(org, "Contact", {"LastName": text}, as_api_user=False)
@@ -100,7 +100,7 @@ def test_any_string_quoted_by_format_soql_matches_exactly_itself(text: str) -> N
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.text(min_size=1, max_size=20).filter(lambda s: "\x00" not in s))
+@given(utf8_text(min_size=1, max_size=20, without="\x00"))
 def test_like_escaping_from_format_soql_matches_literally(text: str) -> None:
     org = Org()
     writes.insert(org, "Contact", {"LastName": f"<{text}>"}, as_api_user=False)

@@ -10,13 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connectors.sandbox.salesforce.wire import dumps, dumps_exact
+from tests.unicode_text import utf8_text
 
 scalars = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(),
     st.floats(allow_nan=False),
-    st.text(),
+    utf8_text(),
     st.sampled_from(["\x00decimal:1.5", 'a"\x00decimal:2', "\x00decimal:x"]),
     st.decimals(allow_nan=False, allow_infinity=False, places=4),
     st.dates(),
@@ -25,7 +26,7 @@ scalars = st.one_of(
 values = st.recursive(
     scalars,
     lambda inner: st.one_of(
-        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)
+        st.lists(inner, max_size=4), st.dictionaries(utf8_text(max_size=8), inner, max_size=4)
     ),
     max_leaves=12,
 )

@@ -17,9 +17,10 @@ from typing import Any
 import pytest
 
 from connectors.sandbox.csv_export import write_csv_export
-from connectors.sandbox.generator import EXCHANGE_RATES, HOME_CURRENCY, generate
+from connectors.sandbox.generator import generate
 from connectors.sandbox.hubspot import HubSpotStandIn, LimitConfig
 from connectors.sandbox.salesforce import SalesforceStandIn
+from connectors.sandbox.vocabulary import EXCHANGE_RATES, HOME_CURRENCY
 from segmentation import SegmentationConfig
 from sync.cli import run_segmentation
 from sync.config import Config, CrmConfig, StateConfig

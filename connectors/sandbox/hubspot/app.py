@@ -27,7 +27,8 @@ from connectors.sandbox._server import (
     SandboxServer,
     StandIn,
 )
-from connectors.sandbox.generator import Dataset, generate
+from connectors.sandbox.dataset import Dataset
+from connectors.sandbox.generator import generate
 from connectors.sandbox.hubspot import (
     account,
     associations,
@@ -37,16 +38,17 @@ from connectors.sandbox.hubspot import (
     properties,
     search,
 )
+from connectors.sandbox.hubspot.edges import Label
 from connectors.sandbox.hubspot.errors import fault_body
 from connectors.sandbox.hubspot.exports import register as register_exports
 from connectors.sandbox.hubspot.imports import register as register_imports
 from connectors.sandbox.hubspot.jobs import BulkConfig
 from connectors.sandbox.hubspot.limits import Gateway, LimitConfig
+from connectors.sandbox.hubspot.object_types import canonical
 from connectors.sandbox.hubspot.routing import Routes
 from connectors.sandbox.hubspot.search import SearchConfig
 from connectors.sandbox.hubspot.seed import load
 from connectors.sandbox.hubspot.state import PartialFailures, State
-from connectors.sandbox.hubspot.store import Label, canonical
 
 DEFAULT_TOKEN = "pat-na1-sandbox-0000"
 

@@ -18,10 +18,12 @@ from __future__ import annotations
 from typing import Any
 
 from connectors.sandbox._server import Request, Response
+from connectors.sandbox.hubspot.edges import Label
 from connectors.sandbox.hubspot.errors import validation_error
+from connectors.sandbox.hubspot.object_types import SINGULAR, canonical
 from connectors.sandbox.hubspot.routing import Routes, object_scope, object_type
 from connectors.sandbox.hubspot.state import State
-from connectors.sandbox.hubspot.store import SINGULAR, Label, Store, canonical
+from connectors.sandbox.hubspot.store import Store
 from connectors.sandbox.hubspot.wire import (
     batch_envelope,
     body_object,

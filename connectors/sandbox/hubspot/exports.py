@@ -46,10 +46,11 @@ from typing import Any
 from connectors.sandbox._server import Request, Response
 from connectors.sandbox.hubspot.errors import not_found, validation_error
 from connectors.sandbox.hubspot.jobs import BulkConfig, Rolling24h
+from connectors.sandbox.hubspot.object_types import canonical
+from connectors.sandbox.hubspot.record import Record
 from connectors.sandbox.hubspot.routing import Routes, fixed_scope
 from connectors.sandbox.hubspot.search import compile_groups
 from connectors.sandbox.hubspot.state import State
-from connectors.sandbox.hubspot.store import Record, canonical
 from connectors.sandbox.hubspot.wire import body_object, iso, now_ms, to_ms
 
 ASSOC_LABEL = {"contacts": "Contact", "companies": "Company", "deals": "Deal"}

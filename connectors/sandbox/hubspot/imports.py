@@ -35,9 +35,9 @@ from connectors.sandbox._server import HttpError, Request, Response
 from connectors.sandbox.hubspot.errors import not_found, validation_error
 from connectors.sandbox.hubspot.jobs import BulkConfig, Rolling24h
 from connectors.sandbox.hubspot.multipart import form_data
+from connectors.sandbox.hubspot.object_types import OBJECT_TYPES, canonical
 from connectors.sandbox.hubspot.routing import Routes, fixed_scope
 from connectors.sandbox.hubspot.state import State
-from connectors.sandbox.hubspot.store import OBJECT_TYPES, canonical
 from connectors.sandbox.hubspot.wire import iso, now_ms, query_bool, query_int, query_str
 
 ID_COLUMN = "HUBSPOT_OBJECT_ID"

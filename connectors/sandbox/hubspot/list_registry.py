@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connectors.sandbox.hubspot.errors import not_found, validation_error
-from connectors.sandbox.hubspot.store import Record, Store, canonical
+from connectors.sandbox.hubspot.object_types import canonical
+from connectors.sandbox.hubspot.record import Record
+from connectors.sandbox.hubspot.store import Store
 from connectors.sandbox.hubspot.wire import iso
 
 __all__ = ["HubList", "ListRegistry", "evaluate", "normalise_branch"]

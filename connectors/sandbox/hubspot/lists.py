@@ -19,9 +19,9 @@ from connectors.sandbox.hubspot.list_registry import (
     evaluate,
     normalise_branch,
 )
+from connectors.sandbox.hubspot.object_types import canonical
 from connectors.sandbox.hubspot.routing import Routes, fixed_scope
 from connectors.sandbox.hubspot.state import State
-from connectors.sandbox.hubspot.store import canonical
 from connectors.sandbox.hubspot.wire import (
     body_object,
     iso,

@@ -15,9 +15,10 @@ from typing import Any
 from connectors.sandbox._server import HttpError, Request, Response
 from connectors.sandbox.hubspot import associations
 from connectors.sandbox.hubspot.errors import api_error, not_found, validation_error
+from connectors.sandbox.hubspot.object_types import LASTMOD
+from connectors.sandbox.hubspot.record import Record, iso_ms
 from connectors.sandbox.hubspot.routing import ID, OBJ, Routes, object_scope, object_type
 from connectors.sandbox.hubspot.state import State
-from connectors.sandbox.hubspot.store import LASTMOD, Record, iso_ms
 from connectors.sandbox.hubspot.wire import (
     batch_envelope,
     body_object,

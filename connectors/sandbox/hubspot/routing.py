@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from connectors.sandbox._server import Handler, Request, Router
 from connectors.sandbox.hubspot.errors import validation_error
-from connectors.sandbox.hubspot.store import canonical
+from connectors.sandbox.hubspot.object_types import canonical
 
 ScopeFn = Callable[[Request], list[list[str]]]
 """Every inner list must be satisfied by at least one of its scopes."""

@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from connectors.sandbox.hubspot.errors import validation_error
-from connectors.sandbox.hubspot.store import OBJECT_TYPES, SERVER_PROPS
+from connectors.sandbox.hubspot.object_types import OBJECT_TYPES, SERVER_PROPS
 from connectors.sandbox.hubspot.wire import iso, now_ms, to_ms
 
 TYPES = frozenset({"bool", "date", "datetime", "enumeration", "number", "phone_number", "string"})

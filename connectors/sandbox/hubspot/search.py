@@ -25,11 +25,13 @@ from typing import Any
 
 from connectors.sandbox._server import Request, Response
 from connectors.sandbox.hubspot.errors import validation_error
+from connectors.sandbox.hubspot.object_types import LASTMOD
 from connectors.sandbox.hubspot.objects import record_json
+from connectors.sandbox.hubspot.record import Record
 from connectors.sandbox.hubspot.routing import OBJ, Routes, object_scope, object_type
 from connectors.sandbox.hubspot.schema import Schema
 from connectors.sandbox.hubspot.state import State
-from connectors.sandbox.hubspot.store import LASTMOD, Record, Store
+from connectors.sandbox.hubspot.store import Store
 from connectors.sandbox.hubspot.wire import body_object, to_ms
 
 MAX_GROUPS, MAX_PER_GROUP, MAX_FILTERS = 5, 10, 25

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 
-from connectors.sandbox.generator import Dataset
+from connectors.sandbox.dataset import Dataset
 from connectors.sandbox.hubspot.store import Store
 from connectors.sandbox.hubspot.wire import iso
 

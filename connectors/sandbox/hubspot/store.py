@@ -6,264 +6,35 @@ which the server -- never the client -- maintains ``hs_object_id``,
 11.3). Reads outnumber writes, so the store keeps cheap derived views (sorted
 live / archived id lists, an e-mail index) and a ``version`` counter that read
 caches (search, dynamic lists) key on instead of rescanning per request.
+
+The store keeps the state and its invariants; a record's compact form is
+``record``, the packed association edges ``edges``, the object type names
+``object_types`` and the converted deal amount ``home_currency``.
 """
 
 from __future__ import annotations
 
 import bisect
-import datetime as dt
 import threading
 from array import array
-from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from decimal import Context, Decimal, InvalidOperation
+from decimal import Decimal
 
-from connectors.sandbox.generator import EXCHANGE_RATES, HOME_CURRENCY
-from connectors.sandbox.hubspot.wire import now_ms
-
-OBJECT_TYPES: dict[str, str] = {"contacts": "0-1", "companies": "0-2", "deals": "0-3"}
-_ALIASES: dict[str, str] = {
-    **{k: k for k in OBJECT_TYPES},
-    **{v: k for k, v in OBJECT_TYPES.items()},
-    "contact": "contacts",
-    "company": "companies",
-    "deal": "deals",
-}
-SINGULAR = {"contacts": "contact", "companies": "company", "deals": "deal"}
-LASTMOD = {
-    "contacts": "lastmodifieddate",
-    "companies": "hs_lastmodifieddate",
-    "deals": "hs_lastmodifieddate",
-}
-SERVER_PROPS = frozenset(
-    {
-        "hs_object_id",
-        "createdate",
-        "lastmodifieddate",
-        "hs_lastmodifieddate",
-        "hs_merged_object_ids",
-        "amount_in_home_currency",
-    }
+from connectors.sandbox.hubspot.edges import (
+    SINGLE_PRIMARY,
+    Edges,
+    Label,
+    append_edge,
+    drop_edge,
+    edge_pairs,
+    put_edge,
 )
-
-
-def canonical(object_type: str) -> str | None:
-    """``0-1`` / ``contact`` / ``CONTACTS`` -> ``contacts`` (None if unknown)."""
-    return _ALIASES.get(object_type.lower())
-
-
-class _Absent:
-    """The value of a slot a record has no key for (``None`` is a value: a null)."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "<absent>"
-
-
-ABSENT = _Absent()
-Value = str | None
-Slot = str | None | _Absent
-
-_DAY_MS = 86_400_000
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-
-
-_DAYS: dict[int, str] = {}
-
-
-def iso_ms(ms: int) -> str:
-    """``wire.iso`` without a datetime per call (the same text: a test pins it), for
-    the stamps every record answers on every read."""
-    days, rest = divmod(ms, _DAY_MS)
-    day = _DAYS.get(days)
-    if day is None:
-        day = (_EPOCH + dt.timedelta(days=days)).strftime("%Y-%m-%dT")
-        if len(_DAYS) < 100_000:
-            _DAYS[days] = day
-    return "%s%02d:%02d:%02d.%03dZ" % (  # noqa: UP031 -- the fastest of the three forms
-        day,
-        rest // 3_600_000,
-        rest // 60_000 % 60,
-        rest // 1000 % 60,
-        rest % 1000,
-    )
-
-
-#: ``Layout.index`` codes of the derived stamps (stored slots are 0, 1, ...).
-_ID, _CREATED, _UPDATED, _UNKNOWN = -1, -2, -3, -9
-
-
-class Layout:
-    """The property names of one object type, each with a fixed slot in every
-    record's value tuple. Why: millions of records then share one name table
-    instead of each holding a dict; append-only, so a slot never moves.
-
-    ``hs_object_id``, ``createdate`` and the last-modified stamp are not stored: the
-    server derives them from the record's id and times on every read (``stamps``)."""
-
-    __slots__ = ("index", "names", "object_type", "stamps")
-
-    def __init__(self, object_type: str) -> None:
-        self.object_type = object_type
-        self.names: list[str] = []
-        self.stamps = ("hs_object_id", "createdate", LASTMOD[object_type])
-        #: name -> its slot, or a stamp's (negative) code
-        self.index: dict[str, int] = dict(zip(self.stamps, (_ID, _CREATED, _UPDATED), strict=True))
-
-    def slot(self, name: str) -> int:
-        """The name's slot (added if new); negative for a stamp, which has none."""
-        i = self.index.get(name)
-        if i is None:
-            i = self.index[name] = len(self.names)
-            self.names.append(name)
-        return i
-
-
-class Record:
-    """One CRM record. ``props`` is a live mapping view of its values (with the
-    server stamps), as a dict of them was; a record built from a plain dict (a
-    snapshot) keeps that dict as it is."""
-
-    __slots__ = ("_lay", "_v", "archived", "archived_at", "created", "id", "merged_into", "updated")
-
-    def __init__(
-        self,
-        id: int,
-        props: dict[str, Value],
-        created: int,
-        updated: int,
-        archived: bool = False,
-        archived_at: int | None = None,
-        merged_into: int | None = None,
-    ) -> None:
-        self.id, self.created, self.updated = id, created, updated
-        self.archived, self.archived_at, self.merged_into = archived, archived_at, merged_into
-        self._lay: Layout | None = None
-        self._v: tuple[Slot, ...] | dict[str, Value] = props
-
-    @classmethod
-    def compact(
-        cls, layout: Layout, rid: int, values: tuple[Slot, ...], created: int, updated: int
-    ) -> Record:
-        rec = cls.__new__(cls)
-        rec.id, rec.created, rec.updated = rid, created, updated
-        rec.archived, rec.archived_at, rec.merged_into = False, None, None
-        rec._lay, rec._v = layout, values
-        return rec
-
-    @property
-    def props(self) -> Props:
-        return Props(self)
-
-    def assign(self, values: dict[str, Value]) -> None:
-        """Set (or add) values in one go; a stamp name is ignored (server-maintained)."""
-        lay, v = self._lay, self._v
-        if lay is None:
-            assert isinstance(v, dict)
-            v.update(values)
-            return
-        assert isinstance(v, tuple)
-        out = list(v)
-        for k, val in values.items():
-            i = lay.slot(k)
-            if i < 0:
-                continue
-            if i >= len(out):
-                out.extend([ABSENT] * (i + 1 - len(out)))
-            out[i] = val
-        self._v = tuple(out)
-
-    def __repr__(self) -> str:
-        return f"Record(id={self.id}, props={dict(self.props)!r}, archived={self.archived})"
-
-
-class Props(MutableMapping[str, Value]):
-    """The mapping view ``Record.props`` answers (see ``Record``)."""
-
-    __slots__ = ("_r",)
-
-    def __init__(self, rec: Record) -> None:
-        self._r = rec
-
-    def get(self, key: str, default: Value = None) -> Value:  # type: ignore[override]
-        r = self._r
-        lay, v = r._lay, r._v
-        if lay is None:
-            assert isinstance(v, dict)
-            return v.get(key, default)
-        i = lay.index.get(key, _UNKNOWN)
-        if i >= 0:
-            if i < len(v):
-                val = v[i]  # type: ignore[index]
-                if val is not ABSENT:
-                    return val  # type: ignore[return-value]
-            return default
-        if i == _UNKNOWN:
-            return default
-        if i == _ID:
-            return str(r.id)
-        return iso_ms(r.created if i == _CREATED else r.updated)
-
-    def __getitem__(self, key: str) -> Value:
-        val = self.get(key, ABSENT)  # type: ignore[arg-type]
-        if val is ABSENT:
-            raise KeyError(key)
-        return val
-
-    def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and self.get(key, ABSENT) is not ABSENT  # type: ignore[arg-type]
-
-    def __setitem__(self, key: str, value: Value) -> None:
-        lay = self._r._lay
-        if lay is not None and lay.index.get(key, 0) < 0:
-            # a stamp is derived from the record's id and times: setting it here would
-            # be silently lost, so say so (set ``Record.updated`` / ``created`` instead)
-            raise ValueError(f"{key} is server-maintained and derived on read")
-        self._r.assign({key: value})
-
-    def __delitem__(self, key: str) -> None:
-        r = self._r
-        if r._lay is None:
-            assert isinstance(r._v, dict)
-            del r._v[key]
-            return
-        i = r._lay.index.get(key)
-        if i is None or i < 0 or i >= len(r._v) or r._v[i] is ABSENT:  # type: ignore[index]
-            raise KeyError(key)
-        out = list(r._v)  # type: ignore[arg-type]
-        out[i] = ABSENT
-        r._v = tuple(out)
-
-    def __iter__(self) -> Iterator[str]:
-        r = self._r
-        if r._lay is None:
-            assert isinstance(r._v, dict)
-            yield from r._v
-            return
-        names = r._lay.names
-        for i, val in enumerate(r._v):  # type: ignore[arg-type]
-            if val is not ABSENT:
-                yield names[i]
-        yield from r._lay.stamps
-
-    def __len__(self) -> int:
-        r = self._r
-        if r._lay is None:
-            return len(r._v)
-        return sum(1 for val in r._v if val is not ABSENT) + len(r._lay.stamps)  # type: ignore[union-attr]
-
-    def __repr__(self) -> str:
-        return repr(dict(self))
-
-
-@dataclass(frozen=True)
-class Label:
-    """A custom (``USER_DEFINED``) association label: a portal-local typeId that may
-    collide with a ``HUBSPOT_DEFINED`` one (notes 13), and its display text."""
-
-    type_id: int
-    label: str
+from connectors.sandbox.hubspot.home_currency import home_amount
+from connectors.sandbox.hubspot.object_types import OBJECT_TYPES, SERVER_PROPS
+from connectors.sandbox.hubspot.record import Layout, Record, Value
+from connectors.sandbox.hubspot.wire import now_ms
+from connectors.sandbox.vocabulary import EXCHANGE_RATES, HOME_CURRENCY
 
 
 @dataclass
@@ -275,76 +46,7 @@ class _TypeState:
     archived_ids: list[int] | None = None
 
 
-#: Edges where a record has at most one primary target (a contact's, a deal's company).
-SINGLE_PRIMARY = frozenset({("contacts", "companies"), ("deals", "companies")})
-
 Listener = Callable[[str, Record, dict[str, str | None] | None], None]
-
-#: One record's edges to one object type: each edge is ``to_id * 2 + primary``; a lone
-#: edge is that int itself, several an array of them (no dict or int object per edge).
-Edges = int | array
-
-
-def _codes(held: Edges | None) -> Iterable[int]:
-    if held is None:
-        return ()
-    return (held,) if isinstance(held, int) else held
-
-
-def _pairs(held: Edges | None) -> list[tuple[int, bool]]:
-    """(to_id, primary) of one record's edges."""
-    return [(c >> 1, bool(c & 1)) for c in _codes(held)]
-
-
-def _put(m: dict[int, Edges], fid: int, tid: int, primary: bool) -> None:
-    code = tid * 2 + primary
-    held = m.get(fid)
-    if held is None:
-        m[fid] = code
-    elif isinstance(held, int):
-        m[fid] = code if held >> 1 == tid else array("q", (held, code))
-    else:
-        for i, c in enumerate(held):
-            if c >> 1 == tid:
-                held[i] = code
-                return
-        held.append(code)
-
-
-def _append(m: dict[int, Edges], key: int, code: int) -> bool:
-    """Add an edge's code without looking for one already held (bulk seeding drops
-    duplicates at the end); True when ``key``'s single int became an array."""
-    held = m.get(key)
-    if held is None:
-        m[key] = code
-    elif held.__class__ is int:
-        if held != code:
-            m[key] = array("q", (held, code))  # type: ignore[arg-type]
-            return True
-    else:
-        held.append(code)  # type: ignore[union-attr]
-    return False
-
-
-def _drop(m: dict[int, Edges], fid: int, tid: int) -> None:
-    held = m.get(fid)
-    if held is None:
-        return
-    if isinstance(held, int):
-        if held >> 1 == tid:
-            del m[fid]
-        return
-    for i, c in enumerate(held):
-        if c >> 1 == tid:
-            del held[i]
-            break
-    if len(held) == 1:
-        m[fid] = held[0]
-    elif not held:
-        del m[fid]
-
-
-_HOME = Context(prec=60)
 
 
 class Store:
@@ -369,26 +71,13 @@ class Store:
         """The stored server values: the converted deal amount (the id and time
         stamps are derived on read, see ``Layout``)."""
         if object_type == "deals":
-            rec.assign({"amount_in_home_currency": self._home_amount(rec.props)})
-
-    def _home_amount(self, props: Mapping[str, str | None]) -> str | None:
-        """``amount`` converted with the portal's rate of ``deal_currency_code`` (no code:
-        the company currency), unrounded; empty when the amount is (FACTS.md)."""
-        raw = props.get("amount")
-        if raw is None:
-            return None
-        raw = str(raw).strip()
-        if raw == "":
-            return None
-        code = props.get("deal_currency_code") or self.home_currency
-        rate = self.exchange_rates.get(code)
-        if rate is None:
-            return None
-        try:
-            value = _HOME.multiply(Decimal(raw), rate)
-        except InvalidOperation:
-            return None
-        return format(value.normalize(_HOME), "f") if value else "0"
+            rec.assign(
+                {
+                    "amount_in_home_currency": home_amount(
+                        rec.props, self.home_currency, self.exchange_rates
+                    )
+                }
+            )
 
     def _changed(self, object_type: str, rec: Record, before: dict[str, str | None] | None) -> None:
         self.version += 1
@@ -475,7 +164,14 @@ class Store:
                     rec.assign(dict(zip(names, values, strict=True)))
                 if deals:
                     if direct and amount >= 0 and home == len(values):
-                        rec._v = (*values, self._home_amount_of(values[amount], values[code]))
+                        rec._v = (
+                            *values,
+                            home_amount(
+                                {"amount": values[amount], "deal_currency_code": values[code]},
+                                self.home_currency,
+                                self.exchange_rates,
+                            ),
+                        )
                     else:
                         self._stamp(object_type, rec)
                 if rid >= next_id:
@@ -491,9 +187,6 @@ class Store:
             ts.next_id = next_id
             ts.live_ids = ts.archived_ids = None
             self.version += 1
-
-    def _home_amount_of(self, amount: str | None, code: str | None) -> str | None:
-        return self._home_amount({"amount": amount, "deal_currency_code": code})
 
     def _place(self, object_type: str, ts: _TypeState, rec: Record) -> None:
         ts.records[rec.id] = rec
@@ -607,7 +300,7 @@ class Store:
                     continue
                 moved: dict[int, tuple[bool, tuple[Label, ...]]] = {}
                 for old in (primary, merged):  # the primary's edges first
-                    for to_id, flag in sorted(_pairs(edges.get(old))):
+                    for to_id, flag in sorted(edge_pairs(edges.get(old))):
                         was, labels = moved.get(to_id, (False, ()))
                         moved[to_id] = (was or flag, (*labels, *self.labels(ft, old, tt, to_id)))
                         self.dissociate(ft, old, tt, to_id)
@@ -651,8 +344,8 @@ class Store:
         """Associate two records; ``labels`` adds custom labels to the edge (both
         directions carry them: the inverse label's typeId is not modelled apart)."""
         with self.lock:
-            _put(self._assoc.setdefault((from_type, to_type), {}), from_id, to_id, primary)
-            _put(self._assoc.setdefault((to_type, from_type), {}), to_id, from_id, primary)
+            put_edge(self._assoc.setdefault((from_type, to_type), {}), from_id, to_id, primary)
+            put_edge(self._assoc.setdefault((to_type, from_type), {}), to_id, from_id, primary)
             if labels:
                 for (f, fid), (t, tid) in (
                     ((from_type, from_id), (to_type, to_id)),
@@ -669,8 +362,8 @@ class Store:
 
     def dissociate(self, from_type: str, from_id: int, to_type: str, to_id: int) -> None:
         with self.lock:
-            _drop(self._assoc.get((from_type, to_type), {}), from_id, to_id)
-            _drop(self._assoc.get((to_type, from_type), {}), to_id, from_id)
+            drop_edge(self._assoc.get((from_type, to_type), {}), from_id, to_id)
+            drop_edge(self._assoc.get((to_type, from_type), {}), to_id, from_id)
             self._labels.get((from_type, to_type), {}).get(from_id, {}).pop(to_id, None)
             self._labels.get((to_type, from_type), {}).get(to_id, {}).pop(from_id, None)
             self.version += 1
@@ -678,7 +371,7 @@ class Store:
     def associated(self, from_type: str, from_id: int, to_type: str) -> list[tuple[int, bool]]:
         """Live targets of one record, sorted by id, with their primary flag."""
         held = self._assoc.get((from_type, to_type), {}).get(from_id)
-        return sorted((t, p) for t, p in _pairs(held) if self.get(to_type, t) is not None)
+        return sorted((t, p) for t, p in edge_pairs(held) if self.get(to_type, t) is not None)
 
     def bulk_associate(
         self, from_type: str, to_type: str, pairs: Iterable[tuple[int, int]]
@@ -695,9 +388,9 @@ class Store:
                 return
             grown: list[tuple[dict[int, Edges], int]] = []
             for fid, tid in pairs:
-                if _append(fwd, fid, tid * 2 + 1):
+                if append_edge(fwd, fid, tid * 2 + 1):
                     grown.append((fwd, fid))
-                if _append(rev, tid, fid * 2 + 1):
+                if append_edge(rev, tid, fid * 2 + 1):
                     grown.append((rev, tid))
             for m, a in grown:
                 held = m[a]

@@ -10,7 +10,8 @@ the unmodified simple-salesforce. Modules, one job each:
 * ``collections`` ``composite/sobjects`` with per-record results and allOrNone
 * ``bulk2``       Bulk 2.0 ingest and query jobs
 * ``tooling``     Tooling ``CustomField`` create/read/update/delete/query
-* ``soql_parse`` / ``soql_eval``  the SOQL subset: tokenizer, parser, evaluator
+* ``soql_lexer`` / ``soql_ast`` / ``soql_parse`` / ``soql_eval``  the SOQL subset: tokens
+  and literals, the syntax tree, the parser, the evaluator
 * ``schema`` / ``store`` / ``writes``  sObject definitions, the org, validated writes + FLS
 * ``seed``        the shared generator's dataset as Accounts, Contacts, Opportunities, roles
 """

@@ -257,10 +257,18 @@ class SalesforceStandIn(StandIn):
                     return True
         return False
 
-    def hold_requests(self, n: int, seconds: float, path: str | None = None) -> None:
-        """The next ``n`` matching requests run ``seconds`` longer *inside* the server."""
+    def hold_requests(
+        self, n: int, seconds: float, path: str | None = None, *, soql: str | None = None
+    ) -> None:
+        """The next ``n`` matching requests run ``seconds`` longer *inside* the server.
+
+        ``path`` is searched in the request's path; ``soql`` in a REST query's SOQL
+        (its ``q`` parameter), so a test can hold the record queries of a pull and
+        let its ``COUNT()`` and permission checks through."""
         with self._holds_lock:
-            self._holds.append([n, seconds, re.compile(path) if path else None])
+            self._holds.append(
+                [n, seconds, re.compile(path) if path else None, re.compile(soql) if soql else None]
+            )
 
     # ----- direct data changes for tests (bypass FLS; stamp SystemModstamp) -----------------
     def insert(self, sobject: str, *, created_by: str | None = None, **fields: Any) -> str:
@@ -325,10 +333,12 @@ class SalesforceStandIn(StandIn):
             ]
         )
 
-    def _take_hold(self, path: str) -> float:
+    def _take_hold(self, req: Request) -> float:
         with self._holds_lock:
             for i, hold in enumerate(self._holds):
-                if hold[2] is None or hold[2].search(path):
+                if (hold[2] is None or hold[2].search(req.path)) and (
+                    hold[3] is None or hold[3].search(" ".join(req.query.get("q", [])))
+                ):
                     hold[0] -= 1
                     if hold[0] <= 0:
                         self._holds.pop(i)
@@ -339,7 +349,7 @@ class SalesforceStandIn(StandIn):
         def run(req: Request) -> Response:
             try:
                 with self.limits.in_flight():
-                    wait = self._take_hold(req.path)
+                    wait = self._take_hold(req)
                     if wait:
                         self.timing.sleep(wait)
                     response = handler(req)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from ..generator import Dataset
+from ..dataset import Dataset
 from .schema import OPPORTUNITY_STAGES
 from .store import Org
 

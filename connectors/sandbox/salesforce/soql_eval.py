@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from .errors import SfError, invalid_field
 from .schema import FieldDef, ObjectDef
-from .soql_parse import (
+from .soql_ast import (
     BoolOp,
     Compare,
     Cond,
@@ -29,8 +29,8 @@ from .soql_parse import (
     Query,
     RelativeDate,
     Value,
-    parse,
 )
+from .soql_parse import parse
 from .store import Record, case_safe_id
 
 _NUMERIC = ("currency", "double", "percent", "int")

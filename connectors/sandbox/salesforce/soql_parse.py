@@ -1,4 +1,4 @@
-"""SOQL subset: a hand-written tokenizer and a recursive-descent parser into a small AST.
+"""SOQL subset: a recursive-descent parser from ``soql_lexer`` tokens into ``soql_ast`` nodes.
 
 Grammar (keywords case-insensitive)::
 
@@ -19,202 +19,25 @@ wording, so a connector that drifts into unsupported SOQL fails here as it would
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
 from .errors import SfError, malformed_query
-
-MAX_SOQL_CHARS = 100_000
-MAX_STRING_LITERAL = 4_000
-
-_TOKEN = re.compile(
-    r"""
-    (?P<ws>\s+)
-  | (?P<datetime>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?(?:Z|[+-]\d{2}:?\d{2}))
-  | (?P<date>\d{4}-\d{2}-\d{2}(?![\d:T]))
-  | (?P<number>-?\d+(?:\.\d+)?)
-  | (?P<string>'(?:[^'\\]|\\.)*')
-  | (?P<op><>|!=|<=|>=|=|<|>)
-  | (?P<punct>[(),:])
-  | (?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)
-    """,
-    re.VERBOSE,
+from .soql_ast import (
+    BoolOp,
+    Compare,
+    Cond,
+    FieldRef,
+    Includes,
+    InList,
+    LikeMatch,
+    Not,
+    OrderItem,
+    Query,
+    RelativeDate,
+    Value,
 )
-
-_SIMPLE_ESCAPES = {
-    "n": "\n",
-    "r": "\r",
-    "t": "\t",
-    "b": "\b",
-    "f": "\f",
-    '"': '"',
-    "'": "'",
-    "\\": "\\",
-}
-
-
-@dataclass(frozen=True)
-class Token:
-    kind: str
-    text: str
-    pos: int
-
-    def kw(self) -> str:
-        return self.text.upper() if self.kind == "name" else ""
-
-
-@dataclass(frozen=True)
-class FieldRef:
-    path: tuple[str, ...]  # ("Name",) or ("Account", "Name")
-    func: str | None = None  # "convertCurrency" in SELECT
-
-    @property
-    def dotted(self) -> str:
-        return ".".join(self.path)
-
-
-@dataclass(frozen=True)
-class RelativeDate:
-    """A date literal that names a range (TODAY, LAST_N_DAYS:n), resolved at evaluation."""
-
-    name: str
-    n: int = 0
-
-
-@dataclass(frozen=True)
-class Like:
-    regex: re.Pattern[str]
-
-
-Value = str | Decimal | bool | None | date | datetime | RelativeDate
-
-
-@dataclass(frozen=True)
-class Compare:
-    field: FieldRef
-    op: str  # = != < <= > >=
-    value: Value
-
-
-@dataclass(frozen=True)
-class InList:
-    field: FieldRef
-    values: tuple[Value, ...]
-    negate: bool
-
-
-@dataclass(frozen=True)
-class LikeMatch:
-    field: FieldRef
-    pattern: Like
-    negate: bool
-
-
-@dataclass(frozen=True)
-class Includes:
-    field: FieldRef
-    groups: tuple[frozenset[str], ...]  # each 'A;B' is one AND-group; groups are OR-ed
-    excludes: bool
-
-
-@dataclass(frozen=True)
-class BoolOp:
-    op: str  # AND / OR
-    items: tuple[Cond, ...]
-
-
-@dataclass(frozen=True)
-class Not:
-    item: Cond
-
-
-Cond = Compare | InList | LikeMatch | Includes | BoolOp | Not
-
-
-@dataclass(frozen=True)
-class OrderItem:
-    field: FieldRef
-    descending: bool
-    nulls_last: bool
-
-
-@dataclass(frozen=True)
-class Query:
-    fields: tuple[FieldRef, ...]
-    sobject: str
-    where: Cond | None
-    order_by: tuple[OrderItem, ...]
-    limit: int | None
-    #: ``SELECT COUNT() FROM ...``: only ``totalSize`` is answered, no records.
-    count: bool = False
-
-
-def tokenize(soql: str) -> list[Token]:
-    if len(soql) > MAX_SOQL_CHARS:
-        raise malformed_query(f"SOQL statements cannot be longer than {MAX_SOQL_CHARS} characters")
-    tokens: list[Token] = []
-    pos = 0
-    while pos < len(soql):
-        m = _TOKEN.match(soql, pos)
-        if m is None:
-            raise malformed_query(f"unexpected token: '{soql[pos : pos + 10].split()[0]}'")
-        kind = m.lastgroup or ""
-        if kind != "ws":
-            tokens.append(Token(kind, m.group(), pos))
-        pos = m.end()
-    tokens.append(Token("eof", "", len(soql)))
-    return tokens
-
-
-def _unescape(body: str, raw: str, *, like: bool) -> list[tuple[str, bool]]:
-    """(char, escaped) pairs; ``escaped`` marks a character that came from a backslash."""
-    out: list[tuple[str, bool]] = []
-    i = 0
-    while i < len(body):
-        ch = body[i]
-        if ch != "\\":
-            out.append((ch, False))
-            i += 1
-            continue
-        nxt = body[i + 1] if i + 1 < len(body) else ""
-        simple = _SIMPLE_ESCAPES.get(nxt) or _SIMPLE_ESCAPES.get(nxt.lower())
-        if nxt and simple is not None:
-            out.append((simple, True))
-            i += 2
-        elif nxt in ("u", "U") and re.fullmatch(r"[0-9a-fA-F]{4}", body[i + 2 : i + 6]):
-            out.append((chr(int(body[i + 2 : i + 6], 16)), True))
-            i += 6
-        elif like and nxt and nxt in "%_":
-            out.append((nxt, True))
-            i += 2
-        else:
-            raise malformed_query(
-                f"Invalid string literal '{raw}'. Illegal character sequence "
-                f"'\\{nxt}' in string literal."
-            )
-    if len(out) > MAX_STRING_LITERAL:
-        raise malformed_query("String literal too long (max 4000 characters)")
-    return out
-
-
-def decode_string(raw: str) -> str:
-    """Unescape a quoted literal (``\\n \\' \\\\ \\uXXXX`` ...); other escapes are errors."""
-    return "".join(ch for ch, _ in _unescape(raw[1:-1], raw, like=False))
-
-
-def like_regex(raw: str) -> Like:
-    """``%`` any run, ``_`` one char, ``\\%``/``\\_`` literal; case-insensitive like SOQL."""
-    parts = []
-    for ch, escaped in _unescape(raw[1:-1], raw, like=True):
-        if not escaped and ch == "%":
-            parts.append(".*")
-        elif not escaped and ch == "_":
-            parts.append(".")
-        else:
-            parts.append(re.escape(ch))
-    return Like(re.compile("".join(parts), re.IGNORECASE | re.DOTALL))
+from .soql_lexer import Token, decode_string, like_regex, tokenize
 
 
 class _Parser:

@@ -56,6 +56,11 @@ def pull_into(
         return {t: sorted(state.con.execute(f"SELECT * FROM {t}").fetchall()) for t in TABLES}
 
 
+#: The record queries of the three streams; their ``COUNT()`` and the pull's permission
+#: check run unheld (they come one after another whatever the concurrency).
+RECORD_QUERIES = r"^SELECT Id, .* FROM (Contact|Opportunity|OpportunityContactRole) "
+
+
 def query_of(req: Request) -> str:
     return " ".join(req.query.get("q", [""]))
 
@@ -76,8 +81,8 @@ def test_concurrent_pull_stores_the_same_mirror_as_one_object_after_another(
 def test_contacts_opportunities_and_roles_are_read_at_once_within_the_concurrency(
     org: SalesforceStandIn, tmp_path: Path
 ) -> None:
-    # every query runs 0.1 s inside the server, so requests that overlap are seen there
-    org.hold_requests(1_000, 0.1, r"/query")
+    # every record query runs 0.1 s inside the server, so queries that overlap are seen there
+    org.hold_requests(1_000, 0.1, r"/query", soql=RECORD_QUERIES)
     pull_into(org, tmp_path / "four.duckdb", concurrency=4)
     # Contact, OpportunityContactRole and Opportunity queries were in flight together
     assert org.limits.peak_in_flight == 3
@@ -86,7 +91,7 @@ def test_contacts_opportunities_and_roles_are_read_at_once_within_the_concurrenc
 def test_the_concurrency_setting_bounds_the_requests_in_flight(
     org: SalesforceStandIn, tmp_path: Path
 ) -> None:
-    org.hold_requests(1_000, 0.1, r"/query")
+    org.hold_requests(1_000, 0.1, r"/query", soql=RECORD_QUERIES)
     two = pull_into(org, tmp_path / "two.duckdb", concurrency=2)
     assert org.limits.peak_in_flight == 2
     org.limits.peak_in_flight = 0

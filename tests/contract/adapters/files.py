@@ -12,7 +12,8 @@ from typing import ClassVar
 from connectors.base import ObjectType
 from connectors.files import FilesConnector
 from connectors.sandbox.csv_export import write_csv_export
-from connectors.sandbox.generator import EXCHANGE_RATES, HOME_CURRENCY, generate
+from connectors.sandbox.generator import generate
+from connectors.sandbox.vocabulary import EXCHANGE_RATES, HOME_CURRENCY
 
 from . import Target
 
