@@ -109,6 +109,16 @@ def split_ids(column: str) -> str:
     )
 
 
+def _links(column: str) -> str:
+    """The deals' links named in ``column`` (``deal_id``, ``deal_key``, ``ref``), one row
+    per non-empty element, repeats kept, as a subquery of ``stage_deals``."""
+    return (
+        f"(SELECT deal_id, deal_key, ref FROM (SELECT id AS deal_id, rowid AS deal_key, "
+        f"unnest({split_ids(column)}) AS ref FROM stage_deals WHERE {column} IS NOT NULL) "
+        "WHERE ref <> '')"
+    )
+
+
 AMOUNT, CLOSE_DATE, WON = DEAL_CHECKS
 #: The typed value of each deal column: the plain form first, then the full check.
 DEAL_VALUES = {
@@ -459,42 +469,45 @@ class CsvLoader:
     # -- the input tables -------------------------------------------------------------------
 
     def _fill(self, props: _Properties, has_companies: bool, convert: bool) -> dict[str, int]:
-        """The input tables from the staged ones, each staging table dropped when used."""
+        """The input tables from the staged ones, each staging table dropped when used.
+
+        A record's key is its row in the staging table (unique, free to read); a contact
+        link gets its contact's key from the join that also finds the dangling ids."""
         con = self.con
         create_input_tables(con)
         con.execute(
             "INSERT INTO contacts SELECT id, email, first_name, last_name, salutation, country, "
-            "company_id, street, postal_code, city FROM stage_contacts"
+            "company_id, street, postal_code, city, rowid FROM stage_contacts"
         )
         self._properties("contact_properties", "stage_contacts", props.contact)
         con.execute("DROP TABLE stage_contacts")
         if convert:
             con.execute("INSERT INTO deal_currencies SELECT deal_id, code FROM raw_deal_currencies")
         con.execute("DROP TABLE IF EXISTS raw_deal_currencies")
-        con.execute("INSERT INTO deals SELECT id, amount, close_date, won FROM stage_deals")
-        for column, table, target in (
-            ("contact_ids", "deal_contacts", "contact_id"),
-            ("company_ids", "deal_companies", "company_id"),
-        ):
-            con.execute(
-                f"INSERT INTO {table} (deal_id, {target}) SELECT deal_id, ref FROM "
-                f"(SELECT id AS deal_id, unnest({split_ids(column)}) AS ref FROM stage_deals "
-                f"WHERE {column} IS NOT NULL) WHERE ref <> ''"
-            )
+        con.execute("INSERT INTO deals SELECT id, amount, close_date, won, rowid FROM stage_deals")
+        con.execute(
+            "INSERT INTO deal_contacts SELECT l.deal_id, l.ref, l.deal_key, c.key FROM "
+            f"{_links('contact_ids')} l LEFT JOIN contacts c ON c.id = l.ref"
+        )
+        con.execute(
+            "INSERT INTO deal_companies SELECT deal_id, ref, deal_key FROM "
+            f"{_links('company_ids')} l"
+        )
         self._properties("deal_properties", "stage_deals", props.deal)
         con.execute("DROP TABLE stage_deals")
         if has_companies:
-            con.execute("INSERT INTO companies SELECT id, name FROM stage_companies")
+            con.execute("INSERT INTO companies SELECT id, name, rowid FROM stage_companies")
             self._properties("company_properties", "stage_companies", props.company)
             con.execute("DROP TABLE stage_companies")
         else:
             con.execute(
-                "INSERT INTO companies SELECT id, NULL FROM (SELECT company_id AS id FROM contacts "
-                "WHERE company_id IS NOT NULL UNION SELECT company_id FROM deal_companies)"
+                "INSERT INTO companies SELECT id, NULL, row_number() OVER () - 1 FROM "
+                "(SELECT company_id AS id FROM contacts WHERE company_id IS NOT NULL "
+                "UNION SELECT company_id FROM deal_companies)"
             )
-        # One anti-join each (no id is NULL in these tables, so NOT IN is the same). Without
-        # companies.csv every company named is one of the companies just made from the
-        # names, so nothing can dangle there and only the contacts are looked up.
+        # A contact link's key is NULL where its id is unknown. Without companies.csv every
+        # company named is one of the companies just made from the names, so nothing can
+        # dangle there and the companies are not looked up.
         company_checks = (
             "(SELECT count(*) FROM deal_companies d ANTI JOIN companies k ON k.id = d.company_id), "
             "(SELECT count(*) FROM contacts c ANTI JOIN companies k ON k.id = c.company_id "
@@ -503,8 +516,8 @@ class CsvLoader:
             else "0, 0"
         )
         dangling = con.execute(
-            "SELECT (SELECT count(*) FROM deal_contacts d ANTI JOIN contacts c "
-            f"ON c.id = d.contact_id), {company_checks}"
+            "SELECT (SELECT count(*) FILTER (WHERE contact_key IS NULL) FROM deal_contacts), "
+            f"{company_checks}"
         ).fetchone()
         assert dangling is not None
         return {

@@ -72,20 +72,16 @@ READ_BY_ENTITY_TAGS = (
     "seg_abc_trend",
     "seg_rfm",
     "seg_lifecycle",
-    "seg_rule_input",
-    "seg_rule_prospect_input",
     "seg_rules",
     "seg_company_property_tags",
 )
 READ_BY_TAGS = (
     "seg_interests",
-    "seg_interest_rules",
     "seg_quality",
     "seg_property_tags",
     "seg_property_values",
     "seg_property_raw",
     "seg_property_map",
-    "seg_property_families",
     "seg_rules_prospect",
 )
 

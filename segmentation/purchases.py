@@ -52,7 +52,7 @@ CREATE OR REPLACE TEMP MACRO seg_units(x) AS
 #: amount itself when no deal needs converting (then ``value`` is ``amount``).
 PURCHASES = """
 CREATE OR REPLACE TEMP TABLE seg_purchases AS
-SELECT id AS deal_id, close_date, COALESCE(amount, 0) AS amount
+SELECT id AS deal_id, key AS deal_key, close_date, COALESCE(amount, 0) AS amount
 FROM deals
 WHERE won AND close_date IS NOT NULL AND close_date <= $as_of
 """
@@ -63,6 +63,7 @@ WHERE won AND close_date IS NOT NULL AND close_date <= $as_of
 PURCHASES_CONVERTED = """
 CREATE OR REPLACE TEMP TABLE seg_purchases AS
 SELECT d.id AS deal_id,
+       d.key AS deal_key,
        d.close_date,
        COALESCE(d.amount, 0) AS amount,
        COALESCE(d.amount, 0) * COALESCE(r.rate_units, CAST($one AS HUGEINT)) AS value
@@ -78,22 +79,28 @@ SELECT DISTINCT upper(c.currency) FROM deal_currencies c
 WHERE upper(c.currency) NOT IN (SELECT currency FROM seg_rates) ORDER BY 1
 """
 
-#: Entities of the level, and the links from deals to them, once each (dangling ids
-#: dropped). Every deal's links, not only the purchases': the orphan count needs them,
-#: and restricting them to the purchases first (a semi-join) costs what the smaller
-#: set saves (benchmarks/RESULTS.md).
+#: The entities of the level, their ids and keys (both unique in the input tables).
 ENTITIES = {
+    "contact": "(SELECT id AS entity_id, key AS entity_key FROM contacts)",
+    "company": "(SELECT id AS entity_id, key AS entity_key FROM companies)",
+}
+
+#: The links from deals to the entities of the level, once each, by key (a contact link
+#: to an unknown id has no key and is left out; company links find their keys here, by
+#: id). Every deal's links, not only the purchases': the orphan count needs them, and
+#: restricting them to the purchases first (a semi-join) costs what the smaller set
+#: saves (benchmarks/RESULTS.md).
+LINKS = {
     "contact": """
-CREATE OR REPLACE TEMP TABLE seg_entities AS SELECT DISTINCT id AS entity_id FROM contacts;
 CREATE OR REPLACE TEMP TABLE seg_links AS
-SELECT DISTINCT l.deal_id, l.contact_id AS entity_id
-FROM deal_contacts l JOIN seg_entities e ON e.entity_id = l.contact_id;
+SELECT DISTINCT deal_key, contact_key AS entity_key FROM deal_contacts
+WHERE deal_key IS NOT NULL AND contact_key IS NOT NULL
 """,
     "company": """
-CREATE OR REPLACE TEMP TABLE seg_entities AS SELECT DISTINCT id AS entity_id FROM companies;
 CREATE OR REPLACE TEMP TABLE seg_links AS
-SELECT DISTINCT l.deal_id, l.company_id AS entity_id
-FROM deal_companies l JOIN seg_entities e ON e.entity_id = l.company_id;
+SELECT DISTINCT l.deal_key, k.key AS entity_key
+FROM deal_companies l JOIN companies k ON k.id = l.company_id
+WHERE l.deal_key IS NOT NULL
 """,
 }
 
@@ -101,9 +108,9 @@ FROM deal_companies l JOIN seg_entities e ON e.entity_id = l.company_id;
 #: sharing it (one join; k counted over the same rows, so no second pass).
 CREDIT_PARTS = """
 CREATE OR REPLACE TEMP TABLE seg_credit_parts AS
-SELECT p.deal_id, l.entity_id, p.close_date, p.{value} AS value,
-       count(*) OVER (PARTITION BY p.deal_id) AS k
-FROM seg_purchases p JOIN seg_links l USING (deal_id)
+SELECT p.deal_key, l.entity_key, p.close_date, p.{value} AS value,
+       count(*) OVER (PARTITION BY p.deal_key) AS k
+FROM seg_purchases p JOIN seg_links l USING (deal_key)
 """
 
 #: The split denominator is the least common multiple of these.
@@ -112,10 +119,14 @@ SHARE_COUNTS = "SELECT DISTINCT k FROM seg_credit_parts"
 #: Each credit's share of its purchase, in units: units * denominator / k, an exact
 #: integer (the denominator is a multiple of every k) computed as
 #: units * (denominator // k); a capped denominator divides last instead, rounding
-#: down as the module doc says. ``crmseg explain`` reads it, one entity at a time.
+#: down as the module doc says. ``crmseg explain`` reads it, one entity at a time, so
+#: the ids of the keys are joined in only there.
 CREDITS = """
 CREATE OR REPLACE TEMP VIEW seg_credits AS
-SELECT deal_id, entity_id, close_date, {share} AS share FROM seg_credit_parts
+SELECT p.deal_id, e.entity_id, s.close_date, s.share
+FROM (SELECT deal_key, entity_key, close_date, {share} AS share FROM seg_credit_parts) s
+JOIN seg_purchases p USING (deal_key)
+JOIN {entities} e USING (entity_key)
 """
 EXACT_SHARE = "seg_units(value) * CAST({denominator} // k AS HUGEINT)"
 ROUNDED_SHARE = "seg_units(value) * CAST({denominator} AS HUGEINT) // k"
@@ -133,7 +144,7 @@ ROUNDED_SUM = "sum({share}) FILTER (WHERE {window})"
 METRICS = """
 CREATE OR REPLACE TEMP TABLE seg_metrics AS
 WITH credited AS (
-    SELECT entity_id,
+    SELECT entity_key,
            count(*) AS purchases_ever,
            count(*) FILTER (WHERE close_date > $window_start) AS frequency,
            {revenue} AS revenue,
@@ -143,7 +154,7 @@ WITH credited AS (
            count(*) FILTER (WHERE close_date <= $prev_as_of) AS prev_purchases_ever,
            {prev_revenue} AS prev_revenue
     FROM seg_credit_parts
-    GROUP BY entity_id
+    GROUP BY entity_key
 )
 SELECT e.entity_id,
        COALESCE(c.purchases_ever, 0) AS purchases_ever,
@@ -155,14 +166,12 @@ SELECT e.entity_id,
        c.latest_two,
        COALESCE(c.prev_purchases_ever, 0) AS prev_purchases_ever,
        COALESCE(c.prev_revenue, 0) AS prev_revenue
-FROM seg_entities e LEFT JOIN credited c USING (entity_id)
+FROM {entities} e LEFT JOIN credited c USING (entity_key)
 """
 WINDOW = "close_date > $window_start"
 PREV_WINDOW = "close_date > $prev_window_start AND close_date <= $prev_as_of"
 
-ORPHAN_DEALS = """
-SELECT count(*) FROM deals d WHERE NOT EXISTS (SELECT 1 FROM seg_links l WHERE l.deal_id = d.id)
-"""
+ORPHAN_DEALS = "SELECT count(*) FROM deals d ANTI JOIN seg_links l ON l.deal_key = d.key"
 
 
 def split_denominator(share_counts: list[int]) -> int:
@@ -187,10 +196,15 @@ def rate_scale(rates: Mapping[str, Decimal]) -> int:
 
 
 def _load_rates(con: duckdb.DuckDBPyConnection, rates: Mapping[str, Decimal], scale: int) -> None:
-    con.execute("CREATE OR REPLACE TEMP TABLE seg_rates (currency VARCHAR, rate_units HUGEINT)")
-    rows = [(code.upper(), str(int(rate.scaleb(scale)))) for code, rate in rates.items()]
-    if rows:
-        con.executemany("INSERT INTO seg_rates VALUES (?, CAST(? AS HUGEINT))", rows)
+    """``seg_rates`` from two bound lists in one statement (not one insert per rate)."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE seg_rates AS SELECT unnest($codes::VARCHAR[]) AS currency, "
+        "CAST(unnest($units::VARCHAR[]) AS HUGEINT) AS rate_units",
+        {
+            "codes": [code.upper() for code in rates],
+            "units": [str(int(rate.scaleb(scale))) for rate in rates.values()],
+        },
+    )
 
 
 def _date(day: date) -> str:
@@ -208,7 +222,7 @@ def build(
     rates: Mapping[str, Decimal] | None = None,
 ) -> tuple[int, int, int]:
     """Fill seg_purchases, seg_credit_parts, seg_credits (a view) and seg_metrics
-    (seg_entities and seg_links, the steps between, are dropped once read).
+    (seg_links, the step between, is dropped once read).
 
     Returns (split denominator, orphan deal count, rate scale).
     """
@@ -232,7 +246,7 @@ def build(
         )
     else:
         steps.append(PURCHASES.replace("$as_of", _date(as_of)))
-    steps += [ENTITIES[level], CREDIT_PARTS.format(value="value" if converted else "amount")]
+    steps += [LINKS[level], CREDIT_PARTS.format(value="value" if converted else "amount")]
     steps.append(SHARE_COUNTS)
     batch = ";\n".join(step.strip().rstrip(";") for step in steps)
     share_counts = [int(row[0]) for row in con.execute(batch).fetchall()]
@@ -249,12 +263,14 @@ def build(
         "$as_of": as_of,
     }
     metrics = METRICS.format(
+        entities=ENTITIES[level],
         revenue=total.format(denominator=denominator, share=share, window=WINDOW),
         prev_revenue=total.format(denominator=denominator, share=share, window=PREV_WINDOW),
     )
     for name, day in dates.items():
         metrics = metrics.replace(name, _date(day))
-    orphans = con.execute(f"{CREDITS.format(share=share)};\n{metrics};\n{ORPHAN_DEALS}").fetchone()
+    credits = CREDITS.format(share=share, entities=ENTITIES[level])
+    orphans = con.execute(f"{credits};\n{metrics};\n{ORPHAN_DEALS}").fetchone()
     # Read by nothing after this point: dropped so the later steps reuse their memory.
-    con.execute("DROP TABLE seg_links; DROP TABLE seg_entities")
+    con.execute("DROP TABLE seg_links")
     return denominator, int(orphans[0]) if orphans else 0, scale

@@ -54,7 +54,7 @@ def explain(
 ) -> dict[str, Any]:
     as_of = report.as_of
     money = report.revenue
-    contact = _one(con, "SELECT * FROM contacts WHERE id = ?", [contact_id])
+    contact = _one(con, "SELECT * EXCLUDE (key) FROM contacts WHERE id = ?", [contact_id])
     assert contact is not None
     entity = contact_id if config.level == "contact" else contact["company_id"]
     tags = _one(con, "SELECT * FROM seg_tags WHERE contact_id = ?", [contact_id]) or {}

@@ -74,13 +74,23 @@ ALTER TABLE mirror_contacts ADD COLUMN IF NOT EXISTS city VARCHAR;
 
 #: What the segmentation reads (``segmentation.inputs``), as views over the mirror.
 INPUT_VIEWS = """
+-- A record's key is its row id in the mirror (unique, and unchanged while the views are
+-- read: nothing writes to the mirror during a compute); a link finds its deal's key,
+-- and a contact link its contact's, by id (NULL where the id is not mirrored).
 CREATE OR REPLACE TEMP VIEW contacts AS
     SELECT id, email, first_name, last_name, salutation, country, company_id,
-           street, postal_code, city FROM mirror_contacts;
-CREATE OR REPLACE TEMP VIEW companies AS SELECT id, name FROM mirror_companies;
-CREATE OR REPLACE TEMP VIEW deals AS SELECT id, amount, close_date, won FROM mirror_deals;
-CREATE OR REPLACE TEMP VIEW deal_contacts AS SELECT deal_id, contact_id FROM mirror_deal_contacts;
-CREATE OR REPLACE TEMP VIEW deal_companies AS SELECT deal_id, company_id FROM mirror_deal_companies;
+           street, postal_code, city, rowid AS key FROM mirror_contacts;
+CREATE OR REPLACE TEMP VIEW companies AS SELECT id, name, rowid AS key FROM mirror_companies;
+CREATE OR REPLACE TEMP VIEW deals AS
+    SELECT id, amount, close_date, won, rowid AS key FROM mirror_deals;
+CREATE OR REPLACE TEMP VIEW deal_contacts AS
+    SELECT l.deal_id, l.contact_id, d.rowid AS deal_key, c.rowid AS contact_key
+    FROM mirror_deal_contacts l
+    LEFT JOIN mirror_deals d ON d.id = l.deal_id
+    LEFT JOIN mirror_contacts c ON c.id = l.contact_id;
+CREATE OR REPLACE TEMP VIEW deal_companies AS
+    SELECT l.deal_id, l.company_id, d.rowid AS deal_key
+    FROM mirror_deal_companies l LEFT JOIN mirror_deals d ON d.id = l.deal_id;
 CREATE OR REPLACE TEMP VIEW contact_properties AS
     SELECT record_id AS contact_id, name, value FROM mirror_properties WHERE object_type = 'contact';
 CREATE OR REPLACE TEMP VIEW deal_properties AS

@@ -398,7 +398,7 @@ def test_contact_and_deal_ids_are_trimmed(con: duckdb.DuckDBPyConnection, tmp_pa
     _load(con, tmp_path, [{**GOOD, "id": "\td1 ", "contact_ids": "1"}], contacts=contacts)
     assert con.execute("SELECT id, company_id FROM contacts").fetchall() == [("1", "k1")]
     assert con.execute("SELECT id FROM deals").fetchall() == [("d1",)]
-    assert con.execute("SELECT * FROM deal_contacts").fetchall() == [("d1", "1")]
+    assert con.execute("SELECT deal_id, contact_id FROM deal_contacts").fetchall() == [("d1", "1")]
 
 
 # -- which problem is named first ---------------------------------------------------------
@@ -495,8 +495,12 @@ def links(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[list[tuple
     with fresh_connection() as con:
         _load(con, tmp_path_factory.mktemp("links"), deals)
         out: dict[str, list[list[tuple[str, str]]]] = {d["id"]: [[], []] for d in deals}
-        for k, table in enumerate(("deal_contacts", "deal_companies")):
-            for deal_id, ref in con.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall():
+        for k, (table, column) in enumerate(
+            (("deal_contacts", "contact_id"), ("deal_companies", "company_id"))
+        ):
+            for deal_id, ref in con.execute(
+                f"SELECT deal_id, {column} FROM {table} ORDER BY ALL"
+            ).fetchall():
                 out[deal_id][k].append((deal_id, ref))
     return out
 
@@ -552,6 +556,59 @@ def test_dangling_ids_without_companies_file(con: duckdb.DuckDBPyConnection, tmp
     assert con.execute(
         "SELECT count(*) FROM deal_companies d ANTI JOIN companies k ON k.id = d.company_id"
     ).fetchone() == (0,)
+
+
+def test_links_carry_the_keys_of_their_ends(con: duckdb.DuckDBPyConnection, tmp_path: Path):
+    # A record's key is its place in its file (from 0); a link to an unknown id has none.
+    contacts = CONTACTS.splitlines(keepends=True)[0] + "1,a,A,B,Ms,DE,k2\n2,b,A,B,Ms,DE,\n"
+    (tmp_path / "companies.csv").write_text("id,name\nk1,K\nk2,L\n", encoding="utf-8")
+    deals = [
+        {**GOOD, "id": "d1", "contact_ids": "2;3;2", "company_ids": "k3"},
+        {**GOOD, "id": "d2", "contact_ids": "1", "company_ids": "k2;k1"},
+    ]
+    _write_contacts_and_deals(tmp_path, contacts, deals)
+    CsvLoader(con, tmp_path).load()
+    assert con.execute("SELECT id, key FROM contacts ORDER BY id").fetchall() == [
+        ("1", 0),
+        ("2", 1),
+    ]
+    assert con.execute("SELECT id, key FROM deals ORDER BY id").fetchall() == [("d1", 0), ("d2", 1)]
+    assert con.execute("SELECT id, key FROM companies ORDER BY id").fetchall() == [
+        ("k1", 0),
+        ("k2", 1),
+    ]
+    assert con.execute("SELECT * FROM deal_contacts ORDER BY ALL").fetchall() == [
+        ("d1", "2", 0, 1),
+        ("d1", "2", 0, 1),
+        ("d1", "3", 0, None),
+        ("d2", "1", 1, 0),
+    ]
+    # a company link carries its deal's key only
+    assert con.execute("SELECT * FROM deal_companies ORDER BY ALL").fetchall() == [
+        ("d1", "k3", 0),
+        ("d2", "k1", 1),
+        ("d2", "k2", 1),
+    ]
+
+
+def test_without_companies_file_the_named_companies_get_keys(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+):
+    contacts = CONTACTS.splitlines(keepends=True)[0] + "1,a,A,B,Ms,DE,k1\n2,b,A,B,Ms,DE,k9\n"
+    deals = [
+        {**GOOD, "id": "d1", "contact_ids": "1", "company_ids": "k2;k1"},
+        {**GOOD, "id": "d2", "contact_ids": "2", "company_ids": "k2"},
+    ]
+    _write_contacts_and_deals(tmp_path, contacts, deals)
+    CsvLoader(con, tmp_path).load()
+    keys = dict(con.execute("SELECT id, key FROM companies").fetchall())
+    assert sorted(keys) == ["k1", "k2", "k9"]
+    assert sorted(keys.values()) == [0, 1, 2]
+    assert con.execute("SELECT * FROM deal_companies ORDER BY ALL").fetchall() == [
+        ("d1", "k1", 0),
+        ("d1", "k2", 0),
+        ("d2", "k2", 1),
+    ]
 
 
 def test_without_companies_file_every_named_company_exists(
@@ -638,6 +695,7 @@ def test_the_text_path_loads_the_same_tables_as_the_typed_read(
         monkeypatch.setattr(CsvLoader, "_check_ids", stop)
         assert CsvLoader(text, tmp_path).load(["topics"], ["line"], ["size"]) == report
         assert _tables(text) == _tables(typed)
-        assert _tables(typed)["deal_contacts"] == [("d1", "1"), ("d1", "2")]
+        # deal d1 is the first deal (key 0), contacts 1 and 2 the first two (keys 0, 1)
+        assert _tables(typed)["deal_contacts"] == [("d1", "1", 0, 0), ("d1", "2", 0, 1)]
         left = "SELECT count(*) FROM duckdb_tables() WHERE temporary"
         assert text.execute(left).fetchone() == typed.execute(left).fetchone() == (0,)
